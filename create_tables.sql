@@ -35,5 +35,6 @@ create table raw.generation_audit (
     missing_rows bigint,
     mixed_case_rows bigint,
     out_of_range_rows bigint,
+    null_value_rows bigint,
     created_at timestamp not null
 );

@@ -1,0 +1,138 @@
+"""``horizonscale`` command line: generate the synthetic fleet, build the warehouse, and friends."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from python_engines.paths import ProjectPaths
+
+log = logging.getLogger("horizonscale")
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    """A failure to report as one line (exit code in ``code``)."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from exc
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        help="where the warehouse and lake live (default: $HORIZONSCALE_DATA_DIR or ./data)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="horizonscale", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="purge and regenerate the synthetic fleet and its telemetry lake")
+    gen.add_argument("--hosts", type=int, default=2000, help="fleet size (default 2000)")
+    gen.add_argument("--seed", type=int, default=42, help="random seed: same seed, same fleet (default 42)")
+    gen.add_argument("--start", type=_iso_date, default=date(2023, 1, 1), help="first day (default 2023-01-01)")
+    gen.add_argument("--end", type=_iso_date, default=date(2025, 12, 31), help="last day (default 2025-12-31)")
+    _add_data_dir(gen)
+
+    build = commands.add_parser("build", help="dbt seed + build the whole DAG on the current warehouse")
+    build.add_argument("--select", help="dbt node selection (default: everything)")
+    build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
+    _add_data_dir(build)
+
+    run = commands.add_parser("run", help="the main job: generate the fleet, then build everything")
+    run.add_argument("--hosts", type=int, default=2000)
+    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--vars", help="dbt vars as YAML")
+    _add_data_dir(run)
+    return parser
+
+
+def cmd_generate(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    from python_engines.synthetic import GeneratorAuditError, GeneratorConfig, GeneratorInputError, generate
+
+    config = GeneratorConfig(hosts=args.hosts, seed=args.seed, start=args.start, end=args.end)
+    try:
+        result = generate(config, paths)
+    except GeneratorInputError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from exc
+    except GeneratorAuditError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from exc
+    log.info(
+        "generated %s hosts and %s telemetry rows in %.1f s (dirt: %s)",
+        f"{result.hosts:,}",
+        f"{result.telemetry_rows:,}",
+        result.seconds,
+        ", ".join(f"{k}={v:,}" for k, v in result.dirt.as_dict().items()),
+    )
+
+
+def dbt_executable() -> str:
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def run_dbt(paths: ProjectPaths, *arguments: str) -> None:
+    """Run dbt from the project root (where profiles.yml lives) against ``paths.data_dir``."""
+    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(paths.data_dir)}
+    command = [dbt_executable(), *arguments, "--project-dir", str(paths.root), "--profiles-dir", str(paths.root)]
+    log.info("running: %s", " ".join(command))
+    completed = subprocess.run(command, cwd=paths.root, env=env, check=False)
+    if completed.returncode != 0:
+        raise CliError(f"dbt {arguments[0]} failed (exit {completed.returncode}); see the dbt log above")
+
+
+def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    if not paths.warehouse.is_file():
+        raise CliError(f"no warehouse at {paths.warehouse}: run `horizonscale generate` first", EXIT_BAD_INPUT)
+    extra = ["--vars", args.vars] if args.vars else []
+    selection = ["--select", args.select] if args.select else []
+    run_dbt(paths, "build", *selection, *extra)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        paths = ProjectPaths.discover(args.data_dir)
+        if args.command == "generate":
+            cmd_generate(args, paths)
+        elif args.command == "build":
+            cmd_build(args, paths)
+        elif args.command == "run":
+            args.start, args.end, args.select = date(2023, 1, 1), date(2025, 12, 31), None
+            cmd_generate(args, paths)
+            cmd_build(args, paths)
+    except CliError as exc:
+        print(f"horizonscale: error: {exc}", file=sys.stderr)
+        return exc.code
+    except FileNotFoundError as exc:
+        print(f"horizonscale: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
