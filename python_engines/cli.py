@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
     _add_data_dir(build)
 
+    publish = commands.add_parser("publish", help="swap in a fresh read-only serving copy of the built warehouse")
+    _add_data_dir(publish)
+
+    report = commands.add_parser("report", help="write the exception lists as CSV (from the serving copy)")
+    report.add_argument("--out", default="reports", help="output directory (default: reports/)")
+    _add_data_dir(report)
+
     run = commands.add_parser("run", help="the main job: generate the fleet, then build everything")
     run.add_argument("--hosts", type=int, default=2000)
     run.add_argument("--seed", type=int, default=42)
@@ -106,6 +113,28 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     extra = ["--vars", args.vars] if args.vars else []
     selection = ["--select", args.select] if args.select else []
     run_dbt(paths, "build", *selection, *extra)
+    cmd_publish(args, paths)
+    cmd_report(args, paths)
+
+
+def cmd_publish(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    from python_engines.serving import publish
+
+    result = publish(paths)
+    log.info(
+        "serving copy: %s (%d tables); Parquet exports in %s",
+        result.serving_file,
+        len(result.tables),
+        result.parquet_dir,
+    )
+
+
+def cmd_report(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    from python_engines.report import write_reports
+    from python_engines.serving import serving_file
+
+    out = Path(getattr(args, "out", None) or "reports")
+    write_reports(serving_file(paths), out if out.is_absolute() else paths.root / out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_generate(args, paths)
         elif args.command == "build":
             cmd_build(args, paths)
+        elif args.command == "publish":
+            cmd_publish(args, paths)
+        elif args.command == "report":
+            cmd_report(args, paths)
         elif args.command == "run":
             args.start, args.end, args.select = date(2023, 1, 1), date(2025, 12, 31), None
             cmd_generate(args, paths)

@@ -1,0 +1,53 @@
+"""CSV exception lists for managers, read from the serving copy (never the file dbt writes).
+
+The CSVs are opened in spreadsheets, and department, application or manager names come from user data: a
+cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) would run as a formula. Text
+cells like that are prefixed with a single quote so the spreadsheet shows them as text.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+REPORTS: dict[str, str] = {
+    "department_risk_summary": "select * from department_risk_summary order by region = 'ALL' desc, risk_rank",
+    "app_exception_list": "select * from app_exception_list order by app_code, priority",
+    "capacity_risks": "select * from capacity_risks order by days_to_breach, department, hostname, resource",
+    "fleet_health": "select * from fleet_health order by status = 'GREEN', status = 'AMBER', days_to_breach, hostname",
+}
+FORMULA_TRIGGERS = r"^[=+\-@\t\r]"
+
+
+def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would evaluate as a formula with a single quote."""
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_TRIGGERS))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text_columns
+    )
+
+
+def write_reports(serving_file: Path, out_dir: Path) -> dict[str, Path]:
+    if not serving_file.is_file():
+        raise FileNotFoundError(f"no serving copy at {serving_file}: run `horizonscale build` first")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        for name, query in REPORTS.items():
+            frame = neutralize_formulas(con.sql(query).pl())
+            target = out_dir / f"{name}.csv"
+            partial = target.with_suffix(".csv.partial")
+            frame.write_csv(partial)
+            partial.replace(target)
+            written[name] = target
+            log.info("report %s: %s rows -> %s", name, f"{frame.height:,}", target)
+    return written

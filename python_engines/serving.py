@@ -1,0 +1,142 @@
+"""Publish the built warehouse as a read-only serving copy, swapped in whole.
+
+DuckDB lets one process write a file, and a reader holding it open (even read-only) blocks dbt. So the
+dashboard, SQL clients and reports never open the file dbt writes: after a successful build the model
+tables are copied into a fresh file beside the old serving copy, then ``os.replace`` swaps it in atomically.
+A reader that still holds the old copy keeps reading it (its inode lives on until it closes); a new reader
+sees the new one; nobody ever sees a half-written file, and a failed build leaves the last good copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from python_engines.paths import ProjectPaths
+
+log = logging.getLogger(__name__)
+
+SERVING_FILE = "horizonscale.duckdb"
+#: Marts also exported as Parquet for tools whose DuckDB is older than 2.0 (or that speak only Parquet).
+PARQUET_EXPORTS: tuple[str, ...] = (
+    "hosts",
+    "forecasts",
+    "forecast_exclusions",
+    "model_leaderboard",
+    "capacity_risks",
+    "department_risk_summary",
+    "app_exception_list",
+    "fleet_health",
+    "model_audit",
+)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    serving_file: Path
+    parquet_dir: Path
+    tables: dict[str, int]
+    seconds: float
+
+
+def serving_dir(paths: ProjectPaths) -> Path:
+    return paths.data_dir / "serving"
+
+
+def serving_file(paths: ProjectPaths) -> Path:
+    return serving_dir(paths) / SERVING_FILE
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, source: Path) -> dict[str, int]:
+    """Copy every model table (all schemas but raw) into ``main``, with table and column comments."""
+    con.execute(f"attach {_literal(str(source))} as warehouse (read_only)")
+    tables = con.execute(
+        """
+        select schema_name, table_name, comment
+        from duckdb_tables()
+        where database_name = 'warehouse' and schema_name <> 'raw'
+        order by table_name
+        """
+    ).fetchall()
+    counts: dict[str, int] = {}
+    for schema, table, comment in tables:
+        if table in counts:
+            raise RuntimeError(f"table {table} exists in two schemas; cannot flatten it into the serving copy")
+        con.execute(f"create table main.{_quote(table)} as from warehouse.{_quote(schema)}.{_quote(table)}")
+        if comment:
+            con.execute(f"comment on table main.{_quote(table)} is {_literal(comment)}")
+        columns = con.execute(
+            """
+            select column_name, comment from duckdb_columns()
+            where database_name = 'warehouse' and schema_name = ? and table_name = ? and comment is not null
+            """,
+            [schema, table],
+        ).fetchall()
+        for column, column_comment in columns:
+            con.execute(f"comment on column main.{_quote(table)}.{_quote(column)} is {_literal(column_comment)}")
+        counts[table] = con.execute(f"select count(*) from main.{_quote(table)}").fetchone()[0]
+    con.execute("detach warehouse")
+    return counts
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, target: Path, tables: dict[str, int]) -> None:
+    target.mkdir(parents=True)
+    for table in PARQUET_EXPORTS:
+        if table in tables:
+            out = _literal(str(target / f"{table}.parquet"))
+            con.execute(f"copy main.{_quote(table)} to {out} (format parquet, compression zstd)")
+
+
+def _swap_symlink(link: Path, new_target: Path) -> None:
+    """Point ``link`` at ``new_target`` atomically, then drop the directories nothing points at any more."""
+    staging = link.with_name(f".{link.name}.{os.getpid()}.link")
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(new_target.name)
+    os.replace(staging, link)
+    for old in link.parent.glob(f"{link.name}-*"):
+        if old.is_dir() and old.name != new_target.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(paths: ProjectPaths) -> PublishResult:
+    """Build the serving copy from the warehouse and swap it in (call only after a successful build)."""
+    started = time.perf_counter()
+    if not paths.warehouse.is_file():
+        raise FileNotFoundError(f"no warehouse at {paths.warehouse}: build it first (make run)")
+    out_dir = serving_dir(paths)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    partial = out_dir / f".{SERVING_FILE}.{stamp}.partial"
+    parquet_dir = out_dir / f"parquet-{stamp}"
+    try:
+        with duckdb.connect(str(partial)) as con:
+            tables = _copy_tables(con, paths.warehouse)
+            con.execute(
+                "create table main._published as select now() as published_at, ? as warehouse_path",
+                [str(paths.warehouse)],
+            )
+            _export_parquet(con, parquet_dir, tables)
+            con.execute("checkpoint")
+        os.replace(partial, out_dir / SERVING_FILE)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(parquet_dir, ignore_errors=True)
+        raise
+    _swap_symlink(out_dir / "parquet", parquet_dir)
+    seconds = time.perf_counter() - started
+    log.info("published %d tables to %s in %.1f s", len(tables), out_dir / SERVING_FILE, seconds)
+    return PublishResult(out_dir / SERVING_FILE, out_dir / "parquet", tables, seconds)

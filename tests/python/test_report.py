@@ -1,0 +1,64 @@
+"""CSV exception lists: spreadsheet formula injection is neutralised, numbers are left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from python_engines.report import REPORTS, neutralize_formulas, write_reports
+
+
+def test_text_cells_that_start_a_formula_are_quoted_numbers_untouched() -> None:
+    frame = pl.DataFrame(
+        {
+            "department": ['=HYPERLINK("http://x")', "+cmd", "-2+3", "@SUM(A1)", "\tTab", "Retail Banking", None],
+            "headroom": [-3.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
+    safe = neutralize_formulas(frame)
+    assert safe["department"].to_list() == [
+        '\'=HYPERLINK("http://x")',
+        "'+cmd",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tTab",
+        "Retail Banking",
+        None,
+    ]
+    assert safe["headroom"].to_list() == frame["headroom"].to_list()
+
+
+def _serving_with_evil_names(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            """
+            create table department_risk_summary as
+            select '=cmd|'' /C calc''!A0' as department, 'ALL' as region, 3 as hosts, 1 as risk_rank
+            """
+        )
+        con.execute(
+            """
+            create table app_exception_list as
+            select '@evil' as app_code, '-1+1' as app_manager, 1 as priority, -4.2 as headroom_90d
+            """
+        )
+        con.execute(
+            "create table capacity_risks as select 1 as days_to_breach, 'd' as department, "
+            "'h' as hostname, 'cpu' as resource"
+        )
+        con.execute("create table fleet_health as select 'RED' as status, 1 as days_to_breach, 'h' as hostname")
+
+
+def test_reports_written_from_serving_copy_are_safe(tmp_path: Path) -> None:
+    serving = tmp_path / "serving.duckdb"
+    _serving_with_evil_names(serving)
+    written = write_reports(serving, tmp_path / "reports")
+    assert set(written) == set(REPORTS)
+    departments = (tmp_path / "reports" / "department_risk_summary.csv").read_text()
+    assert "'=cmd|" in departments and "\n=cmd" not in departments
+    apps = pl.read_csv(tmp_path / "reports" / "app_exception_list.csv")
+    assert apps["app_code"].to_list() == ["'@evil"]
+    assert apps["app_manager"].to_list() == ["'-1+1"]
+    assert apps["headroom_90d"].to_list() == [-4.2]
