@@ -1,0 +1,206 @@
+"""End to end, the way a user runs it: generate a small fleet, `horizonscale build` (real dbt build of the
+whole DAG with real Prophet and XGBoost fits), publish the serving copy, write the CSV reports."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+from support import PROJECT_ROOT
+
+from python_engines.paths import ProjectPaths
+from python_engines.serving import serving_file
+
+PIPELINE_HOSTS = 30
+PIPELINE_SEED = 5
+
+
+def _env(paths: ProjectPaths, work: Path) -> dict[str, str]:
+    # Separate dbt target/log dirs so a test run never collides with a developer's own dbt run.
+    return {
+        **os.environ,
+        "HORIZONSCALE_DATA_DIR": str(paths.data_dir),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+    }
+
+
+def _cli(paths: ProjectPaths, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "python_engines.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=_env(paths, work),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _dbt(paths: ProjectPaths, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    return subprocess.run(
+        [str(dbt), *args],
+        cwd=PROJECT_ROOT,
+        env=_env(paths, work),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _check(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectPaths, Path]:
+    work = tmp_path_factory.mktemp("pipeline")
+    paths = ProjectPaths(root=PROJECT_ROOT, data_dir=work / "data")
+    _check(_cli(paths, work, "generate", "--hosts", str(PIPELINE_HOSTS), "--seed", str(PIPELINE_SEED)))
+    _check(_cli(paths, work, "build", "--out", str(work / "reports")))
+    return paths, work
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _forecast_digest(path: Path) -> str:
+    rows = _query(path, "select * from forecasts order by host_id, resource, ds")
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_raw_rows_are_used_or_rejected_with_a_reason(built: tuple[ProjectPaths, Path]) -> None:
+    paths, _ = built
+    serving = serving_file(paths)
+    lake = paths.lake_dir / "master_daily_2023_2025.parquet"
+    (raw,) = _query(serving, f"select count(*) from read_parquet('{lake}')")[0]
+    reasons = dict(_query(serving, "select reason, count(*) from telemetry_rejects group by all"))
+    (used,) = _query(serving, "select count(*) from int_telemetry_deduped")[0]
+    assert raw == used + sum(reasons.values())
+    for reason in ("duplicate_superseded", "out_of_range", "missing_value"):
+        assert reasons.get(reason, 0) > 0, reasons
+
+
+def test_processed_data_is_continuous_and_clean(built: tuple[ProjectPaths, Path]) -> None:
+    paths, _ = built
+    rows = _query(
+        serving_file(paths),
+        """
+        select count(distinct (host_id, resource)), min(y), max(y), count(*) filter (where y is null),
+               count(*) filter (where is_imputed), count(*) - count(distinct (host_id, resource, ds)),
+               max(datediff('day', min_ds, max_ds) + 1 - n)
+        from (select *, min(ds) over w as min_ds, max(ds) over w as max_ds, count(*) over w as n
+              from processed_data window w as (partition by host_id, resource))
+        """,
+    )[0]
+    series, low, high, nulls, imputed, duplicates, holes = rows
+    assert series == PIPELINE_HOSTS * 4
+    assert low >= 0 and high <= 100 and nulls == 0 and duplicates == 0 and holes == 0
+    assert imputed > 0  # the feed's missing days were filled and flagged
+
+
+def test_every_series_has_a_golden_forecast_or_a_reason(built: tuple[ProjectPaths, Path]) -> None:
+    paths, _ = built
+    serving = serving_file(paths)
+    forecast_series, bad_lengths = _query(
+        serving,
+        "select count(*), count(*) filter (where n <> 180) from "
+        "(select host_id, resource, count(*) as n from forecasts group by all)",
+    )[0]
+    (excluded,) = _query(serving, "select count(*) from forecast_exclusions")[0]
+    assert forecast_series + excluded == PIPELINE_HOSTS * 4
+    assert bad_lengths == 0
+    assert forecast_series >= 0.9 * PIPELINE_HOSTS * 4
+
+
+def test_breach_dna_is_flagged_far_more_often_than_steady_hosts(built: tuple[ProjectPaths, Path]) -> None:
+    paths, _ = built
+    shares = dict(
+        _query(
+            serving_file(paths),
+            """
+            select h.scenario, avg(case when r.host_id is not null then 1.0 else 0.0 end)
+            from hosts as h
+            left join capacity_risks as r on h.host_id = r.host_id and h.primary_resource = r.resource
+            group by all
+            """,
+        )
+    )
+    assert shares["CAPACITY_BREACH"] >= 0.5, shares
+    assert shares["CAPACITY_BREACH"] > 3 * max(shares["STEADY_GROWTH"], shares["IDLE"], shares["DECLINING"]), shares
+
+
+def test_reports_and_parquet_exports_exist(built: tuple[ProjectPaths, Path]) -> None:
+    paths, work = built
+    for name in ("department_risk_summary", "app_exception_list", "capacity_risks", "fleet_health"):
+        assert (work / "reports" / f"{name}.csv").stat().st_size > 0
+    parquet = paths.data_dir / "serving" / "parquet"
+    with duckdb.connect() as con:
+        (hosts,) = con.execute(f"select count(*) from '{parquet}/fleet_health.parquet'").fetchone()
+    assert hosts == PIPELINE_HOSTS
+
+
+def test_sql_clients_see_documentation(built: tuple[ProjectPaths, Path]) -> None:
+    paths, _ = built
+    comments = _query(
+        serving_file(paths),
+        "select count(*) filter (where comment is not null), count(*) from duckdb_columns() "
+        "where table_name in ('forecasts', 'capacity_risks', 'processed_data')",
+    )[0]
+    assert comments[0] == comments[1] > 0
+
+
+def test_reader_never_blocks_a_rebuild_nor_sees_half_a_publish(built: tuple[ProjectPaths, Path]) -> None:
+    paths, work = built
+    serving = serving_file(paths)
+    before = _forecast_digest(serving)
+    (published_before,) = _query(serving, "select published_at from _published")[0]
+    holder = duckdb.connect(str(serving), read_only=True)  # a planner's SQL client left open
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def keep_reading() -> None:
+        while not stop.is_set():
+            try:
+                with duckdb.connect(str(serving), read_only=True) as con:
+                    (n,) = con.execute("select count(*) from forecasts").fetchone()
+                    con.execute("select published_at from _published").fetchone()
+                seen.append(n)
+            except BaseException as exc:  # any error means a reader saw a broken state
+                errors.append(exc)
+
+    reader = threading.Thread(target=keep_reading)
+    reader.start()
+    try:
+        rebuilt = _cli(paths, work, "build", "--out", str(work / "reports"))
+    finally:
+        stop.set()
+        reader.join()
+    _check(rebuilt)
+    assert not errors, errors[:3]
+    assert seen and len(set(seen)) == 1  # every read saw a complete copy of the same size
+    assert holder.execute("select count(*) from forecasts").fetchone()[0] == seen[0]
+    holder.close()
+    (published_after,) = _query(serving, "select published_at from _published")[0]
+    assert published_after > published_before
+    assert _forecast_digest(serving) == before  # same seed, same data: identical forecasts (determinism)
+
+    failed = _cli(paths, work, "build", "--vars", "{breach_threshold: 'not a number'}")
+    assert failed.returncode != 0
+    assert "dbt build failed" in failed.stderr
+    assert _query(serving, "select published_at from _published")[0][0] == published_after
+
+
+def test_dbt_docs_generate(built: tuple[ProjectPaths, Path]) -> None:
+    paths, work = built
+    _check(_dbt(paths, work, "docs", "generate"))
+    assert (work / "target" / "catalog.json").stat().st_size > 0
