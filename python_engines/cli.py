@@ -53,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", type=_iso_date, default=date(2025, 12, 31), help="last day (default 2025-12-31)")
     _add_data_dir(gen)
 
+    load = commands.add_parser("load", help="bring your own fleet: land an inventory and telemetry exports")
+    load.add_argument("--inventory", required=True, help="inventory CSV or Parquet file")
+    load.add_argument("--telemetry", required=True, help="telemetry CSV/Parquet file or glob, e.g. 'exports/*.csv'")
+    load.add_argument(
+        "--value-scale",
+        choices=("percent", "fraction"),
+        default="percent",
+        help="utilisation given as percent 0-100 (default) or fraction 0-1",
+    )
+    _add_data_dir(load)
+
     build = commands.add_parser("build", help="dbt seed + build the whole DAG on the current warehouse")
     build.add_argument("--select", help="dbt node selection (default: everything)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
@@ -90,6 +101,15 @@ def cmd_generate(args: argparse.Namespace, paths: ProjectPaths) -> None:
         result.seconds,
         ", ".join(f"{k}={v:,}" for k, v in result.dirt.as_dict().items()),
     )
+
+
+def cmd_load(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    from python_engines.ingest import IngestError, ingest
+
+    try:
+        ingest(paths, args.inventory, args.telemetry, args.value_scale)
+    except IngestError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from exc
 
 
 def dbt_executable() -> str:
@@ -148,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths = ProjectPaths.discover(args.data_dir)
         if args.command == "generate":
             cmd_generate(args, paths)
+        elif args.command == "load":
+            cmd_load(args, paths)
         elif args.command == "build":
             cmd_build(args, paths)
         elif args.command == "publish":

@@ -1,0 +1,66 @@
+"""Bring your own fleet, landing step: unreadable files and missing columns stop with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from support import horizonscale
+
+from python_engines.ingest import OWN_TELEMETRY_FILE
+
+INVENTORY = "host_id,hostname,department,app_code,app_manager,region,owner_note\nH1,web-1,Retail,RB,Ann,EMEA,x\n"
+TELEMETRY = "host_id,resource,ts,value\nH1,cpu,2025-01-01T00:05:00Z,12.5\nH1,mem,not a date,abc\n"
+
+
+def _write(tmp_path: Path, inventory: str = INVENTORY, telemetry: str = TELEMETRY) -> tuple[Path, Path]:
+    inv, tel = tmp_path / "inventory.csv", tmp_path / "telemetry.csv"
+    inv.write_text(inventory)
+    tel.write_text(telemetry)
+    return inv, tel
+
+
+def test_lands_every_row_as_text(tmp_path: Path) -> None:
+    inv, tel = _write(tmp_path)
+    data = tmp_path / "data"
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(data / "horizonscale.duckdb"), read_only=True) as con:
+        assert con.execute("select host_id, app_manager, environment from raw.inventory").fetchall() == [
+            ("H1", "Ann", None)
+        ]
+        rows = con.execute(
+            f"select raw_row_id, value from read_parquet('{data / 'lake' / OWN_TELEMETRY_FILE}') order by 1"
+        ).fetchall()
+    assert rows == [(1, "12.5"), (2, "abc")]  # bad rows are landed too: the refinery rejects them with a reason
+
+
+@pytest.mark.parametrize(
+    ("inventory", "telemetry", "needle"),
+    [
+        ("host_id,hostname,department,app_code,region\nH1,a,b,c,d\n", TELEMETRY, "required column 'app_manager'"),
+        (INVENTORY, "host_id,resource,value\nH1,cpu,3\n", "required column 'ts' is missing"),
+    ],
+)
+def test_missing_required_column_names_file_and_column(
+    tmp_path: Path, inventory: str, telemetry: str, needle: str
+) -> None:
+    inv, tel = _write(tmp_path, inventory, telemetry)
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert needle in result.stderr and ".csv" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "data").exists()
+
+
+def test_unreadable_and_missing_files_are_named(tmp_path: Path) -> None:
+    inv, _ = _write(tmp_path)
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(broken), data_dir=tmp_path / "d")
+    assert result.returncode == 2 and "broken.parquet: cannot be read" in result.stderr
+    result = horizonscale(
+        "load", "--inventory", str(inv), "--telemetry", str(tmp_path / "none*.csv"), data_dir=tmp_path
+    )
+    assert result.returncode == 2 and "no such file" in result.stderr
