@@ -1,0 +1,124 @@
+"""Pieces every view shares: downloadable tables, filters, and the pages shown when there is nothing to read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from python_engines.report import neutralize_formulas
+
+#: Display names for mart columns; CSV downloads keep the mart's own column names.
+COLUMN_LABELS: dict[str, str] = {
+    "host_id": "Host id",
+    "hostname": "Host",
+    "resource": "Resource",
+    "department": "Department",
+    "region": "Region",
+    "environment": "Env",
+    "app_code": "App",
+    "app_manager": "App manager",
+    "trust_level": "Trust",
+    "champion_model": "Champion",
+    "model": "Model",
+    "status": "Status",
+    "rank": "Rank",
+    "is_champion": "Champion",
+    "risk_rank": "Rank",
+    "hosts": "Hosts",
+    "hosts_at_risk": "Hosts at risk",
+    "series": "Series",
+    "series_at_risk": "Series at risk",
+    "cpu_series_at_risk": "CPU",
+    "memory_series_at_risk": "Memory",
+    "disk_series_at_risk": "Disk",
+    "network_series_at_risk": "Network",
+    "scenario": "Scenario",
+    "variant": "Variant",
+    "wins": "Wins",
+    "row_key": "Row",
+    "column_key": "Column",
+}
+
+BUILD_COMMANDS = """
+```bash
+make run                 # generate the default 2,000-host fleet and build every mart (publishes the serving copy)
+horizonscale build       # or, when the fleet is already generated: dbt build + publish
+```
+"""
+
+
+def file_safe(text: str) -> str:
+    """A file-name-safe version of a hostname or label."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "table"
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """CSV for spreadsheets: cells that would run as a formula (=, +, -, @) are neutralized first."""
+    return neutralize_formulas(frame).write_csv().encode("utf-8")
+
+
+def download_table(
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    column_config: Mapping[str, Any] | None = None,
+    height: int | str = "auto",
+) -> None:
+    """A table, and a button that downloads exactly its rows as ``<name>.csv``."""
+    labels = {name: label for name, label in COLUMN_LABELS.items() if name in frame.columns}
+    st.dataframe(
+        frame, hide_index=True, column_config=labels | dict(column_config or {}), height=height, placeholder="—"
+    )
+    st.download_button(
+        "Download CSV",
+        data=csv_bytes(frame),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"download-{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def multiselect(label: str, options: Iterable[str], key: str, placeholder: str) -> tuple[str, ...]:
+    """A filter: the empty selection means all."""
+    return tuple(st.multiselect(label, sorted(set(options)), key=key, placeholder=placeholder))
+
+
+def no_warehouse(path: Path) -> None:
+    st.title("HorizonScale")
+    st.warning("No warehouse to show yet.", icon=":material/database_off:")
+    st.markdown(
+        f"The dashboard reads the published serving copy `{path}`, and it does not exist yet. Build it from the "
+        f"project directory, then reload this page:\n{BUILD_COMMANDS}\n"
+        "If your warehouse lives elsewhere, start the dashboard with `HORIZONSCALE_DATA_DIR` pointing at it."
+    )
+
+
+def unreadable_warehouse(path: Path, error: Exception) -> None:
+    st.title("HorizonScale")
+    st.error(f"The serving copy `{path}` cannot be read: {error}", icon=":material/error:")
+    st.markdown(f"Rebuild and republish it:\n{BUILD_COMMANDS}")
+
+
+def missing_tables(path: Path, view: str, missing: Iterable[str]) -> None:
+    names = ", ".join(f"`{name}`" for name in sorted(missing))
+    st.title(view)
+    st.warning(f"The serving copy has no {names} yet, so this view cannot be shown.", icon=":material/table:")
+    st.markdown(
+        f"`{path}` was published by a build that did not produce every mart. Run the whole build, then reload:"
+        f"\n{BUILD_COMMANDS}"
+    )
+
+
+def query_failed(view: str, error: Exception) -> None:
+    st.error(
+        f"{view} could not be read from the serving copy ({type(error).__name__}: {error}). The marts may come "
+        "from an older build: rebuild with `make run` or `horizonscale build`.",
+        icon=":material/error:",
+    )

@@ -1,0 +1,67 @@
+"""The dashboard page: sidebar navigation, freshness, and the guard pages around every view."""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import ModuleType
+
+import duckdb
+import streamlit as st
+
+from dashboard import components, queries, warehouse
+from dashboard.views import audit, fleet, heatmap, host
+
+log = logging.getLogger("horizonscale.dashboard")
+
+VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host)}
+VIEW_KEY = "view"
+
+
+def _sidebar(snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:
+    st.sidebar.divider()
+    if "forecast_windows" in present:
+        windows = queries.windows(snapshot)
+        st.sidebar.caption(
+            f"History {windows.history_start:%Y-%m-%d} → **{windows.history_end:%Y-%m-%d}** (today)  \n"
+            f"Forecast to {windows.forecast_end:%Y-%m-%d}"
+        )
+    published = queries.published_at(snapshot) if "_published" in present else None
+    st.sidebar.caption(f"Serving copy{f' published {published}' if published else ''}:  \n`{snapshot.path}`")
+
+
+def _render_view(name: str, snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:
+    view = VIEWS[name]
+    missing = view.REQUIRES - present
+    if missing:
+        components.missing_tables(snapshot.path, name, missing)
+        return
+    try:
+        view.render(snapshot, present)
+    except duckdb.Error as error:
+        log.exception("view %s failed on %s", name, snapshot.path)
+        components.query_failed(name, error)
+
+
+def main() -> None:
+    st.set_page_config(page_title="HorizonScale", page_icon=":material/monitoring:", layout="wide")
+    started = time.perf_counter()
+    st.sidebar.title("HorizonScale")
+    name = st.sidebar.radio("View", list(VIEWS), key=VIEW_KEY, bind="query-params")
+    timing = st.sidebar.empty()
+    path = warehouse.serving_path()
+    snapshot = warehouse.current_snapshot(path)
+    if snapshot is None:
+        components.no_warehouse(path)
+        return
+    try:
+        present = warehouse.tables(snapshot)
+    except duckdb.Error as error:
+        log.exception("cannot read serving copy %s", path)
+        components.unreadable_warehouse(path, error)
+        return
+    _render_view(name, snapshot, present)
+    _sidebar(snapshot, present)
+    seconds = time.perf_counter() - started
+    timing.caption(f"Rendered in {seconds:.2f} s")
+    log.info("view %r rendered in %.3f s", name, seconds)

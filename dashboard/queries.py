@@ -1,0 +1,464 @@
+"""Every query the dashboard runs. SQL text is constant; user choices reach DuckDB only as bound parameters.
+
+Filters become ``list_contains(?::varchar[], <column>)`` clauses over column names fixed in this module, and
+host searches are bound strings, so nothing a user types is ever parsed as SQL. Aggregation happens in
+DuckDB: the views receive counts, quantiles and single-host series, never the 8.8M-row telemetry table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from dashboard.warehouse import Snapshot, query
+
+RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
+ENGINE_TABLES: dict[str, str] = {
+    "prophet_forecasts": "prophet",
+    "challenger_forecasts": "xgboost",
+    "baseline_forecasts": "seasonal_naive",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The user's selections; an empty tuple means "all"."""
+
+    regions: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    scenarios: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+
+    def where(self, **columns: str) -> tuple[str, list[Any]]:
+        """A ``where`` clause over the given columns, e.g. ``where(regions="h.region")``, and its parameters.
+
+        Column names come from the calling code, never from the user; values are bound.
+        """
+        clauses, params = ["true"], []
+        for field, column in columns.items():
+            values = getattr(self, field)
+            if values:
+                clauses.append(f"list_contains(?::varchar[], {column})")
+                params.append(list(values))
+        return " and ".join(clauses), params
+
+
+# --- windows and freshness --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Windows:
+    history_start: date
+    history_end: date
+    backtest_start: date
+    forecast_start: date
+    forecast_end: date
+
+
+def windows(snapshot: Snapshot) -> Windows:
+    frame = query(
+        snapshot,
+        "select history_start, history_end, backtest_start, forecast_start, forecast_end from forecast_windows limit 1",
+    )
+    return Windows(**frame.row(0, named=True))
+
+
+def published_at(snapshot: Snapshot) -> str | None:
+    frame = query(snapshot, "select strftime(max(published_at), '%Y-%m-%d %H:%M') as published_at from _published")
+    return frame["published_at"][0]
+
+
+# --- fleet health -----------------------------------------------------------------------------------------------
+
+
+def fleet_dimensions(snapshot: Snapshot) -> pl.DataFrame:
+    """Distinct region / department / environment combinations, for the filter choices."""
+    return query(snapshot, "select region, department, environment from fleet_health group by all order by all")
+
+
+def _fleet_where(filters: Filters) -> tuple[str, list[Any]]:
+    # A host's status is set by its worst resource, so the resource filter selects hosts by that resource.
+    return filters.where(
+        regions="region", departments="department", environments="environment", resources="worst_resource"
+    )
+
+
+def rag_counts(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    where, params = _fleet_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select status, count(*) as hosts
+        from fleet_health where {where}
+        group by status
+        """,
+        params,
+    )
+
+
+def rag_by_department(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    where, params = _fleet_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select
+            department,
+            count(*) filter (where status = 'RED') as red,
+            count(*) filter (where status = 'AMBER') as amber,
+            count(*) filter (where status = 'GREEN') as green,
+            count(*) as hosts,
+            round(count(*) filter (where status = 'RED') / count(*), 4) as share_red
+        from fleet_health where {where}
+        group by department
+        order by red desc, amber desc, department
+        """,
+        params,
+    )
+
+
+def soonest_breaches(snapshot: Snapshot, filters: Filters, limit: int) -> pl.DataFrame:
+    where, params = filters.where(
+        regions="region", departments="department", environments="environment", resources="resource"
+    )
+    return query(
+        snapshot,
+        f"""
+        select
+            days_to_breach, first_breach_date, hostname, resource, department, app_code, app_manager,
+            region, environment, peak_yhat_upper, headroom_90d, trust_level, champion_model, backtest_mape, host_id
+        from capacity_risks where {where}
+        order by days_to_breach, first_breach_date, hostname, resource
+        limit ?
+        """,
+        [*params, limit],
+    )
+
+
+def breach_count(snapshot: Snapshot, filters: Filters) -> int:
+    where, params = filters.where(
+        regions="region", departments="department", environments="environment", resources="resource"
+    )
+    frame = query(snapshot, f"select count(*) as series from capacity_risks where {where}", params)
+    return int(frame["series"][0])
+
+
+# --- risk heatmap -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Rows and columns of the risk heatmap; both are host attributes or ``resource``."""
+
+    row: str
+    column: str
+    total_label: str
+
+
+LAYOUTS: dict[str, Layout] = {
+    "Department by resource": Layout("department", "resource", "any resource"),
+    "Region by resource": Layout("region", "resource", "any resource"),
+    "Department by region": Layout("department", "region", "all regions"),
+}
+
+
+def _heatmap_base(filters: Filters) -> tuple[str, list[Any]]:
+    """Hosts in scope, and the at-risk series of those hosts (host attributes from ``hosts``)."""
+    host_where, host_params = filters.where(regions="region", departments="department", environments="environment")
+    risk_where, risk_params = filters.where(resources="r.resource")
+    sql = f"""
+        base as (
+            select host_id, department, region, environment from hosts where {host_where}
+        ),
+        risk as (
+            select b.*, r.resource, r.first_breach_date, r.days_to_breach
+            from capacity_risks as r join base as b using (host_id)
+            where {risk_where}
+        )"""
+    return sql, [*host_params, *risk_params]
+
+
+def risk_matrix(snapshot: Snapshot, layout: Layout, filters: Filters) -> pl.DataFrame:
+    """Hosts at risk per heatmap cell, with the hosts in the cell and the share; plus a total column."""
+    base, params = _heatmap_base(filters)
+    resources = list(filters.resources or RESOURCES)
+    if layout.column == "resource":
+        denominator = f"""
+            select b.{layout.row} as row_key, c.resource as column_key, count(distinct b.host_id) as hosts
+            from base as b cross join (select unnest(?::varchar[]) as resource) as c
+            group by grouping sets ((b.{layout.row}, c.resource), (b.{layout.row}))"""
+        params = [*params, resources]
+    else:
+        denominator = f"""
+            select b.{layout.row} as row_key, b.{layout.column} as column_key, count(distinct b.host_id) as hosts
+            from base as b
+            group by grouping sets ((b.{layout.row}, b.{layout.column}), (b.{layout.row}))"""
+    return query(
+        snapshot,
+        f"""
+        with {base},
+        cells as (
+            select {layout.row} as row_key, {layout.column} as column_key, count(distinct host_id) as hosts_at_risk,
+                min(days_to_breach) as soonest_days
+            from risk
+            group by grouping sets (({layout.row}, {layout.column}), ({layout.row}))
+        ),
+        denominators as ({denominator})
+        select
+            d.row_key, coalesce(d.column_key, ?) as column_key, d.hosts,
+            coalesce(c.hosts_at_risk, 0) as hosts_at_risk,
+            round(coalesce(c.hosts_at_risk, 0) / d.hosts, 4) as share_at_risk,
+            c.soonest_days
+        from denominators as d
+        left join cells as c on d.row_key = c.row_key and d.column_key is not distinct from c.column_key
+        order by d.row_key, d.column_key nulls last
+        """,
+        [*params, layout.total_label],
+    )
+
+
+def drill_down(
+    snapshot: Snapshot, layout: Layout, filters: Filters, row_key: str, column_key: str | None
+) -> pl.DataFrame:
+    """The at-risk series behind one heatmap cell (``column_key`` None: the whole row)."""
+    base, params = _heatmap_base(filters)
+    column_clause = f"and r.{layout.column} = ?" if column_key is not None else ""
+    column_params = [column_key] if column_key is not None else []
+    return query(
+        snapshot,
+        f"""
+        with {base}
+        select
+            r.days_to_breach, r.first_breach_date, h.hostname, r.resource, r.department, r.region, r.environment,
+            h.app_code, h.app_manager, c.peak_yhat_upper, c.trust_level, c.champion_model, r.host_id
+        from risk as r
+        join hosts as h using (host_id)
+        join capacity_risks as c using (host_id, resource)
+        where r.{layout.row} = ? {column_clause}
+        order by r.days_to_breach, h.hostname, r.resource
+        """,
+        [*params, row_key, *column_params],
+    )
+
+
+def department_summary(snapshot: Snapshot, region: str | None) -> pl.DataFrame:
+    where = "region = ?" if region is not None else "true"
+    return query(
+        snapshot,
+        f"""
+        select
+            risk_rank, department, region, hosts, hosts_at_risk, share_hosts_at_risk, series_at_risk,
+            cpu_series_at_risk, memory_series_at_risk, disk_series_at_risk, network_series_at_risk,
+            soonest_breach_date
+        from department_risk_summary
+        where {where}
+        order by region = 'ALL' desc, region, risk_rank, department
+        """,
+        [region] if region is not None else [],
+    )
+
+
+def summary_regions(snapshot: Snapshot) -> list[str]:
+    frame = query(snapshot, "select distinct region from department_risk_summary order by region = 'ALL' desc, region")
+    return frame["region"].to_list()
+
+
+# --- model audit ------------------------------------------------------------------------------------------------
+
+
+def audit_dimensions(snapshot: Snapshot) -> pl.DataFrame:
+    return query(snapshot, "select scenario, variant from model_audit group by all order by all")
+
+
+def _audit_where(filters: Filters, prefix: str = "") -> tuple[str, list[Any]]:
+    return filters.where(resources=f"{prefix}resource", scenarios=f"{prefix}scenario", variants=f"{prefix}variant")
+
+
+def model_audit(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    where, params = _audit_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select
+            model, resource, scenario, variant, series, wins, win_share, median_mape,
+            interval_coverage, nominal_coverage, calibrated_coverage
+        from model_audit where {where}
+        order by scenario, variant, resource, model
+        """,
+        params,
+    )
+
+
+def wins_by_model(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    where, params = _audit_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select model, sum(wins)::bigint as wins, sum(series)::bigint as series,
+            round(sum(wins) / nullif(sum(series), 0), 4) as win_share
+        from model_audit where {where}
+        group by model
+        order by wins desc, model
+        """,
+        params,
+    )
+
+
+def mape_quantiles(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """Per model and resource: quantiles of backtest MAPE over the series, computed in DuckDB."""
+    where, params = filters.where(resources="l.resource", scenarios="h.scenario", variants="h.variant")
+    return query(
+        snapshot,
+        f"""
+        select
+            l.model, l.resource, count(*) as series,
+            quantile_cont(l.mape, 0.05) as p05, quantile_cont(l.mape, 0.25) as p25,
+            quantile_cont(l.mape, 0.5) as median, quantile_cont(l.mape, 0.75) as p75,
+            quantile_cont(l.mape, 0.95) as p95, avg(l.mape) as mean
+        from model_leaderboard as l
+        join hosts as h using (host_id)
+        where l.mape is not null and isfinite(l.mape) and {where}
+        group by all
+        order by l.resource, l.model
+        """,
+        params,
+    )
+
+
+def coverage(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """Nominal vs measured interval coverage per model and resource (series-weighted over scenarios)."""
+    where, params = _audit_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select
+            model, resource, sum(series)::bigint as series,
+            max(nominal_coverage) as nominal_coverage,
+            sum(interval_coverage * series) / nullif(sum(series) filter (where interval_coverage is not null), 0)
+                as measured_coverage,
+            sum(calibrated_coverage * series)
+                / nullif(sum(series) filter (where calibrated_coverage is not null), 0) as calibrated_coverage
+        from model_audit where {where}
+        group by all
+        order by resource, model
+        """,
+        params,
+    )
+
+
+# --- host deep dive ---------------------------------------------------------------------------------------------
+
+HOST_COLUMNS = """
+    host_id, hostname, department, app_code, app_name, app_manager, region, environment,
+    cpu_cores, memory_gb, storage_gb, scenario, variant"""
+
+
+def search_hosts(snapshot: Snapshot, text: str, limit: int = 50) -> pl.DataFrame:
+    """Hosts whose id equals, or whose hostname contains, ``text`` (case-insensitive, literal; no wildcards)."""
+    needle = text.strip().lower()
+    return query(
+        snapshot,
+        f"""
+        select {HOST_COLUMNS}
+        from hosts
+        where host_id = ? or contains(lower(hostname), ?)
+        order by host_id = ? desc, lower(hostname) = ? desc, hostname
+        limit ?
+        """,
+        [needle, needle, needle, needle, limit],
+    )
+
+
+def soonest_hosts(snapshot: Snapshot, limit: int = 25) -> pl.DataFrame:
+    """The hosts that breach soonest: the deep dive's starting list before anything is typed."""
+    return query(
+        snapshot,
+        f"""
+        select {HOST_COLUMNS}
+        from hosts
+        join (select host_id, min(days_to_breach) as days from capacity_risks group by host_id) using (host_id)
+        order by days, hostname
+        limit ?
+        """,
+        [limit],
+    )
+
+
+def host_health(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
+    return query(
+        snapshot,
+        """
+        select status, status_reason, worst_resource, days_to_breach, max_upper_90d
+        from fleet_health where host_id = ?
+        """,
+        [host_id],
+    )
+
+
+def host_history(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
+    return query(
+        snapshot,
+        "select resource, ds, y, is_imputed from processed_data where host_id = ? order by resource, ds",
+        [host_id],
+    )
+
+
+def host_backtests(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> pl.DataFrame:
+    """Backtest predictions of every engine whose table is published (table names are constants)."""
+    parts = [
+        f"select resource, model, ds, yhat, yhat_lower, yhat_upper from {table} "
+        "where host_id = ? and segment = 'backtest'"
+        for table in ENGINE_TABLES
+        if table in present
+    ]
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "resource": pl.String,
+                "model": pl.String,
+                "ds": pl.Date,
+                "yhat": pl.Float64,
+                "yhat_lower": pl.Float64,
+                "yhat_upper": pl.Float64,
+            }
+        )
+    sql = " union all ".join(parts) + " order by resource, model, ds"
+    return query(snapshot, sql, [host_id] * len(parts))
+
+
+def host_forecast(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
+    return query(
+        snapshot,
+        """
+        select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level
+        from forecasts where host_id = ? order by resource, ds
+        """,
+        [host_id],
+    )
+
+
+def host_risks(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
+    return query(
+        snapshot,
+        """
+        select resource, first_breach_date, days_to_breach, peak_yhat_upper, peak_yhat, headroom_90d, headroom_180d,
+            trust_level, champion_model, backtest_mape
+        from capacity_risks where host_id = ? order by resource
+        """,
+        [host_id],
+    )
+
+
+def host_leaderboard(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
+    return query(
+        snapshot,
+        """
+        select resource, rank, model, is_champion, status, mape, wape, mae, bias, coverage
+        from model_leaderboard where host_id = ? order by resource, rank, model
+        """,
+        [host_id],
+    )

@@ -1,0 +1,96 @@
+"""Fleet health: Red/Amber/Green counts and shares, and the soonest breaches ranked by days until full."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, queries
+from dashboard.components import download_table, multiselect
+from dashboard.style import STATUS_COLORS
+from dashboard.warehouse import Snapshot
+
+TITLE = "Fleet health"
+REQUIRES = frozenset({"fleet_health", "capacity_risks"})
+STATIC = {"displayModeBar": False}  # the modebar would sit on the legend
+ROW_CHOICES = (25, 50, 100, 250, 1000)
+STATUS_HELP = {
+    "RED": "High-trust forecast upper bound above the threshold within the breach window.",
+    "AMBER": "Breach within the forecast horizon, or upper bound above the amber level within the window.",
+    "GREEN": "No breach in sight.",
+}
+
+
+def _filters(snapshot: Snapshot) -> queries.Filters:
+    dimensions = queries.fleet_dimensions(snapshot)
+    region, department, environment, resource = st.columns(4)
+    with region:
+        regions = multiselect("Region", dimensions["region"], "fleet_region", "All regions")
+    with department:
+        departments = multiselect("Department", dimensions["department"], "fleet_department", "All departments")
+    with environment:
+        environments = multiselect("Environment", dimensions["environment"], "fleet_environment", "All environments")
+    with resource:
+        resources = tuple(
+            st.multiselect("Resource", queries.RESOURCES, key="fleet_resource", placeholder="All resources")
+        )
+    return queries.Filters(regions=regions, departments=departments, environments=environments, resources=resources)
+
+
+def _rag_metrics(counts: dict[str, int]) -> None:
+    total = sum(counts.values())
+    columns = st.columns(4)
+    columns[0].metric("Hosts", f"{total:,}")
+    for column, status in zip(columns[1:], STATUS_COLORS, strict=True):
+        hosts = counts.get(status, 0)
+        share = hosts / total if total else 0.0
+        column.metric(status, f"{hosts:,}", help=STATUS_HELP[status])
+        column.caption(f"{share:.1%} of hosts")
+
+
+def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
+    total = queries.breach_count(snapshot, filters)
+    st.subheader("Soonest breaches: days until full")
+    left, right = st.columns([3, 1])
+    left.caption(
+        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window, "
+        "soonest first. Pick a host in *Host deep dive* to see its forecast."
+    )
+    limit = right.selectbox(
+        "Rows", ROW_CHOICES, key="fleet_rows", label_visibility="collapsed", format_func=lambda rows: f"top {rows:,}"
+    )
+    breaches = queries.soonest_breaches(snapshot, filters, limit)
+    download_table(
+        breaches,
+        "soonest_breaches",
+        column_config={
+            "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
+            "first_breach_date": st.column_config.DateColumn("First breach"),
+            "peak_yhat_upper": st.column_config.ProgressColumn(
+                "Peak upper (90 d)", min_value=0, max_value=100, format="%.1f%%"
+            ),
+            "headroom_90d": st.column_config.NumberColumn("Headroom 90 d", format="%.1f"),
+            "backtest_mape": st.column_config.NumberColumn("Backtest MAPE", format="%.1f%%"),
+        },
+    )
+
+
+def render(snapshot: Snapshot, present: frozenset[str]) -> None:
+    st.title(TITLE)
+    filters = _filters(snapshot)
+    st.caption("The resource filter selects hosts by their worst resource, the one that set their status.")
+    counts = dict(queries.rag_counts(snapshot, filters).iter_rows())
+    _rag_metrics(counts)
+    if not counts:
+        st.info("No host matches these filters.")
+        return
+    donut, bars = st.columns([1, 2])
+    donut.plotly_chart(charts.rag_donut(counts), key="fleet_donut", config=STATIC)
+    by_department = queries.rag_by_department(snapshot, filters)
+    bars.plotly_chart(charts.rag_by_department(by_department), key="fleet_departments", config=STATIC)
+    _breach_table(snapshot, filters)
+    with st.expander("Status by department (table)"):
+        download_table(
+            by_department,
+            "status_by_department",
+            column_config={"share_red": st.column_config.NumberColumn("Share RED", format="percent")},
+        )

@@ -1,0 +1,255 @@
+"""Host deep dive: one host's history, both engines' backtests, the golden forecast band and its first breach."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, queries, warehouse
+from dashboard.components import csv_bytes, download_table, file_safe
+from dashboard.style import model_label
+from dashboard.warehouse import Snapshot
+
+TITLE = "Host deep dive"
+REQUIRES = frozenset({"hosts", "processed_data", "forecasts", "forecast_windows"})
+#: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
+BREACH_THRESHOLD = 95.0
+SEARCH_KEY, PICK_KEY = "host", "host_pick"
+
+
+def _label(row: dict) -> str:
+    return f"{row['hostname']} · {row['department']} · {row['environment']} · {row['host_id']}"
+
+
+def _choose_host(snapshot: Snapshot, present: frozenset[str]) -> dict | None:
+    text = st.text_input(
+        "Host UUID or hostname", key=SEARCH_KEY, bind="query-params", placeholder="a host UUID, or part of a hostname"
+    ).strip()
+    if text:
+        candidates = queries.search_hosts(snapshot, text)
+        if candidates.is_empty():
+            st.warning(f"No host has the id {text!r} or a hostname containing it.")
+            return None
+    elif "capacity_risks" in present:
+        candidates = queries.soonest_hosts(snapshot)
+        st.caption("Type to search; until then, these are the hosts that breach soonest.")
+        if candidates.is_empty():
+            st.info("No host is at risk. Search for one by id or hostname.")
+            return None
+    else:
+        st.info("Search for a host by id or hostname.")
+        return None
+    rows = {row["host_id"]: row for row in candidates.iter_rows(named=True)}
+    if st.session_state.get(PICK_KEY) not in rows:
+        st.session_state[PICK_KEY] = next(iter(rows))
+    host_id = st.selectbox(f"Host ({len(rows)} found)", list(rows), key=PICK_KEY, format_func=lambda h: _label(rows[h]))
+    return rows[host_id]
+
+
+def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> None:
+    st.subheader(host["hostname"])
+    st.caption(
+        f"`{host['host_id']}` · {host['department']} · {host['app_code']} {host['app_name']} · "
+        f"manager {host['app_manager']} · {host['region']} · {host['environment']} · "
+        f"{host['cpu_cores']} cores, {host['memory_gb']} GB memory, {host['storage_gb']} GB storage · "
+        f"DNA {host['scenario']} {host['variant']}"
+    )
+    if "fleet_health" not in present:
+        return
+    health = queries.host_health(snapshot, host["host_id"])
+    if health.is_empty():
+        return
+    row = health.row(0, named=True)
+    status, worst, days = st.columns(3)
+    status.metric("Status", row["status"], help=row["status_reason"])
+    worst.metric("Worst resource", row["worst_resource"] or "—")
+    days.metric("Days until full", "—" if row["days_to_breach"] is None else f"{row['days_to_breach']:,}")
+    st.caption(f"Status reason: {row['status_reason']}")
+
+
+def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, today: date) -> date | None:
+    """Say when (and how trustworthy) the first breach is; return its date for the chart."""
+    if forecast.is_empty():
+        st.info(f"{resource}: no golden forecast for this series.")
+        return None
+    first = forecast.row(0, named=True)
+    trust = f"trust {first['trust_level']}, champion {model_label(first['champion_model'])}"
+    if first["backtest_mape"] is not None:
+        trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
+    if risk is not None:
+        st.error(
+            f"**{resource}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {risk['days_to_breach']} days** "
+            f"(upper bound above {BREACH_THRESHOLD:g}%; peak {risk['peak_yhat_upper']:.1f}%; {trust})",
+            icon=":material/warning:",
+        )
+        return risk["first_breach_date"]
+    later = forecast.filter(pl.col("yhat_upper") > BREACH_THRESHOLD)
+    if not later.is_empty():
+        when = later["ds"].min()
+        st.warning(
+            f"**{resource}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, in {(when - today).days} "
+            f"days**, beyond the breach window ({trust})",
+            icon=":material/schedule:",
+        )
+        return when
+    peak = forecast["yhat_upper"].max()
+    st.success(f"{resource}: no breach within the forecast horizon; upper bound peaks at {peak:.1f}% ({trust})")
+    return None
+
+
+def _resource_tab(
+    snapshot: Snapshot,
+    host_id: str,
+    resource: str,
+    data: dict[str, pl.DataFrame],
+    windows: queries.Windows,
+    risks: dict[str, dict],
+) -> None:
+    def of(name: str) -> pl.DataFrame:
+        return data[name].filter(pl.col("resource") == resource)
+
+    breach = _breach_callout(resource, of("forecast"), risks.get(resource), windows.history_end)
+    figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach)
+    # No modebar (it covers the breach label): drag to zoom, double-click to reset.
+    st.plotly_chart(figure, key=f"host_chart_{resource}", config={"displayModeBar": False, "scrollZoom": False})
+
+
+def _host_data(snapshot: Snapshot, host_id: str) -> dict[str, pl.DataFrame]:
+    present = warehouse.tables(snapshot)
+    return {
+        "history": queries.host_history(snapshot, host_id),
+        "backtests": queries.host_backtests(snapshot, host_id, present),
+        "forecast": queries.host_forecast(snapshot, host_id),
+    }
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _chart(path: str, version: str, host_id: str, resource: str, first_breach: date | None) -> go.Figure:
+    """The resource's figure, built once per published version: building plotly figures costs more than the
+    (cached) queries. Shared read-only between sessions."""
+    snapshot = Snapshot(path, version)
+    windows = queries.windows(snapshot)
+    data = {name: frame.filter(pl.col("resource") == resource) for name, frame in _host_data(snapshot, host_id).items()}
+    series = charts.HostSeries(
+        resource=resource,
+        history=data["history"],
+        backtests=data["backtests"],
+        forecast=data["forecast"],
+        today=windows.history_end,
+        backtest_start=windows.backtest_start,
+        forecast_end=windows.forecast_end,
+        threshold=BREACH_THRESHOLD,
+        first_breach=first_breach,
+    )
+    return charts.host_resource_chart(series)
+
+
+def _outlook(data: dict[str, pl.DataFrame], risks: dict[str, dict], today: date) -> pl.DataFrame:
+    """One row per resource: champion, trust, and when (if ever) the golden upper bound crosses the threshold."""
+    rows = []
+    for resource in queries.RESOURCES:
+        forecast = data["forecast"].filter(pl.col("resource") == resource)
+        if forecast.is_empty():
+            continue
+        first = forecast.row(0, named=True)
+        risk = risks.get(resource)
+        crossing = forecast.filter(pl.col("yhat_upper") > BREACH_THRESHOLD)["ds"].min()
+        breach = risk["first_breach_date"] if risk else crossing
+        rows.append(
+            {
+                "resource": resource,
+                "first_breach_date": breach,
+                "days_to_breach": (breach - today).days if breach else None,
+                "in_breach_window": risk is not None,
+                "peak_yhat_upper": forecast["yhat_upper"].max(),
+                "champion_model": first["champion_model"],
+                "trust_level": first["trust_level"],
+                "backtest_mape": first["backtest_mape"],
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def _series_download(host: dict, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """History, backtests and golden forecast of the host in one long table."""
+    history = data["history"].select(
+        "resource",
+        "ds",
+        pl.lit("actual").alias("series"),
+        pl.col("y").alias("value"),
+        pl.lit(None, pl.Float64).alias("lower"),
+        pl.lit(None, pl.Float64).alias("upper"),
+    )
+    backtests = data["backtests"].select(
+        "resource",
+        "ds",
+        (pl.col("model") + " backtest").alias("series"),
+        pl.col("yhat").alias("value"),
+        pl.col("yhat_lower").alias("lower"),
+        pl.col("yhat_upper").alias("upper"),
+    )
+    forecast = data["forecast"].select(
+        "resource",
+        "ds",
+        pl.lit("golden forecast").alias("series"),
+        pl.col("yhat").alias("value"),
+        pl.col("yhat_lower").alias("lower"),
+        pl.col("yhat_upper").alias("upper"),
+    )
+    combined = pl.concat([history, backtests, forecast], how="vertical_relaxed")
+    return combined.with_columns(pl.lit(host["hostname"]).alias("hostname")).sort("resource", "series", "ds")
+
+
+def render(snapshot: Snapshot, present: frozenset[str]) -> None:
+    st.title(TITLE)
+    host = _choose_host(snapshot, present)
+    if host is None:
+        return
+    _host_header(snapshot, host, present)
+    host_id = host["host_id"]
+    windows = queries.windows(snapshot)
+    data = _host_data(snapshot, host_id)
+    risks: dict[str, dict] = {}
+    if "capacity_risks" in present:
+        risks = {row["resource"]: row for row in queries.host_risks(snapshot, host_id).iter_rows(named=True)}
+    st.caption(
+        f'History to {windows.history_end:%Y-%m-%d} ("today"); shaded: the backtest window from '
+        f"{windows.backtest_start:%Y-%m-%d}; golden forecast to {windows.forecast_end:%Y-%m-%d}."
+    )
+    outlook = _outlook(data, risks, windows.history_end)
+    if not outlook.is_empty():
+        download_table(
+            outlook,
+            f"outlook_{file_safe(host['hostname'])}",
+            column_config={
+                "first_breach_date": st.column_config.DateColumn("First breach"),
+                "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
+                "in_breach_window": st.column_config.CheckboxColumn("Within window"),
+                "peak_yhat_upper": st.column_config.NumberColumn("Peak upper (180 d)", format="%.1f%%"),
+                "backtest_mape": st.column_config.NumberColumn("Backtest MAPE", format="%.1f%%"),
+            },
+        )
+    labels = [r.upper() for r in queries.RESOURCES]
+    soonest = outlook.drop_nulls("days_to_breach").sort("days_to_breach") if not outlook.is_empty() else outlook
+    default = soonest["resource"][0].upper() if not soonest.is_empty() else None
+    for tab, resource in zip(st.tabs(labels, default=default), queries.RESOURCES, strict=True):
+        with tab:
+            _resource_tab(snapshot, host_id, resource, data, windows, risks)
+    if "model_leaderboard" in present:
+        st.subheader("Tournament for this host")
+        download_table(
+            queries.host_leaderboard(snapshot, host_id),
+            f"leaderboard_{file_safe(host['hostname'])}",
+            column_config={"coverage": st.column_config.NumberColumn(format="percent")},
+        )
+    st.download_button(
+        "Download this host's series (CSV)",
+        data=csv_bytes(_series_download(host, data)),
+        file_name=f"series_{file_safe(host['hostname'])}.csv",
+        mime="text/csv",
+        key="download-host-series",
+        on_click="ignore",
+    )
