@@ -98,12 +98,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(data_dir: Path, log_file: Path, port: int | None = None) -> Iterator[str]:
-    """``streamlit run dashboard/app.py`` on a free localhost port, reading ``data_dir``; yields its URL."""
+    """``streamlit run dashboard/app.py`` on a free port, reading ``data_dir``; yields its URL.
+
+    The bind address is left to ``dashboard/.streamlit/config.toml`` (localhost), so this runs the app exactly
+    as ``make dashboard`` does.
+    """
     port = port or free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--server.port", str(port), "--server.fileWatcherType", "none",
     ]  # fmt: skip
     env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(data_dir)}
     with log_file.open("w") as output:

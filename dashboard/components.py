@@ -40,6 +40,10 @@ COLUMN_LABELS: dict[str, str] = {
     "scenario": "Scenario",
     "variant": "Variant",
     "wins": "Wins",
+    "mape": "MAPE %",
+    "wape": "WAPE %",
+    "mae": "MAE",
+    "bias": "Bias",
     "row_key": "Row",
     "column_key": "Column",
 }

@@ -337,7 +337,7 @@ def coverage(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
         f"""
         select
             model, resource, sum(series)::bigint as series,
-            max(nominal_coverage) as nominal_coverage,
+            max(nominal_coverage)::double as nominal_coverage,
             sum(interval_coverage * series) / nullif(sum(series) filter (where interval_coverage is not null), 0)
                 as measured_coverage,
             sum(calibrated_coverage * series)

@@ -243,7 +243,13 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         download_table(
             queries.host_leaderboard(snapshot, host_id),
             f"leaderboard_{file_safe(host['hostname'])}",
-            column_config={"coverage": st.column_config.NumberColumn(format="percent")},
+            column_config={
+                "coverage": st.column_config.NumberColumn("Coverage", format="percent"),
+                "mape": st.column_config.NumberColumn("MAPE %", format="%.2f"),
+                "wape": st.column_config.NumberColumn("WAPE %", format="%.2f"),
+                "mae": st.column_config.NumberColumn("MAE", format="%.2f"),
+                "bias": st.column_config.NumberColumn("Bias", format="%+.2f"),
+            },
         )
     st.download_button(
         "Download this host's series (CSV)",

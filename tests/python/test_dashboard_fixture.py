@@ -7,8 +7,8 @@ same builder serves the AppTest tests and the load-time measurement. The marts a
 generated rows with the documented rules (MAPE tournament, conformal band, breach = upper bound above 95
 within 90 days, RAG), so they agree with each other the way the real marts must.
 
-Host 0 is an extreme capacity breach, host 1 a normal one; host 2 has a manager handle that a spreadsheet
-would run as a formula; host 5's hostname holds an apostrophe. The tests below check the fixture itself.
+Host 0 is an extreme capacity breach whose manager handle a spreadsheet would run as a formula, host 1 a
+normal breach; host 5's hostname holds an apostrophe. The tests below check the fixture itself.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ select
     (16 << (host % 5))::integer as memory_gb,
     (250 * (1 + host % 8))::integer as storage_gb,
     region, environment, department, app_code, app_name,
-    case when host = 2 then '{formula}' else app_manager end as app_manager,
+    case when host = 0 then '{formula}' else app_manager end as app_manager,
     scenario, variant, primary_resource,
     host
 from picked
@@ -372,7 +372,7 @@ select
     count(*) filter (where l.is_champion) / count(*) as win_share,
     median(l.mape) as median_mape,
     avg(l.coverage) as interval_coverage,
-    0.8 as nominal_coverage,
+    0.8::double as nominal_coverage,
     avg(c.calibrated_coverage) filter (where l.is_champion) as calibrated_coverage
 from model_leaderboard as l
 join hosts as h using (host_id)
@@ -390,7 +390,8 @@ def build_serving_copy(data_dir: Path, hosts: int = 12, history_days: int = 365,
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    with duckdb.connect(str(partial), config={"enable_progress_bar": False}) as con:
+    with duckdb.connect(str(partial)) as con:
+        con.execute("set enable_progress_bar = false")
         _create_inputs(con, hosts, history_days, seed)
         as_list = "[" + ", ".join(f"'{value}'" for value in RESOURCES) + "]"
         con.execute(
@@ -432,7 +433,7 @@ def test_fixture_has_every_kind_of_risk(fixture_copy: Path) -> None:
         winners = {
             row[0] for row in con.execute("select distinct model from model_leaderboard where is_champion").fetchall()
         }
-        assert {row[0] for row in winners} == set(MODELS)
+        assert winners == set(MODELS)
         breached = con.execute("select min(days_to_breach), max(days_to_breach) from capacity_risks").fetchall()[0]
         assert 0 < breached[0] <= breached[1] <= 90
 

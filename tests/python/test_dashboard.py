@@ -1,0 +1,353 @@
+"""The dashboard under Streamlit's AppTest, on the hand-made serving copy of test_dashboard_fixture.
+
+Every view renders without exceptions and shows the numbers the marts hold; user input only ever reaches
+DuckDB as bound parameters; a missing warehouse or table gives a page that says what to run; a newly
+published serving copy is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+from support import PROJECT_ROOT
+from test_dashboard_fixture import FORMULA_MANAGER, QUOTED_HOSTNAME, build_serving_copy
+
+if str(PROJECT_ROOT) not in sys.path:  # the dashboard is a plain directory, not an installed package
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from dashboard import components, queries, warehouse
+
+APP = PROJECT_ROOT / "dashboard" / "app.py"
+INJECTION = "'; drop table forecasts; --"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A 12-host serving copy, with HORIZONSCALE_DATA_DIR pointing at it for the whole module."""
+    root = tmp_path_factory.mktemp("dashboard")
+    build_serving_copy(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HORIZONSCALE_DATA_DIR", str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def serving(data_dir: Path) -> Path:
+    return data_dir / "serving" / "horizonscale.duckdb"
+
+
+def mart(serving: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def run(view: str, **query: str) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["view"] = view
+    for name, value in query.items():
+        app.query_params[name] = value
+    app.run()
+    assert_clean(app)
+    return app
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, "\n".join(str(exc.value) + "\n" + "\n".join(exc.stack_trace) for exc in app.exception)
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def frame(app: AppTest, index: int) -> pl.DataFrame:
+    return pl.from_pandas(app.dataframe[index].value)
+
+
+def chart_specs(app: AppTest) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
+
+
+def widget(widgets: Any, label: str) -> Any:
+    return next(w for w in widgets if w.label == label)
+
+
+# --- every view ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", ["Fleet health", "Risk heatmap", "Model audit", "Host deep dive"])
+def test_every_view_renders_with_a_download_per_table(data_dir: Path, view: str) -> None:
+    app = run(view)
+    assert app.title[0].value == view
+    assert not app.error or view == "Host deep dive"  # the deep dive calls out its breach with st.error
+    assert len(app.dataframe) >= 1
+    assert len(app.download_button) >= len(app.dataframe)
+    assert any("Rendered in" in caption.value for caption in app.sidebar.caption)
+
+
+def test_sidebar_says_which_window_and_copy(data_dir: Path, serving: Path) -> None:
+    captions = " ".join(caption.value for caption in run("Fleet health").sidebar.caption)
+    assert "2025-12-31" in captions and str(serving) in captions
+
+
+# --- fleet health -----------------------------------------------------------------------------------------
+
+
+def test_fleet_rag_counts_equal_the_mart(data_dir: Path, serving: Path) -> None:
+    expected = dict(mart(serving, "select status, count(*) from fleet_health group by all"))
+    shown = metrics(run("Fleet health"))
+    assert shown["Hosts"] == str(sum(expected.values()))
+    for status in ("RED", "AMBER", "GREEN"):
+        assert shown[status] == f"{expected.get(status, 0):,}"
+
+
+def test_fleet_filters_reach_the_counts(data_dir: Path, serving: Path) -> None:
+    region = mart(serving, "select region from fleet_health group by all order by count(*) desc, region limit 1")[0][0]
+    app = run("Fleet health")
+    widget(app.multiselect, "Region").set_value([region]).run()
+    widget(app.multiselect, "Resource").set_value(["cpu", "disk"]).run()
+    assert_clean(app)
+    expected = dict(
+        mart(
+            serving,
+            "select status, count(*) from fleet_health where region = ? and worst_resource in ('cpu', 'disk') "
+            "group by all",
+            [region],
+        )
+    )
+    shown = metrics(app)
+    assert shown["Hosts"] == str(sum(expected.values()))
+    assert {status: shown[status] for status in expected} == {s: str(n) for s, n in expected.items()}
+
+
+def test_soonest_breaches_are_ranked_days_until_full(data_dir: Path, serving: Path) -> None:
+    expected = mart(serving, "select hostname, resource, days_to_breach from capacity_risks order by days_to_breach")
+    table = frame(run("Fleet health"), 0)
+    assert table.select("hostname", "resource", "days_to_breach").rows() == expected
+    assert table["days_to_breach"].is_sorted()
+
+
+# --- risk heatmap -----------------------------------------------------------------------------------------
+
+
+def test_heatmap_cells_equal_the_department_summary(data_dir: Path, serving: Path) -> None:
+    app = run("Risk heatmap")
+    cells = frame(app, 0)  # the "Heatmap cells" table
+    summary = mart(
+        serving,
+        "select department, hosts, hosts_at_risk, cpu_series_at_risk, memory_series_at_risk, disk_series_at_risk, "
+        "network_series_at_risk from department_risk_summary where region = 'ALL'",
+    )
+    assert len(summary) == cells["row_key"].n_unique()
+    for department, hosts, at_risk, *per_resource in summary:
+        row = cells.filter(pl.col("row_key") == department)
+        by_column = dict(row.select("column_key", "hosts_at_risk").rows())
+        assert by_column["any resource"] == at_risk
+        assert [by_column[r] for r in queries.RESOURCES] == per_resource
+        assert set(row["hosts"].to_list()) == {hosts}
+    z = chart_specs(app)[0]["data"][0]["z"]
+    assert sum(value or 0 for line in z for value in line) == mart(serving, "select count(*) from capacity_risks")[0][0]
+
+
+def test_heatmap_drill_down_lists_the_cell(data_dir: Path, serving: Path) -> None:
+    department, resource, count = mart(
+        serving,
+        "select department, resource, count(*) from capacity_risks group by all order by 3 desc, 1, 2 limit 1",
+    )[0]
+    app = run("Risk heatmap")
+    widget(app.selectbox, "Drill into department").set_value(department).run()
+    widget(app.selectbox, "Resource").set_value(resource).run()
+    assert_clean(app)
+    assert any(f"{count} series at risk in {department} · {resource}" in m.value for m in app.markdown)
+    drill = frame(app, 1)
+    assert drill.height == count and set(drill["resource"]) == {resource}
+
+
+def test_heatmap_layouts_and_share(data_dir: Path) -> None:
+    app = run("Risk heatmap")
+    for layout in queries.LAYOUTS:
+        widget(app.radio, "Layout").set_value(layout).run()
+        assert_clean(app)
+    widget(app.radio, "Color by").set_value("Share of hosts at risk").run()
+    assert_clean(app)
+    assert chart_specs(app)[0]["data"][0]["colorbar"]["tickformat"] == ".0%"
+
+
+# --- model audit ------------------------------------------------------------------------------------------
+
+
+def test_model_audit_wins_and_mape_equal_the_marts(data_dir: Path, serving: Path) -> None:
+    app = run("Model audit")
+    wins = dict(mart(serving, "select model, sum(wins)::bigint from model_audit group by all"))
+    shown = metrics(app)
+    for model, label in components_labels().items():
+        assert shown[f"{label} wins"] == f"{wins[model]:,}"
+    quantiles = frame(app, 1)
+    medians = dict(
+        ((m, r), v)
+        for m, r, v in mart(serving, "select model, resource, median(mape) from model_leaderboard group by all")
+    )
+    for model, resource, median in quantiles.select("model", "resource", "median").rows():
+        assert median == pytest.approx(medians[(model, resource)])
+    coverage = frame(app, 2)
+    assert set(coverage["nominal_coverage"]) == {0.8}
+
+
+def test_model_audit_filters(data_dir: Path, serving: Path) -> None:
+    app = run("Model audit")
+    widget(app.multiselect, "DNA scenario").set_value(["SEASONAL"]).run()
+    widget(app.multiselect, "Resource").set_value(["memory"]).run()
+    assert_clean(app)
+    expected = dict(
+        mart(
+            serving,
+            "select model, sum(wins)::bigint from model_audit where scenario = 'SEASONAL' and resource = 'memory' "
+            "group by all",
+        )
+    )
+    shown = metrics(app)
+    assert {model: shown[f"{label} wins"] for model, label in components_labels().items()} == {
+        model: f"{wins:,}" for model, wins in expected.items()
+    }
+
+
+def components_labels() -> dict[str, str]:
+    from dashboard.style import MODEL_LABELS
+
+    return MODEL_LABELS
+
+
+# --- host deep dive ---------------------------------------------------------------------------------------
+
+
+def breaching_host(serving: Path) -> tuple[str, str, str, str, int]:
+    return mart(
+        serving,
+        "select host_id, hostname, resource, strftime(first_breach_date, '%Y-%m-%d'), days_to_breach "
+        "from capacity_risks order by days_to_breach, hostname limit 1",
+    )[0]
+
+
+def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path) -> None:
+    host_id, hostname, resource, first_breach, days = breaching_host(serving)
+    app = run("Host deep dive", host=hostname)
+    assert app.subheader[0].value == hostname
+    assert metrics(app)["Status"] == mart(serving, "select status from fleet_health where host_id = ?", [host_id])[0][0]
+    callouts = [error.value for error in app.error]
+    assert any(f"{resource}: first breach {first_breach}, in {days} days" in text for text in callouts)
+    outlook = frame(app, 0)
+    assert outlook.filter(pl.col("resource") == resource)["days_to_breach"].to_list() == [days]
+    specs = {spec["layout"]["yaxis"]["title"]["text"].split()[0]: spec for spec in chart_specs(app)}
+    assert set(specs) == set(queries.RESOURCES)
+    layout = specs[resource]["layout"]
+    assert any(shape.get("y0") == 95 and shape.get("y1") == 95 for shape in layout["shapes"])  # threshold
+    notes = [annotation["text"] for annotation in layout["annotations"]]
+    assert "today " in notes and any(f"first breach {first_breach}" in note for note in notes)
+    names = {trace.get("name") for trace in specs[resource]["data"]}
+    assert {"actual", "Prophet backtest", "XGBoost backtest", "calibrated band"} <= names
+
+
+def test_host_search_by_uuid_and_apostrophe(data_dir: Path, serving: Path) -> None:
+    host_id, hostname, *_ = breaching_host(serving)
+    app = run("Host deep dive", host=host_id.upper())
+    assert app.subheader[0].value == hostname
+    app = run("Host deep dive", host="O'BRIEN")
+    assert app.subheader[0].value == QUOTED_HOSTNAME
+
+
+def test_injection_finds_nothing_and_harms_nothing(data_dir: Path, serving: Path) -> None:
+    before = mart(serving, "select count(*) from forecasts")
+    stat = serving.stat()
+    app = run("Host deep dive", host=INJECTION)
+    assert "No host has the id" in app.warning[0].value
+    assert not app.get("plotly_chart")
+    app = run("Host deep dive", host="%")  # no wildcards either: a literal substring search
+    assert "No host has the id" in app.warning[0].value
+    snapshot = warehouse.current_snapshot(serving)
+    assert queries.search_hosts(snapshot, INJECTION).is_empty()
+    hostile = queries.Filters(regions=("x') or true --",), departments=(INJECTION,))
+    assert queries.rag_counts(snapshot, hostile).is_empty()
+    assert mart(serving, "select count(*) from forecasts") == before
+    assert (serving.stat().st_mtime_ns, serving.stat().st_size) == (stat.st_mtime_ns, stat.st_size)
+
+
+def test_csv_downloads_neutralize_spreadsheet_formulas(data_dir: Path, serving: Path) -> None:
+    snapshot = warehouse.current_snapshot(serving)
+    table = queries.soonest_breaches(snapshot, queries.Filters(), 100)
+    assert FORMULA_MANAGER in table["app_manager"].to_list()
+    text = components.csv_bytes(table).decode()
+    assert f"'{FORMULA_MANAGER}" in text and f",{FORMULA_MANAGER}," not in text
+
+
+# --- guard pages and republishing ---------------------------------------------------------------------------
+
+
+def test_no_warehouse_page_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path / "nothing-here"))
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert_clean(app)
+    assert "No warehouse to show yet" in app.warning[0].value
+    page = " ".join(m.value for m in app.markdown)
+    assert "make run" in page and "horizonscale build" in page and str(tmp_path / "nothing-here") in page
+
+
+def test_missing_table_page_names_it(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "serving" / "horizonscale.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(serving, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("drop table fleet_health")
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert_clean(app)
+    assert "`fleet_health`" in app.warning[0].value
+    assert "make run" in " ".join(m.value for m in app.markdown)
+    app.sidebar.radio[0].set_value("Risk heatmap").run()  # the other views still work
+    assert_clean(app)
+    assert not app.warning
+
+
+def test_corrupt_serving_copy_gives_a_page_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "serving" / "horizonscale.duckdb"
+    target.parent.mkdir()
+    target.write_bytes(b"not a duckdb file" * 100)
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert_clean(app)
+    assert "cannot be read" in app.error[0].value
+
+
+def test_a_new_publish_is_picked_up_without_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The serving copy is swapped by os.replace; the next rerun shows the new one (no stale DuckDB instance),
+    even while a reader still holds the old file open."""
+    build_serving_copy(tmp_path / "a", hosts=6)
+    build_serving_copy(tmp_path / "b", hosts=9)
+    live = tmp_path / "live" / "serving" / "horizonscale.duckdb"
+    live.parent.mkdir(parents=True)
+    os.replace(tmp_path / "a" / "serving" / "horizonscale.duckdb", live)
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path / "live"))
+    app = AppTest.from_file(str(APP), default_timeout=30)
+    app.query_params["view"] = "Fleet health"
+    app.run()
+    assert metrics(app)["Hosts"] == "6"
+    with duckdb.connect(str(live), read_only=True):  # another reader keeps the old copy open
+        os.replace(tmp_path / "b" / "serving" / "horizonscale.duckdb", live)
+        app.run()
+    assert_clean(app)
+    assert metrics(app)["Hosts"] == "9"
+
+
+def test_binds_to_localhost_by_default() -> None:
+    config = tomllib.loads((PROJECT_ROOT / "dashboard" / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["browser"]["gatherUsageStats"] is False
