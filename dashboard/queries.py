@@ -430,7 +430,21 @@ def host_backtests(snapshot: Snapshot, host_id: str, present: frozenset[str]) ->
     return query(snapshot, sql, [host_id] * len(parts))
 
 
-def host_forecast(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
+def host_forecast(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> pl.DataFrame:
+    """The golden forecast of the host's series (empty while the serving copy has no ``forecasts``)."""
+    if "forecasts" not in present:
+        return pl.DataFrame(
+            schema={
+                "resource": pl.String,
+                "ds": pl.Date,
+                "yhat": pl.Float64,
+                "yhat_lower": pl.Float64,
+                "yhat_upper": pl.Float64,
+                "champion_model": pl.String,
+                "backtest_mape": pl.Float64,
+                "trust_level": pl.String,
+            }
+        )
     return query(
         snapshot,
         """

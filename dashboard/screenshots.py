@@ -3,8 +3,10 @@
     python -m dashboard.screenshots [--data-dir data] [--out docs/screenshots] [--host HOSTNAME]
 
 Starts ``streamlit run dashboard/app.py`` on a free localhost port over the published serving copy, then for
-each view measures (1) a first page load with empty query caches, (2) a page reload with warm caches and
-(3) a switch to the view from another one in the sidebar, the way a user moves around. Prints a Markdown table
+each view measures (1) a first page load with its queries not yet cached (the very first one also pays for
+the server's imports and the browser's first download of the app), (2) a page reload, and (3) switching to the
+view from another one in the sidebar, the way a user moves around (median of a few rounds). Times run from
+navigation or click until the app has finished its run and every chart is drawn. Prints a Markdown table
 and writes one full-page PNG per view.
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import statistics
 import sys
 import tempfile
 import urllib.parse
@@ -39,7 +43,11 @@ class Timing:
     view: str
     first_load: float
     reload: float
-    switch: float
+    switches: tuple[float, ...]
+
+    @property
+    def switch(self) -> float:
+        return statistics.median(self.switches)
 
 
 def soonest_hostname(data_dir: Path) -> str | None:
@@ -56,38 +64,38 @@ def view_url(base: str, view: str, host: str | None) -> str:
     return f"{base}/?{urllib.parse.urlencode(params)}"
 
 
-def measure(data_dir: Path, out: Path | None, host: str | None, width: int = 1440) -> list[Timing]:
-    """Load, reload and switch to every view in Chromium; save screenshots into ``out`` when given."""
+def measure(data_dir: Path, out: Path | None, host: str | None, rounds: int = 3, width: int = 1440) -> list[Timing]:
+    """Load and reload every view, then switch between them ``rounds`` times; screenshots into ``out``."""
     binary = find_chromium()
     if binary is None:
         raise SystemExit("no Chromium found: install it (apt-get install -y chromium) or set HORIZONSCALE_CHROMIUM")
-    timings = []
+    loads: dict[str, tuple[float, float]] = {}
+    switches: dict[str, list[float]] = {view: [] for view in VIEWS}
     with tempfile.TemporaryDirectory(prefix="horizonscale-shots-") as work:
         server_log = Path(work) / "streamlit.log"
         with streamlit_server(data_dir, server_log) as base, Chromium(binary, width=width) as browser:
             for view, file_name in VIEWS.items():
-                url = view_url(base, view, host)
-                first = browser.load(url, view)
-                again = browser.load(url, view)
-                other = next(name for name in VIEWS if name != view)
-                browser.load(view_url(base, other, host), other)
-                switch = browser.switch_view(view)
-                timings.append(Timing(view, first.seconds, again.seconds, switch.seconds))
-                log.info(
-                    "%s: first %.2f s, reload %.2f s, switch %.2f s", view, first.seconds, again.seconds, switch.seconds
-                )
+                first = browser.load(view_url(base, view, host), view)
+                again = browser.load(view_url(base, view, host), view)
+                loads[view] = (first.seconds, again.seconds)
+                log.info("%s: first load %.2f s, reload %.2f s", view, first.seconds, again.seconds)
                 if out is not None:
-                    browser.load(url, view)
                     browser.screenshot(out / file_name)
-    return timings
+            order = list(VIEWS)
+            for _ in range(rounds):
+                for view in order[1:] + order[:1]:
+                    switches[view].append(browser.switch_view(view).seconds)
+    return [Timing(view, *loads[view], tuple(switches[view])) for view in VIEWS]
 
 
 def markdown(timings: list[Timing]) -> str:
     lines = [
-        "| view | first page load (cold caches) | page reload | switch from another view |",
+        "| view | first page load (cold query cache) | page reload | switch from another view (median) |",
         "|---|---:|---:|---:|",
     ]
     lines += [f"| {t.view} | {t.first_load:.2f} s | {t.reload:.2f} s | {t.switch:.2f} s |" for t in timings]
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    lines.append(f"\n{os.cpu_count()} CPUs, load average {load} at the end of the run.")
     return "\n".join(lines)
 
 
@@ -97,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="docs/screenshots", help="where the PNGs go (default docs/screenshots)")
     parser.add_argument("--no-screenshots", action="store_true", help="only measure load times")
     parser.add_argument("--host", help="hostname for the deep dive (default: the one that breaches soonest)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of switching between views (default 3)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = ProjectPaths.discover(args.data_dir).data_dir
@@ -105,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host = args.host or soonest_hostname(data_dir)
     out = None if args.no_screenshots else Path(args.out).resolve()
-    print(markdown(measure(data_dir, out, host)))
+    print(markdown(measure(data_dir, out, host, rounds=args.rounds)))
     return 0
 
 

@@ -14,7 +14,8 @@ from dashboard.style import model_label
 from dashboard.warehouse import Snapshot
 
 TITLE = "Host deep dive"
-REQUIRES = frozenset({"hosts", "processed_data", "forecasts", "forecast_windows"})
+#: Without the forecasting marts (a partial build) the deep dive still shows each series' history.
+REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
 #: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
 BREACH_THRESHOLD = 95.0
 SEARCH_KEY, PICK_KEY = "host", "host_pick"
@@ -122,7 +123,7 @@ def _host_data(snapshot: Snapshot, host_id: str) -> dict[str, pl.DataFrame]:
     return {
         "history": queries.host_history(snapshot, host_id),
         "backtests": queries.host_backtests(snapshot, host_id, present),
-        "forecast": queries.host_forecast(snapshot, host_id),
+        "forecast": queries.host_forecast(snapshot, host_id, present),
     }
 
 
@@ -212,6 +213,12 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     host_id = host["host_id"]
     windows = queries.windows(snapshot)
     data = _host_data(snapshot, host_id)
+    if "forecasts" not in present:
+        st.info(
+            "This serving copy has no golden `forecasts` yet (a partial build): showing history only. "
+            "`make run` builds the forecasts and risk marts.",
+            icon=":material/info:",
+        )
     risks: dict[str, dict] = {}
     if "capacity_risks" in present:
         risks = {row["resource"]: row for row in queries.host_risks(snapshot, host_id).iter_rows(named=True)}

@@ -317,6 +317,22 @@ def test_missing_table_page_names_it(tmp_path: Path, serving: Path, monkeypatch:
     assert not app.warning
 
 
+def test_partial_build_still_shows_host_history(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "serving" / "horizonscale.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(serving, copy)
+    with duckdb.connect(str(copy)) as con:
+        for table in ("forecasts", "capacity_risks", "fleet_health", "model_leaderboard", "prophet_forecasts"):
+            con.execute(f"drop table {table}")
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
+    app = run("Host deep dive", host=QUOTED_HOSTNAME)
+    assert "no golden `forecasts` yet" in app.info[0].value
+    specs = chart_specs(app)
+    assert len(specs) == len(queries.RESOURCES)
+    names = {trace.get("name") for spec in specs for trace in spec["data"]}
+    assert "actual" in names and "XGBoost backtest" in names and "Prophet backtest" not in names
+
+
 def test_corrupt_serving_copy_gives_a_page_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "serving" / "horizonscale.duckdb"
     target.parent.mkdir()
