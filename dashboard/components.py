@@ -12,6 +12,10 @@ import streamlit as st
 
 from python_engines.report import neutralize_formulas
 
+#: Session-state keys shared across views (both are bound to the URL: ``?view=...&host=...``).
+VIEW_KEY, HOST_KEY = "view", "host"
+HOST_VIEW = "Host deep dive"
+
 #: Display names for mart columns; CSV downloads keep the mart's own column names.
 COLUMN_LABELS: dict[str, str] = {
     "host_id": "Host id",
@@ -72,13 +76,25 @@ def download_table(
     *,
     column_config: Mapping[str, Any] | None = None,
     height: int | str = "auto",
+    hosts_selectable: bool = False,
 ) -> None:
-    """A table, and a button that downloads exactly its rows as ``<name>.csv``."""
-    labels = {name: label for name, label in COLUMN_LABELS.items() if name in frame.columns}
-    st.dataframe(
-        frame, hide_index=True, column_config=labels | dict(column_config or {}), height=height, placeholder="—"
+    """A table, and a button that downloads exactly its rows as ``<name>.csv``.
+
+    With ``hosts_selectable`` (the table has a ``hostname`` column), selecting a row offers to open that host
+    in the deep dive.
+    """
+    labels = {column: label for column, label in COLUMN_LABELS.items() if column in frame.columns}
+    options: dict[str, Any] = {"on_select": "rerun", "selection_mode": "single-row", "key": f"table-{name}"}
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        column_config=labels | dict(column_config or {}),
+        height=height,
+        placeholder="—",
+        **(options if hosts_selectable else {}),
     )
-    st.download_button(
+    download, action = st.columns([1, 3])
+    download.download_button(
         "Download CSV",
         data=csv_bytes(frame),
         file_name=f"{name}.csv",
@@ -87,6 +103,26 @@ def download_table(
         icon=":material/download:",
         on_click="ignore",
     )
+    if hosts_selectable:
+        rows = event.selection.rows
+        with action:
+            if rows:
+                hostname = frame["hostname"][rows[0]]
+                st.button(
+                    f"Open {hostname} in {HOST_VIEW}",
+                    key=f"open-{name}",
+                    icon=":material/search:",
+                    on_click=open_host,
+                    args=(hostname,),
+                )
+            else:
+                st.caption(f"Select a row to open its host in {HOST_VIEW}.")
+
+
+def open_host(hostname: str) -> None:
+    """Button callback: switch to the deep dive with ``hostname`` searched (runs before the next script run)."""
+    st.session_state[VIEW_KEY] = HOST_VIEW
+    st.session_state[HOST_KEY] = hostname
 
 
 def multiselect(label: str, options: Iterable[str], key: str, placeholder: str) -> tuple[str, ...]:

@@ -15,7 +15,6 @@ from dashboard.views import audit, fleet, heatmap, host
 log = logging.getLogger("horizonscale.dashboard")
 
 VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host)}
-VIEW_KEY = "view"
 
 
 def _sidebar(snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:
@@ -47,7 +46,7 @@ def main() -> None:
     st.set_page_config(page_title="HorizonScale", page_icon=":material/monitoring:", layout="wide")
     started = time.perf_counter()
     st.sidebar.title("HorizonScale")
-    name = st.sidebar.radio("View", list(VIEWS), key=VIEW_KEY, bind="query-params")
+    name = st.sidebar.radio("View", list(VIEWS), key=components.VIEW_KEY, bind="query-params")
     timing = st.sidebar.empty()
     path = warehouse.serving_path()
     snapshot = warehouse.current_snapshot(path)

@@ -52,8 +52,7 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
     st.subheader("Soonest breaches: days until full")
     left, right = st.columns([3, 1])
     left.caption(
-        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window, "
-        "soonest first. Pick a host in *Host deep dive* to see its forecast."
+        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window, soonest first."
     )
     limit = right.selectbox(
         "Rows", ROW_CHOICES, key="fleet_rows", label_visibility="collapsed", format_func=lambda rows: f"top {rows:,}"
@@ -62,6 +61,7 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
     download_table(
         breaches,
         "soonest_breaches",
+        hosts_selectable=True,
         column_config={
             "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
             "first_breach_date": st.column_config.DateColumn("First breach"),

@@ -102,6 +102,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         download_table(
             series,
             "risk_drill_down",
+            hosts_selectable=True,
             column_config={"days_to_breach": st.column_config.NumberColumn("Days until full", format="%d")},
         )
     _department_summary(snapshot)

@@ -9,16 +9,16 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, queries, warehouse
-from dashboard.components import csv_bytes, download_table, file_safe
+from dashboard.components import HOST_KEY, HOST_VIEW, csv_bytes, download_table, file_safe
 from dashboard.style import model_label
 from dashboard.warehouse import Snapshot
 
-TITLE = "Host deep dive"
+TITLE = HOST_VIEW
 #: Without the forecasting marts (a partial build) the deep dive still shows each series' history.
 REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
 #: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
 BREACH_THRESHOLD = 95.0
-SEARCH_KEY, PICK_KEY = "host", "host_pick"
+PICK_KEY = "host_pick"
 
 
 def _label(row: dict) -> str:
@@ -27,7 +27,7 @@ def _label(row: dict) -> str:
 
 def _choose_host(snapshot: Snapshot, present: frozenset[str]) -> dict | None:
     text = st.text_input(
-        "Host UUID or hostname", key=SEARCH_KEY, bind="query-params", placeholder="a host UUID, or part of a hostname"
+        "Host UUID or hostname", key=HOST_KEY, bind="query-params", placeholder="a host UUID, or part of a hostname"
     ).strip()
     if text:
         candidates = queries.search_hosts(snapshot, text)

@@ -137,6 +137,20 @@ def test_soonest_breaches_are_ranked_days_until_full(data_dir: Path, serving: Pa
     assert table["days_to_breach"].is_sorted()
 
 
+def test_a_selected_breach_opens_its_host(data_dir: Path, serving: Path) -> None:
+    second = mart(serving, "select hostname from capacity_risks order by days_to_breach, hostname, resource")[1][0]
+    app = run("Fleet health")
+    assert not app.button
+    app.session_state["table-soonest_breaches"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    app.run()
+    button = app.button[0]
+    assert button.label == f"Open {second} in Host deep dive"
+    button.click().run()
+    assert_clean(app)
+    assert app.title[0].value == "Host deep dive"
+    assert app.subheader[0].value == second
+
+
 # --- risk heatmap -----------------------------------------------------------------------------------------
 
 
