@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,32 @@ def test_fleet_health_in_the_browser(app_url: str, browser: Chromium, serving: P
     drawn = browser.evaluate("document.querySelector('[data-testid=\"stMain\"]').innerHTML")
     assert all(department in drawn for department in departments)  # axis labels of the status chart
     browser.screenshot(shots / "fleet_health.png")
+
+
+def click(browser: Chromium, x: float, y: float) -> None:
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        event = {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+        browser.send("Input.dispatchMouseEvent", event, session=True)
+
+
+def test_selecting_a_breach_opens_the_deep_dive(app_url: str, browser: Chromium, serving: Path) -> None:
+    second = mart(serving, "select hostname from capacity_risks order by days_to_breach, hostname, resource")[1][0]
+    browser.load(url_of(app_url, view="Fleet health"), "Fleet health")
+    left, top = browser.evaluate(
+        "(() => { const r = document.querySelector('[data-testid=\"stDataFrame\"]').getBoundingClientRect();"
+        " return [r.left, r.top]; })()"
+    )
+    click(browser, left + 15, top + 35 + 35 + 17)  # the row marker of the second row (header and rows: 35 px)
+    deadline = time.monotonic() + 30
+    while f"Open {second} in Host deep dive" not in browser.text():
+        assert time.monotonic() < deadline, browser.text()[:2000]
+        time.sleep(0.1)
+    assert browser.evaluate(
+        "(() => { const b = [...document.querySelectorAll('button')]"
+        ".find((e) => e.innerText.includes(' in Host deep dive')); b.click(); return true; })()"
+    )
+    browser.wait_ready("Host deep dive", timeout=30)
+    assert f"Host (1 found)\n\n{second}" in browser.text()
 
 
 def test_views_switch_from_the_sidebar(app_url: str, browser: Chromium, serving: Path, shots: Path) -> None:
