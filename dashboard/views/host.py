@@ -19,6 +19,7 @@ REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
 #: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
 BREACH_THRESHOLD = 95.0
 PICK_KEY = "host_pick"
+RESOURCE_KEY = "resource"
 
 
 def _label(row: dict) -> str:
@@ -242,9 +243,12 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     labels = [r.upper() for r in queries.RESOURCES]
     soonest = outlook.drop_nulls("days_to_breach").sort("days_to_breach") if not outlook.is_empty() else outlook
     default = soonest["resource"][0].upper() if not soonest.is_empty() else None
-    for tab, resource in zip(st.tabs(labels, default=default), queries.RESOURCES, strict=True):
-        with tab:
-            _resource_tab(snapshot, host_id, resource, data, windows, risks)
+    # Only the open tab runs (and draws its chart): a view stays fast however many resources there are.
+    tabs = st.tabs(labels, default=default, key=RESOURCE_KEY, bind="query-params")
+    for tab, resource in zip(tabs, queries.RESOURCES, strict=True):
+        if tab.open:
+            with tab:
+                _resource_tab(snapshot, host_id, resource, data, windows, risks)
     if "model_leaderboard" in present:
         st.subheader("Tournament for this host")
         download_table(
