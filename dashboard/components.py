@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -117,6 +118,17 @@ def download_table(
                 )
             else:
                 st.caption(f"Select a row to open its host in {HOST_VIEW}.")
+
+
+def cached_figure(builder: Callable[..., go.Figure], *args: Any) -> go.Figure:
+    """``builder(*args)``, built once per distinct input: plotly figures cost more to build than the cached
+    queries behind them. Shared between sessions, so never mutated after this."""
+    return _figure(f"{builder.__module__}.{builder.__qualname__}", builder, *args)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _figure(name: str, _builder: Callable[..., go.Figure], *args: Any) -> go.Figure:
+    return _builder(*args)
 
 
 def open_host(hostname: str) -> None:

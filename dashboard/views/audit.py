@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.components import download_table, multiselect
+from dashboard.components import cached_figure, download_table, multiselect
 from dashboard.style import model_label
 from dashboard.warehouse import Snapshot
 
@@ -45,7 +45,7 @@ def _wins(snapshot: Snapshot, filters: queries.Filters) -> None:
     audit = queries.model_audit(snapshot, filters)
     resources = [r for r in queries.RESOURCES if r in set(audit["resource"].to_list())]
     if resources:
-        st.plotly_chart(charts.wins_by_scenario(audit, resources), key="audit_wins", config=STATIC)
+        st.plotly_chart(cached_figure(charts.wins_by_scenario, audit, resources), key="audit_wins", config=STATIC)
     with st.expander("Model audit (table)"):
         download_table(
             audit,
@@ -67,7 +67,7 @@ def _mape(snapshot: Snapshot, filters: queries.Filters) -> None:
     if quantiles.is_empty():
         st.info("No finite MAPE for this selection.")
         return
-    st.plotly_chart(charts.mape_boxes(quantiles), key="audit_mape", config=STATIC)
+    st.plotly_chart(cached_figure(charts.mape_boxes, quantiles), key="audit_mape", config=STATIC)
     with st.expander("MAPE quantiles (table)"):
         download_table(quantiles, "mape_quantiles")
 
@@ -79,7 +79,7 @@ def _coverage(snapshot: Snapshot, filters: queries.Filters) -> None:
         "golden record where the engine is champion; averages weighted by series."
     )
     frame = queries.coverage(snapshot, filters)
-    st.plotly_chart(charts.coverage_bars(frame), key="audit_coverage", config=STATIC)
+    st.plotly_chart(cached_figure(charts.coverage_bars, frame), key="audit_coverage", config=STATIC)
     with st.expander("Coverage (table)"):
         download_table(
             frame,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.components import download_table, multiselect
+from dashboard.components import cached_figure, download_table, multiselect
 from dashboard.style import STATUS_COLORS
 from dashboard.warehouse import Snapshot
 
@@ -84,9 +84,9 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         st.info("No host matches these filters.")
         return
     donut, bars = st.columns([1, 2])
-    donut.plotly_chart(charts.rag_donut(counts), key="fleet_donut", config=STATIC)
+    donut.plotly_chart(cached_figure(charts.rag_donut, counts), key="fleet_donut", config=STATIC)
     by_department = queries.rag_by_department(snapshot, filters)
-    bars.plotly_chart(charts.rag_by_department(by_department), key="fleet_departments", config=STATIC)
+    bars.plotly_chart(cached_figure(charts.rag_by_department, by_department), key="fleet_departments", config=STATIC)
     _breach_table(snapshot, filters)
     with st.expander("Status by department (table)"):
         download_table(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.components import download_table, multiselect
+from dashboard.components import cached_figure, download_table, multiselect
 from dashboard.warehouse import Snapshot
 
 TITLE = "Risk heatmap"
@@ -86,7 +86,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         f"the last column counts each host once. Click a cell, or choose below, to list its series."
     )
     st.plotly_chart(
-        charts.risk_heatmap(matrix, value),
+        cached_figure(charts.risk_heatmap, matrix, value),
         key=CHART_KEY,
         on_select=_select_cell,
         selection_mode="points",
