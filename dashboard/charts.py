@@ -46,7 +46,7 @@ def rag_donut(counts: dict[str, int]) -> go.Figure:
     )
     total = sum(counts.values())
     figure.add_annotation(text=f"<b>{total:,}</b><br>hosts", showarrow=False, font={"size": 18})
-    return _layout(figure, 300, showlegend=False)
+    return _layout(figure, 320, showlegend=False, title={"text": "Share of hosts", "font": {"size": 15}})
 
 
 def rag_by_department(frame: pl.DataFrame) -> go.Figure:
@@ -65,7 +65,14 @@ def rag_by_department(frame: pl.DataFrame) -> go.Figure:
         ]
     )
     figure.update_xaxes(title="hosts")
-    return _layout(figure, max(300, 28 * frame.height + 80), barmode="stack")
+    return _layout(
+        figure,
+        max(320, 28 * frame.height + 100),
+        barmode="stack",
+        title={"text": "Hosts by department and status", "font": {"size": 15}},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
 
 
 # --- risk heatmap -----------------------------------------------------------------------------------------------
