@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -14,6 +15,11 @@ RESOURCES = ("cpu", "memory", "disk", "network")
 FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
 BAND_FILL = "rgba(31, 119, 180, 0.18)"
 THRESHOLD_COLOR = "#d62728"
+
+
+def plain(text: object) -> str:
+    """A label from the data, escaped so plotly shows it literally (its labels understand <a>, <b>, ...)."""
+    return html.escape(str(text), quote=False)
 
 
 def _layout(figure: go.Figure, height: int, **extra: object) -> go.Figure:
@@ -54,7 +60,7 @@ def rag_by_department(frame: pl.DataFrame) -> go.Figure:
     figure = go.Figure(
         [
             go.Bar(
-                y=ordered["department"].to_list(),
+                y=[plain(department) for department in ordered["department"].to_list()],
                 x=ordered[status.lower()].to_list(),
                 name=status,
                 orientation="h",
@@ -123,8 +129,8 @@ def risk_heatmap(matrix: Matrix, value: str) -> go.Figure:
     is_share = value == "share_at_risk"
     z = [[*row[:-1], None] for row in matrix.values]
     heatmap = go.Heatmap(
-        x=matrix.columns,
-        y=matrix.rows,
+        x=[plain(column) for column in matrix.columns],
+        y=[plain(row) for row in matrix.rows],
         z=z,
         text=matrix.text,
         customdata=matrix.hosts,
@@ -140,7 +146,7 @@ def risk_heatmap(matrix: Matrix, value: str) -> go.Figure:
     figure = go.Figure([heatmap, _click_targets(matrix)])
     total = matrix.columns[-1]
     for row, text in zip(matrix.rows, matrix.text, strict=True):
-        figure.add_annotation(x=total, y=row, text=f"<b>{text[-1]}</b>", showarrow=False)
+        figure.add_annotation(x=plain(total), y=plain(row), text=f"<b>{text[-1]}</b>", showarrow=False)
     figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
     figure.update_xaxes(side="top", type="category", showgrid=False)
     return _layout(figure, max(320, 34 * len(matrix.rows) + 110), clickmode="event+select", dragmode=False)
@@ -150,8 +156,8 @@ def _click_targets(matrix: Matrix) -> go.Scatter:
     """Heatmaps cannot be selected in plotly; an invisible marker at each cell centre turns a click into a
     selection that Streamlit hands back to the app."""
     return go.Scatter(
-        x=[column for _ in matrix.rows for column in matrix.columns],
-        y=[row for row in matrix.rows for _ in matrix.columns],
+        x=[plain(column) for _ in matrix.rows for column in matrix.columns],
+        y=[plain(row) for row in matrix.rows for _ in matrix.columns],
         mode="markers",
         marker={"size": 30, "opacity": 0, "symbol": "square"},
         hoverinfo="skip",
@@ -166,7 +172,11 @@ def wins_by_scenario(audit: pl.DataFrame, resources: list[str]) -> go.Figure:
     """Share of series each engine won, per DNA scenario and variant; one panel per resource."""
     from plotly.subplots import make_subplots
 
-    frame = audit.with_columns(dna=pl.col("scenario") + pl.lit(" · ") + pl.col("variant").str.to_lowercase())
+    frame = audit.with_columns(
+        dna=(pl.col("scenario") + pl.lit(" · ") + pl.col("variant").str.to_lowercase()).map_elements(
+            plain, return_dtype=pl.String
+        )
+    )
     categories = sorted(frame["dna"].unique().to_list(), reverse=True)
     figure = make_subplots(
         rows=1, cols=len(resources), shared_yaxes=True, subplot_titles=resources, horizontal_spacing=0.02
@@ -394,7 +404,7 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
         )
     start = max(series.today - timedelta(days=365), _first_date(series.history, series.today))
     figure.update_xaxes(range=[start, series.forecast_end + timedelta(days=5)])
-    figure.update_yaxes(range=[0, 104], title=f"{series.resource} utilization (%)")
+    figure.update_yaxes(range=[0, 104], title=f"{plain(series.resource)} utilization (%)")
     legend = {"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0}
     return _layout(figure, 440, hovermode="x unified", legend=legend, margin={"l": 10, "r": 10, "t": 30, "b": 10})
 

@@ -61,6 +61,15 @@ horizonscale build       # or, when the fleet is already generated: dbt build + 
 """
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def md(text: object) -> str:
+    """Text from the data or from the user, escaped so Streamlit's markdown shows it literally (no links,
+    images, emphasis or ``:color[...]`` directives)."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+
+
 def file_safe(text: str) -> str:
     """A file-name-safe version of a hostname or label."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "table"
@@ -110,7 +119,7 @@ def download_table(
             if rows:
                 hostname = frame["hostname"][rows[0]]
                 st.button(
-                    f"Open {hostname} in {HOST_VIEW}",
+                    f"Open {md(hostname)} in {HOST_VIEW}",
                     key=f"open-{name}",
                     icon=":material/search:",
                     on_click=open_host,
@@ -154,7 +163,7 @@ def no_warehouse(path: Path) -> None:
 
 def unreadable_warehouse(path: Path, error: Exception) -> None:
     st.title("HorizonScale")
-    st.error(f"The serving copy `{path}` cannot be read: {error}", icon=":material/error:")
+    st.error(f"The serving copy `{path}` cannot be read: {md(error)}", icon=":material/error:")
     st.markdown(f"Rebuild and republish it:\n{BUILD_COMMANDS}")
 
 
@@ -170,7 +179,7 @@ def missing_tables(path: Path, view: str, missing: Iterable[str]) -> None:
 
 def query_failed(view: str, error: Exception) -> None:
     st.error(
-        f"{view} could not be read from the serving copy ({type(error).__name__}: {error}). The marts may come "
+        f"{view} could not be read from the serving copy ({type(error).__name__}: {md(error)}). The marts may come "
         "from an older build: rebuild with `make run` or `horizonscale build`.",
         icon=":material/error:",
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.components import cached_figure, download_table, multiselect
+from dashboard.components import cached_figure, download_table, md, multiselect
 from dashboard.warehouse import Snapshot
 
 TITLE = "Risk heatmap"
@@ -36,9 +38,9 @@ def _controls(snapshot: Snapshot) -> tuple[queries.Layout, str, queries.Filters]
 def _select_cell() -> None:
     """A click on the heatmap becomes the drill-down choice."""
     points = st.session_state[CHART_KEY].selection.points
-    if points:
-        st.session_state[ROW_KEY] = str(points[0]["y"])
-        st.session_state[COLUMN_KEY] = str(points[0]["x"])
+    if points:  # the chart shows escaped labels (charts.plain)
+        st.session_state[ROW_KEY] = html.unescape(str(points[0]["y"]))
+        st.session_state[COLUMN_KEY] = html.unescape(str(points[0]["x"]))
 
 
 def _drill_choice(matrix: charts.Matrix, layout: queries.Layout) -> tuple[str | None, str | None]:
@@ -98,7 +100,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     if row is not None:
         series = queries.drill_down(snapshot, layout, filters, row, column)
         scope = f"{row} · {column or layout.total_label}"
-        st.markdown(f"**{series.height:,} series at risk in {scope}**")
+        st.markdown(f"**{series.height:,} series at risk in {md(scope)}**")
         download_table(
             series,
             "risk_drill_down",

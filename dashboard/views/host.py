@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, queries, warehouse
-from dashboard.components import HOST_KEY, HOST_VIEW, csv_bytes, download_table, file_safe
+from dashboard.components import HOST_KEY, HOST_VIEW, csv_bytes, download_table, file_safe, md
 from dashboard.style import model_label
 from dashboard.warehouse import Snapshot
 
@@ -33,7 +33,8 @@ def _choose_host(snapshot: Snapshot, present: frozenset[str]) -> dict | None:
     if text:
         candidates = queries.search_hosts(snapshot, text)
         if candidates.is_empty():
-            st.warning(f"No host has the id {text!r} or a hostname containing it.")
+            # The search text stays in the box above; it is not echoed into markdown.
+            st.warning("No host has this id, and no hostname contains this text.")
             return None
     elif "capacity_risks" in present:
         candidates = queries.soonest_hosts(snapshot)
@@ -52,13 +53,18 @@ def _choose_host(snapshot: Snapshot, present: frozenset[str]) -> dict | None:
 
 
 def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> None:
-    st.subheader(host["hostname"])
-    st.caption(
-        f"`{host['host_id']}` · {host['department']} · {host['app_code']} {host['app_name']} · "
-        f"manager {host['app_manager']} · {host['region']} · {host['environment']} · "
-        f"{host['cpu_cores']} cores, {host['memory_gb']} GB memory, {host['storage_gb']} GB storage · "
-        f"DNA {host['scenario']} {host['variant']}"
-    )
+    st.subheader(md(host["hostname"]))
+    facts = [
+        host["host_id"],
+        host["department"],
+        f"{host['app_code']} {host['app_name']}",
+        f"manager {host['app_manager']}",
+        host["region"],
+        host["environment"],
+        f"{host['cpu_cores']} cores, {host['memory_gb']} GB memory, {host['storage_gb']} GB storage",
+        f"DNA {host['scenario']} {host['variant']}",
+    ]
+    st.caption(" · ".join(md(fact) for fact in facts))
     if "fleet_health" not in present:
         return
     health = queries.host_health(snapshot, host["host_id"])
@@ -66,24 +72,24 @@ def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> Non
         return
     row = health.row(0, named=True)
     status, worst, days = st.columns(3)
-    status.metric("Status", row["status"], help=row["status_reason"])
+    status.metric("Status", row["status"], help=md(row["status_reason"]))
     worst.metric("Worst resource", row["worst_resource"] or "—")
     days.metric("Days until full", "—" if row["days_to_breach"] is None else f"{row['days_to_breach']:,}")
-    st.caption(f"Status reason: {row['status_reason']}")
+    st.caption(f"Status reason: {md(row['status_reason'])}")
 
 
 def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, today: date) -> date | None:
     """Say when (and how trustworthy) the first breach is; return its date for the chart."""
     if forecast.is_empty():
-        st.info(f"{resource}: no golden forecast for this series.")
+        st.info(f"{md(resource)}: no golden forecast for this series.")
         return None
     first = forecast.row(0, named=True)
-    trust = f"trust {first['trust_level']}, champion {model_label(first['champion_model'])}"
+    trust = f"trust {md(first['trust_level'])}, champion {md(model_label(first['champion_model']))}"
     if first["backtest_mape"] is not None:
         trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
     if risk is not None:
         st.error(
-            f"**{resource}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {risk['days_to_breach']} days** "
+            f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {risk['days_to_breach']} days** "
             f"(upper bound above {BREACH_THRESHOLD:g}%; peak {risk['peak_yhat_upper']:.1f}%; {trust})",
             icon=":material/warning:",
         )
@@ -92,13 +98,13 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     if not later.is_empty():
         when = later["ds"].min()
         st.warning(
-            f"**{resource}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, in {(when - today).days} "
+            f"**{md(resource)}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, in {(when - today).days} "
             f"days**, beyond the breach window ({trust})",
             icon=":material/schedule:",
         )
         return when
     peak = forecast["yhat_upper"].max()
-    st.success(f"{resource}: no breach within the forecast horizon; upper bound peaks at {peak:.1f}% ({trust})")
+    st.success(f"{md(resource)}: no breach within the forecast horizon; upper bound peaks at {peak:.1f}% ({trust})")
     return None
 
 

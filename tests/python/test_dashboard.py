@@ -26,7 +26,7 @@ from test_dashboard_fixture import FORMULA_MANAGER, QUOTED_HOSTNAME, build_servi
 if str(PROJECT_ROOT) not in sys.path:  # the dashboard is a plain directory, not an installed package
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from dashboard import components, queries, warehouse
+from dashboard import charts, components, queries, warehouse
 
 APP = PROJECT_ROOT / "dashboard" / "app.py"
 INJECTION = "'; drop table forecasts; --"
@@ -144,11 +144,11 @@ def test_a_selected_breach_opens_its_host(data_dir: Path, serving: Path) -> None
     app.session_state["table-soonest_breaches"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     app.run()
     button = app.button[0]
-    assert button.label == f"Open {second} in Host deep dive"
+    assert button.label == f"Open {components.md(second)} in Host deep dive"
     button.click().run()
     assert_clean(app)
     assert app.title[0].value == "Host deep dive"
-    assert app.subheader[0].value == second
+    assert app.subheader[0].value == components.md(second)
 
 
 # --- risk heatmap -----------------------------------------------------------------------------------------
@@ -255,7 +255,7 @@ def breaching_host(serving: Path) -> tuple[str, str, str, str, int]:
 def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path) -> None:
     host_id, hostname, resource, first_breach, days = breaching_host(serving)
     app = run("Host deep dive", host=hostname)
-    assert app.subheader[0].value == hostname
+    assert app.subheader[0].value == components.md(hostname)
     assert metrics(app)["Status"] == mart(serving, "select status from fleet_health where host_id = ?", [host_id])[0][0]
     callouts = [error.value for error in app.error]
     assert any(f"{resource}: first breach {first_breach}, in {days} days" in text for text in callouts)
@@ -288,25 +288,35 @@ def test_host_deep_dive_every_resource_tab(data_dir: Path, serving: Path, resour
 def test_host_search_by_uuid_and_apostrophe(data_dir: Path, serving: Path) -> None:
     host_id, hostname, *_ = breaching_host(serving)
     app = run("Host deep dive", host=host_id.upper())
-    assert app.subheader[0].value == hostname
+    assert app.subheader[0].value == components.md(hostname)
     app = run("Host deep dive", host="O'BRIEN")
-    assert app.subheader[0].value == QUOTED_HOSTNAME
+    assert app.subheader[0].value == components.md(QUOTED_HOSTNAME)
 
 
 def test_injection_finds_nothing_and_harms_nothing(data_dir: Path, serving: Path) -> None:
     before = mart(serving, "select count(*) from forecasts")
     stat = serving.stat()
     app = run("Host deep dive", host=INJECTION)
-    assert "No host has the id" in app.warning[0].value
+    assert "No host has this id" in app.warning[0].value
     assert not app.get("plotly_chart")
     app = run("Host deep dive", host="%")  # no wildcards either: a literal substring search
-    assert "No host has the id" in app.warning[0].value
+    assert "No host has this id" in app.warning[0].value
     snapshot = warehouse.current_snapshot(serving)
     assert queries.search_hosts(snapshot, INJECTION).is_empty()
     hostile = queries.Filters(regions=("x') or true --",), departments=(INJECTION,))
     assert queries.rag_counts(snapshot, hostile).is_empty()
     assert mart(serving, "select count(*) from forecasts") == before
     assert (serving.stat().st_mtime_ns, serving.stat().st_size) == (stat.st_mtime_ns, stat.st_size)
+
+
+def test_text_from_users_or_data_is_shown_literally(data_dir: Path) -> None:
+    app = run("Host deep dive", host="[click me](https://example.com) :red[alarm]")
+    assert app.warning[0].value == "No host has this id, and no hostname contains this text."
+    assert components.md("[click](https://x.y) :red[a]") == "\\[click\\]\\(https\\://x\\.y\\) \\:red\\[a\\]"
+    hostile = "<a href='https://example.com'>Markets</a>"
+    frame = pl.DataFrame({"department": [hostile], "red": [1], "amber": [0], "green": [2], "hosts": [3]})
+    labels = charts.rag_by_department(frame).data[0].y
+    assert labels == ("&lt;a href='https://example.com'&gt;Markets&lt;/a&gt;",)
 
 
 def test_csv_downloads_neutralize_spreadsheet_formulas(data_dir: Path, serving: Path) -> None:

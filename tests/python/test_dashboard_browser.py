@@ -155,5 +155,5 @@ def test_host_deep_dive_in_the_browser(app_url: str, browser: Chromium, serving:
 def test_hostile_search_in_the_url_finds_nothing(app_url: str, browser: Chromium, serving: Path) -> None:
     before = mart(serving, "select count(*) from forecasts")
     page = browser.load(url_of(app_url, view="Host deep dive", host="'; drop table forecasts; --"), "Host deep dive")
-    assert "No host has the id" in page.text
+    assert "No host has this id" in page.text
     assert mart(serving, "select count(*) from forecasts") == before
