@@ -42,7 +42,18 @@ def _render_view(name: str, snapshot: warehouse.Snapshot, present: frozenset[str
         components.query_failed(name, error)
 
 
+def _setup_logging() -> None:
+    """Our own lines (view render times, serving-copy swaps) on the server's console, once per process."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
 def main() -> None:
+    _setup_logging()
     st.set_page_config(page_title="HorizonScale", page_icon=":material/monitoring:", layout="wide")
     started = time.perf_counter()
     st.sidebar.title("HorizonScale")
