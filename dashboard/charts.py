@@ -173,9 +173,9 @@ def wins_by_scenario(audit: pl.DataFrame, resources: list[str]) -> go.Figure:
     from plotly.subplots import make_subplots
 
     frame = audit.with_columns(
-        dna=(pl.col("scenario") + pl.lit(" · ") + pl.col("variant").str.to_lowercase()).map_elements(
-            plain, return_dtype=pl.String
-        )
+        dna=(
+            pl.col("scenario").fill_null("no DNA") + pl.lit(" · ") + pl.col("variant").fill_null("").str.to_lowercase()
+        ).map_elements(plain, return_dtype=pl.String)
     )
     categories = sorted(frame["dna"].unique().to_list(), reverse=True)
     figure = make_subplots(

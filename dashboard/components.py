@@ -148,7 +148,8 @@ def open_host(hostname: str) -> None:
 
 def multiselect(label: str, options: Iterable[str], key: str, placeholder: str) -> tuple[str, ...]:
     """A filter: the empty selection means all."""
-    return tuple(st.multiselect(label, sorted(set(options)), key=key, placeholder=placeholder))
+    choices = sorted({option for option in options if option is not None})
+    return tuple(st.multiselect(label, choices, key=key, placeholder=placeholder))
 
 
 def no_warehouse(path: Path) -> None:

@@ -62,8 +62,9 @@ def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> Non
         host["region"],
         host["environment"],
         f"{host['cpu_cores']} cores, {host['memory_gb']} GB memory, {host['storage_gb']} GB storage",
-        f"DNA {host['scenario']} {host['variant']}",
     ]
+    if host["scenario"] is not None:  # synthetic fleets only
+        facts.append(f"DNA {host['scenario']} {host['variant'] or ''}".strip())
     st.caption(" · ".join(md(fact) for fact in facts))
     if "fleet_health" not in present:
         return

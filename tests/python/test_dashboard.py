@@ -355,6 +355,21 @@ def test_missing_table_page_names_it(tmp_path: Path, serving: Path, monkeypatch:
     assert not app.warning
 
 
+def test_extra_columns_and_fleets_without_dna(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Marts may grow columns, and a team's own fleet has no behavioral DNA: every view still renders."""
+    copy = tmp_path / "serving" / "horizonscale.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(serving, copy)
+    with duckdb.connect(str(copy)) as con:
+        for table in ("hosts", "fleet_health", "capacity_risks", "model_audit", "forecasts", "department_risk_summary"):
+            con.execute(f"alter table {table} add column added_later varchar default 'x'")
+        con.execute("update model_audit set scenario = null, variant = null")
+        con.execute("update hosts set scenario = null, variant = null")
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
+    for view in ("Fleet health", "Risk heatmap", "Model audit", "Host deep dive"):
+        assert run(view).title[0].value == view
+
+
 def test_partial_build_still_shows_host_history(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / "serving" / "horizonscale.duckdb"
     copy.parent.mkdir()
