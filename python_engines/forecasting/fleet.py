@@ -1,0 +1,322 @@
+"""Fleet runner: schedules an engine function over chunks of series; knows nothing about forecasting.
+
+Local mode is a small supervisor over ``spawn``-context worker processes (spawn, because dbt-duckdb runs
+Python models inside the dbt process; the workers import the installed ``python_engines`` package):
+
+- the parent hands each idle worker one chunk at a time (load balancing; chunks are small for Prophet);
+- a worker reports ``start`` before and ``done`` after each unit (one series, or one chunk for engines
+  that vectorise over a chunk), so the parent always knows what is running where and since when;
+- a unit gets ``time_limit`` seconds per series: the worker interrupts itself (SIGALRM) and records the
+  series as failed; if even that does not come back within a grace period (a hang in C code, a crash),
+  the parent kills the worker, records the unit as failed, requeues the rest of its chunk and starts a
+  replacement. One series can never stall or stop the fleet;
+- BLAS/OpenMP/XGBoost threads are pinned to 1 per worker (no oversubscription);
+- progress (done, rate, ETA) is logged every ``progress_seconds``.
+
+Dask mode (``scheduler`` = a ``tcp://`` address) maps the same chunk function over the cluster with
+``client.map``; results are identical because engines are deterministic functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from python_engines.forecasting.output import SeriesForecast, failed
+from python_engines.forecasting.series import Series
+from python_engines.forecasting.windows import ForecastWindows
+
+log = logging.getLogger(__name__)
+
+EngineFunction = Callable[[Sequence[Series], ForecastWindows, Any], list[SeriesForecast]]
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "POLARS_MAX_THREADS",
+)
+
+
+def default_workers() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+@dataclass(frozen=True)
+class EngineTask:
+    """Everything a worker needs to run one engine pass; sent once to each worker."""
+
+    model: str
+    function: EngineFunction  # a module-level function of the installed package (picklable)
+    windows: ForecastWindows
+    params: Any
+    per_series: bool = True  # False: the function vectorises over a whole chunk
+    time_limit: float = 300.0  # seconds per series
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    workers: int = field(default_factory=default_workers)
+    chunk_size: int = 20
+    scheduler: str | None = None  # Dask scheduler address; None = local processes
+    grace_seconds: float = 30.0
+    progress_seconds: float = 15.0
+
+
+@dataclass
+class FleetPass:
+    """Results of one pass in input order, and how long it took."""
+
+    results: list[SeriesForecast]
+    wall_seconds: float
+    workers: int
+    backend: str
+
+
+class SeriesTimeoutError(Exception):
+    """Raised inside a worker when a unit exceeds its time limit."""
+
+
+def chunked(series: Sequence[Series], size: int) -> list[list[Series]]:
+    return [list(series[i : i + size]) for i in range(0, len(series), max(size, 1))]
+
+
+def run_unit(task: EngineTask, unit: Sequence[Series]) -> list[SeriesForecast]:
+    """Call the engine on ``unit``; any exception becomes a failed row per series (never propagates)."""
+    try:
+        return task.function(unit, task.windows, task.params)
+    except SeriesTimeoutError:
+        limit = task.time_limit * len(unit)
+        return [failed(s.host_id, s.resource, task.model, f"time limit of {limit:g} s exceeded", limit) for s in unit]
+    except Exception as exc:
+        return [failed(s.host_id, s.resource, task.model, f"{type(exc).__name__}: {exc}") for s in unit]
+
+
+def units_of(task: EngineTask, chunk: Sequence[Series]) -> list[list[Series]]:
+    return [[s] for s in chunk] if task.per_series else [list(chunk)]
+
+
+def run_chunk(chunk: Sequence[Series], task: EngineTask) -> list[SeriesForecast]:
+    """A whole chunk, unit by unit, failures isolated (what a Dask task runs)."""
+    return [result for unit in units_of(task, chunk) for result in run_unit(task, unit)]
+
+
+# --------------------------------------------------------------------------------------------- workers
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise SeriesTimeoutError()
+
+
+def _worker_main(worker_id: int, task: EngineTask, inbox: Any, outbox: Any) -> None:
+    """Worker process loop: run chunks from ``inbox`` until ``None``; report to ``outbox``."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    while True:
+        message = inbox.get()
+        if message is None:
+            return
+        chunk_id, chunk = message
+        for unit in units_of(task, chunk):
+            outbox.put(("start", worker_id, chunk_id, [s.key for s in unit]))
+            signal.setitimer(signal.ITIMER_REAL, task.time_limit * len(unit))
+            try:
+                results = run_unit(task, unit)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            outbox.put(("done", worker_id, chunk_id, results))
+        outbox.put(("idle", worker_id, chunk_id, None))
+
+
+@contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Children inherit the environment at spawn: start them with one BLAS/OpenMP thread each."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass
+class _Worker:
+    process: Any
+    inbox: Any
+    chunk_id: int | None = None
+    unit: list[tuple[str, str]] = field(default_factory=list)
+    unit_started: float = 0.0
+
+
+class _Progress:
+    def __init__(self, model: str, total: int, every: float) -> None:
+        self.model, self.total, self.every = model, total, every
+        self.started = self.last = time.monotonic()
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else float("nan")
+        log.info(
+            "%s: %d/%d series (%.0f%%), %.1f series/s, elapsed %.0f s, ETA %.0f s",
+            self.model,
+            done,
+            self.total,
+            100.0 * done / max(self.total, 1),
+            rate,
+            elapsed,
+            eta,
+        )
+
+
+def run_local(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
+    """Run ``task`` over ``series`` on a supervised spawn-context process pool."""
+    import multiprocessing
+
+    started = time.perf_counter()
+    chunks = chunked(series, options.chunk_size)
+    workers_wanted = max(1, min(options.workers, len(chunks)))
+    if not series:
+        return FleetPass([], 0.0, 0, "local")
+    context = multiprocessing.get_context("spawn")
+    outbox = context.Queue()
+    pending: deque[tuple[int, list[Series]]] = deque(enumerate(chunks))
+    remaining: dict[int, list[Series]] = dict(enumerate(chunks))
+    results: dict[tuple[str, str], SeriesForecast] = {}
+    progress = _Progress(task.model, len(series), options.progress_seconds)
+    workers: dict[int, _Worker] = {}
+    next_id = 0
+
+    def start_worker() -> None:
+        nonlocal next_id
+        inbox = context.Queue()
+        with _single_threaded_children():
+            process = context.Process(
+                target=_worker_main, args=(next_id, task, inbox, outbox), name=f"{task.model}-worker-{next_id}"
+            )
+            process.daemon = True
+            process.start()
+        workers[next_id] = _Worker(process, inbox)
+        next_id += 1
+
+    def retire(worker_id: int, reason: str) -> None:
+        """Kill a stuck or dead worker: its running unit fails, the rest of its chunk is requeued."""
+        worker = workers.pop(worker_id)
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(5)
+        if worker.chunk_id is None:
+            return
+        unit = set(worker.unit)
+        series_of_chunk = remaining.pop(worker.chunk_id, [])
+        for s in series_of_chunk:
+            if s.key in unit:
+                results[s.key] = failed(
+                    s.host_id, s.resource, task.model, reason, time.monotonic() - worker.unit_started
+                )
+        rest = [s for s in series_of_chunk if s.key not in unit and s.key not in results]
+        if rest:
+            pending.appendleft((worker.chunk_id, rest))
+            remaining[worker.chunk_id] = rest
+        log.warning("%s: worker %d retired (%s); %d series requeued", task.model, worker_id, reason, len(rest))
+        start_worker()
+
+    for _ in range(workers_wanted):
+        start_worker()
+    try:
+        while len(results) < len(series):
+            for worker in workers.values():
+                if worker.chunk_id is None and pending:
+                    worker.chunk_id, chunk = pending.popleft()
+                    worker.unit, worker.unit_started = [], time.monotonic()
+                    worker.inbox.put((worker.chunk_id, chunk))
+            try:
+                kind, worker_id, chunk_id, payload = outbox.get(timeout=1.0)
+            except queue.Empty:
+                kind = None
+            if kind is not None and worker_id in workers:
+                worker = workers[worker_id]
+                if kind == "start":
+                    worker.unit, worker.unit_started = list(payload), time.monotonic()
+                elif kind == "done":
+                    finished = {(r.host_id, r.resource) for r in payload}
+                    for result in payload:
+                        results[(result.host_id, result.resource)] = result
+                    remaining[chunk_id] = [s for s in remaining.get(chunk_id, []) if s.key not in finished]
+                    worker.unit = []
+                elif kind == "idle":
+                    remaining.pop(chunk_id, None)
+                    worker.chunk_id, worker.unit = None, []
+            now = time.monotonic()
+            for worker_id, worker in list(workers.items()):
+                if worker.chunk_id is None:
+                    continue
+                limit = task.time_limit * max(len(worker.unit), 1) + options.grace_seconds
+                if not worker.process.is_alive():
+                    retire(worker_id, f"worker process died (exit code {worker.process.exitcode})")
+                elif worker.unit and now - worker.unit_started > limit:
+                    retire(worker_id, f"no answer within {limit:g} s (time limit + grace); worker killed")
+            progress.update(len(results))
+    finally:
+        for worker in workers.values():
+            worker.inbox.put(None)
+        for worker in workers.values():
+            worker.process.join(10)
+            if worker.process.is_alive():
+                worker.process.kill()
+    progress.update(len(results), force=True)
+    ordered = [results[s.key] for s in series]
+    return FleetPass(ordered, time.perf_counter() - started, workers_wanted, "local")
+
+
+def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
+    """The same chunks on a Dask cluster at ``options.scheduler``.
+
+    Per-series time limits here are the engines' own (Stan runs with a timeout); Dask runs tasks in
+    worker threads, where SIGALRM is not available.
+    """
+    from distributed import Client, as_completed
+
+    started = time.perf_counter()
+    chunks = chunked(series, options.chunk_size)
+    progress = _Progress(task.model, len(series), options.progress_seconds)
+    with Client(options.scheduler, set_as_default=False) as client:
+        shared = client.scatter(task, broadcast=True)
+        futures = client.map(run_chunk, chunks, task=shared, pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        by_chunk: dict[int, list[SeriesForecast]] = {}
+        done = 0
+        for future in as_completed(futures):
+            by_chunk[index[future.key]] = future.result()
+            done += len(by_chunk[index[future.key]])
+            progress.update(done)
+        workers = len(client.scheduler_info().get("workers", {}))
+    progress.update(done, force=True)
+    ordered = [r for i in range(len(chunks)) for r in by_chunk[i]]
+    return FleetPass(ordered, time.perf_counter() - started, workers, f"dask {options.scheduler}")
+
+
+def run_fleet(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
+    runner = run_dask if options.scheduler else run_local
+    return runner(task, series, options)
