@@ -1,0 +1,18 @@
+"""Prophet champion: backtest and 180-day production forecast of every series (python_engines.forecasting)."""
+
+from python_engines.forecasting.dbt_bridge import run_engine_model
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    configs = {
+        "lake_dir": dbt.config.get("lake_dir"),
+        "forecast_workers": dbt.config.get("forecast_workers"),
+        "dask_scheduler": dbt.config.get("dask_scheduler"),
+        "forecast_host_limit": dbt.config.get("forecast_host_limit"),
+        "forecast_time_limit_seconds": dbt.config.get("forecast_time_limit_seconds"),
+        "calibration_series": dbt.config.get("calibration_series"),
+        "interval_width": dbt.config.get("interval_width"),
+        "prophet_growth": dbt.config.get("prophet_growth"),
+    }
+    return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs)
