@@ -1,0 +1,76 @@
+-- Every engine's backtest prediction next to the actual it tried to predict.
+-- Imputed days are left out: they are our own interpolation, not something a model can be scored on.
+with
+
+prophet as (
+    select * from {{ ref('prophet_forecasts') }}
+),
+
+challenger as (
+    select * from {{ ref('challenger_forecasts') }}
+),
+
+baseline as (
+    select * from {{ ref('baseline_forecasts') }}
+),
+
+actuals as (
+    select * from {{ ref('processed_data') }}
+),
+
+backtests as (
+    select
+        host_id,
+        resource,
+        model,
+        ds,
+        yhat,
+        yhat_lower,
+        yhat_upper
+    from prophet
+    where segment = 'backtest'
+    union all
+    select
+        host_id,
+        resource,
+        model,
+        ds,
+        yhat,
+        yhat_lower,
+        yhat_upper
+    from challenger
+    where segment = 'backtest'
+    union all
+    select
+        host_id,
+        resource,
+        model,
+        ds,
+        yhat,
+        yhat_lower,
+        yhat_upper
+    from baseline
+    where segment = 'backtest'
+)
+
+select
+    backtests.host_id,
+    backtests.resource,
+    backtests.model,
+    backtests.ds,
+    actuals.y,
+    backtests.yhat,
+    backtests.yhat_lower,
+    backtests.yhat_upper,
+    backtests.yhat - actuals.y as error,
+    abs(backtests.yhat - actuals.y) as absolute_error,
+    actuals.y between backtests.yhat_lower and backtests.yhat_upper as is_covered,
+    -- Conformalized-quantile-regression score: how far outside its interval the actual fell (negative = inside).
+    greatest(backtests.yhat_lower - actuals.y, actuals.y - backtests.yhat_upper) as interval_score
+from backtests
+inner join actuals
+    on
+        backtests.host_id = actuals.host_id
+        and backtests.resource = actuals.resource
+        and backtests.ds = actuals.ds
+where not actuals.is_imputed

@@ -1,0 +1,24 @@
+-- The champion of every series has the lowest selection score among its eligible engines.
+with
+
+leaderboard as (
+    select * from {{ ref('model_leaderboard') }}
+),
+
+best as (
+    select
+        host_id,
+        resource,
+        min(selection_score) as best_score
+    from leaderboard
+    where is_eligible
+    group by all
+)
+
+select leaderboard.*
+from leaderboard
+inner join best
+    on
+        leaderboard.host_id = best.host_id
+        and leaderboard.resource = best.resource
+where leaderboard.is_champion and leaderboard.selection_score > best.best_score
