@@ -7,20 +7,24 @@ gap_filled as (
 
 ),
 
+series as (
+
+    select * from {{ ref('int_telemetry_series') }}
+
+),
+
 hosts as (
 
     select * from {{ ref('hosts') }}
 
 ),
 
-final as (
+series_attributes as (
 
     select
-        gap_filled.host_id,
-        gap_filled.resource,
-        gap_filled.ds,
-        gap_filled.y,
-        gap_filled.is_imputed,
+        series.series_key,
+        series.host_id,
+        series.resource,
         hosts.department,
         hosts.app_code,
         hosts.app_manager,
@@ -29,9 +33,31 @@ final as (
         hosts.scenario,
         hosts.variant
 
-    from gap_filled
+    from series
     inner join hosts
-        on gap_filled.host_id = hosts.host_id
+        on series.host_id = hosts.host_id
+
+),
+
+final as (
+
+    select
+        series_attributes.host_id,
+        series_attributes.resource,
+        gap_filled.ds,
+        gap_filled.y,
+        gap_filled.is_imputed,
+        series_attributes.department,
+        series_attributes.app_code,
+        series_attributes.app_manager,
+        series_attributes.region,
+        series_attributes.environment,
+        series_attributes.scenario,
+        series_attributes.variant
+
+    from gap_filled
+    inner join series_attributes
+        on gap_filled.series_key = series_attributes.series_key
 
 )
 

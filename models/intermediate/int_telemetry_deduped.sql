@@ -1,6 +1,7 @@
 {#-
-    One row per host, resource and day: among the valid rows inside the history window, the latest
-    loaded_at wins, then the higher value, then the lowest raw_row_id (deterministic on any re-run).
+    One row per host, resource and day: the valid rows inside the history window, less the losers of the
+    contested days (int_telemetry_duplicates). The series is kept as series_key: processed_data adds the
+    host and resource text once, at the end.
 -#}
 with
 
@@ -16,18 +17,21 @@ history_window as (
 
 ),
 
-in_window as (
+superseded as (
 
-    select
-        validated.raw_row_id,
-        validated.host_id,
-        validated.resource,
-        validated.ds,
-        validated.y,
-        validated.loaded_at
+    select raw_row_id from {{ ref('int_telemetry_duplicates') }}
+    where not is_winner
+
+),
+
+used as (
+
+    select validated.*
 
     from validated
     cross join history_window
+    anti join superseded
+        on validated.raw_row_id = superseded.raw_row_id
     where
         validated.is_valid
         and validated.ds between history_window.history_start and history_window.history_end
@@ -36,13 +40,14 @@ in_window as (
 
 final as (
 
-    select *
+    select
+        raw_row_id,
+        series_key,
+        ds,
+        y,
+        loaded_at
 
-    from in_window
-    qualify row_number() over (
-        partition by host_id, resource, ds
-        order by loaded_at desc nulls last, y desc, raw_row_id asc
-    ) = 1
+    from used
 
 )
 

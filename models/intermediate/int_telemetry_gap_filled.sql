@@ -1,12 +1,14 @@
 {#-
-    Every series made continuous from its first observed day to history_end. Each observed day is expanded
-    into itself plus the missing days up to the next observation (or to history_end after the last one):
-    interior gaps are interpolated linearly between the two observed neighbours, trailing gaps carry the
-    last observation forward. Set-based: one lead() per series and an unnest, no loops.
+    Every series made continuous from its first observed day to history_end. Observed days pass through
+    unchanged; each run of missing days gets rows of its own: linearly interpolated between the observed
+    days around it, or, after a series' last observation, that observation carried forward to history_end.
+    Set-based: one lead() per series finds the next observation, and only the few observations followed by
+    a gap are expanded (unnest of a day range), so the millions of ordinary days cost a plain scan.
 -#}
 with
 
-deduped as (
+-- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
+deduped as not materialized (
 
     select * from {{ ref('int_telemetry_deduped') }}
 
@@ -18,54 +20,77 @@ history_window as (
 
 ),
 
-observed as (
+observed_days as (
 
     select
-        raw_row_id,
-        host_id,
-        resource,
+        series_key,
+        ds,
+        y,
+        false as is_imputed,
+        raw_row_id
+
+    from deduped
+
+),
+
+next_observations as (
+
+    select
+        series_key,
         ds as observed_ds,
         y as observed_y,
         lead(ds) over series as next_ds,
         lead(y) over series as next_y
 
     from deduped
-    window series as (partition by host_id, resource order by ds)
+    window series as (partition by series_key order by ds)
 
 ),
 
-expanded as (
+-- Observations followed by missing days: before the next observation, or before the day after history_end.
+gaps as (
 
     select
-        observed.*,
-        unnest(
-            range(
-                0,
-                datediff('day', observed.observed_ds, coalesce(observed.next_ds, history_window.history_end + 1))
-            )
-        ) as days_after_observed
+        next_observations.*,
+        coalesce(next_observations.next_ds, history_window.history_end + 1) as gap_end_exclusive
 
-    from observed
+    from next_observations
     cross join history_window
+    where coalesce(next_observations.next_ds, history_window.history_end + 1) > next_observations.observed_ds + 1
+
+),
+
+gap_days as (
+
+    select
+        *,
+        unnest(range(1, datediff('day', observed_ds, gap_end_exclusive))) as days_after_observed
+
+    from gaps
+
+),
+
+imputed_days as (
+
+    select
+        series_key,
+        cast(observed_ds + cast(days_after_observed as integer) as date) as ds,
+        case
+            when next_ds is null then observed_y
+            else observed_y + (next_y - observed_y) * days_after_observed / datediff('day', observed_ds, next_ds)
+        end as y,
+        true as is_imputed,
+        cast(null as bigint) as raw_row_id
+
+    from gap_days
 
 ),
 
 final as (
 
-    select
-        host_id,
-        resource,
-        cast(observed_ds + cast(days_after_observed as integer) as date) as ds,
-        case
-            when days_after_observed = 0 or next_ds is null then observed_y
-            else
-                observed_y
-                + (next_y - observed_y) * days_after_observed / datediff('day', observed_ds, next_ds)
-        end as y,
-        days_after_observed > 0 as is_imputed,
-        case when days_after_observed = 0 then raw_row_id end as raw_row_id
-
-    from expanded
+    select * from observed_days
+    union all
+    select * from imputed_days
 
 )
 

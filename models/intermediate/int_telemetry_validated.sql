@@ -2,6 +2,7 @@
     Every raw telemetry row with the verdict of the row-level checks: validity_reason is null for a valid
     row, else the first check it fails. The window and the duplicate rules come after (int_telemetry_deduped,
     telemetry_rejects), so a valid re-send always beats an invalid one for the same host, resource and day.
+    Identifiers are kept as series_key (see int_telemetry_series); telemetry_rejects keeps the delivered text.
 -#}
 with
 
@@ -11,9 +12,9 @@ telemetry as (
 
 ),
 
-known_hosts as (
+series as (
 
-    select distinct host_id from {{ ref('stg_hosts') }}
+    select * from {{ ref('int_telemetry_series') }}
 
 ),
 
@@ -21,24 +22,26 @@ checked as (
 
     select
         telemetry.raw_row_id,
-        telemetry.host_id,
-        telemetry.resource,
+        series.series_key,
         telemetry.ds,
         telemetry.y,
         telemetry.loaded_at,
-        telemetry.source_host_id,
-        telemetry.source_resource,
         case
             when telemetry.y is null then 'missing_value'
             when telemetry.y < 0 or telemetry.y > 100 then 'out_of_range'
-            when known_hosts.host_id is null then 'unknown_host'
-            when telemetry.resource is null then 'unknown_resource'
-            when telemetry.resource not in ('cpu', 'memory', 'disk', 'network') then 'unknown_resource'
+            when series.series_key is not null then null
+            when
+                telemetry.resource is null
+                or telemetry.resource not in ('cpu', 'memory', 'disk', 'network')
+                then 'unknown_resource'
+            else 'unknown_host'
         end as validity_reason
 
     from telemetry
-    left join known_hosts
-        on telemetry.host_id = known_hosts.host_id
+    left join series
+        on
+            telemetry.host_id = series.host_id
+            and telemetry.resource = series.resource
 
 ),
 

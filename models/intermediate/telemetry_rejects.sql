@@ -11,49 +11,67 @@ validated as (
 
 ),
 
-deduped as (
-
-    select * from {{ ref('int_telemetry_deduped') }}
-
-),
-
 history_window as (
 
     select * from {{ ref('int_history_window') }}
 
 ),
 
-not_used as (
+superseded as (
 
-    select validated.*
+    select raw_row_id from {{ ref('int_telemetry_duplicates') }}
+    where not is_winner
+
+),
+
+telemetry as (
+
+    select * from {{ ref('stg_telemetry') }}
+
+),
+
+classified as (
+
+    select
+        validated.raw_row_id,
+        case
+            when not validated.is_valid then validated.validity_reason
+            when
+                validated.ds is null
+                or validated.ds < history_window.history_start
+                or validated.ds > history_window.history_end
+                then 'out_of_window'
+            when superseded.raw_row_id is not null then 'duplicate_superseded'
+        end as reason
 
     from validated
-    anti join deduped
-        on validated.raw_row_id = deduped.raw_row_id
+    cross join history_window
+    left join superseded
+        on validated.raw_row_id = superseded.raw_row_id
+
+),
+
+rejected as (
+
+    select * from classified
+    where reason is not null
 
 ),
 
 final as (
 
     select
-        not_used.raw_row_id,
-        not_used.source_host_id as host_id,
-        not_used.source_resource as resource,
-        not_used.ds as ts,  -- noqa: RF04
-        not_used.y as value,  -- noqa: RF04
-        not_used.loaded_at,
-        case
-            when not not_used.is_valid then not_used.validity_reason
-            when
-                not_used.ds is null
-                or not_used.ds < history_window.history_start
-                or not_used.ds > history_window.history_end
-                then 'out_of_window'
-            else 'duplicate_superseded'
-        end as reason
+        telemetry.raw_row_id,
+        telemetry.source_host_id as host_id,
+        telemetry.source_resource as resource,
+        telemetry.ds as ts,  -- noqa: RF04
+        telemetry.y as value,  -- noqa: RF04
+        telemetry.loaded_at,
+        rejected.reason
 
-    from not_used
-    cross join history_window
+    from rejected
+    inner join telemetry
+        on rejected.raw_row_id = telemetry.raw_row_id
 
 )
 

@@ -1,6 +1,6 @@
--- Gap filling only adds days: every used observation reaches processed_data unchanged and not flagged as
--- imputed (compared in aggregate per series: count and sum of the observed values). Returns the series
--- that differ.
+-- Gap filling only adds days: every used observation stays in int_telemetry_gap_filled unchanged and not
+-- flagged as imputed (compared in aggregate per series: count and sum of the observed values). Returns
+-- the series that differ.
 with
 
 deduped as (
@@ -9,44 +9,41 @@ deduped as (
 
 ),
 
-processed as (
+gap_filled as (
 
-    select * from {{ ref('processed_data') }}
+    select * from {{ ref('int_telemetry_gap_filled') }}
 
 ),
 
 observed as (
 
     select
-        host_id,
-        resource,
+        series_key,
         count(*) as observed_days,
         sum(y) as observed_total
 
     from deduped
-    group by host_id, resource
+    group by series_key
 
 ),
 
 kept as (
 
     select
-        host_id,
-        resource,
+        series_key,
         count(*) as observed_days,
         sum(y) as observed_total
 
-    from processed
+    from gap_filled
     where not is_imputed
-    group by host_id, resource
+    group by series_key
 
 ),
 
 differences as (
 
     select
-        observed.host_id,
-        observed.resource,
+        coalesce(observed.series_key, kept.series_key) as series_key,
         observed.observed_days,
         kept.observed_days as kept_days,
         observed.observed_total,
@@ -54,9 +51,7 @@ differences as (
 
     from observed
     full outer join kept
-        on
-            observed.host_id = kept.host_id
-            and observed.resource = kept.resource
+        on observed.series_key = kept.series_key
     where
         observed.observed_days is distinct from kept.observed_days
         or abs(observed.observed_total - kept.observed_total) > 1e-6 * observed.observed_days

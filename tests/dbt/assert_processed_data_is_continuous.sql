@@ -15,6 +15,12 @@ deduped as (
 
 ),
 
+series_keys as (
+
+    select * from {{ ref('int_telemetry_series') }}
+
+),
+
 windows as (
 
     select * from {{ ref('forecast_windows') }}
@@ -35,15 +41,27 @@ series as (
 
 ),
 
-first_observed as (
+first_observed_by_key as (
 
     select
-        host_id,
-        resource,
+        series_key,
         min(ds) as first_observed_ds
 
     from deduped
-    group by host_id, resource
+    group by series_key
+
+),
+
+first_observed as (
+
+    select
+        series_keys.host_id,
+        series_keys.resource,
+        first_observed_by_key.first_observed_ds
+
+    from first_observed_by_key
+    inner join series_keys
+        on first_observed_by_key.series_key = series_keys.series_key
 
 ),
 

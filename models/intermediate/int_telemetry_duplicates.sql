@@ -1,0 +1,86 @@
+{#-
+    The contested days: every valid row inside the history window whose host, resource and day were
+    delivered more than once, ranked. Rank 1 wins: the latest loaded_at, then the higher value, then the
+    lowest raw_row_id (deterministic on any re-run). Only these few rows (well under 1% of the feed) are
+    ranked.
+-#}
+with
+
+-- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
+validated as not materialized (
+
+    select * from {{ ref('int_telemetry_validated') }}
+
+),
+
+history_window as (
+
+    select * from {{ ref('int_history_window') }}
+
+),
+
+series as (
+
+    select * from {{ ref('int_telemetry_series') }}
+
+),
+
+-- Days delivered more than once, among the valid rows inside the window.
+repeated_days as (
+
+    select
+        validated.series_key,
+        validated.ds
+
+    from validated
+    cross join history_window
+    where
+        validated.is_valid
+        and validated.ds between history_window.history_start and history_window.history_end
+    group by validated.series_key, validated.ds
+    having count(*) > 1
+
+),
+
+ranked as (
+
+    select
+        validated.raw_row_id,
+        validated.series_key,
+        validated.ds,
+        validated.y,
+        validated.loaded_at,
+        row_number() over (
+            partition by validated.series_key, validated.ds
+            order by validated.loaded_at desc nulls last, validated.y desc, validated.raw_row_id asc
+        ) as duplicate_rank
+
+    from validated
+    semi join repeated_days
+        on
+            validated.series_key = repeated_days.series_key
+            and validated.ds = repeated_days.ds
+    where validated.is_valid
+
+),
+
+final as (
+
+    select
+        ranked.raw_row_id,
+        ranked.series_key,
+        series.host_id,
+        series.resource,
+        ranked.ds,
+        ranked.y,
+        ranked.loaded_at,
+        ranked.duplicate_rank,
+        ranked.duplicate_rank = 1 as is_winner
+
+    from ranked
+    inner join series
+        on ranked.series_key = series.series_key
+
+)
+
+select * from final
