@@ -270,25 +270,33 @@ def summary_regions(snapshot: Snapshot) -> list[str]:
 # --- model audit ------------------------------------------------------------------------------------------------
 
 
+# model_audit holds its own roll-ups (grouping sets): per model x resource x scenario x variant, then per model x
+# resource and per model, with 'ALL' in the rolled-up columns. The views sum the finest rows only: those with a
+# scenario, or, for a fleet without DNA (scenario 'ALL' throughout), the model x resource rows, deduplicated.
+AUDIT_DETAIL = """
+    audit as (select distinct * from model_audit where resource <> 'ALL'),
+    detail as (
+        select * from audit as a
+        where a.scenario <> 'ALL' or not exists (
+            select 1 from audit as b where b.model = a.model and b.resource = a.resource and b.scenario <> 'ALL'
+        )
+    )"""
+
+
 def audit_dimensions(snapshot: Snapshot) -> pl.DataFrame:
-    return query(snapshot, "select scenario, variant from model_audit group by all order by all")
+    return query(snapshot, f"with {AUDIT_DETAIL} select scenario, variant from detail group by all order by all")
 
 
-def _audit_where(filters: Filters, prefix: str = "") -> tuple[str, list[Any]]:
-    return filters.where(resources=f"{prefix}resource", scenarios=f"{prefix}scenario", variants=f"{prefix}variant")
+def _audit_where(filters: Filters) -> tuple[str, list[Any]]:
+    return filters.where(resources="resource", scenarios="scenario", variants="variant")
 
 
 def model_audit(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """The finest rows of ``model_audit`` (every column the mart has), for the chart and the table."""
     where, params = _audit_where(filters)
     return query(
         snapshot,
-        f"""
-        select
-            model, resource, scenario, variant, series, wins, win_share, median_mape,
-            interval_coverage, nominal_coverage, calibrated_coverage
-        from model_audit where {where}
-        order by scenario, variant, resource, model
-        """,
+        f"with {AUDIT_DETAIL} select * from detail where {where} order by scenario, variant, resource, model",
         params,
     )
 
@@ -298,9 +306,10 @@ def wins_by_model(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
     return query(
         snapshot,
         f"""
+        with {AUDIT_DETAIL}
         select model, sum(wins)::bigint as wins, sum(series)::bigint as series,
             round(sum(wins) / nullif(sum(series), 0), 4) as win_share
-        from model_audit where {where}
+        from detail where {where}
         group by model
         order by wins desc, model
         """,
@@ -335,6 +344,7 @@ def coverage(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
     return query(
         snapshot,
         f"""
+        with {AUDIT_DETAIL}
         select
             model, resource, sum(series)::bigint as series,
             max(nominal_coverage)::double as nominal_coverage,
@@ -342,7 +352,7 @@ def coverage(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
                 as measured_coverage,
             sum(calibrated_coverage * series)
                 / nullif(sum(series) filter (where calibrated_coverage is not null), 0) as calibrated_coverage
-        from model_audit where {where}
+        from detail where {where}
         group by all
         order by resource, model
         """,

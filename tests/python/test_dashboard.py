@@ -202,7 +202,7 @@ def test_heatmap_layouts_and_share(data_dir: Path) -> None:
 
 def test_model_audit_wins_and_mape_equal_the_marts(data_dir: Path, serving: Path) -> None:
     app = run("Model audit")
-    wins = dict(mart(serving, "select model, sum(wins)::bigint from model_audit group by all"))
+    wins = dict(mart(serving, "select model, wins from model_audit where resource = 'ALL'"))  # the mart's roll-up
     shown = metrics(app)
     for model, label in components_labels().items():
         assert shown[f"{label} wins"] == f"{wins[model]:,}"
@@ -226,7 +226,7 @@ def test_model_audit_filters(data_dir: Path, serving: Path) -> None:
         mart(
             serving,
             "select model, sum(wins)::bigint from model_audit where scenario = 'SEASONAL' and resource = 'memory' "
-            "group by all",
+            "and variant <> 'ALL' group by all",
         )
     )
     shown = metrics(app)
@@ -363,11 +363,19 @@ def test_extra_columns_and_fleets_without_dna(tmp_path: Path, serving: Path, mon
     with duckdb.connect(str(copy)) as con:
         for table in ("hosts", "fleet_health", "capacity_risks", "model_audit", "forecasts", "department_risk_summary"):
             con.execute(f"alter table {table} add column added_later varchar default 'x'")
-        con.execute("update model_audit set scenario = null, variant = null")
         con.execute("update hosts set scenario = null, variant = null")
+        # Without DNA the mart's finest rows coalesce to 'ALL' and repeat its model x resource roll-up.
+        con.execute("delete from model_audit where scenario <> 'ALL'")
+        con.execute("insert into model_audit select * from model_audit where resource <> 'ALL'")
+        wins = dict(con.execute("select model, wins from model_audit where resource = 'ALL'").fetchall())
     monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
     for view in ("Fleet health", "Risk heatmap", "Model audit", "Host deep dive"):
-        assert run(view).title[0].value == view
+        app = run(view)
+        assert app.title[0].value == view
+    shown = metrics(run("Model audit"))
+    assert {model: shown[f"{label} wins"] for model, label in components_labels().items()} == {
+        model: f"{count:,}" for model, count in wins.items()
+    }
 
 
 def test_partial_build_still_shows_host_history(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:

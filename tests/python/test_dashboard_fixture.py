@@ -366,7 +366,10 @@ with calibrated as (
     group by all
 )
 select
-    l.model, l.resource, h.scenario, h.variant,
+    l.model,
+    coalesce(l.resource, 'ALL') as resource,
+    coalesce(h.scenario, 'ALL') as scenario,
+    coalesce(h.variant, 'ALL') as variant,
     count(*) as series,
     count(*) filter (where l.is_champion) as wins,
     count(*) filter (where l.is_champion) / count(*) as win_share,
@@ -377,7 +380,8 @@ select
 from model_leaderboard as l
 join hosts as h using (host_id)
 left join calibrated as c using (host_id, resource)
-group by all
+-- Roll-ups like the real mart's: per model x resource and per model, 'ALL' in the rolled-up columns.
+group by grouping sets ((l.model, l.resource, h.scenario, h.variant), (l.model, l.resource), (l.model))
 order by all;
 
 create table _published as select now() as published_at, 'fixture' as warehouse_path;
