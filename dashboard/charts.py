@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.style import MODEL_COLORS, STATUS_COLORS, model_label
+from dashboard.style import MODEL_COLORS, STATUS_COLORS, days, model_label
 
 RESOURCES = ("cpu", "memory", "disk", "network")
 FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
@@ -393,11 +393,11 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
     )
     _vertical(figure, series.today, "today ", "#555555", "dot", at_top=False)
     if series.first_breach is not None:
-        days = (series.first_breach - series.today).days
+        ahead = (series.first_breach - series.today).days
         _vertical(
             figure,
             series.first_breach,
-            f" first breach {series.first_breach:%Y-%m-%d} (in {days} days)",
+            f" first breach {series.first_breach:%Y-%m-%d} (in {days(ahead)})",
             THRESHOLD_COLOR,
             "dashdot",
             at_top=True,

@@ -17,3 +17,8 @@ STATUS_COLORS: dict[str, str] = {"RED": "#d62728", "AMBER": "#ffb000", "GREEN": 
 
 def model_label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
+
+
+def days(count: int) -> str:
+    """``1 day``, ``5 days``."""
+    return f"{count} day" if count == 1 else f"{count} days"

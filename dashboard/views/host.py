@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import charts, queries, warehouse
 from dashboard.components import HOST_KEY, HOST_VIEW, csv_bytes, download_table, file_safe, md
-from dashboard.style import model_label
+from dashboard.style import days, model_label
 from dashboard.warehouse import Snapshot
 
 TITLE = HOST_VIEW
@@ -90,7 +90,7 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
         trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
     if risk is not None:
         st.error(
-            f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {risk['days_to_breach']} days** "
+            f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "
             f"(upper bound above {BREACH_THRESHOLD:g}%; peak {risk['peak_yhat_upper']:.1f}%; {trust})",
             icon=":material/warning:",
         )
@@ -99,8 +99,8 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     if not later.is_empty():
         when = later["ds"].min()
         st.warning(
-            f"**{md(resource)}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, in {(when - today).days} "
-            f"days**, beyond the breach window ({trust})",
+            f"**{md(resource)}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, "
+            f"in {days((when - today).days)}**, beyond the breach window ({trust})",
             icon=":material/schedule:",
         )
         return when

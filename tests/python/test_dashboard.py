@@ -26,7 +26,7 @@ from test_dashboard_fixture import FORMULA_MANAGER, QUOTED_HOSTNAME, build_servi
 if str(PROJECT_ROOT) not in sys.path:  # the dashboard is a plain directory, not an installed package
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from dashboard import charts, components, queries, warehouse
+from dashboard import charts, components, queries, style, warehouse
 
 APP = PROJECT_ROOT / "dashboard" / "app.py"
 INJECTION = "'; drop table forecasts; --"
@@ -258,7 +258,7 @@ def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path
     assert app.subheader[0].value == components.md(hostname)
     assert metrics(app)["Status"] == mart(serving, "select status from fleet_health where host_id = ?", [host_id])[0][0]
     callouts = [error.value for error in app.error]
-    assert any(f"{resource}: first breach {first_breach}, in {days} days" in text for text in callouts)
+    assert any(f"{resource}: first breach {first_breach}, in {style.days(days)}" in text for text in callouts)
     outlook = frame(app, 0)
     assert outlook.filter(pl.col("resource") == resource)["days_to_breach"].to_list() == [days]
     (spec,) = chart_specs(app)  # only the open tab draws: it opens on the resource that breaches first
@@ -427,3 +427,60 @@ def test_binds_to_localhost_by_default() -> None:
     config = tomllib.loads((PROJECT_ROOT / "dashboard" / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
     assert config["browser"]["gatherUsageStats"] is False
+
+
+# --- against a real build (opt-in) --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_build(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data dir from a real ``make run`` / ``horizonscale build``: HORIZONSCALE_DASHBOARD_VERIFY=data pytest ..."""
+    chosen = os.environ.get("HORIZONSCALE_DASHBOARD_VERIFY")
+    if not chosen:
+        pytest.skip("set HORIZONSCALE_DASHBOARD_VERIFY to a built data dir to check the dashboard against it")
+    data = Path(chosen).resolve()
+    serving_copy = data / "serving" / "horizonscale.duckdb"
+    if not serving_copy.is_file():
+        pytest.skip(f"no serving copy at {serving_copy}")
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(data))
+    return serving_copy
+
+
+def test_real_build_numbers_equal_its_marts(real_build: Path) -> None:
+    statuses = dict(mart(real_build, "select status, count(*) from fleet_health group by all"))
+    shown = metrics(run("Fleet health"))
+    assert shown["Hosts"] == f"{sum(statuses.values()):,}"
+    assert {s: shown[s] for s in statuses} == {s: f"{n:,}" for s, n in statuses.items()}
+    app = run("Risk heatmap")
+    cells = frame(app, 0)
+    summary = mart(
+        real_build,
+        "select department, hosts_at_risk, cpu_series_at_risk, memory_series_at_risk, disk_series_at_risk, "
+        "network_series_at_risk from department_risk_summary where region = 'ALL'",
+    )
+    for department, at_risk, *per_resource in summary:
+        by_column = dict(cells.filter(pl.col("row_key") == department).select("column_key", "hosts_at_risk").rows())
+        assert by_column["any resource"] == at_risk
+        assert [by_column[r] for r in queries.RESOURCES] == per_resource
+    wins = dict(mart(real_build, "select model, wins from model_audit where resource = 'ALL'"))
+    shown = metrics(run("Model audit"))
+    assert {m: shown[f"{label} wins"] for m, label in components_labels().items() if m in wins} == {
+        m: f"{n:,}" for m, n in wins.items()
+    }
+
+
+def test_real_build_deep_dive_of_the_soonest_breach(real_build: Path) -> None:
+    rows = mart(
+        real_build,
+        "select hostname, resource, strftime(first_breach_date, '%Y-%m-%d'), days_to_breach "
+        "from capacity_risks order by days_to_breach, hostname limit 1",
+    )
+    if not rows:
+        pytest.skip("no series at risk in this build")
+    hostname, resource, first_breach, days = rows[0]
+    app = run("Host deep dive", host=hostname)
+    assert any(f"{resource}: first breach {first_breach}, in {style.days(days)}" in error.value for error in app.error)
+    for other in queries.RESOURCES:
+        (spec,) = chart_specs(run("Host deep dive", host=hostname, resource=other.upper()))
+        names = {trace.get("name") for trace in spec["data"]}
+        assert {"actual", "Prophet backtest", "XGBoost backtest"} <= names

@@ -23,6 +23,7 @@ from test_dashboard_fixture import build_serving_copy
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from dashboard import style
 from dashboard.browser import Chromium, find_chromium, streamlit_server
 
 CHROMIUM = find_chromium()
@@ -132,7 +133,7 @@ def test_views_switch_from_the_sidebar(app_url: str, browser: Chromium, serving:
     assert top[0][0] in page.text
     browser.screenshot(shots / "risk_heatmap.png")
     page = browser.switch_view("Model audit")
-    wins = mart(serving, "select sum(wins)::bigint from model_audit where model = 'prophet'")[0][0]
+    wins = mart(serving, "select wins from model_audit where model = 'prophet' and resource = 'ALL'")[0][0]
     assert f"Prophet wins\n\n{wins:,}" in page.text
     assert "Interval coverage: nominal vs measured" in page.text
     browser.screenshot(shots / "model_audit.png")
@@ -145,7 +146,7 @@ def test_host_deep_dive_in_the_browser(app_url: str, browser: Chromium, serving:
         "from capacity_risks order by days_to_breach, hostname limit 1",
     )[0]
     page = browser.load(url_of(app_url, view="Host deep dive", host=hostname), "Host deep dive")
-    assert f"{resource}: first breach {first_breach}, in {days} days" in page.text
+    assert f"{resource}: first breach {first_breach}, in {style.days(days)}" in page.text
     drawn = browser.evaluate("document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length")
     assert drawn >= 1
     assert "today" in browser.evaluate("document.body.innerHTML")
