@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -128,6 +129,14 @@ def risk_heatmap(matrix: Matrix, value: str) -> go.Figure:
     bold, so that it cannot wash out the scale of the cells."""
     is_share = value == "share_at_risk"
     z = [[*row[:-1], None] for row in matrix.values]
+    peak = max((cell for row in z for cell in row if cell is not None), default=0)
+    if is_share:
+        scale = {"zmax": max(peak, 0.01), "colorbar": {"title": "share", "tickformat": ".0%"}}
+    else:  # whole hosts on the scale, whatever the peak
+        scale = {
+            "zmax": max(peak, 1),
+            "colorbar": {"title": "hosts", "tickformat": ",d", "dtick": max(1, math.ceil(peak / 5))},
+        }
     heatmap = go.Heatmap(
         x=[plain(column) for column in matrix.columns],
         y=[plain(row) for row in matrix.rows],
@@ -137,7 +146,7 @@ def risk_heatmap(matrix: Matrix, value: str) -> go.Figure:
         texttemplate="%{text}",
         colorscale="Reds",
         zmin=0,
-        colorbar={"title": "share" if is_share else "hosts", "tickformat": ".0%" if is_share else ",d"},
+        **scale,
         hovertemplate="%{y} · %{x}<br>%{text} at risk of %{customdata:,} hosts<extra></extra>",
         hoverongaps=False,
         xgap=2,

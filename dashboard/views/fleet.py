@@ -13,10 +13,12 @@ TITLE = "Fleet health"
 REQUIRES = frozenset({"fleet_health", "capacity_risks"})
 STATIC = {"displayModeBar": False}  # the modebar would sit on the legend
 ROW_CHOICES = (25, 50, 100, 250, 1000)
+# As the fleet_health mart sets them (thresholds and windows are dbt vars); each host carries its own reason.
 STATUS_HELP = {
-    "RED": "High-trust forecast upper bound above the threshold within the breach window.",
-    "AMBER": "Breach within the forecast horizon, or upper bound above the amber level within the window.",
-    "GREEN": "No breach in sight.",
+    "RED": "The forecast upper bound crosses the breach threshold within the breach window.",
+    "AMBER": "A breach later in the horizon, the upper bound above the amber level within the window, "
+    "or a series without a forecast.",
+    "GREEN": "Headroom on every resource.",
 }
 
 
