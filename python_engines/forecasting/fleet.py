@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,23 +121,27 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 
 def _worker_main(worker_id: int, task: EngineTask, inbox: Any, outbox: Any) -> None:
-    """Worker process loop: run chunks from ``inbox`` until ``None``; report to ``outbox``."""
+    """Worker process loop: run chunks received on ``inbox`` until ``None``; report each unit on ``outbox``.
+
+    Both are pipe ends: a send is written before the next line runs, so a report survives a crash that
+    follows it (a multiprocessing.Queue would still hold it in a feeder thread).
+    """
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    outbox.send(("ready", None, None))
     while True:
-        message = inbox.get()
+        message = inbox.recv()
         if message is None:
             return
         chunk_id, chunk = message
         for unit in units_of(task, chunk):
-            outbox.put(("start", worker_id, chunk_id, [s.key for s in unit]))
             signal.setitimer(signal.ITIMER_REAL, task.time_limit * len(unit))
             try:
                 results = run_unit(task, unit)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            outbox.put(("done", worker_id, chunk_id, results))
-        outbox.put(("idle", worker_id, chunk_id, None))
+            outbox.send(("done", chunk_id, results))
+        outbox.send(("idle", chunk_id, None))
 
 
 @contextmanager
@@ -159,10 +162,11 @@ def _single_threaded_children() -> Iterator[None]:
 @dataclass
 class _Worker:
     process: Any
-    inbox: Any
+    inbox: Any  # parent's sending end
+    outbox: Any  # parent's receiving end
+    ready: bool = False
     chunk_id: int | None = None
-    unit: list[tuple[str, str]] = field(default_factory=list)
-    unit_started: float = 0.0
+    last_progress: float = 0.0  # when it got its chunk or last reported a unit
 
 
 class _Progress:
@@ -191,16 +195,22 @@ class _Progress:
 
 
 def run_local(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
-    """Run ``task`` over ``series`` on a supervised spawn-context process pool."""
+    """Run ``task`` over ``series`` on a supervised spawn-context process pool.
+
+    A worker works through its chunk in order and reports every unit, so when it dies or stops answering,
+    the first unreported series of its chunk is the one it was on: that unit is recorded as failed and the
+    rest of the chunk is requeued on a fresh worker. Every retirement fails at least one series, so the
+    fleet always finishes.
+    """
     import multiprocessing
+    from multiprocessing import connection
 
     started = time.perf_counter()
-    chunks = chunked(series, options.chunk_size)
-    workers_wanted = max(1, min(options.workers, len(chunks)))
     if not series:
         return FleetPass([], 0.0, 0, "local")
+    chunks = chunked(series, options.chunk_size)
+    workers_wanted = max(1, min(options.workers, len(chunks)))
     context = multiprocessing.get_context("spawn")
-    outbox = context.Queue()
     pending: deque[tuple[int, list[Series]]] = deque(enumerate(chunks))
     remaining: dict[int, list[Series]] = dict(enumerate(chunks))
     results: dict[tuple[str, str], SeriesForecast] = {}
@@ -210,15 +220,44 @@ def run_local(task: EngineTask, series: Sequence[Series], options: FleetOptions)
 
     def start_worker() -> None:
         nonlocal next_id
-        inbox = context.Queue()
+        inbox_read, inbox_write = context.Pipe(duplex=False)
+        outbox_read, outbox_write = context.Pipe(duplex=False)
         with _single_threaded_children():
             process = context.Process(
-                target=_worker_main, args=(next_id, task, inbox, outbox), name=f"{task.model}-worker-{next_id}"
+                target=_worker_main,
+                args=(next_id, task, inbox_read, outbox_write),
+                name=f"{task.model}-worker-{next_id}",
             )
             process.daemon = True
             process.start()
-        workers[next_id] = _Worker(process, inbox)
+        inbox_read.close()
+        outbox_write.close()
+        workers[next_id] = _Worker(process, inbox_write, outbox_read)
         next_id += 1
+
+    def handle(worker: _Worker, message: tuple[str, int | None, Any]) -> None:
+        kind, chunk_id, payload = message
+        worker.last_progress = time.monotonic()
+        if kind == "ready":
+            worker.ready = True
+        elif kind == "done":
+            for result in payload:
+                results[(result.host_id, result.resource)] = result
+            remaining[chunk_id] = [s for s in remaining.get(chunk_id, []) if s.key not in results]
+        elif kind == "idle":
+            remaining.pop(chunk_id, None)
+            worker.chunk_id = None
+
+    def receive(worker: _Worker) -> None:
+        """Everything the worker has reported so far (nothing more once it is gone)."""
+        try:
+            while worker.outbox.poll():
+                handle(worker, worker.outbox.recv())
+        except (EOFError, OSError):
+            pass
+
+    def unit_size(worker: _Worker) -> int:
+        return 1 if task.per_series else max(len(remaining.get(worker.chunk_id, [])), 1)
 
     def retire(worker_id: int, reason: str) -> None:
         """Kill a stuck or dead worker: its running unit fails, the rest of its chunk is requeued."""
@@ -226,61 +265,61 @@ def run_local(task: EngineTask, series: Sequence[Series], options: FleetOptions)
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(5)
-        if worker.chunk_id is None:
-            return
-        unit = set(worker.unit)
-        series_of_chunk = remaining.pop(worker.chunk_id, [])
-        for s in series_of_chunk:
-            if s.key in unit:
-                results[s.key] = failed(
-                    s.host_id, s.resource, task.model, reason, time.monotonic() - worker.unit_started
-                )
-        rest = [s for s in series_of_chunk if s.key not in unit and s.key not in results]
+        receive(worker)  # whatever it reported before it went, counts
+        worker.inbox.close()
+        worker.outbox.close()
+        left = remaining.pop(worker.chunk_id, []) if worker.chunk_id is not None else []
+        culprits, rest = (left[:1], left[1:]) if task.per_series else (left, [])
+        seconds = time.monotonic() - worker.last_progress
+        for s in culprits:
+            results[s.key] = failed(s.host_id, s.resource, task.model, reason, seconds)
         if rest:
             pending.appendleft((worker.chunk_id, rest))
             remaining[worker.chunk_id] = rest
-        log.warning("%s: worker %d retired (%s); %d series requeued", task.model, worker_id, reason, len(rest))
+        log.warning(
+            "%s: worker %d retired (%s) on %s; %d series requeued",
+            task.model,
+            worker_id,
+            reason,
+            ", ".join(f"{s.host_id}/{s.resource}" for s in culprits[:3]) or "nothing",
+            len(rest),
+        )
         start_worker()
 
+    startup_failures = 0
     for _ in range(workers_wanted):
         start_worker()
     try:
         while len(results) < len(series):
             for worker in workers.values():
-                if worker.chunk_id is None and pending:
+                if worker.ready and worker.chunk_id is None and pending:
                     worker.chunk_id, chunk = pending.popleft()
-                    worker.unit, worker.unit_started = [], time.monotonic()
-                    worker.inbox.put((worker.chunk_id, chunk))
-            try:
-                kind, worker_id, chunk_id, payload = outbox.get(timeout=1.0)
-            except queue.Empty:
-                kind = None
-            if kind is not None and worker_id in workers:
-                worker = workers[worker_id]
-                if kind == "start":
-                    worker.unit, worker.unit_started = list(payload), time.monotonic()
-                elif kind == "done":
-                    finished = {(r.host_id, r.resource) for r in payload}
-                    for result in payload:
-                        results[(result.host_id, result.resource)] = result
-                    remaining[chunk_id] = [s for s in remaining.get(chunk_id, []) if s.key not in finished]
-                    worker.unit = []
-                elif kind == "idle":
-                    remaining.pop(chunk_id, None)
-                    worker.chunk_id, worker.unit = None, []
+                    worker.last_progress = time.monotonic()
+                    worker.inbox.send((worker.chunk_id, chunk))
+            readable = connection.wait([w.outbox for w in workers.values()], timeout=1.0)
+            for worker in list(workers.values()):
+                if worker.outbox in readable:
+                    receive(worker)
             now = time.monotonic()
             for worker_id, worker in list(workers.items()):
+                if worker.chunk_id is None and not worker.process.is_alive():
+                    startup_failures += 1  # died without a chunk: it could not even start
+                    if startup_failures > 3:
+                        raise RuntimeError(f"{task.model}: worker processes keep dying at startup")
+                    workers.pop(worker_id)
+                    start_worker()
                 if worker.chunk_id is None:
-                    continue
-                limit = task.time_limit * max(len(worker.unit), 1) + options.grace_seconds
+                    continue  # idle or still starting up: no clock running
+                limit = task.time_limit * unit_size(worker) + options.grace_seconds
                 if not worker.process.is_alive():
                     retire(worker_id, f"worker process died (exit code {worker.process.exitcode})")
-                elif worker.unit and now - worker.unit_started > limit:
+                elif now - worker.last_progress > limit:
                     retire(worker_id, f"no answer within {limit:g} s (time limit + grace); worker killed")
             progress.update(len(results))
     finally:
         for worker in workers.values():
-            worker.inbox.put(None)
+            with suppress(OSError):
+                worker.inbox.send(None)
         for worker in workers.values():
             worker.process.join(10)
             if worker.process.is_alive():
@@ -299,6 +338,8 @@ def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) 
     from distributed import Client, as_completed
 
     started = time.perf_counter()
+    if not series:
+        return FleetPass([], 0.0, 0, f"dask {options.scheduler}")
     chunks = chunked(series, options.chunk_size)
     progress = _Progress(task.model, len(series), options.progress_seconds)
     with Client(options.scheduler, set_as_default=False) as client:
@@ -307,7 +348,7 @@ def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) 
         index = {future.key: i for i, future in enumerate(futures)}
         by_chunk: dict[int, list[SeriesForecast]] = {}
         done = 0
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             by_chunk[index[future.key]] = future.result()
             done += len(by_chunk[index[future.key]])
             progress.update(done)
