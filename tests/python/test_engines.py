@@ -1,0 +1,300 @@
+"""Forecasting engines on small synthetic series with real fits (Prophet's Stan model, XGBoost)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from python_engines.forecasting import prophet_engine
+from python_engines.forecasting.frames import series_from_frame
+from python_engines.forecasting.intervals import calibration_windows, fit_quantiles
+from python_engines.forecasting.output import STATUS_FAILED, STATUS_INSUFFICIENT, STATUS_OK, forecast_table
+from python_engines.forecasting.prophet_engine import ProphetSettings, fit_prophet, prophet_forecast
+from python_engines.forecasting.series import Series
+from python_engines.forecasting.stan import StanFitError, StanOptions
+from python_engines.forecasting.windows import ForecastWindows, compute_windows
+from python_engines.forecasting.xgboost_engine import (
+    XGBoostParams,
+    XGBoostSettings,
+    train_global,
+    xgboost_chunk,
+)
+
+logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+
+START, END = date(2023, 1, 1), date(2025, 12, 31)
+WINDOWS = compute_windows(START, END)
+DAYS = np.arange(np.datetime64(START, "D"), np.datetime64(END, "D") + 1)
+FAST_XGBOOST = XGBoostSettings(n_estimators=60, learning_rate=0.15, max_train_rows=50_000)
+
+
+def synthetic(
+    host: str = "h1",
+    level: float = 30.0,
+    slope_per_year: float = 6.0,
+    noise: float = 1.0,
+    seed: int = 0,
+    resource: str = "cpu",
+) -> Series:
+    """Trend + yearly + business-day rhythm + white noise, daily over 2023-2025."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(DAYS.size)
+    weekday = (DAYS.astype(np.int64) + 3) % 7
+    y = (
+        level
+        + slope_per_year * t / 365.25
+        + 5.0 * np.sin(2 * np.pi * t / 365.25 + seed)
+        + np.where(weekday < 5, 1.5, -3.5)
+        + rng.normal(0.0, noise, t.size)
+    )
+    return Series(host, resource, DAYS.copy(), y, np.zeros(DAYS.size, dtype=bool))
+
+
+def actual_backtest(series: Series) -> np.ndarray:
+    return series.y[series.ds >= np.datetime64(WINDOWS.backtest_start, "D")]
+
+
+def mape(forecast: np.ndarray, actual: np.ndarray) -> float:
+    return float(np.mean(np.abs(forecast - actual) / actual) * 100)
+
+
+@pytest.fixture(scope="module")
+def fleet() -> list[Series]:
+    return [synthetic(f"h{i}", level=20.0 + 8 * i, slope_per_year=2.0 + 2 * i, seed=i) for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def boosters(fleet: list[Series]) -> dict[date, bytes]:
+    cuts = [WINDOWS.train_end, WINDOWS.history_end]
+    return train_global(fleet, WINDOWS, cuts, FAST_XGBOOST, nthread=1)
+
+
+# ----------------------------------------------------------------------------------------------- windows
+
+
+def test_windows_follow_the_calendar_month_rule() -> None:
+    assert (
+        ForecastWindows(
+            history_start=date(2023, 1, 1),
+            history_end=date(2025, 12, 31),
+            backtest_start=date(2025, 9, 1),
+            train_end=date(2025, 8, 31),
+            forecast_start=date(2026, 1, 1),
+            forecast_end=date(2026, 6, 29),
+        )
+        == WINDOWS
+    )
+    assert (WINDOWS.backtest_days, WINDOWS.horizon_days) == (122, 180)
+    # The month of history_end counts as a backtest month, as in the SQL model forecast_windows.
+    assert compute_windows(START, date(2025, 10, 15)).backtest_start == date(2025, 7, 1)
+    calibration = calibration_windows(WINDOWS)
+    assert calibration.history_end == WINDOWS.train_end
+    assert (calibration.history_end - calibration.train_end).days == 180
+
+
+def test_windows_from_a_dbt_row() -> None:
+    row = {name: str(getattr(WINDOWS, name)) for name in ForecastWindows.__dataclass_fields__}
+    assert ForecastWindows.from_mapping({**row, "backtest_months": 4}) == WINDOWS
+
+
+# ----------------------------------------------------------------------------------------------- prophet
+
+
+def test_prophet_recovers_trend_and_seasonality() -> None:
+    series = synthetic(noise=1.0)
+    result = prophet_forecast(series, WINDOWS)
+    assert result.status == STATUS_OK, result.error
+    assert result.backtest is not None and result.forecast is not None
+    assert result.backtest.yhat.size == 122 and result.forecast.yhat.size == 180
+    assert mape(result.backtest.yhat, actual_backtest(series)) < 5.0
+    # The trend goes on: the production forecast ends higher than the history's last quarter.
+    assert result.forecast.yhat[-30:].mean() > series.y[-90:].mean()
+
+
+def test_prophet_matches_stock_prophet() -> None:
+    """Same model, same data, same optimizer settings: our numpy setup reproduces prophet.Prophet."""
+    import pandas as pd
+    from prophet import Prophet
+
+    series = synthetic(noise=0.5, seed=3)
+    keep = series.ds <= np.datetime64(WINDOWS.train_end, "D")
+    settings = ProphetSettings(stan=StanOptions(tol_rel_grad=1e7))  # Stan's default, as Prophet runs it
+    ours = fit_prophet(series.ds[keep], series.y[keep], settings).predict(WINDOWS.backtest_dates())
+    stock = Prophet(
+        yearly_seasonality=settings.yearly_order,
+        weekly_seasonality=settings.weekly_order,
+        daily_seasonality=False,
+        n_changepoints=settings.n_changepoints,
+        uncertainty_samples=0,
+    )
+    stock.fit(pd.DataFrame({"ds": pd.to_datetime(series.ds[keep]), "y": series.y[keep]}))
+    theirs = stock.predict(pd.DataFrame({"ds": pd.to_datetime(WINDOWS.backtest_dates())}))["yhat"].to_numpy()
+    assert np.max(np.abs(ours - theirs)) < 0.05
+
+
+def test_prophet_is_deterministic() -> None:
+    series = synthetic(noise=2.0, seed=5)
+    first, second = prophet_forecast(series, WINDOWS), prophet_forecast(series, WINDOWS)
+    for segment in ("backtest", "forecast"):
+        for part in ("yhat", "lower", "upper"):
+            assert np.array_equal(getattr(getattr(first, segment), part), getattr(getattr(second, segment), part))
+
+
+@pytest.mark.parametrize("growth", ["linear", "logistic"])
+def test_prophet_stays_physical_near_the_limits(growth: str) -> None:
+    rising = synthetic(level=70.0, slope_per_year=18.0, noise=1.0)  # heads through 100
+    falling = synthetic(host="h2", level=8.0, slope_per_year=-3.5, noise=0.5)  # heads through 0
+    for series in (rising, falling):
+        result = prophet_forecast(series, WINDOWS, replace(ProphetSettings(), growth=growth))
+        assert result.status == STATUS_OK, result.error
+        for band in (result.backtest, result.forecast):
+            assert band is not None
+            assert band.lower.min() >= 0.0 and band.upper.max() <= 100.0
+            assert np.all(band.lower <= band.yhat) and np.all(band.yhat <= band.upper)
+
+
+def test_prophet_optimizer_failure_is_a_failed_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise StanFitError("Stan optimizer failed (exit 70): boom")
+
+    monkeypatch.setattr(prophet_engine, "optimize", broken)
+    result = prophet_forecast(synthetic(), WINDOWS)
+    assert result.status == STATUS_FAILED
+    assert "boom" in (result.error or "")
+    assert result.backtest is None
+
+
+def test_prophet_time_limit_kills_the_optimizer() -> None:
+    series = synthetic()
+    keep = series.ds <= np.datetime64(WINDOWS.train_end, "D")
+    with pytest.raises(StanFitError, match="did not finish"):
+        fit_prophet(series.ds[keep], series.y[keep], replace(ProphetSettings(), time_limit=0.001))
+
+
+# ---------------------------------------------------------------------------------------- awkward series
+
+
+def awkward_series() -> dict[str, Series]:
+    good = synthetic(host="holed")
+    holed_y = good.y.copy()
+    holed_y[::3] = np.nan  # every third day missing: still plenty of history
+    imputed = np.zeros(DAYS.size, dtype=bool)
+    imputed[: int(DAYS.size * 0.8)] = True
+    short = synthetic(host="short")
+    return {
+        "empty": Series("empty", "cpu", DAYS[:0], np.empty(0), np.zeros(0, dtype=bool)),
+        "all_missing": Series("all_missing", "cpu", DAYS.copy(), np.full(DAYS.size, np.nan), imputed * False),
+        "constant": Series("constant", "cpu", DAYS.copy(), np.full(DAYS.size, 42.0), np.zeros(DAYS.size, bool)),
+        "short": Series("short", "cpu", short.ds[-300:], short.y[-300:], short.is_imputed[-300:]),
+        "mostly_imputed": Series("mostly_imputed", "cpu", DAYS.copy(), good.y.copy(), imputed),
+        "holed": Series("holed", "cpu", DAYS.copy(), holed_y, np.zeros(DAYS.size, dtype=bool)),
+    }
+
+
+EXPECTED_STATUS = {
+    "empty": STATUS_INSUFFICIENT,
+    "all_missing": STATUS_INSUFFICIENT,
+    "constant": STATUS_INSUFFICIENT,
+    "short": STATUS_INSUFFICIENT,
+    "mostly_imputed": STATUS_INSUFFICIENT,
+    "holed": STATUS_OK,
+}
+
+
+def test_prophet_gives_awkward_series_a_clear_status() -> None:
+    for name, series in awkward_series().items():
+        result = prophet_forecast(series, WINDOWS)
+        assert result.status == EXPECTED_STATUS[name], (name, result.error)
+        if result.status != STATUS_OK:
+            assert result.error, name
+
+
+def test_xgboost_gives_awkward_series_a_clear_status(fleet: list[Series]) -> None:
+    awkward = awkward_series()
+    chunk = list(awkward.values())
+    boosters = train_global([*fleet, *chunk], WINDOWS, [WINDOWS.train_end, WINDOWS.history_end], FAST_XGBOOST, 1)
+    results = xgboost_chunk(chunk, WINDOWS, XGBoostParams(FAST_XGBOOST, boosters))
+    for name, result in zip(awkward, results, strict=True):
+        assert result.status == EXPECTED_STATUS[name], (name, result.error)
+    table = forecast_table(results, WINDOWS)
+    assert table.num_rows == 122 + 180  # only the holed series has rows
+
+
+# ----------------------------------------------------------------------------------------------- xgboost
+
+
+def test_xgboost_global_recovers_trend_and_seasonality(fleet: list[Series], boosters: dict[date, bytes]) -> None:
+    results = xgboost_chunk(fleet, WINDOWS, XGBoostParams(FAST_XGBOOST, boosters))
+    for series, result in zip(fleet, results, strict=True):
+        assert result.status == STATUS_OK, result.error
+        assert result.backtest is not None and result.forecast is not None
+        assert (result.backtest.yhat.size, result.forecast.yhat.size) == (122, 180)
+        assert mape(result.backtest.yhat, actual_backtest(series)) < 10.0
+        for band in (result.backtest, result.forecast):
+            assert band.lower.min() >= 0.0 and band.upper.max() <= 100.0
+            assert np.all(band.lower <= band.yhat) and np.all(band.yhat <= band.upper)
+
+
+def test_xgboost_is_deterministic(fleet: list[Series], boosters: dict[date, bytes]) -> None:
+    again = train_global(fleet, WINDOWS, [WINDOWS.train_end, WINDOWS.history_end], FAST_XGBOOST, nthread=1)
+    assert again == boosters  # byte-identical models
+    first = xgboost_chunk(fleet, WINDOWS, XGBoostParams(FAST_XGBOOST, boosters))
+    # A chunk of one gives the same numbers as the series inside a bigger chunk.
+    alone = xgboost_chunk(fleet[2:3], WINDOWS, XGBoostParams(FAST_XGBOOST, boosters))
+    assert np.array_equal(first[2].forecast.yhat, alone[0].forecast.yhat)
+
+
+def test_xgboost_local_mode_runs_per_series(fleet: list[Series]) -> None:
+    local = replace(FAST_XGBOOST, mode="local", local_estimators=30)
+    results = xgboost_chunk(fleet[:2], WINDOWS, XGBoostParams(local, segments=("backtest",)))
+    assert [r.status for r in results] == [STATUS_OK, STATUS_OK]
+    assert results[0].backtest is not None and results[0].forecast is None
+
+
+def test_xgboost_stays_physical_near_the_limits(fleet: list[Series], boosters: dict[date, bytes]) -> None:
+    extremes = [synthetic("up", level=75.0, slope_per_year=20.0), synthetic("down", level=6.0, slope_per_year=-4.0)]
+    for result in xgboost_chunk(extremes, WINDOWS, XGBoostParams(FAST_XGBOOST, boosters)):
+        assert result.status == STATUS_OK
+        assert result.forecast.lower.min() >= 0.0 and result.forecast.upper.max() <= 100.0
+
+
+# --------------------------------------------------------------------------------------- intervals, frames
+
+
+def test_calibrated_quantiles_cover_and_widen() -> None:
+    rng = np.random.default_rng(0)
+    horizon = 180
+    spread = np.sqrt(np.arange(1, horizon + 1) / 10.0)
+    errors = rng.normal(0.0, 1.0, (500, horizon)) * spread
+    errors[:, ::7] = np.nan  # unobserved days are skipped
+    quantiles = fit_quantiles(errors, 0.8)
+    assert np.all(np.diff(quantiles.upper) >= 0) and np.all(np.diff(quantiles.lower) <= 0)
+    fresh = rng.normal(0.0, 1.0, (500, horizon)) * spread
+    covered = (fresh >= quantiles.lower) & (fresh <= quantiles.upper)
+    assert 0.75 <= covered.mean() <= 0.86
+    band = quantiles.band(np.full(200, 50.0), scale=2.0)  # longer than calibrated: last width carries on
+    assert band.upper[-1] == pytest.approx(50.0 + 2.0 * quantiles.upper[-1])
+
+
+def test_series_from_frame_sorts_dedupes_and_keeps_holes() -> None:
+    frame = pl.DataFrame(
+        {
+            "host_id": ["b", "a", "a", "a", "a"],
+            "resource": ["cpu", "disk", "disk", "disk", "cpu"],
+            "ds": [date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 1)],
+            "y": [1.0, 2.0, None, 3.0, 4.0],
+            "is_imputed": [False, False, True, False, None],
+        }
+    )
+    series = series_from_frame(frame)
+    assert [s.key for s in series] == [("a", "cpu"), ("a", "disk"), ("b", "cpu")]
+    disk = series[1]
+    assert disk.ds.tolist() == [date(2025, 1, 1), date(2025, 1, 2)]
+    assert np.isnan(disk.y[0]) and disk.y[1] == 2.0  # one row per day
+    assert disk.observed().tolist() == [False, True]
+    assert series_from_frame(frame.head(0)) == []
