@@ -41,6 +41,10 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_report_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="reports", help="where the CSV exception lists go (default: reports/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="horizonscale", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -67,19 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="dbt seed + build the whole DAG on the current warehouse")
     build.add_argument("--select", help="dbt node selection (default: everything)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
+    _add_report_out(build)
     _add_data_dir(build)
 
     publish = commands.add_parser("publish", help="swap in a fresh read-only serving copy of the built warehouse")
     _add_data_dir(publish)
 
     report = commands.add_parser("report", help="write the exception lists as CSV (from the serving copy)")
-    report.add_argument("--out", default="reports", help="output directory (default: reports/)")
+    _add_report_out(report)
     _add_data_dir(report)
 
     run = commands.add_parser("run", help="the main job: generate the fleet, then build everything")
     run.add_argument("--hosts", type=int, default=2000)
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--vars", help="dbt vars as YAML")
+    _add_report_out(run)
     _add_data_dir(run)
     return parser
 

@@ -194,7 +194,7 @@ def test_reader_never_blocks_a_rebuild_nor_sees_half_a_publish(built: tuple[Proj
     assert published_after > published_before
     assert _forecast_digest(serving) == before  # same seed, same data: identical forecasts (determinism)
 
-    failed = _cli(paths, work, "build", "--vars", "{breach_threshold: 'not a number'}")
+    failed = _cli(paths, work, "build", "--vars", "{history_end: 'not-a-date'}")  # fails early in the DAG
     assert failed.returncode != 0
     assert "dbt build failed" in failed.stderr
     assert _query(serving, "select published_at from _published")[0][0] == published_after
