@@ -88,6 +88,8 @@ lagged as (
         y - lag(y, 182) over series_days as diff_26w
 
     from processed_data
+    -- Only the year before each cut is used, plus 26 weeks of lag before it: skip older history.
+    where ds > (select windows.train_end - 364 - 182 from windows)
     window series_days as (partition by host_id, resource order by ds)
 
 ),
@@ -102,20 +104,24 @@ differences as (
 
 spreads as (
 
-    select
-        differences.host_id,
-        differences.resource,
-        cuts.segment,
-        cast(regexp_extract(differences.lag_name, '(\d+)', 1) as integer) as weeks,
-        quantile_cont(differences.difference, {{ alpha }}) as lower_offset,
-        quantile_cont(differences.difference, {{ 1 - alpha }}) as upper_offset
+    -- One pass per cut with plain range filters (a range join against the cuts was ~10x slower).
+    {% for segment, cut in [('backtest', 'train_end'), ('forecast', 'history_end')] %}
+        select
+            differences.host_id,
+            differences.resource,
+            '{{ segment }}' as segment,
+            cast(regexp_extract(differences.lag_name, '(\d+)', 1) as integer) as weeks,
+            quantile_cont(differences.difference, {{ alpha }}) as lower_offset,
+            quantile_cont(differences.difference, {{ 1 - alpha }}) as upper_offset
 
-    from differences
-    inner join cuts
-        on
-            differences.ds <= cuts.cut
-            and differences.ds > cuts.cut - 364
-    group by all
+        from differences
+        cross join windows
+        where
+            differences.ds <= windows.{{ cut }}
+            and differences.ds > windows.{{ cut }} - 364
+        group by all
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
