@@ -6,7 +6,7 @@ HOSTS ?= 2000
 SEED ?= 42
 export PYTHONHASHSEED := 0
 
-.PHONY: install run generate build test lint pytest bench docs dashboard clean
+.PHONY: install run generate build test lint pytest browser bench docs dashboard screenshots clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,13 @@ build: install
 	$(BIN)/horizonscale build
 
 ## The whole test suite: lint (ruff, sqlfluff) and pytest (real DuckDB, real dbt, small fleets).
-test: install lint pytest
+test: install browser lint pytest
+
+# Debian's Chromium for the real-browser dashboard test (installed when we may; the test skips, saying why, if not).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null; } || \
+		echo "chromium not installed: the browser test will be skipped"
 
 lint: install
 	$(BIN)/ruff check python_engines tests bench dashboard models
@@ -39,7 +45,20 @@ pytest: install
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/python -m bench.bench_warehouse
 	$(BIN)/python -m bench.engines
+
+DASHBOARD_ADDRESS ?= 127.0.0.1
+DASHBOARD_PORT ?= 8501
+
+## Executive dashboard over the published serving copy: http://127.0.0.1:8501 (localhost only by default).
+dashboard: install
+	$(BIN)/streamlit run dashboard/app.py --server.address $(DASHBOARD_ADDRESS) --server.port $(DASHBOARD_PORT) \
+		--server.headless true
+
+## Dashboard load times in headless Chromium and fresh docs/screenshots (needs the Debian chromium package).
+screenshots: install browser
+	$(BIN)/python -m dashboard.screenshots --out docs/screenshots
 
 docs: install
 	$(BIN)/dbt docs generate
