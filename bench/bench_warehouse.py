@@ -41,7 +41,14 @@ def main() -> None:
     steps = {
         "generate (init + telemetry)": [str(bin_dir / "horizonscale"), "generate", "--hosts", str(args.hosts)],
         "dbt seed": [str(bin_dir / "dbt"), "seed"],
-        "dbt build refinery (+processed_data)": [str(bin_dir / "dbt"), "build", "--select", "+processed_data"],
+        "dbt build refinery (+core +intermediate)": [
+            str(bin_dir / "dbt"),
+            "build",
+            "--select",
+            "+core +intermediate",
+            "--indirect-selection",
+            "cautious",
+        ],
     }
     print(f"| step ({args.hosts:,} hosts) | wall s | peak RSS GiB |")
     print("|---|---:|---:|")
