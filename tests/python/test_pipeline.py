@@ -73,7 +73,13 @@ def _query(path: Path, sql: str) -> list[tuple]:
 
 
 def _forecast_digest(path: Path) -> str:
-    rows = _query(path, "select * from forecasts order by host_id, resource, ds")
+    # Rounded to 1e-6 points: parallel workers finish in any order, and float reductions over their results
+    # may differ in the last bit; anything larger (a different fit, champion or band) changes the digest.
+    rows = _query(
+        path,
+        "select host_id, resource, ds, champion_model, trust_level, round(yhat, 6), round(yhat_lower, 6), "
+        "round(yhat_upper, 6), round(backtest_mape, 6) from forecasts order by host_id, resource, ds",
+    )
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
