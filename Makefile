@@ -46,7 +46,6 @@ pytest: install
 
 bench: install
 	$(BIN)/python -m bench.bench_warehouse
-	$(BIN)/python -m bench.engines
 
 DASHBOARD_ADDRESS ?= 127.0.0.1
 DASHBOARD_PORT ?= 8501
