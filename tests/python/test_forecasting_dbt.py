@@ -1,0 +1,117 @@
+"""The engine models as dbt runs them: a real `dbt build` of the forecasting layer on a small generated fleet.
+
+The whole DAG is covered by test_pipeline; this module checks what the engines promise on their own:
+contract shape and counts, the run log, the lake copies, the SQL/Python window rule, and the dev subset var.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from support import PROJECT_ROOT
+
+from python_engines.forecasting.windows import compute_windows
+from python_engines.paths import ProjectPaths
+
+HOSTS_FORECAST = 3  # forecast_host_limit: 12 series keep the build to about a minute
+
+
+def _dbt(paths: ProjectPaths, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HORIZONSCALE_DATA_DIR": str(paths.data_dir),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+    }
+    dbt = Path(sys.executable).with_name("dbt")
+    return subprocess.run([str(dbt), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def built(small_fleet: ProjectPaths, tmp_path_factory: pytest.TempPathFactory) -> ProjectPaths:
+    work = tmp_path_factory.mktemp("forecasting_dbt")
+    paths = ProjectPaths(root=small_fleet.root, data_dir=work / "data")
+    shutil.copytree(small_fleet.data_dir, paths.data_dir)  # the shared fleet stays read-only
+    for args in (
+        ("seed",),
+        (
+            "build",
+            "--select",
+            "+engine_runs",
+            "+engine_timings",
+            "--indirect-selection",
+            "cautious",  # only tests whose every parent is built here
+            "--vars",
+            f"{{forecast_host_limit: {HOSTS_FORECAST}, calibration_series: 12}}",
+        ),
+    ):
+        result = _dbt(paths, work, *args)
+        assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return paths
+
+
+def _query(paths: ProjectPaths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_engine_table_has_the_contract_shape(built: ProjectPaths) -> None:
+    expected_series = HOSTS_FORECAST * 4
+    for table, model in (
+        ("prophet_forecasts", "prophet"),
+        ("challenger_forecasts", "xgboost"),
+        ("baseline_forecasts", "seasonal_naive"),
+    ):
+        rows = _query(
+            built,
+            f"""
+            select model, segment, count(distinct (host_id, resource)), count(*),
+                   min(yhat_lower), max(yhat_upper), count(*) filter (where not yhat_lower <= yhat
+                   or not yhat <= yhat_upper)
+            from {table} group by all order by segment
+            """,
+        )
+        assert [r[:4] for r in rows] == [
+            (model, "backtest", expected_series, expected_series * 122),
+            (model, "forecast", expected_series, expected_series * 180),
+        ], table
+        for row in rows:
+            assert row[4] >= 0 and row[5] <= 100 and row[6] == 0, table
+
+
+def test_run_log_and_timings(built: ProjectPaths) -> None:
+    runs = dict(
+        ((model, status), n)
+        for model, status, n in _query(built, "select model, status, count(*) from engine_runs group by all")
+    )
+    assert runs == {(m, "ok"): HOSTS_FORECAST * 4 for m in ("prophet", "xgboost", "seasonal_naive")}
+    phases = {(m, p) for m, p in _query(built, "select model, phase from engine_timings")}
+    assert phases == {(m, p) for m in ("prophet", "xgboost") for p in ("calibrate", "forecast")} | {
+        ("xgboost", "train")
+    }
+
+
+def test_lake_copies_match_the_tables(built: ProjectPaths) -> None:
+    for table, stem in (("prophet_forecasts", "prophet"), ("challenger_forecasts", "xgboost")):
+        lake = built.lake_dir / "forecasts" / f"{stem}.parquet"
+        (difference,) = _query(
+            built,
+            f"select count(*) from (select * from {table} except all select * from read_parquet('{lake}'))",
+        )[0]
+        assert difference == 0 and lake.stat().st_size > 0
+
+
+def test_sql_and_python_agree_on_the_windows(built: ProjectPaths) -> None:
+    (row,) = _query(
+        built,
+        "select history_start, history_end, backtest_start, train_end, forecast_start, forecast_end "
+        "from forecast_windows",
+    )
+    windows = compute_windows(row[0], row[1])
+    assert (windows.backtest_start, windows.train_end, windows.forecast_start, windows.forecast_end) == row[2:]
