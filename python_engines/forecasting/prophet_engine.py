@@ -128,7 +128,8 @@ def _trend(
     gammas = np.zeros(changepoints_t.size)
     for i, t_s in enumerate(changepoints_t):  # offsets keep the curve continuous (25 steps, not per row)
         gammas[i] = (t_s - m - gammas[:i].sum()) * (1.0 - k_cum[i] / k_cum[i + 1])
-    return cap / (1.0 + np.exp(-(k + after @ delta) * (t - (m + after @ gammas))))
+    with np.errstate(over="ignore"):  # exp overflow is the curve's floor (0), which is what we want
+        return cap / (1.0 + np.exp(-(k + after @ delta) * (t - (m + after @ gammas))))
 
 
 def _changepoint_grid(t: np.ndarray, settings: ProphetSettings) -> np.ndarray:
