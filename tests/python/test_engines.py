@@ -63,6 +63,19 @@ def mape(forecast: np.ndarray, actual: np.ndarray) -> float:
     return float(np.mean(np.abs(forecast - actual) / actual) * 100)
 
 
+def recent_ramp(host: str = "ramp", slope_per_day: float = 0.3, ramp_days: int = 100, seed: int = 7) -> Series:
+    """Flat around 40% for years, then a straight climb over the last ``ramp_days`` days (a capacity breach in
+    the making: at 0.3 points a day it reaches 95% about 40 days after the history ends)."""
+    base = synthetic(host, level=40.0, slope_per_year=0.0, noise=1.0, seed=seed)
+    climb = slope_per_day * np.maximum(np.arange(DAYS.size) - (DAYS.size - ramp_days), 0)
+    return replace(base, y=base.y + climb)
+
+
+def days_to_cross(path: np.ndarray, threshold: float = 95.0) -> int | None:
+    above = np.flatnonzero(path > threshold)
+    return int(above[0]) + 1 if above.size else None
+
+
 @pytest.fixture(scope="module")
 def fleet() -> list[Series]:
     return [synthetic(f"h{i}", level=20.0 + 8 * i, slope_per_year=2.0 + 2 * i, seed=i) for i in range(6)]
@@ -130,11 +143,21 @@ def test_prophet_matches_stock_prophet() -> None:
         weekly_seasonality=settings.weekly_order,
         daily_seasonality=False,
         n_changepoints=settings.n_changepoints,
+        changepoint_range=settings.changepoint_range,
         uncertainty_samples=0,
     )
     stock.fit(pd.DataFrame({"ds": pd.to_datetime(series.ds[keep]), "y": series.y[keep]}))
     theirs = stock.predict(pd.DataFrame({"ds": pd.to_datetime(WINDOWS.backtest_dates())}))["yhat"].to_numpy()
     assert np.max(np.abs(ours - theirs)) < 0.05
+
+
+def test_prophet_extrapolates_a_recent_ramp() -> None:
+    """A ramp that began 100 days before the end of history must carry on: the forecast crosses 95% within a
+    few weeks of the true crossing (day ~40), not at the flatter slope of the years before."""
+    result = prophet_forecast(recent_ramp(), WINDOWS)
+    assert result.status == STATUS_OK, result.error
+    crossing = days_to_cross(result.forecast.yhat)
+    assert crossing is not None and crossing <= 70, crossing
 
 
 def test_prophet_is_deterministic() -> None:
