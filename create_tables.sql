@@ -38,3 +38,12 @@ create table raw.generation_audit (
     null_value_rows bigint,
     created_at timestamp not null
 );
+
+-- Synthetic fleets only: the breaches the generator planted (CAPACITY_BREACH primaries), i.e. the day after
+-- the last day of history at which the DNA's trend reaches 95%. Ground truth for benchmarks; dbt does not read it.
+create table raw.planted_breaches (
+    host_id varchar not null,
+    resource varchar not null,
+    days_after_end double not null,
+    breach_date date not null
+);

@@ -7,16 +7,17 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from python_engines.paths import ProjectPaths
 from python_engines.synthetic.catalog import GeneratorInputError, ReferenceData, load_reference_data
 from python_engines.synthetic.dirt import DirtCounts, DirtRates, dirty_feed
-from python_engines.synthetic.fleet import build_fleet
+from python_engines.synthetic.fleet import RESOURCES, build_fleet
 from python_engines.synthetic.telemetry import Calendar, generate_clean
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,24 @@ def write_parquet_atomically(frame: pl.DataFrame, target: Path) -> None:
     partial.replace(target)
 
 
+def write_planted_breaches(con: duckdb.DuckDBPyConnection, fleet: pl.DataFrame, planted: np.ndarray, end: date) -> None:
+    """The ground truth a forecast can be checked against: every series whose DNA trend reaches 95% after the
+    last day of history, and when (``raw.planted_breaches``; read by the benchmarks, not by dbt)."""
+    host_index, resource_index = np.nonzero(np.isfinite(planted))
+    days = planted[host_index, resource_index]
+    truth = pl.DataFrame(
+        {
+            "host_id": fleet["host_id"].gather(host_index),
+            "resource": [RESOURCES[i] for i in resource_index],
+            "days_after_end": np.round(days, 2),
+            "breach_date": [end + timedelta(days=int(np.ceil(d))) for d in days],
+        }
+    )
+    con.register("planted_frame", truth.to_arrow())
+    con.execute("insert into raw.planted_breaches by name select * from planted_frame")
+    con.unregister("planted_frame")
+
+
 def audit(con: duckdb.DuckDBPyConnection, reference: ReferenceData, config: GeneratorConfig) -> None:
     """Exit audit: host count equals the target and every DNA combination of the catalog is present."""
     (host_count,) = con.execute("select count(*) from raw.hosts").fetchone()
@@ -109,7 +128,8 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
         log.info("init: %s hosts written to %s", f"{fleet.height:,}", paths.warehouse)
 
         cal = Calendar.between(config.start, config.end)
-        clean = generate_clean(fleet, cal, config.seed)
+        clean, planted = generate_clean(fleet, cal, config.seed)
+        write_planted_breaches(con, fleet, planted, config.end)
         log.info("telemetry: %s clean values generated in %.1f s", f"{clean.size:,}", time.perf_counter() - started)
         feed, dirt = dirty_feed(clean, fleet["host_id"].to_list(), cal, config.seed, config.dirt)
         del clean

@@ -131,8 +131,10 @@ def growth_to_breach(base: np.ndarray, end_level: np.ndarray, days_to_breach: np
 
 def scenario_shape(
     scenario: str, variant: str, rng: np.random.Generator, cal: Calendar, base: np.ndarray, primary: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The DNA's contribution (hosts, resources, days) and a multiplier for noise/seasonality/texture."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The DNA's contribution (hosts, resources, days), a multiplier for noise/seasonality/texture, and the
+    planted breaches: (hosts, resources) days after the last day at which the DNA's trend reaches 95% (NaN
+    where the DNA plants none)."""
     hosts = base.shape[0]
     shape = base.shape
     t = cal.t
@@ -140,13 +142,14 @@ def scenario_shape(
     strength = np.where(primary, 1.0, SECONDARY_STRENGTH)
     extreme = variant == "EXTREME"
     calm = np.ones(shape)
+    none = np.full(shape, np.nan)
     if scenario == "STEADY_GROWTH":
         if extreme:
             target_end = _u(rng, 70.0, 86.0, shape)
             slope = np.where(primary, (target_end - base) / years[-1], _u(rng, 2.0, 6.0, shape))
         else:
             slope = _u(rng, 3.0, 8.0, shape) * strength
-        return slope[..., None] * years, calm
+        return slope[..., None] * years, calm, none
     if scenario == "SEASONAL":
         weekly, yearly = (10.0, 14.0) if extreme else (8.0, 10.0)
         contribution = weekly_and_yearly(rng, cal, shape, weekly, yearly) * strength[..., None]
@@ -154,13 +157,14 @@ def scenario_shape(
             spikes = _u(rng, 15.0, 25.0, shape)[..., None] * cal.is_month_end
             spikes = spikes + _u(rng, 5.0, 10.0, shape)[..., None] * cal.is_quarter_end
             contribution = contribution + spikes * strength[..., None]
-        return contribution, calm
+        return contribution, calm, none
     if scenario == "CAPACITY_BREACH":
         end_level = _u(rng, 74.0, 86.0, shape)
         days_to_breach = _u(rng, 20.0, 75.0, shape) if extreme else _u(rng, 100.0, 170.0, shape)
         breach = growth_to_breach(base, end_level, days_to_breach, t)
         steady = _u(rng, 1.0, 4.0, shape)[..., None] * years
-        return np.where(primary[..., None], breach, steady), np.where(primary, 0.6, 1.0)
+        planted = np.where(primary, days_to_breach, np.nan)
+        return np.where(primary[..., None], breach, steady), np.where(primary, 0.6, 1.0), planted
     if scenario == "BURSTY":
         rate = np.where(primary, 1 / 20, 1 / 60)[..., None]
         starts = rng.random((*shape, t.size)) < rate
@@ -170,41 +174,46 @@ def scenario_shape(
         for lag in range(5):  # a burst lasts 1-5 days: spread each start over its duration
             spread = np.where(starts & (duration > lag), height, 0.0)
             bursts[..., lag:] = np.maximum(bursts[..., lag:], spread[..., : t.size - lag])
-        return bursts - 0.4 * base[..., None], calm
+        return bursts - 0.4 * base[..., None], calm, none
     if scenario == "BLACK_SWAN":
         step_day = rng.integers(t.size - 365, t.size - 45, (hosts, 1))
         magnitude = _u(rng, 15.0, 35.0, shape) * np.where(rng.random((hosts, 1)) < 0.15, -0.6, 1.0)
-        return (magnitude * strength)[..., None] * (t >= step_day[..., None]), calm
+        return (magnitude * strength)[..., None] * (t >= step_day[..., None]), calm, none
     if scenario == "IDLE":
         idle_level = _u(rng, 0.3, 4.0, shape)
         idle_level[:, RESOURCES.index("network")] = _u(rng, 0.1, 1.0, (hosts,))
-        return np.broadcast_to((idle_level - base)[..., None], (*shape, t.size)).copy(), np.full(shape, 0.08)
+        return np.broadcast_to((idle_level - base)[..., None], (*shape, t.size)).copy(), np.full(shape, 0.08), none
     if scenario == "DECLINING":
         floor = _u(rng, 5.0, 15.0, shape)
         tau = _u(rng, 300.0, 700.0, shape)[..., None]
         drop = (base - floor)[..., None] * (1 - np.exp(-t / tau))
-        return -drop * np.where(primary, 1.0, 0.6)[..., None], calm
+        return -drop * np.where(primary, 1.0, 0.6)[..., None], calm, none
     raise ValueError(f"no generator for scenario {scenario}")
 
 
-def generate_group(scenario: str, variant: str, primary_index: np.ndarray, cal: Calendar, seed: int) -> np.ndarray:
-    """Clean daily P95 values (hosts, resources, days) for the hosts of one DNA group."""
+def generate_group(
+    scenario: str, variant: str, primary_index: np.ndarray, cal: Calendar, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clean daily P95 values (hosts, resources, days) for the hosts of one DNA group, and its planted
+    breaches (hosts, resources; see :func:`scenario_shape`)."""
     rng = group_rng(seed, scenario, variant)
     hosts = primary_index.size
     shape = (hosts, len(RESOURCES))
     primary = np.arange(len(RESOURCES))[None, :] == primary_index[:, None]
     base = base_levels(rng, hosts)
-    contribution, calm = scenario_shape(scenario, variant, rng, cal, base, primary)
+    contribution, calm, planted = scenario_shape(scenario, variant, rng, cal, base, primary)
     season = weekly_and_yearly(rng, cal, shape, 3.0, 2.0)
     sigma = _u(rng, 0.8, 2.2, shape) * np.where(np.arange(len(RESOURCES)) == RESOURCES.index("network"), 1.5, 1.0)
     wiggle = season + textures(rng, cal, hosts) + ar1_noise(rng, cal, shape, sigma)
     values = base[..., None] + contribution + calm[..., None] * wiggle
-    return np.clip(values, 0.0, 100.0)
+    return np.clip(values, 0.0, 100.0), planted
 
 
-def generate_clean(hosts: pl.DataFrame, cal: Calendar, seed: int) -> np.ndarray:
-    """(hosts, resources, days) array in the row order of ``hosts``."""
+def generate_clean(hosts: pl.DataFrame, cal: Calendar, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hosts, resources, days) values in the row order of ``hosts``, and the planted breaches (hosts,
+    resources): days after the last day at which a CAPACITY_BREACH trend reaches 95%, NaN elsewhere."""
     out = np.empty((hosts.height, len(RESOURCES), cal.t.size))
+    planted = np.full((hosts.height, len(RESOURCES)), np.nan)
     primary_index = (
         hosts["primary_resource"]
         .replace_strict({r: i for i, r in enumerate(RESOURCES)}, return_dtype=pl.Int64)
@@ -213,5 +222,5 @@ def generate_clean(hosts: pl.DataFrame, cal: Calendar, seed: int) -> np.ndarray:
     groups = hosts.with_row_index("row").group_by("scenario", "variant", maintain_order=True).agg("row")
     for scenario, variant, rows in groups.iter_rows():
         index = np.asarray(rows, dtype=np.int64)
-        out[index] = generate_group(scenario, variant, primary_index[index], cal, seed)
-    return np.round(out, 2)
+        out[index], planted[index] = generate_group(scenario, variant, primary_index[index], cal, seed)
+    return np.round(out, 2), planted
