@@ -1,76 +1,192 @@
--- Interval calibration per series and engine (split-conformal, CQR style) from backtest residuals.
--- interval_score = how far outside its own interval an actual fell; its conformal quantile is the offset that
--- widens (or, if negative, narrows) the interval so that it covers `interval_width` of backtest actuals.
--- The honest check is cross-fitted: calibrate on one half of the backtest, measure coverage on the other.
+-- Interval calibration of every engine's band, learned from backtest misses (Mondrian split conformal).
+--
+-- The engines' bands are already calibrated by horizon on held-out history before the backtest, but one
+-- fleet-wide band fits some kinds of series better than others. So each band gets a stretch factor k
+-- (yhat +- k x its own half-widths): the conformal quantile, at the nominal level, of stretch_score over
+-- every backtest point of its calibration group = the engine x the trust level its own backtest MAPE earns
+-- (a forecast that missed by a lot is stretched by what forecasts like it missed by). A group with fewer
+-- than calibration_min_series series falls back to the engine's pooled factor.
+--
+-- Why groups and not one offset per series: 122 autocorrelated days of one series are a handful of
+-- independent looks, and a single missed ramp turned into +20 points on every future day. Groups pool
+-- hundreds of series, and series are exchangeable where days are not, which makes the honest check possible:
+-- hosts are split into two folds, each fold's factors are learned on the other fold's hosts only, and
+-- crossfit_coverage is the coverage those factors give (out of sample by host).
+{% set level = var('interval_width') %}
+{% set min_series = var('calibration_min_series') %}
 with
 
 errors as (
-    select
-        *,
-        row_number() over (partition by host_id, resource, model order by ds) as day_number,
-        count(*) over (partition by host_id, resource, model) as points
-    from {{ ref('int_backtest_errors') }}
+    select * from {{ ref('int_backtest_errors') }}
 ),
 
-halves as (
+leaderboard as (
+    select * from {{ ref('model_leaderboard') }}
+),
+
+labelled as (
     select
-        *,
-        case when day_number <= points / 2 then 'first' else 'second' end as half,
-        row_number() over (partition by host_id, resource, model order by interval_score, ds) as score_rank
+        errors.host_id,
+        errors.resource,
+        errors.model,
+        errors.stretch_score,
+        errors.is_covered,
+        leaderboard.is_champion,
+        case
+            when leaderboard.mape <= {{ var('trust_high_max_mape') }} then 'HIGH'
+            when leaderboard.mape <= {{ var('trust_medium_max_mape') }} then 'MEDIUM'
+            else 'LOW'
+        end as trust_level,
+        -- Whole hosts per fold: a host's resources share its behaviour, so they must not straddle folds.
+        cast(hash(errors.host_id) % 2 as integer) as fold
     from errors
+    inner join leaderboard
+        on
+            errors.host_id = leaderboard.host_id
+            and errors.resource = leaderboard.resource
+            and errors.model = leaderboard.model
+    where leaderboard.is_eligible
 ),
 
-{% set level = var('interval_width') %}
+-- One row per (model, trust level or 'ALL', fold or -1 = both folds): the group's points in order of score.
+pooled as (
+    select
+        model,
+        trust_level as calibration_group,
+        fold,
+        host_id,
+        resource,
+        stretch_score
+    from labelled
+    union all
+    select
+        model,
+        'ALL' as calibration_group,
+        fold,
+        host_id,
+        resource,
+        stretch_score
+    from labelled
+),
 
-offsets as (
+expanded as (
+    select
+        model,
+        calibration_group,
+        fold,
+        host_id,
+        resource,
+        stretch_score
+    from pooled
+    union all
+    select
+        model,
+        calibration_group,
+        -1 as fold,
+        host_id,
+        resource,
+        stretch_score
+    from pooled
+),
+
+ranked as (
+    select
+        model,
+        calibration_group,
+        fold,
+        host_id,
+        resource,
+        stretch_score,
+        row_number() over (partition by model, calibration_group, fold order by stretch_score) as score_rank,
+        count(*) over (partition by model, calibration_group, fold) as points
+    from expanded
+),
+
+-- Finite-sample conformal quantile: the ceil((n + 1) * level)-th smallest score (capped at n).
+factors as (
+    select
+        model,
+        calibration_group,
+        fold,
+        count(distinct host_id || '|' || resource) as series,
+        any_value(points) as points,
+        max(stretch_score) filter (where score_rank = least(points, ceil((points + 1) * {{ level }}))) as stretch
+    from ranked
+    group by all
+),
+
+per_series as (
     select
         host_id,
         resource,
         model,
+        any_value(trust_level) as trust_level,
+        any_value(fold) as fold,
+        any_value(is_champion) as is_champion,
         count(*) as points,
-        -- Finite-sample conformal quantile: the ceil((n + 1) * level)-th smallest score (capped at n).
-        max(interval_score) filter (
-            where score_rank = least(points, ceil((points + 1) * {{ level }}))
-        ) as calibration_offset,
-        quantile_disc(interval_score, {{ level }}) filter (where half = 'first') as first_half_offset,
-        quantile_disc(interval_score, {{ level }}) filter (where half = 'second') as second_half_offset,
         avg(case when is_covered then 1.0 else 0.0 end) as raw_coverage
-    from halves
+    from labelled
     group by all
+),
+
+chosen as (
+    select
+        per_series.*,
+        case
+            when group_factor.series >= {{ min_series }} then per_series.trust_level else 'ALL'
+        end as calibration_group
+    from per_series
+    left join factors as group_factor
+        on
+            per_series.model = group_factor.model
+            and per_series.trust_level = group_factor.calibration_group
+            and group_factor.fold = -1
 ),
 
 crossfit as (
     select
-        halves.host_id,
-        halves.resource,
-        halves.model,
-        avg(
-            case
-                when halves.half = 'first' then (halves.interval_score <= offsets.second_half_offset)::int
-                else (halves.interval_score <= offsets.first_half_offset)::int
-            end
-        ) as crossfit_coverage
-    from halves
-    inner join offsets
+        chosen.host_id,
+        chosen.resource,
+        chosen.model,
+        any_value(other_fold.stretch) as crossfit_stretch,
+        avg(case when labelled.stretch_score <= other_fold.stretch then 1.0 else 0.0 end) as crossfit_coverage
+    from chosen
+    inner join labelled
         on
-            halves.host_id = offsets.host_id
-            and halves.resource = offsets.resource
-            and halves.model = offsets.model
+            chosen.host_id = labelled.host_id
+            and chosen.resource = labelled.resource
+            and chosen.model = labelled.model
+    inner join factors as other_fold
+        on
+            chosen.model = other_fold.model
+            and chosen.calibration_group = other_fold.calibration_group
+            and other_fold.fold = 1 - chosen.fold
     group by all
 )
 
 select
-    offsets.host_id,
-    offsets.resource,
-    offsets.model,
-    offsets.points,
+    chosen.host_id,
+    chosen.resource,
+    chosen.model,
+    chosen.is_champion,
+    chosen.trust_level,
+    chosen.calibration_group,
+    chosen.fold,
+    chosen.points,
     {{ level }} as nominal_coverage,
-    offsets.raw_coverage,
-    offsets.calibration_offset,
+    chosen.raw_coverage,
+    applied.stretch as interval_stretch,
+    applied.series as calibration_series,
+    crossfit.crossfit_stretch,
     crossfit.crossfit_coverage
-from offsets
-inner join crossfit
+from chosen
+inner join factors as applied
     on
-        offsets.host_id = crossfit.host_id
-        and offsets.resource = crossfit.resource
-        and offsets.model = crossfit.model
+        chosen.model = applied.model
+        and chosen.calibration_group = applied.calibration_group
+        and applied.fold = -1
+left join crossfit
+    on
+        chosen.host_id = crossfit.host_id
+        and chosen.resource = crossfit.resource
+        and chosen.model = crossfit.model

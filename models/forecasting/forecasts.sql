@@ -63,7 +63,7 @@ golden as (
         production.yhat,
         production.yhat_lower as raw_yhat_lower,
         production.yhat_upper as raw_yhat_upper,
-        coalesce(calibration.calibration_offset, 0) as calibration_offset,
+        coalesce(calibration.interval_stretch, 1.0) as interval_stretch,
         champions.model as champion_model,
         champions.mape as backtest_mape,
         champions.wape as backtest_wape
@@ -85,12 +85,13 @@ select
     resource,
     ds,
     yhat,
-    -- Calibrated band, never crossing the point forecast and always physical (0-100%).
-    cast(greatest(0, least(yhat, raw_yhat_lower - calibration_offset)) as double) as yhat_lower,
-    cast(least(100, greatest(yhat, raw_yhat_upper + calibration_offset)) as double) as yhat_upper,
+    -- Calibrated band: the champion's own band stretched around yhat by its group's conformal factor
+    -- (forecast_calibration), never crossing the point forecast and always physical (0-100%).
+    cast(greatest(0, least(yhat, yhat - (yhat - raw_yhat_lower) * interval_stretch)) as double) as yhat_lower,
+    cast(least(100, greatest(yhat, yhat + (raw_yhat_upper - yhat) * interval_stretch)) as double) as yhat_upper,
     raw_yhat_lower,
     raw_yhat_upper,
-    calibration_offset,
+    interval_stretch,
     cast({{ var('interval_width') }} as double) as interval_width,
     champion_model,
     backtest_mape,

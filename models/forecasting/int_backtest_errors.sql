@@ -65,8 +65,13 @@ select
     backtests.yhat - actuals.y as error,
     abs(backtests.yhat - actuals.y) as absolute_error,
     actuals.y between backtests.yhat_lower and backtests.yhat_upper as is_covered,
-    -- Conformalized-quantile-regression score: how far outside its interval the actual fell (negative = inside).
-    greatest(backtests.yhat_lower - actuals.y, actuals.y - backtests.yhat_upper) as interval_score
+    -- Conformal score: by how much the interval must be stretched around yhat (each side in proportion to its
+    -- own width) to reach the actual; <= 1 means covered. A side narrower than 0.05 points counts as 0.05.
+    case
+        when actuals.y >= backtests.yhat
+            then (actuals.y - backtests.yhat) / greatest(backtests.yhat_upper - backtests.yhat, 0.05)
+        else (backtests.yhat - actuals.y) / greatest(backtests.yhat - backtests.yhat_lower, 0.05)
+    end as stretch_score
 from backtests
 inner join actuals
     on
