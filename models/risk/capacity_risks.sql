@@ -35,6 +35,10 @@ per_series as (
         min(days_ahead) filter (
             where yhat_upper > {{ var('breach_threshold') }} and days_ahead <= {{ var('breach_window_days') }}
         ) as days_to_breach,
+        -- When the point forecast itself crosses (anywhere in the horizon): the expected date, where
+        -- first_breach_date is the earliest plausible one.
+        min(ds) filter (where yhat > {{ var('breach_threshold') }}) as expected_breach_date,
+        min(days_ahead) filter (where yhat > {{ var('breach_threshold') }}) as days_to_expected_breach,
         max(yhat_upper) filter (where days_ahead <= {{ var('breach_window_days') }}) as peak_yhat_upper,
         max(yhat) filter (where days_ahead <= {{ var('breach_window_days') }}) as peak_yhat,
         -- Headroom: points left between the upper bound and the threshold on that day (negative = over it).
@@ -59,6 +63,8 @@ select
     per_series.trust_level,
     per_series.first_breach_date,
     per_series.days_to_breach,
+    per_series.expected_breach_date,
+    per_series.days_to_expected_breach,
     per_series.peak_yhat_upper,
     per_series.peak_yhat,
     per_series.headroom_90d,
