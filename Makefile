@@ -44,8 +44,12 @@ lint: install
 pytest: install
 	$(BIN)/pytest
 
+BENCH_DIR ?= /tmp/horizonscale_bench
+
+## Benchmarks (bench/README.md): the whole warehouse on the default fleet, then the engines side by side.
 bench: install
-	$(BIN)/python -m bench.bench_warehouse
+	$(BIN)/python -m bench.bench_warehouse --data-dir $(BENCH_DIR) --engines
+	$(BIN)/python -m bench.engines --data-dir $(BENCH_DIR)
 
 DASHBOARD_ADDRESS ?= 127.0.0.1
 DASHBOARD_PORT ?= 8501

@@ -1,19 +1,21 @@
 """Benchmark the forecasting engines on a built warehouse; prints Markdown tables (bench/README.md).
 
     python -m bench.engines [--data-dir DIR] [--timing-series 40] [--speedup-series 120] [--sample 300]
-                            [--local-series 60] [--skip-design]
+                            [--local-series 100] [--skip-design]
 
 Needs ``processed_data`` and ``forecast_windows`` in ``DIR/horizonscale.duckdb`` (``horizonscale generate``
-then ``dbt build --select +processed_data``); the fleet-accuracy section also reads the engine tables when
-a full ``dbt build`` has run. Every section uses the same deterministic sample of series.
+then ``dbt build --select +processed_data``); sections 4 and 5 also read the engine tables and the golden
+record when a full ``dbt build`` has run. Every section uses fixed, hash-chosen samples of series.
 
 1. cost per fit + predict, one process: stock Prophet (``Prophet()`` defaults, 1000 uncertainty samples)
    vs our Prophet engine (same model, numpy setup, no sampling) on the same series; XGBoost per series.
 2. parallel speedup of the Prophet fleet runner, 1 vs 2 workers.
-3. design measurements: linear vs logistic growth, warm-started refit, native vs calibrated intervals,
-   global vs local XGBoost.
+3. design measurements: Prophet growth, changepoint range and interval; warm-started refit; XGBoost drift
+   base; global vs local XGBoost.
 4. fleet accuracy from the built tables: backtest MAPE / WAPE / interval coverage per engine, and how
    often and by how much each engine beats the seasonal naive.
+5. planted capacity breaches (synthetic fleets: ``raw.planted_breaches``): how early each engine's
+   production forecast, and the golden record's breach rule, see the breaches the generator planted.
 """
 
 from __future__ import annotations
@@ -207,23 +209,29 @@ def head_to_head(a: dict, b: dict) -> float:
     return 100 * np.mean([a["per_series"][k] < b["per_series"][k] for k in common]) if common else float("nan")
 
 
-def design_section(series: list[Series], local_series: list[Series], windows: ForecastWindows) -> None:
-    print(f"### 3. Design measurements ({len(series)} series, 2 workers, backtest window)\n")
+def prophet_design(series: list[Series], windows: ForecastWindows) -> None:
     rows, measured = [], {}
     for name, settings, quantiles in [
-        ("linear + clip (default)", ProphetSettings(), POINT_ONLY),
+        ("linear + clip, changepoint_range 0.95 (default)", ProphetSettings(), POINT_ONLY),
         ("logistic, cap 100 / floor 0", replace(ProphetSettings(), growth="logistic"), POINT_ONLY),
+        (
+            "linear, changepoint_range 0.8 (Prophet's default)",
+            replace(ProphetSettings(), changepoint_range=0.8),
+            POINT_ONLY,
+        ),
         ("linear, Prophet's own sampled interval", ProphetSettings(), None),
-        ("linear, changepoint_range 0.9", replace(ProphetSettings(), changepoint_range=0.9), POINT_ONLY),
     ]:
         results, wall = backtest_pass(series, windows, settings, quantiles)
         measured[name] = s = scores(series, results, windows)
         coverage = f"{s['coverage']:.3f}" if quantiles is None else ""
         rows.append([name, s["failed"], s["mean_mape"], s["median_mape"], s["wape"], coverage, wall])
     table(["Prophet variant", "failed", "mean MAPE %", "median MAPE %", "WAPE %", "80% coverage", "wall s"], rows)
-    logistic_wins = head_to_head(measured["logistic, cap 100 / floor 0"], measured["linear + clip (default)"])
-    print(f"Logistic has the lower MAPE on {logistic_wins:.0f}% of series.\n")
+    logistic = measured["logistic, cap 100 / floor 0"]
+    linear = measured["linear + clip, changepoint_range 0.95 (default)"]
+    print(f"Logistic has the lower MAPE on {head_to_head(logistic, linear):.0f}% of series.\n")
 
+
+def warm_start_design(series: list[Series], windows: ForecastWindows) -> None:
     cold, warm, differences = [], [], []
     for s in series[:60]:
         train = s.observed() & (s.ds <= np.datetime64(windows.train_end, "D"))
@@ -243,27 +251,49 @@ def design_section(series: list[Series], local_series: list[Series], windows: Fo
     )
     print(f"Warm vs cold forecast: median max difference {np.median(differences):.3f} points.\n")
 
+
+def xgboost_pass(series: list[Series], windows: ForecastWindows, params: XGBoostParams, segment: str) -> list:
+    params = replace(params, quantiles=POINT_ONLY, segments=(segment,))
+    task = EngineTask("xgboost", xgboost_chunk, windows, params, per_series=False)
+    return run_fleet(task, series, FleetOptions(chunk_size=25 if params.settings.mode == "local" else 500)).results
+
+
+def xgboost_design(fleet: list[Series], series: list[Series], local_series: list[Series], windows) -> None:
+    """Global models are trained on the whole fleet, as the dbt model does."""
+    rows = []
+    for kind in ("blend", "year", "quarter"):
+        settings = replace(XGBoostSettings(), drift=kind)
+        started = time.perf_counter()
+        boosters = train_global(fleet, windows, [windows.train_end], settings, nthread=2)
+        train_seconds = time.perf_counter() - started
+        s = scores(series, xgboost_pass(series, windows, XGBoostParams(settings, boosters), "backtest"), windows)
+        name = f"global, drift {kind}" + (" (default)" if kind == "blend" else "")
+        rows.append([name, s["mean_mape"], s["median_mape"], s["wape"], train_seconds])
+    table([f"XGBoost on {len(series)} series", "mean MAPE %", "median MAPE %", "WAPE %", "training s"], rows)
+
     settings = XGBoostSettings()
-    started = time.perf_counter()
-    boosters = train_global([*series, *local_series], windows, [windows.train_end], settings, nthread=2)
-    train_seconds = time.perf_counter() - started
+    boosters = train_global(fleet, windows, [windows.train_end], settings, nthread=2)
     rows = []
     for name, params in [
-        (f"global, trained on {len(series) + len(local_series)} series (default)", XGBoostParams(settings, boosters)),
+        (f"global, trained on the fleet ({len(fleet):,} series; default)", XGBoostParams(settings, boosters)),
         ("local, one model per series", XGBoostParams(replace(settings, mode="local"))),
     ]:
-        params = replace(params, quantiles=POINT_ONLY, segments=("backtest",))
-        task = EngineTask("xgboost", xgboost_chunk, windows, params, per_series=False)
-        fleet_pass = run_fleet(task, local_series, FleetOptions(chunk_size=10))
-        s = scores(local_series, fleet_pass.results, windows)
-        seconds = fleet_pass.wall_seconds + (train_seconds if params.settings.mode == "global" else 0.0)
-        rows.append([name, s["mean_mape"], s["median_mape"], s["wape"], seconds])
-    table([f"XGBoost on {len(local_series)} series", "mean MAPE %", "median MAPE %", "WAPE %", "wall s"], rows)
+        started = time.perf_counter()
+        s = scores(local_series, xgboost_pass(local_series, windows, params, "backtest"), windows)
+        seconds = time.perf_counter() - started
+        rows.append([name, s["mean_mape"], s["median_mape"], s["wape"], 1000 * seconds / len(local_series)])
     results, _ = backtest_pass(local_series, windows, ProphetSettings(), POINT_ONLY)
     s = scores(local_series, results, windows)
-    print(
-        f"Prophet on the same {len(local_series)} series: mean MAPE {s['mean_mape']:.2f}%, "
-        f"median {s['median_mape']:.2f}%, WAPE {s['wape']:.2f}%.\n"
+    rows.append(["(Prophet, same series)", s["mean_mape"], s["median_mape"], s["wape"], ""])
+    table(
+        [
+            f"XGBoost on {len(local_series)} series",
+            "mean MAPE %",
+            "median MAPE %",
+            "WAPE %",
+            "ms per series (2 workers)",
+        ],
+        rows,
     )
 
 
@@ -328,13 +358,116 @@ def fleet_section(data_dir: Path) -> None:
     table(["engine", "phase", "series", "wall s", "workers"], timings)
 
 
+# ---------------------------------------------------------------------------------------------- section 5
+
+
+def planted(data_dir: Path) -> dict[tuple[str, str], float]:
+    """The generator's ground truth: days after history end at which each planted breach reaches 95%."""
+    try:
+        with duckdb.connect(str(data_dir / "horizonscale.duckdb"), read_only=True) as con:
+            rows = con.sql("select host_id, resource, days_after_end from raw.planted_breaches").fetchall()
+    except duckdb.Error:
+        return {}
+    return {(h, r): d for h, r, d in rows}
+
+
+def crossing_days(paths: np.ndarray, threshold: float = 95.0) -> np.ndarray:
+    """Per path, the first day (1-based) above the threshold; a large number if never."""
+    above = paths > threshold
+    return np.where(above.any(axis=1), above.argmax(axis=1) + 1, 10_000)
+
+
+def breach_row(name: str, first: np.ndarray, truth: np.ndarray, window: int) -> list[object]:
+    imminent, later, none = truth <= window, (truth > window) & np.isfinite(truth), ~np.isfinite(truth)
+    crossed = imminent & (first < 10_000)
+    lag = first[crossed] - truth[crossed]
+    return [
+        name,
+        f"{int((first[imminent] <= window).sum())} / {int(imminent.sum())}",
+        float(np.median(lag)) if lag.size else "",
+        f"{int((first[later] <= window).sum())} / {int(later.sum())}",
+        f"{int((first[none] <= window).sum())} / {int(none.sum())}",
+    ]
+
+
+def breach_section(fleet: list[Series], windows: ForecastWindows, truth: dict, others: list[Series]) -> None:
+    """Point forecasts of the production segment against the planted breaches (and unplanted series)."""
+    window = 90
+    series = [s for s in fleet if s.key in truth] + others
+    days = np.array([truth.get(s.key, np.nan) for s in series])
+    rows = []
+    for name, settings in [
+        ("Prophet, changepoint_range 0.95 (default)", ProphetSettings()),
+        ("Prophet, changepoint_range 0.8", replace(ProphetSettings(), changepoint_range=0.8)),
+    ]:
+        params = ProphetParams(settings, POINT_ONLY, segments=("forecast",))
+        results = run_fleet(EngineTask("prophet", prophet_chunk, windows, params), series, FleetOptions(chunk_size=10))
+        rows.append(breach_row(name, crossing_days(np.array([r.forecast.yhat for r in results.results])), days, window))
+    for kind in ("blend", "year", "quarter"):
+        settings = replace(XGBoostSettings(), drift=kind)
+        boosters = train_global(fleet, windows, [windows.history_end], settings, nthread=2)
+        results = xgboost_pass(series, windows, XGBoostParams(settings, boosters), "forecast")
+        name = f"XGBoost, drift {kind}" + (" (default)" if kind == "blend" else "")
+        rows.append(breach_row(name, crossing_days(np.array([r.forecast.yhat for r in results])), days, window))
+    print(f"### 5. Planted capacity breaches: does the point forecast cross 95% in time? ({window}-day window)\n")
+    table(
+        [
+            "engine (production forecast)",
+            f"planted within {window} d: crossed within {window} d",
+            "median lag, days (crossing - planted)",
+            f"planted later: crossed within {window} d",
+            f"not planted: crossed within {window} d",
+        ],
+        rows,
+    )
+
+
+GOLDEN_BREACH_SQL = """
+with series as (select distinct host_id, resource from forecasts),
+truth as (select host_id, resource, days_after_end from raw.planted_breaches)
+select
+    case when t.days_after_end <= {window} then 'planted within {window} days'
+         when t.days_after_end is not null then 'planted after {window} days' else 'not planted' end as truth,
+    count(*) as series,
+    count(r.host_id) as flagged,
+    median(r.days_to_breach - t.days_after_end) as median_lag_upper,
+    count(r.days_to_expected_breach) filter (where r.days_to_expected_breach <= {window}) as expected_within,
+    median(r.days_to_expected_breach - t.days_after_end) as median_lag_expected
+from series as s
+left join truth as t using (host_id, resource)
+left join capacity_risks as r using (host_id, resource)
+group by all order by 1
+"""
+
+
+def golden_breach_section(data_dir: Path) -> None:
+    try:
+        with duckdb.connect(str(data_dir / "horizonscale.duckdb"), read_only=True) as con:
+            rows = con.sql(GOLDEN_BREACH_SQL.format(window=90)).fetchall()
+    except duckdb.Error as exc:
+        print(f"Golden record vs planted breaches: skipped ({exc})\n")
+        return
+    print("Golden record (`capacity_risks`: calibrated upper bound over 95% within 90 days) vs the planted truth:\n")
+    table(
+        [
+            "series",
+            "count",
+            "flagged (upper bound)",
+            "median lag, days (flag - planted)",
+            "point forecast crosses within 90 d",
+            "median lag, days (expected - planted)",
+        ],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("HORIZONSCALE_DATA_DIR", "data"))
     parser.add_argument("--timing-series", type=int, default=40)
     parser.add_argument("--speedup-series", type=int, default=120)
     parser.add_argument("--sample", type=int, default=300)
-    parser.add_argument("--local-series", type=int, default=60)
+    parser.add_argument("--local-series", type=int, default=100)
     parser.add_argument("--skip-design", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -347,10 +480,21 @@ def main() -> None:
     cost_section(sample(series, windows, args.timing_series, "cost"), windows)
     speedup_section(sample(series, windows, args.speedup_series, "speedup"), windows)
     if not args.skip_design:
-        design_section(
-            sample(series, windows, args.sample, "design"), sample(series, windows, args.local_series, "local"), windows
+        print("### 3. Design measurements (backtest window, 2 workers)\n")
+        prophet_design(sample(series, windows, args.sample, "design"), windows)
+        warm_start_design(sample(series, windows, args.sample, "design"), windows)
+        xgboost_design(
+            series,
+            sample(series, windows, args.sample, "design"),
+            sample(series, windows, args.local_series, "local"),
+            windows,
         )
     fleet_section(data_dir)
+    truth = planted(data_dir)
+    if truth:
+        others = [s for s in sample(series, windows, args.sample + len(truth), "others") if s.key not in truth]
+        breach_section(series, windows, truth, others[: args.sample])
+        golden_breach_section(data_dir)
     print(f"load average at end {os.getloadavg()[0]:.2f}; started {date.today()}")
 
 
