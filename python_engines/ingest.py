@@ -76,6 +76,10 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
     return picked
 
 
+def _has_rows(con: duckdb.DuckDBPyConnection, path: str) -> bool:
+    return con.execute(f"select exists (select 1 from {_reader(path)})").fetchone()[0]
+
+
 def expand(pattern: str) -> list[str]:
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
     missing = [f for f in files if not Path(f).is_file()]
@@ -129,6 +133,10 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
         _select_text(_columns(probe, inventory_file), INVENTORY_REQUIRED, inventory_file, True)
         for path in telemetry_files:
             _select_text(_columns(probe, path), TELEMETRY_REQUIRED, path, True)
+        if not _has_rows(probe, inventory_file):
+            raise IngestError(f"{inventory_file}: has no rows (check the export)")
+        if not any(_has_rows(probe, path) for path in telemetry_files):
+            raise IngestError(f"{telemetry}: no telemetry rows in {len(telemetry_files)} file(s) (check the export)")
 
     purge(paths)
     con = create_warehouse(paths)
