@@ -104,6 +104,8 @@ def test_every_kind_of_bad_row_is_quarantined_with_its_reason(tmp_path: Path) ->
     share = _query(warehouse, "select reject_share from quarantine_summary where rejects_table = 'telemetry_rejects'")
     assert share[0][0] == pytest.approx(20 / raw, abs=1e-6)  # out_of_window does not count
 
+    rejects = _query(warehouse, "select * exclude (loaded_at) from telemetry_rejects order by raw_row_id")
+
     # Above max_reject_share the build fails, and the command says how much, why and what to do, in one line.
     strict = "{history_start: '2024-01-01', max_reject_share: 0.01}"
     failed = run_isolated(["horizonscale", "build", "--select", "+quarantine_summary", "--vars", strict], data, work)
@@ -115,6 +117,8 @@ def test_every_kind_of_bad_row_is_quarantined_with_its_reason(tmp_path: Path) ->
     assert "max_reject_share: 0.02" in message
     assert "inventory_rejects holds 75.0% of the raw rows" in message
     assert "FAIL 2 reject_share_within_max_reject_share" in failed.stdout
+    # That rebuild judged every row the same way: deterministic and idempotent.
+    assert _query(warehouse, "select * exclude (loaded_at) from telemetry_rejects order by raw_row_id") == rejects
 
 
 def test_raw_samples_across_dst_and_a_leap_day_become_the_p95_of_each_utc_day(tmp_path: Path) -> None:
