@@ -1,5 +1,5 @@
--- Raw layer of the HorizonScale warehouse, created by `horizonscale init`.
--- The generator (or a user's own loader) writes here; dbt only reads it as a source.
+-- Raw layer of the HorizonScale warehouse, created by `horizonscale generate` and `horizonscale load`.
+-- Both create every table; the generator fills the synthetic ones, the loader your own fleet's. dbt only reads.
 create schema if not exists raw;
 
 -- Enterprise inventory: one row per host as the CMDB export delivers it.
@@ -37,6 +37,35 @@ create table raw.generation_audit (
     out_of_range_rows bigint,
     null_value_rows bigint,
     created_at timestamp not null
+);
+
+-- Bring your own fleet (`horizonscale load`): the team's inventory export, one row per delivered row, every
+-- cell as text exactly as delivered (the refinery validates it; bad rows go to inventory_rejects).
+-- Empty for a synthetic fleet. The telemetry lands in the lake: lake/own_telemetry.parquet.
+create table raw.inventory (
+    raw_row_id bigint not null,        -- row number in the file, from 1
+    host_id varchar,
+    hostname varchar,
+    department varchar,
+    app_code varchar,
+    app_manager varchar,
+    region varchar,
+    environment varchar,               -- optional columns: null when the file has no such column
+    cpu_cores varchar,
+    memory_gb varchar,
+    storage_gb varchar,
+    source_file varchar not null
+);
+
+-- One row per `horizonscale load`; empty for a synthetic fleet.
+create table raw.load_audit (
+    loaded_at timestamp not null,      -- UTC; telemetry timestamped after it is rejected as future_timestamp
+    inventory_file varchar not null,
+    telemetry_pattern varchar not null,
+    telemetry_files integer not null,
+    inventory_rows bigint not null,
+    telemetry_rows bigint not null,
+    value_scale varchar not null       -- percent (0-100) or fraction (0-1, multiplied by 100)
 );
 
 -- Synthetic fleets only: the breaches the generator planted (CAPACITY_BREACH primaries), i.e. the day after

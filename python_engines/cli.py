@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_dir(load)
 
-    build = commands.add_parser("build", help="dbt seed + build the whole DAG on the current warehouse")
+    build = commands.add_parser("build", help="dbt build of the whole DAG on the fleet generated or loaded last")
     build.add_argument("--select", help="dbt node selection (default: everything)")
+    build.add_argument("--exclude", help="dbt nodes to leave out (dbt --exclude syntax)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
     _add_report_out(build)
     _add_data_dir(build)
@@ -134,11 +135,24 @@ def run_dbt(paths: ProjectPaths, *arguments: str) -> None:
 
 
 def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    from python_engines.quarantine import over_threshold_advice, read_quarantine
+
     if not paths.warehouse.is_file():
-        raise CliError(f"no warehouse at {paths.warehouse}: run `horizonscale generate` first", EXIT_BAD_INPUT)
+        raise CliError(
+            f"no warehouse at {paths.warehouse}: run `horizonscale generate` (synthetic fleet) or "
+            "`horizonscale load` (your own fleet) first",
+            EXIT_BAD_INPUT,
+        )
     extra = ["--vars", args.vars] if args.vars else []
     selection = ["--select", args.select] if args.select else []
-    run_dbt(paths, "build", *selection, *extra)
+    selection += ["--exclude", args.exclude] if getattr(args, "exclude", None) else []
+    try:
+        run_dbt(paths, "build", *selection, *extra)
+    except CliError as exc:
+        advice = over_threshold_advice(paths.warehouse)
+        raise CliError(f"{exc}: {advice}" if advice else str(exc)) from exc
+    for quarantine in read_quarantine(paths.warehouse):
+        log.info("quarantine: %s", quarantine.describe())
     cmd_publish(args, paths)
     cmd_report(args, paths)
 
@@ -183,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "report":
             cmd_report(args, paths)
         elif args.command == "run":
-            args.start, args.end, args.select = date(2023, 1, 1), date(2025, 12, 31), None
+            args.start, args.end, args.select, args.exclude = date(2023, 1, 1), date(2025, 12, 31), None, None
             cmd_generate(args, paths)
             cmd_build(args, paths)
     except CliError as exc:

@@ -17,14 +17,13 @@ from pathlib import Path
 import duckdb
 
 from python_engines.paths import ProjectPaths
-from python_engines.synthetic.generator import create_warehouse, purge
+from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, purge
 
 log = logging.getLogger(__name__)
 
 INVENTORY_REQUIRED: tuple[str, ...] = ("host_id", "hostname", "department", "app_code", "app_manager", "region")
 INVENTORY_OPTIONAL: tuple[str, ...] = ("environment", "cpu_cores", "memory_gb", "storage_gb")
 TELEMETRY_REQUIRED: tuple[str, ...] = ("host_id", "resource", "ts", "value")
-OWN_TELEMETRY_FILE = "own_telemetry.parquet"
 VALUE_SCALES: tuple[str, ...] = ("percent", "fraction")
 
 
@@ -77,6 +76,10 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
     return picked
 
 
+def _has_rows(con: duckdb.DuckDBPyConnection, path: str) -> bool:
+    return con.execute(f"select exists (select 1 from {_reader(path)})").fetchone()[0]
+
+
 def expand(pattern: str) -> list[str]:
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
     missing = [f for f in files if not Path(f).is_file()]
@@ -89,9 +92,10 @@ def land_inventory(con: duckdb.DuckDBPyConnection, path: str) -> int:
     columns = _columns(con, path)
     select = _select_text(columns, INVENTORY_REQUIRED, path, True)
     select += _select_text(columns, INVENTORY_OPTIONAL, path, False)
+    columns = ", ".join(("raw_row_id", *INVENTORY_REQUIRED, *INVENTORY_OPTIONAL, "source_file"))
     con.execute(
         f"""
-        create or replace table raw.inventory as
+        insert into raw.inventory ({columns})
         select row_number() over () as raw_row_id, {", ".join(select)}, {_literal(path)} as source_file
         from {_reader(path)}
         """
@@ -129,17 +133,22 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
         _select_text(_columns(probe, inventory_file), INVENTORY_REQUIRED, inventory_file, True)
         for path in telemetry_files:
             _select_text(_columns(probe, path), TELEMETRY_REQUIRED, path, True)
+        if not _has_rows(probe, inventory_file):
+            raise IngestError(f"{inventory_file}: has no rows (check the export)")
+        if not any(_has_rows(probe, path) for path in telemetry_files):
+            raise IngestError(f"{telemetry}: no telemetry rows in {len(telemetry_files)} file(s) (check the export)")
 
     purge(paths)
     con = create_warehouse(paths)
     try:
+        con.execute("set TimeZone = 'UTC'")  # Parquet timestamps with a zone become text with a +00 offset
         inventory_rows = land_inventory(con, inventory_file)
         telemetry_rows = land_telemetry(con, telemetry_files, paths.lake_dir / OWN_TELEMETRY_FILE)
         con.execute(
             """
-            create table raw.load_audit as
-            select now() as loaded_at, ? as inventory_file, ? as telemetry_pattern, ? as telemetry_files,
-                   ? as inventory_rows, ? as telemetry_rows, ? as value_scale
+            insert into raw.load_audit
+            select timezone('UTC', now()) as loaded_at, ? as inventory_file, ? as telemetry_pattern,
+                   ? as telemetry_files, ? as inventory_rows, ? as telemetry_rows, ? as value_scale
             """,
             [inventory_file, telemetry, len(telemetry_files), inventory_rows, telemetry_rows, value_scale],
         )

@@ -1,13 +1,14 @@
 {#-
-    The hand-kept business hierarchy (seed) is the reference for ownership: when an app code is in it,
-    its department and app manager win over the inventory export's copy, so a reorganisation edited in
-    the seed reaches every mart without regenerating the inventory.
+    The hand-kept business hierarchy (seed) is the reference for the synthetic fleet's ownership: when an app
+    code is in it, its department and app manager win over the inventory export's copy, so a reorganisation
+    edited in the seed reaches every mart without regenerating the inventory. Your own fleet's ownership is
+    its inventory's (the seed describes the synthetic company only): app_name and cost_center stay null.
 -#}
 with
 
 inventory as (
 
-    select * from {{ ref('stg_hosts') }}
+    select * from {{ ref('int_fleet_hosts') }}
 
 ),
 
@@ -35,11 +36,14 @@ final as (
         inventory.scenario,
         inventory.variant,
         inventory.primary_resource,
-        inventory.loaded_at
+        inventory.loaded_at,
+        inventory.fleet_source
 
     from inventory
     left join hierarchy
-        on inventory.app_code = hierarchy.app_code
+        on
+            inventory.app_code = hierarchy.app_code
+            and inventory.fleet_source = 'synthetic'
 
 )
 

@@ -7,7 +7,7 @@ with
 
 hosts as (
 
-    select distinct host_id from {{ ref('stg_hosts') }}
+    select distinct host_id from {{ ref('int_fleet_hosts') }}
 
 ),
 

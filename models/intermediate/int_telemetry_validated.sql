@@ -8,7 +8,7 @@ with
 
 telemetry as (
 
-    select * from {{ ref('stg_telemetry') }}
+    select * from {{ ref('int_fleet_telemetry') }}
 
 ),
 

@@ -1,7 +1,10 @@
 {#-
-    Every raw row that int_telemetry_deduped does not use, exactly as delivered, with the reason: the failed
-    row-level check, else out_of_window (valid but outside the history window), else duplicate_superseded
-    (valid, in the window, but another row won its host, resource and day).
+    Every raw telemetry row the refinery does not use, exactly as delivered (as text, with its file), and the
+    reason. The shared refinery judges daily rows (int_fleet_telemetry): the failed row-level check, else
+    out_of_window (valid but outside the history window), else duplicate_superseded (valid, in the window,
+    but another row won its host, resource and day). Your own fleet's rows are judged first, row by row, in
+    int_own_telemetry_samples; when the shared refinery then rejects one of its days, every raw row of that
+    day is listed with the day's reason.
 -#}
 with
 
@@ -24,9 +27,27 @@ superseded as (
 
 ),
 
-telemetry as (
+synthetic_feed as (
 
     select * from {{ ref('stg_telemetry') }}
+
+),
+
+own_telemetry as (
+
+    select * from {{ ref('stg_own_telemetry') }}
+
+),
+
+own_samples as (
+
+    select * from {{ ref('int_own_telemetry_samples') }}
+
+),
+
+own_daily as (
+
+    select * from {{ ref('int_own_telemetry_daily') }}
 
 ),
 
@@ -51,27 +72,84 @@ classified as (
 
 ),
 
-rejected as (
+rejected_days as (
 
     select * from classified
     where reason is not null
 
 ),
 
-final as (
+synthetic_rejects as (
 
     select
-        telemetry.raw_row_id,
-        telemetry.source_host_id as host_id,
-        telemetry.source_resource as resource,
-        telemetry.ds as ts,  -- noqa: RF04
-        telemetry.y as value,  -- noqa: RF04
-        telemetry.loaded_at,
-        rejected.reason
+        synthetic_feed.raw_row_id,
+        synthetic_feed.source_host_id as host_id,
+        synthetic_feed.source_resource as resource,
+        cast(synthetic_feed.ds as varchar) as ts,  -- noqa: RF04
+        cast(synthetic_feed.y as varchar) as value,  -- noqa: RF04
+        synthetic_feed.loaded_at,
+        'master_daily_2023_2025.parquet' as source_file,
+        rejected_days.reason
 
-    from rejected
-    inner join telemetry
-        on rejected.raw_row_id = telemetry.raw_row_id
+    from rejected_days
+    inner join synthetic_feed
+        on rejected_days.raw_row_id = synthetic_feed.raw_row_id
+
+),
+
+-- Own rows rejected on their own, and the valid rows of own days that the shared refinery rejected.
+own_rejected_rows as (
+
+    select
+        raw_row_id,
+        reason
+
+    from own_samples
+    where not is_valid
+
+    union all
+
+    select
+        own_samples.raw_row_id,
+        rejected_days.reason
+
+    from rejected_days
+    inner join own_daily
+        on rejected_days.raw_row_id = own_daily.raw_row_id
+    inner join own_samples
+        on
+            own_daily.host_id = own_samples.host_id
+            and own_daily.resource = own_samples.resource
+            and own_daily.ds = own_samples.ds
+    where own_samples.is_valid
+
+),
+
+own_rejects as (
+
+    select
+        own_telemetry.raw_row_id,
+        own_telemetry.source_host_id as host_id,
+        own_telemetry.source_resource as resource,
+        own_telemetry.source_ts as ts,  -- noqa: RF04
+        own_telemetry.source_value as value,  -- noqa: RF04
+        own_samples.loaded_at,
+        own_telemetry.source_file,
+        own_rejected_rows.reason
+
+    from own_rejected_rows
+    inner join own_telemetry
+        on own_rejected_rows.raw_row_id = own_telemetry.raw_row_id
+    inner join own_samples
+        on own_rejected_rows.raw_row_id = own_samples.raw_row_id
+
+),
+
+final as (
+
+    select * from synthetic_rejects
+    union all
+    select * from own_rejects
 
 )
 

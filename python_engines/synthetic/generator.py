@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from python_engines.paths import ProjectPaths
+from python_engines.raw_layer import SYNTHETIC_TELEMETRY_FILE, create_warehouse, purge
 from python_engines.synthetic.catalog import GeneratorInputError, ReferenceData, load_reference_data
 from python_engines.synthetic.dirt import DirtCounts, DirtRates, dirty_feed
 from python_engines.synthetic.fleet import RESOURCES, build_fleet
@@ -22,7 +22,7 @@ from python_engines.synthetic.telemetry import Calendar, generate_clean
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_FILE = "master_daily_2023_2025.parquet"
+TELEMETRY_FILE = SYNTHETIC_TELEMETRY_FILE
 
 
 class GeneratorAuditError(RuntimeError):
@@ -56,20 +56,6 @@ class GenerationResult:
     warehouse_path: Path
     dirt: DirtCounts
     seconds: float
-
-
-def purge(paths: ProjectPaths) -> None:
-    """Remove earlier outputs so a rerun starts from nothing (idempotent)."""
-    for leftover in (paths.warehouse, paths.warehouse.with_suffix(".duckdb.wal")):
-        leftover.unlink(missing_ok=True)
-    shutil.rmtree(paths.lake_dir, ignore_errors=True)
-
-
-def create_warehouse(paths: ProjectPaths) -> duckdb.DuckDBPyConnection:
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(paths.warehouse))
-    con.execute(paths.ddl.read_text())
-    return con
 
 
 def write_parquet_atomically(frame: pl.DataFrame, target: Path) -> None:

@@ -22,3 +22,31 @@ def horizonscale(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]
         text=True,
         check=False,
     )
+
+
+def isolated_env(data_dir: Path, work: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI or dbt run on ``data_dir`` with dbt's target and logs under ``work``."""
+    return {
+        **os.environ,
+        "HORIZONSCALE_DATA_DIR": str(data_dir),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        **extra,
+    }
+
+
+def run_isolated(command: list[str], data_dir: Path, work: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """``horizonscale ...`` (command starting with "horizonscale") or ``dbt ...``, isolated under ``work``."""
+    program = (
+        [sys.executable, "-m", "python_engines.cli"]
+        if command[0] == "horizonscale"
+        else [str(Path(sys.executable).with_name("dbt"))]
+    )
+    return subprocess.run(
+        [*program, *command[1:]],
+        cwd=PROJECT_ROOT,
+        env=isolated_env(data_dir, work, **extra),
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -9,6 +9,7 @@ import pytest
 from support import horizonscale
 
 from python_engines.ingest import OWN_TELEMETRY_FILE
+from python_engines.raw_layer import SYNTHETIC_TELEMETRY_FILE
 
 INVENTORY = "host_id,hostname,department,app_code,app_manager,region,owner_note\nH1,web-1,Retail,RB,Ann,EMEA,x\n"
 TELEMETRY = "host_id,resource,ts,value\nH1,cpu,2025-01-01T00:05:00Z,12.5\nH1,mem,not a date,abc\n"
@@ -36,11 +37,29 @@ def test_lands_every_row_as_text(tmp_path: Path) -> None:
     assert rows == [(1, "12.5"), (2, "abc")]  # bad rows are landed too: the refinery rejects them with a reason
 
 
+def test_load_replaces_the_synthetic_raw_layer_with_an_empty_one(tmp_path: Path) -> None:
+    """Both fleets' raw tables and lake files always exist, the fleet not loaded empty: dbt reads both."""
+    inv, tel = _write(tmp_path)
+    data = tmp_path / "data"
+    assert horizonscale("generate", "--hosts", "10", "--seed", "1", data_dir=data).returncode == 0
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(data / "horizonscale.duckdb"), read_only=True) as con:
+        counts = con.execute(
+            "select (select count(*) from raw.hosts), (select count(*) from raw.generation_audit), "
+            f"(select count(*) from read_parquet('{data / 'lake' / SYNTHETIC_TELEMETRY_FILE}')), "
+            "(select count(*) from raw.inventory), (select value_scale from raw.load_audit)"
+        ).fetchone()
+    assert counts == (0, 0, 0, 1, "percent")
+
+
 @pytest.mark.parametrize(
     ("inventory", "telemetry", "needle"),
     [
         ("host_id,hostname,department,app_code,region\nH1,a,b,c,d\n", TELEMETRY, "required column 'app_manager'"),
         (INVENTORY, "host_id,resource,value\nH1,cpu,3\n", "required column 'ts' is missing"),
+        ("host_id,hostname,department,app_code,app_manager,region\n", TELEMETRY, "inventory.csv: has no rows"),
+        (INVENTORY, "host_id,resource,ts,value\n", "no telemetry rows in 1 file(s)"),
     ],
 )
 def test_missing_required_column_names_file_and_column(

@@ -1,0 +1,90 @@
+{#-
+    How much of the delivered data the refinery quarantined, per rejects table: raw rows, rejected rows by
+    reason, and the reject share that the test reject_share_within_max_reject_share holds to the var
+    max_reject_share (default 0.05). out_of_window rows are listed in telemetry_rejects but do not count
+    towards the share: a history window set with the history_start / history_end vars is a choice, not bad
+    data.
+-#}
+{%- set max_reject_share = var('max_reject_share') | float -%}
+
+with
+
+raw_counts as (
+
+    select
+        'telemetry_rejects' as rejects_table,
+        (select count(*) from {{ ref('stg_telemetry') }})
+        + (select count(*) from {{ ref('stg_own_telemetry') }}) as raw_rows
+
+    union all
+
+    select
+        'inventory_rejects' as rejects_table,
+        (select count(*) from {{ ref('stg_hosts') }})
+        + (select count(*) from {{ ref('stg_inventory') }}) as raw_rows
+
+),
+
+rejects as (
+
+    select
+        'telemetry_rejects' as rejects_table,
+        reason
+
+    from {{ ref('telemetry_rejects') }}
+
+    union all
+
+    select
+        'inventory_rejects' as rejects_table,
+        reason
+
+    from {{ ref('inventory_rejects') }}
+
+),
+
+by_reason as (
+
+    select
+        rejects_table,
+        reason,
+        count(*) as rejected_rows
+
+    from rejects
+    group by rejects_table, reason
+
+),
+
+per_table as (
+
+    select
+        rejects_table,
+        sum(rejected_rows) as rejected_rows,
+        sum(rejected_rows) filter (where reason <> 'out_of_window') as counted_rows,
+        string_agg(reason || ': ' || rejected_rows, ', ' order by rejected_rows desc, reason asc) as rejects_by_reason
+
+    from by_reason
+    group by rejects_table
+
+),
+
+final as (
+
+    select
+        raw_counts.rejects_table,
+        raw_counts.raw_rows,
+        coalesce(per_table.rejected_rows, 0) as rejected_rows,
+        coalesce(per_table.counted_rows, 0) as counted_rejected_rows,
+        coalesce(round(per_table.counted_rows / nullif(raw_counts.raw_rows, 0), 6), 0) as reject_share,
+        cast({{ max_reject_share }} as double) as max_reject_share,
+        per_table.rejects_by_reason,
+        'select reason, count(*) from ' || raw_counts.rejects_table || ' group by reason: fix the export and '
+        || 'load it again, or raise the dbt var max_reject_share' as what_to_do
+
+    from raw_counts
+    left join per_table
+        on raw_counts.rejects_table = per_table.rejects_table
+
+)
+
+select * from final

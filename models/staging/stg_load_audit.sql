@@ -1,0 +1,24 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'load_audit') }}
+
+),
+
+renamed as (
+
+    select
+        cast(loaded_at as timestamp) as loaded_at,
+        inventory_file,
+        telemetry_pattern,
+        cast(telemetry_files as integer) as telemetry_files,
+        cast(inventory_rows as bigint) as inventory_rows,
+        cast(telemetry_rows as bigint) as telemetry_rows,
+        lower(trim(value_scale)) as value_scale
+
+    from source
+
+)
+
+select * from renamed
