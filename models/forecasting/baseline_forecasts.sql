@@ -1,6 +1,7 @@
 {#-
     Seasonal naive (weekly): the yardstick every engine must beat. Each forecast day repeats the same weekday
-    of the last week before the cut (train_end for the backtest, history_end for the forecast).
+    of the last week before the cut (train_end for the backtest, history_end for the forecast). Like the
+    Python engines it only forecasts series with enough history (int_series_eligibility).
 
     Interval: the forecast k weeks ahead errs by y(t) - y(t - 7k), so the band is the series' own quantiles
     of k-week differences over the year before the cut, for k in 1, 2, 4, 8, 13, 26 weeks (a horizon uses
@@ -36,6 +37,17 @@ selected_hosts as (
 
 ),
 
+eligible_series as (
+
+    select
+        host_id,
+        resource
+
+    from {{ ref('int_series_eligibility') }}
+    where is_eligible
+
+),
+
 processed_data as (
 
     select all_series_days.*
@@ -43,6 +55,10 @@ processed_data as (
     from all_series_days
     semi join selected_hosts
         on all_series_days.host_id = selected_hosts.host_id
+    semi join eligible_series
+        on
+            all_series_days.host_id = eligible_series.host_id
+            and all_series_days.resource = eligible_series.resource
 
 ),
 

@@ -43,6 +43,12 @@ windows as (
 
 ),
 
+eligibility as (
+
+    select * from {{ ref('int_series_eligibility') }}
+
+),
+
 python_series as (
 
     select distinct
@@ -74,18 +80,21 @@ baseline_runs as (
         'seasonal_naive' as model,
         case
             when
-                baseline_rows.backtest_rows = windows.history_end - windows.train_end
+                eligibility.is_eligible
+                and baseline_rows.backtest_rows = windows.history_end - windows.train_end
                 and baseline_rows.forecast_rows = windows.forecast_end - windows.history_end
                 then 'ok'
             else 'insufficient_history'
         end as status,
         case
+            when not coalesce(eligibility.is_eligible, false)
+                then coalesce(eligibility.history_problem, 'no history before the backtest')
             when
                 coalesce(baseline_rows.backtest_rows, 0) < windows.history_end - windows.train_end
                 then 'no complete week of history before ' || strftime(windows.backtest_start, '%Y-%m-%d')
         end as error,
         0.0 as fit_seconds,
-        cast(null as bigint) as observed_days,
+        eligibility.history_observed_days as observed_days,
         cast(null as varchar) as detail,
         cast(null as timestamp) as run_started_at
 
@@ -95,6 +104,10 @@ baseline_runs as (
         on
             python_series.host_id = baseline_rows.host_id
             and python_series.resource = baseline_rows.resource
+    left join eligibility
+        on
+            python_series.host_id = eligibility.host_id
+            and python_series.resource = eligibility.resource
 
 ),
 

@@ -13,6 +13,8 @@ def model(dbt, session):
         "forecast_time_limit_seconds": dbt.config.get("forecast_time_limit_seconds"),
         "calibration_series": dbt.config.get("calibration_series"),
         "interval_width": dbt.config.get("interval_width"),
+        "min_history_days": dbt.config.get("min_history_days"),
+        "max_imputed_share": dbt.config.get("max_imputed_share"),
         "prophet_growth": dbt.config.get("prophet_growth"),
     }
     return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs)

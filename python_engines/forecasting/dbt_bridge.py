@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from python_engines.forecasting.frames import INPUT_COLUMNS, series_from_frame
 from python_engines.forecasting.output import forecast_table, run_table
 from python_engines.forecasting.runs import ENGINES, EngineRun, FleetConfig
+from python_engines.forecasting.series import HistoryRules
 from python_engines.forecasting.windows import ForecastWindows
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,15 @@ class ModelConfig:
             calibration_series=_int(configs.get("calibration_series")) or FleetConfig.calibration_series,
             time_limit=_float(configs.get("forecast_time_limit_seconds"), FleetConfig.time_limit),
             interval_width=_float(configs.get("interval_width"), FleetConfig.interval_width),
+        )
+        rules = HistoryRules(
+            min_observed_days=_int(configs.get("min_history_days")) or HistoryRules.min_observed_days,
+            max_imputed_share=_float(configs.get("max_imputed_share"), HistoryRules.max_imputed_share),
+        )
+        fleet = replace(
+            fleet,
+            prophet=replace(fleet.prophet, history=rules),
+            xgboost=replace(fleet.xgboost, history=rules),
         )
         growth = configs.get("prophet_growth")
         if not _empty(growth):

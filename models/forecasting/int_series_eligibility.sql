@@ -1,0 +1,81 @@
+{#-
+    Whether each series has enough real history to be backtested, by the same rule the Python engines apply
+    (python_engines.forecasting.series.history_problem, fed the same vars): at least min_history_days
+    observed (not imputed) days before the backtest starts, at most max_imputed_share of the training days
+    imputed, and not constant. The seasonal naive and engine_runs read it, so every engine skips the same
+    series with the same reason.
+-#}
+{%- set min_days = var('min_history_days') | int -%}
+{%- set max_share = var('max_imputed_share') | float -%}
+
+with
+
+processed_data as (
+
+    select * from {{ ref('processed_data') }}
+
+),
+
+windows as (
+
+    select * from {{ ref('forecast_windows') }}
+
+),
+
+training as (
+
+    select
+        processed_data.host_id,
+        processed_data.resource,
+        count(*) filter (where not processed_data.is_imputed) as history_observed_days,
+        count(*) filter (where processed_data.ds <= windows.train_end) as training_days,
+        count(*) filter (
+            where processed_data.ds <= windows.train_end and not processed_data.is_imputed
+        ) as observed_days,
+        count(distinct processed_data.y) filter (
+            where processed_data.ds <= windows.train_end and not processed_data.is_imputed
+        ) as distinct_values,
+        min(processed_data.y) filter (
+            where processed_data.ds <= windows.train_end and not processed_data.is_imputed
+        ) as lowest_value,
+        any_value(windows.backtest_start) as backtest_start
+
+    from processed_data
+    cross join windows
+    group by all
+
+),
+
+judged as (
+
+    select
+        host_id,
+        resource,
+        history_observed_days,
+        training_days,
+        observed_days,
+        case when training_days > 0 then 1 - observed_days / training_days end as imputed_share,
+        case
+            when observed_days = 0
+                then 'no observed values before ' || strftime(backtest_start, '%Y-%m-%d')
+            when observed_days < {{ min_days }}
+                then
+                    'only ' || observed_days || ' observed days before ' || strftime(backtest_start, '%Y-%m-%d')
+                    || ' (need {{ min_days }})'
+            when 1 - observed_days / training_days > {{ max_share }}
+                then
+                    cast(round(100 * (1 - observed_days / training_days)) as integer)
+                    || '% of the training days are imputed (limit {{ (max_share * 100) | round | int }}%)'
+            when distinct_values < 2
+                then 'constant series: every observed value is ' || lowest_value
+        end as history_problem
+
+    from training
+
+)
+
+select
+    *,
+    history_problem is null as is_eligible
+
+from judged
