@@ -58,3 +58,5 @@ select
     avg(crossfit_coverage) filter (where is_eligible) as calibrated_coverage
 from scored
 group by grouping sets ((model, resource, scenario, variant), (model, resource), (model))
+-- A fleet without behavioral DNA (your own) has no scenario: its finest rows would repeat the roll-up.
+having grouping(scenario) = 1 or scenario is not null

@@ -23,8 +23,7 @@ from python_engines.serving import serving_file
 
 # The refinery only (sources -> staging -> intermediate -> core), with every test whose parents are built.
 REFINERY = ["dbt", "build", "--select", "+core", "+intermediate", "--indirect-selection", "cautious"]
-# models/risk/model_audit repeats its (model, resource) roll-up for hosts without DNA, so its uniqueness test
-# fails on every own fleet; that model belongs to the risk marts' work (see test_model_audit_...).
+# model_audit must not repeat its (model, resource) roll-up for hosts without DNA.
 MODEL_AUDIT_UNIQUENESS = "unique_combination_of_columns_model_audit_model__resource__scenario__variant"
 
 
@@ -155,11 +154,7 @@ def joined(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("own_fleet")
     data = work / "data"
     _load(joiners_fleet(work / "exports"), data, work)
-    _ok(
-        run_isolated(
-            ["horizonscale", "build", "--exclude", MODEL_AUDIT_UNIQUENESS, "--out", str(work / "reports")], data, work
-        )
-    )
+    _ok(run_isolated(["horizonscale", "build", "--out", str(work / "reports")], data, work))
     return data, work
 
 
@@ -193,28 +188,17 @@ def test_short_series_are_insufficient_history_never_a_crash(joined: tuple[Path,
     for host in ("late-01", "late-02"):  # 78 and 0 observed days before the backtest (180 needed)
         assert runs[f"{host}/prophet"] == runs[f"{host}/xgboost"] == "insufficient_history"
     excluded = _query(serving, "select host_id, reason, count(*) from forecast_exclusions group by all")
+    assert ("late-01", "insufficient_history", 4) in excluded
     assert ("late-02", "insufficient_history", 4) in excluded
     assert _query(serving, "select status from fleet_health where host_id = 'late-02'") == [("AMBER",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="baseline_forecasts (models/forecasting) forecasts series with under 180 days before the backtest; "
-    "owned by the forecasting work",
-)
 def test_every_engine_skips_a_series_shorter_than_the_minimum(joined: tuple[Path, Path]) -> None:
     serving = serving_file_of(joined[0])
     statuses = _query(serving, "select distinct status from engine_runs where host_id = 'late-01'")
     assert statuses == [("insufficient_history",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="model_audit (models/risk) repeats its model x resource roll-up for hosts without DNA; owned by the "
-    "risk marts' work",
-)
 def test_model_audit_is_unique_on_a_fleet_without_dna(joined: tuple[Path, Path]) -> None:
     data, work = joined
     _ok(run_isolated(["dbt", "test", "--select", MODEL_AUDIT_UNIQUENESS], data, work))
