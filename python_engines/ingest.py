@@ -1,15 +1,17 @@
 """Bring your own fleet: land a team's inventory and telemetry exports in the raw layer, as delivered.
 
-This step only checks what must hold for the files to be read at all (the file exists and parses, the
-required columns are there) and stops with one message naming the file and the column otherwise. Every
-row, however bad, is landed as text with a ``raw_row_id``: the dbt refinery validates rows and keeps each
-one it cannot use in ``telemetry_rejects`` / ``inventory_rejects`` with a reason, so nothing is lost.
+This step only checks what must hold for the files to be read at all (the file exists and parses to its
+last line, the required columns are there) and stops with one message naming the file and the column
+otherwise, before the warehouse is touched: each file is first read in full into a staging area. Every row,
+however bad, is landed as text with a ``raw_row_id``: the dbt refinery validates rows and keeps each one it
+cannot use in ``telemetry_rejects`` / ``inventory_rejects`` with a reason, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import glob
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,10 +78,6 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
     return picked
 
 
-def _has_rows(con: duckdb.DuckDBPyConnection, path: str) -> bool:
-    return con.execute(f"select exists (select 1 from {_reader(path)})").fetchone()[0]
-
-
 def expand(pattern: str) -> list[str]:
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
     missing = [f for f in files if not Path(f).is_file()]
@@ -88,72 +86,134 @@ def expand(pattern: str) -> list[str]:
     return files
 
 
-def land_inventory(con: duckdb.DuckDBPyConnection, path: str) -> int:
+def _stage(con: duckdb.DuckDBPyConnection, query: str, path: str, target: Path) -> int:
+    """Read one input file in full into a staging Parquet file; a file that breaks anywhere (a malformed
+    line deep in a CSV, a corrupt row group) stops here, before anything in the warehouse changed."""
+    try:
+        con.execute(f"copy ({query}) to {_literal(str(target))} (format parquet, compression zstd)")
+        return con.execute(f"select count(*) from read_parquet({_literal(str(target))})").fetchone()[0]
+    except duckdb.Error as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise IngestError(f"{path}: cannot be read ({first_line}); fix or re-export it, nothing was changed") from exc
+
+
+def stage_inventory(con: duckdb.DuckDBPyConnection, path: str, staging: Path) -> tuple[Path, int]:
     columns = _columns(con, path)
     select = _select_text(columns, INVENTORY_REQUIRED, path, True)
     select += _select_text(columns, INVENTORY_OPTIONAL, path, False)
-    columns = ", ".join(("raw_row_id", *INVENTORY_REQUIRED, *INVENTORY_OPTIONAL, "source_file"))
-    con.execute(
-        f"""
-        insert into raw.inventory ({columns})
-        select row_number() over () as raw_row_id, {", ".join(select)}, {_literal(path)} as source_file
-        from {_reader(path)}
-        """
+    query = (
+        f"select row_number() over () as raw_row_id, {', '.join(select)}, {_literal(path)} as source_file "
+        f"from {_reader(path)}"
     )
+    target = staging / "inventory.parquet"
+    rows = _stage(con, query, path, target)
+    if rows == 0:
+        raise IngestError(f"{path}: has no rows (check the export)")
+    return target, rows
+
+
+def stage_telemetry(con: duckdb.DuckDBPyConnection, files: list[str], staging: Path) -> list[tuple[Path, int]]:
+    """One staged Parquet file per input file, each row numbered in file order."""
+    parts = []
+    for number, path in enumerate(files):
+        select = _select_text(_columns(con, path), TELEMETRY_REQUIRED, path, True)
+        query = (
+            f"select row_number() over () as file_row, {', '.join(select)}, {_literal(path)} as source_file "
+            f"from {_reader(path)}"
+        )
+        target = staging / f"telemetry_{number:05d}.parquet"
+        parts.append((target, _stage(con, query, path, target)))
+    return parts
+
+
+def land_inventory(con: duckdb.DuckDBPyConnection, staged: Path) -> int:
+    columns = ", ".join(("raw_row_id", *INVENTORY_REQUIRED, *INVENTORY_OPTIONAL, "source_file"))
+    con.execute(f"insert into raw.inventory ({columns}) select {columns} from read_parquet({_literal(str(staged))})")
     return con.execute("select count(*) from raw.inventory").fetchone()[0]
 
 
-def land_telemetry(con: duckdb.DuckDBPyConnection, files: list[str], target: Path) -> int:
-    parts = []
-    for path in files:
-        select = _select_text(_columns(con, path), TELEMETRY_REQUIRED, path, True)
-        parts.append(f"select {', '.join(select)}, {_literal(path)} as source_file from {_reader(path)}")
+def land_telemetry(con: duckdb.DuckDBPyConnection, parts: list[tuple[Path, int]], target: Path) -> int:
+    """The staged files as one lake file; raw_row_id numbers the rows across files in the order given."""
+    selects, offset = [], 0
+    for staged, rows in parts:
+        selects.append(
+            f"select file_row + {offset} as raw_row_id, {', '.join(TELEMETRY_REQUIRED)}, source_file "
+            f"from read_parquet({_literal(str(staged))})"
+        )
+        offset += rows
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".parquet.partial")
-    con.execute(
-        f"""
-        copy (
-            select row_number() over () as raw_row_id, *
-            from ({" union all ".join(parts)})
-        ) to {_literal(str(partial))} (format parquet, compression zstd)
-        """
-    )
+    con.execute(f"copy ({' union all '.join(selects)}) to {_literal(str(partial))} (format parquet, compression zstd)")
     partial.replace(target)
     return con.execute(f"select count(*) from read_parquet({_literal(str(target))})").fetchone()[0]
 
 
-def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str = "percent") -> IngestResult:
-    """Check both inputs can be read (writing nothing otherwise), then rebuild the raw layer from them."""
-    started = time.perf_counter()
-    if value_scale not in VALUE_SCALES:
-        raise IngestError(f"--value-scale must be one of {', '.join(VALUE_SCALES)}, got {value_scale!r}")
-    inventory_file = expand(inventory)[0]
-    telemetry_files = expand(telemetry)
-    with duckdb.connect() as probe:  # validate everything before purging anything
+def stage_inputs(inventory_file: str, telemetry_files: list[str], staging: Path) -> tuple[Path, list[tuple[Path, int]]]:
+    """Check every header, then read every file in full into ``staging`` (IngestError naming the file)."""
+    with duckdb.connect() as probe:
+        probe.execute("set TimeZone = 'UTC'")  # Parquet timestamps with a zone become text with a +00 offset
+        # Every header first: a missing column is reported before any long full read.
         _select_text(_columns(probe, inventory_file), INVENTORY_REQUIRED, inventory_file, True)
         for path in telemetry_files:
             _select_text(_columns(probe, path), TELEMETRY_REQUIRED, path, True)
-        if not _has_rows(probe, inventory_file):
-            raise IngestError(f"{inventory_file}: has no rows (check the export)")
-        if not any(_has_rows(probe, path) for path in telemetry_files):
-            raise IngestError(f"{telemetry}: no telemetry rows in {len(telemetry_files)} file(s) (check the export)")
+        staged_inventory, _ = stage_inventory(probe, inventory_file, staging)
+        parts = stage_telemetry(probe, telemetry_files, staging)
+    if not any(rows for _, rows in parts):
+        raise IngestError(f"{', '.join(telemetry_files)}: no telemetry rows (check the export)")
+    return staged_inventory, parts
 
+
+def rebuild_raw_layer(
+    paths: ProjectPaths, staged_inventory: Path, parts: list[tuple[Path, int]], audit: dict[str, object]
+) -> tuple[int, int]:
+    """Purge the warehouse and land the staged files in a fresh raw layer; (inventory rows, telemetry rows)."""
     purge(paths)
     con = create_warehouse(paths)
     try:
-        con.execute("set TimeZone = 'UTC'")  # Parquet timestamps with a zone become text with a +00 offset
-        inventory_rows = land_inventory(con, inventory_file)
-        telemetry_rows = land_telemetry(con, telemetry_files, paths.lake_dir / OWN_TELEMETRY_FILE)
+        inventory_rows = land_inventory(con, staged_inventory)
+        telemetry_rows = land_telemetry(con, parts, paths.lake_dir / OWN_TELEMETRY_FILE)
         con.execute(
             """
             insert into raw.load_audit
-            select timezone('UTC', now()) as loaded_at, ? as inventory_file, ? as telemetry_pattern,
-                   ? as telemetry_files, ? as inventory_rows, ? as telemetry_rows, ? as value_scale
+            select timezone('UTC', now()) as loaded_at, $inventory_file, $telemetry_pattern, $telemetry_files,
+                   $inventory_rows, $telemetry_rows, $value_scale
             """,
-            [inventory_file, telemetry, len(telemetry_files), inventory_rows, telemetry_rows, value_scale],
+            {**audit, "inventory_rows": inventory_rows, "telemetry_rows": telemetry_rows},
         )
     finally:
         con.close()
+    return inventory_rows, telemetry_rows
+
+
+def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str = "percent") -> IngestResult:
+    """Read both inputs in full into a staging area, changing nothing if any file fails, then rebuild the raw
+    layer from them."""
+    started = time.perf_counter()
+    if value_scale not in VALUE_SCALES:
+        raise IngestError(f"--value-scale must be one of {', '.join(VALUE_SCALES)}, got {value_scale!r}")
+    inventories = expand(inventory)
+    if len(inventories) > 1:
+        raise IngestError(f"{inventory}: matches {len(inventories)} files; give one inventory file")
+    telemetry_files = expand(telemetry)
+    fresh = not paths.data_dir.exists()
+    staging = paths.data_dir / ".load_staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        staged_inventory, parts = stage_inputs(inventories[0], telemetry_files, staging)
+        audit = {
+            "inventory_file": inventories[0],
+            "telemetry_pattern": telemetry,
+            "telemetry_files": len(telemetry_files),
+            "value_scale": value_scale,
+        }
+        inventory_rows, telemetry_rows = rebuild_raw_layer(paths, staged_inventory, parts, audit)
+    except IngestError:
+        if fresh:  # a failed first load leaves no data directory behind
+            shutil.rmtree(paths.data_dir, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     seconds = time.perf_counter() - started
     log.info(
         "landed %s inventory rows and %s telemetry rows from %d file(s) in %.1f s",

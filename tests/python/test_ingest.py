@@ -59,7 +59,7 @@ def test_load_replaces_the_synthetic_raw_layer_with_an_empty_one(tmp_path: Path)
         ("host_id,hostname,department,app_code,region\nH1,a,b,c,d\n", TELEMETRY, "required column 'app_manager'"),
         (INVENTORY, "host_id,resource,value\nH1,cpu,3\n", "required column 'ts' is missing"),
         ("host_id,hostname,department,app_code,app_manager,region\n", TELEMETRY, "inventory.csv: has no rows"),
-        (INVENTORY, "host_id,resource,ts,value\n", "no telemetry rows in 1 file(s)"),
+        (INVENTORY, "host_id,resource,ts,value\n", "no telemetry rows"),
     ],
 )
 def test_missing_required_column_names_file_and_column(
@@ -83,3 +83,28 @@ def test_unreadable_and_missing_files_are_named(tmp_path: Path) -> None:
         "load", "--inventory", str(inv), "--telemetry", str(tmp_path / "none*.csv"), data_dir=tmp_path
     )
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_a_broken_line_deep_in_a_file_changes_nothing(tmp_path: Path) -> None:
+    """The whole file is read before the warehouse is touched: a malformed row at line 40,001 stops the load
+    with one line naming the file, and the fleet loaded before stays as it was."""
+    data = tmp_path / "data"
+    assert horizonscale("generate", "--hosts", "10", "--seed", "1", data_dir=data).returncode == 0
+    lines = ["host_id,resource,ts,value"] + [f"H1,cpu,2025-01-01T00:{i % 60:02d}:00Z,{i % 90}" for i in range(40_000)]
+    lines.append("H1,cpu,2025-01-02,1,2,3")  # six fields where four belong
+    inv, tel = _write(tmp_path, telemetry="\n".join(lines) + "\n")
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert result.returncode == 2, result.stderr
+    assert "telemetry.csv: cannot be read" in result.stderr and "nothing was changed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    with duckdb.connect(str(data / "horizonscale.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw.hosts").fetchone()[0] == 10
+    assert not (data / ".load_staging").exists()
+
+
+def test_one_inventory_file_only(tmp_path: Path) -> None:
+    _, tel = _write(tmp_path)
+    (tmp_path / "inventory2.csv").write_text(INVENTORY)
+    pattern = str(tmp_path / "inventory*.csv")
+    result = horizonscale("load", "--inventory", pattern, "--telemetry", str(tel), data_dir=tmp_path / "data")
+    assert result.returncode == 2 and "matches 2 files; give one inventory file" in result.stderr
