@@ -129,8 +129,9 @@ def soonest_breaches(snapshot: Snapshot, filters: Filters, limit: int) -> pl.Dat
         snapshot,
         f"""
         select
-            days_to_breach, first_breach_date, hostname, resource, department, app_code, app_manager,
-            region, environment, peak_yhat_upper, headroom_90d, trust_level, champion_model, backtest_mape, host_id
+            days_to_breach, first_breach_date, expected_breach_date, hostname, resource, department, app_code,
+            app_manager, region, environment, peak_yhat_upper, headroom_90d, trust_level, champion_model,
+            backtest_mape, host_id
         from capacity_risks where {where}
         order by days_to_breach, first_breach_date, hostname, resource
         limit ?

@@ -66,7 +66,10 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
         hosts_selectable=True,
         column_config={
             "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
-            "first_breach_date": st.column_config.DateColumn("First breach"),
+            "first_breach_date": st.column_config.DateColumn("First breach", help="Upper bound crosses first"),
+            "expected_breach_date": st.column_config.DateColumn(
+                "Expected breach", help="The point forecast crosses (empty: not within the forecast horizon)"
+            ),
             "peak_yhat_upper": st.column_config.ProgressColumn(
                 "Peak upper (90 d)", min_value=0, max_value=100, format="%.1f%%"
             ),

@@ -288,6 +288,7 @@ select
     any_value(f.trust_level) as trust_level,
     min(f.ds) filter (where f.yhat_upper > 95 and f.ds - w.history_end <= 90) as first_breach_date,
     min(f.ds) filter (where f.yhat_upper > 95) as first_breach_180d,
+    min(f.ds) filter (where f.yhat > 95) as expected_breach_date,
     max(f.yhat_upper) filter (where f.ds - w.history_end <= 90) as max_upper_90d,
     max(f.yhat) filter (where f.ds - w.history_end <= 90) as max_yhat_90d,
     100 - max(f.yhat_upper) filter (where f.ds - w.history_end <= 90) as headroom_90d,
@@ -301,6 +302,7 @@ select
     o.host_id, o.resource, h.hostname, h.department, h.app_code, h.app_manager, h.region, h.environment,
     o.champion_model, o.backtest_mape, o.trust_level, o.first_breach_date,
     (o.first_breach_date - o.history_end)::integer as days_to_breach,
+    o.expected_breach_date, (o.expected_breach_date - o.history_end)::integer as days_to_expected_breach,
     o.max_upper_90d as peak_yhat_upper, o.max_yhat_90d as peak_yhat, o.headroom_90d, o.headroom_180d
 from series_outlook as o join hosts as h using (host_id)
 where o.first_breach_date is not null
