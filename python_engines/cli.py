@@ -135,7 +135,7 @@ def run_dbt(paths: ProjectPaths, *arguments: str) -> None:
 
 
 def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
-    from python_engines.quarantine import over_threshold_advice, read_quarantine
+    from python_engines.quarantine import over_threshold_advice, read_quarantine, short_history_warning
 
     if not paths.warehouse.is_file():
         raise CliError(
@@ -153,6 +153,9 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
         raise CliError(f"{exc}: {advice}" if advice else str(exc)) from exc
     for quarantine in read_quarantine(paths.warehouse):
         log.info("quarantine: %s", quarantine.describe())
+    too_short = short_history_warning(paths.warehouse)
+    if too_short:
+        log.warning(too_short)
     cmd_publish(args, paths)
     cmd_report(args, paths)
 

@@ -1,7 +1,8 @@
 """What the refinery quarantined, in words: read from the warehouse's ``quarantine_summary`` after a build.
 
 `horizonscale build` logs one line per rejects table after a build, and when dbt failed because too many rows
-were rejected, turns the terse test failure into one line that says how many, why, and what to do.
+were rejected, turns the terse test failure into one line that says how many, why, and what to do. It also
+says so in one line when the whole history is too short for any forecast.
 """
 
 from __future__ import annotations
@@ -66,3 +67,24 @@ def over_threshold_advice(warehouse: Path) -> str | None:
     """One line per rejects table above max_reject_share, joined; None when none is."""
     advice = [q.advice() for q in read_quarantine(warehouse) if q.over_threshold]
     return "; ".join(advice) or None
+
+
+def short_history_warning(warehouse: Path) -> str | None:
+    """One line when the whole history is shorter than the backtest (every series insufficient_history)."""
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute(
+                "select history_start, history_end, backtest_start from main.forecast_windows "
+                "where train_end < train_start"
+            ).fetchone()
+    except duckdb.Error as exc:
+        log.debug("no forecast windows in %s: %s", warehouse, exc)
+        return None
+    if row is None:
+        return None
+    start, end, backtest_start = row
+    return (
+        f"the history {start}..{end} is shorter than the backtest (from {backtest_start}): no series could be "
+        "forecast (all insufficient_history, see forecast_exclusions); load a longer history, or lower "
+        "backtest_months with --vars '{backtest_months: 1}'"
+    )

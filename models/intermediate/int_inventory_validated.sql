@@ -40,8 +40,21 @@ normalised as (
         try_cast(trim(inventory.storage_gb) as double) as storage_gb_number,
         -- try_cast: NaN, infinity or a number too large for an integer gives null (and is rejected below).
         try_cast(try_cast(trim(inventory.cpu_cores) as double) as integer) as cpu_cores,
-        try_cast(round(try_cast(trim(inventory.memory_gb) as double)) as integer) as memory_gb,
-        try_cast(round(try_cast(trim(inventory.storage_gb) as double)) as integer) as storage_gb,
+        -- Whole GB, and never rounded down to 0: a 0.4 GB host still has memory.
+        try_cast(
+            case
+                when try_cast(trim(inventory.memory_gb) as double) > 0
+                    then greatest(round(try_cast(trim(inventory.memory_gb) as double)), 1)
+                else round(try_cast(trim(inventory.memory_gb) as double))
+            end as integer
+        ) as memory_gb,
+        try_cast(
+            case
+                when try_cast(trim(inventory.storage_gb) as double) > 0
+                    then greatest(round(try_cast(trim(inventory.storage_gb) as double)), 1)
+                else round(try_cast(trim(inventory.storage_gb) as double))
+            end as integer
+        ) as storage_gb,
         load_audit.loaded_at
 
     from inventory

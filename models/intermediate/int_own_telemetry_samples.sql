@@ -3,7 +3,8 @@
     its value in percent and the verdict: reason is null for a row that goes into its day's P95, else the
     first check it fails, in this order:
 
-    unparseable_timestamp, future_timestamp (after raw.load_audit.loaded_at), missing_value,
+    unparseable_timestamp, future_timestamp (after raw.load_audit.loaded_at), too_old_timestamp (more than
+    max_sample_age_days before it: a placeholder date would stretch the history window), missing_value,
     non_numeric_value (NaN included), out_of_range (outside 0-100 after the value scale), unknown_resource
     (not in the resource_aliases seed), unknown_host (not in the inventory), rejected_host (its inventory
     rows are all in inventory_rejects), then duplicate_sample: of several valid rows for the same host,
@@ -86,6 +87,7 @@ checked as (
         case
             when ts_utc is null then 'unparseable_timestamp'
             when ts_utc > loaded_at then 'future_timestamp'
+            when ts_utc < loaded_at - to_days({{ var('max_sample_age_days') | int }}) then 'too_old_timestamp'
             when value_text is null then 'missing_value'
             when y is null or isnan(y) then 'non_numeric_value'
             when y < 0 or y > 100 then 'out_of_range'

@@ -161,6 +161,7 @@ def bad_rows_fleet(directory: Path) -> OwnFleet:
         ("h1", "iops", "2024-01-05T10:40:00Z", "10", "unknown_resource"),
         ("h1", "cpu", "2099-01-01T00:00:00Z", "10", "future_timestamp"),
         ("h2", "disk", "2098-06-01", "10", "future_timestamp"),
+        ("h2", "disk", "1970-01-01T00:00:00Z", "10", "too_old_timestamp"),  # a placeholder date
         # The same instant as a clean daily row (h1 memory on 2024-01-07 at midnight UTC), lower: it loses.
         ("h1", "mem", "2024-01-07T00:00:00+00:00", "0.5", "duplicate_sample"),
         # The same instant written with another offset, equal value: the lower raw_row_id (the clean row) wins.
@@ -246,3 +247,11 @@ def joiners_fleet(directory: Path) -> OwnFleet:
     write_csv(telemetry.filter(year < "2025"), directory / "exports" / "until_2024.csv")
     write_csv(telemetry.filter(year >= "2025"), directory / "exports" / "from_2025.csv")
     return OwnFleet(directory / "inventory.csv", str(directory / "exports" / "*.csv"))
+
+
+def short_fleet(directory: Path) -> OwnFleet:
+    """Two hosts with 60 days of history in all: too short for any backtest (4 months)."""
+    hosts = {"new-01": date(2025, 5, 1), "new-02": date(2025, 5, 1)}
+    write_csv(inventory_frame(list(hosts)), directory / "inventory.csv")
+    write_csv(daily_telemetry(hosts, date(2025, 6, 29)), directory / "telemetry.csv")
+    return OwnFleet(directory / "inventory.csv", str(directory / "telemetry.csv"))

@@ -16,7 +16,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from own_fleets import JOINED, JOINED_END, OwnFleet, bad_rows_fleet, clean_fleet, joiners_fleet, sample_fleet
+from own_fleets import (
+    JOINED,
+    JOINED_END,
+    OwnFleet,
+    bad_rows_fleet,
+    clean_fleet,
+    joiners_fleet,
+    sample_fleet,
+    short_fleet,
+)
 from support import run_isolated
 
 from python_engines.serving import serving_file
@@ -101,7 +110,8 @@ def test_every_kind_of_bad_row_is_quarantined_with_its_reason(tmp_path: Path) ->
     )[0]
     assert (raw, used) == (2 * 4 * 182 + sum(fleet.telemetry_rejects.values()), 2 * 4 * 182)
     share = _query(warehouse, "select reject_share from quarantine_summary where rejects_table = 'telemetry_rejects'")
-    assert share[0][0] == pytest.approx(20 / raw, abs=1e-6)  # out_of_window does not count
+    rejected = sum(fleet.telemetry_rejects.values()) - fleet.telemetry_rejects["out_of_window"]
+    assert share[0][0] == pytest.approx(rejected / raw, abs=1e-6)  # out_of_window does not count
 
     rejects = _query(warehouse, "select * exclude (loaded_at) from telemetry_rejects order by raw_row_id")
 
@@ -221,3 +231,18 @@ def serving_file_of(data: Path) -> Path:
     from python_engines.paths import ProjectPaths
 
     return serving_file(ProjectPaths.discover(data))
+
+
+def test_a_fleet_shorter_than_the_backtest_completes_with_every_series_explained(tmp_path: Path) -> None:
+    """60 days of history cannot be backtested over 4 months: the build still completes, every series is
+    insufficient_history in every engine and listed in forecast_exclusions, and one line says why."""
+    data, work = tmp_path / "data", tmp_path
+    _load(short_fleet(tmp_path / "exports"), data, work)
+    result = run_isolated(["horizonscale", "build", "--out", str(work / "reports")], data, work)
+    _ok(result)
+    assert "shorter than the backtest" in result.stderr
+    serving = serving_file_of(data)
+    assert _query(serving, "select distinct status from engine_runs") == [("insufficient_history",)]
+    assert _query(serving, "select count(*), count(distinct reason) from forecast_exclusions") == [(8, 1)]
+    assert _query(serving, "select count(*) from forecasts") == [(0,)]
+    assert _query(serving, "select distinct status from fleet_health") == [("AMBER",)]
