@@ -48,45 +48,19 @@ labelled as (
     where leaderboard.is_eligible
 ),
 
--- One row per (model, trust level or 'ALL', fold or -1 = both folds): the group's points in order of score.
-pooled as (
-    select
-        model,
-        trust_level as calibration_group,
-        fold,
-        host_id,
-        resource,
-        stretch_score
-    from labelled
-    union all
-    select
-        model,
-        'ALL' as calibration_group,
-        fold,
-        host_id,
-        resource,
-        stretch_score
-    from labelled
-),
-
+-- Every point once per group it belongs to: its trust level and 'ALL' (the engine pooled), each for its own
+-- fold and for -1 (both folds).
 expanded as (
     select
-        model,
-        calibration_group,
-        fold,
-        host_id,
-        resource,
-        stretch_score
-    from pooled
-    union all
-    select
-        model,
-        calibration_group,
-        -1 as fold,
-        host_id,
-        resource,
-        stretch_score
-    from pooled
+        labelled.model,
+        trust_groups.calibration_group,
+        fold_groups.fold,
+        labelled.host_id,
+        labelled.resource,
+        labelled.stretch_score
+    from labelled
+    cross join unnest([labelled.trust_level, 'ALL']) as trust_groups (calibration_group)
+    cross join unnest([labelled.fold, -1]) as fold_groups (fold)
 ),
 
 ranked as (
