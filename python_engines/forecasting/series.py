@@ -97,9 +97,17 @@ def series_scale(values: np.ndarray) -> float:
     Model-independent on purpose: every engine normalises its errors by the same yardstick, so interval
     calibration learned on some series transfers to others of a different size.
     """
-    weekly = np.abs(values[7:] - values[:-7])
-    weekly = weekly[np.isfinite(weekly)]
-    return max(float(weekly.mean()), MIN_SCALE) if weekly.size else MIN_SCALE
+    return float(series_scales(values[None, :])[0])
+
+
+def series_scales(grid: np.ndarray) -> np.ndarray:
+    """:func:`series_scale` of every row of a (series, days) grid at once (NaN where a day is unknown)."""
+    weekly = np.abs(grid[:, 7:] - grid[:, :-7])
+    known = np.isfinite(weekly)
+    count = known.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(known, weekly, 0.0).sum(axis=1) / count
+    return np.where(count > 0, np.maximum(mean, MIN_SCALE), MIN_SCALE)
 
 
 def scale_until(series: Series, start: np.datetime64, cut: np.datetime64) -> float:

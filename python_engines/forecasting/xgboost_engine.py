@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -39,7 +39,7 @@ from python_engines.forecasting.output import (
     SeriesForecast,
     failed,
 )
-from python_engines.forecasting.series import HistoryRules, Series, history_problem, scale_until
+from python_engines.forecasting.series import HistoryRules, Series, history_problem, series_scales
 from python_engines.forecasting.windows import ForecastWindows
 
 MODEL_NAME = "xgboost"
@@ -139,8 +139,8 @@ def calendar_features(days: np.ndarray) -> np.ndarray:
     ).astype(np.float32)
 
 
-def grid_matrix(series: Sequence[Series], start: date, end: date) -> tuple[np.ndarray, np.ndarray]:
-    """(series, days) levels on the daily grid, forward-filled; and the mask of real observations."""
+def raw_grid(series: Sequence[Series], start: date, end: date) -> tuple[np.ndarray, np.ndarray]:
+    """(series, days) values on the daily grid, NaN where a series has no row; and the observed mask."""
     first, last = np.datetime64(start, "D"), np.datetime64(end, "D")
     n_days = int((last - first).astype(np.int64)) + 1
     levels = np.full((len(series), n_days), np.nan)
@@ -150,7 +150,7 @@ def grid_matrix(series: Sequence[Series], start: date, end: date) -> tuple[np.nd
         index = (s.ds[inside] - first).astype(np.int64)
         levels[row, index] = s.y[inside]
         observed[row, index] = s.observed()[inside]
-    return _forward_fill(levels), observed
+    return levels, observed
 
 
 def _forward_fill(levels: np.ndarray) -> np.ndarray:
@@ -159,11 +159,6 @@ def _forward_fill(levels: np.ndarray) -> np.ndarray:
     np.maximum.accumulate(index, axis=1, out=index)
     filled = np.take_along_axis(levels, index, axis=1)
     return np.where(np.maximum.accumulate(known, axis=1), filled, np.nan)
-
-
-def scales_until(series: Sequence[Series], start: date, cut: date) -> np.ndarray:
-    first, last = np.datetime64(start, "D"), np.datetime64(cut, "D")
-    return np.array([scale_until(s, first, last) for s in series])
 
 
 @dataclass(frozen=True)
@@ -185,7 +180,8 @@ class Panel:
 
     @classmethod
     def build(cls, series: Sequence[Series], start: date, cut: date) -> Panel:
-        levels, observed = grid_matrix(series, start, cut)
+        raw, observed = raw_grid(series, start, cut)
+        levels = _forward_fill(raw)
         known = np.isfinite(levels)
         sums = np.zeros((levels.shape[0], levels.shape[1] + 1))
         np.cumsum(np.where(known, levels, 0.0), axis=1, out=sums[:, 1:])
@@ -194,7 +190,7 @@ class Panel:
         first_day = np.datetime64(start, "D")
         calendar = calendar_features(np.arange(first_day, np.datetime64(cut, "D") + 1))
         return cls(
-            levels, observed, scales_until(series, start, cut), first_day, sums, counts,
+            levels, observed, series_scales(raw), first_day, sums, counts,
             calendar[:, 4] > 0, calendar[:, 5] > 0,
         )  # fmt: skip
 
@@ -221,6 +217,18 @@ class Panel:
     def level(self, rows: np.ndarray, day: np.ndarray) -> np.ndarray:
         inside = (day >= 0) & (day <= self.cut_index)
         return np.where(inside, self.levels[rows, np.clip(day, 0, self.cut_index)], np.nan)
+
+    def one(self, row: int) -> Panel:
+        """The panel of a single series (local mode)."""
+        keep = slice(row, row + 1)
+        return replace(
+            self,
+            levels=self.levels[keep],
+            observed=self.observed[keep],
+            scale=self.scale[keep],
+            sums=self.sums[keep],
+            counts=self.counts[keep],
+        )
 
     def recent(self, rows: np.ndarray, origin: np.ndarray, days: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows, days) levels of the ``days`` days ending at each origin, and their grid indices."""
@@ -411,11 +419,7 @@ def _load(raw: bytes):
 def _local_paths(panel: Panel, n_days: int, horizon_days: int, settings: XGBoostSettings) -> np.ndarray:
     paths = np.empty((panel.levels.shape[0], n_days))
     for row in range(panel.levels.shape[0]):  # local mode: one model per series, by definition
-        alone = Panel(
-            panel.levels[row : row + 1], panel.observed[row : row + 1], panel.scale[row : row + 1],
-            panel.first_day, panel.sums[row : row + 1], panel.counts[row : row + 1],
-            panel.is_month_end, panel.is_quarter_end,
-        )  # fmt: skip
+        alone = panel.one(row)
         booster = train_booster(alone, horizon_days, settings, settings.nthread, local=True)
         paths[row] = predict_paths(booster, alone, n_days, settings, settings.nthread)[0]
     return paths
