@@ -258,19 +258,20 @@ def xgboost_pass(series: list[Series], windows: ForecastWindows, params: XGBoost
 
 def xgboost_design(fleet: list[Series], series: list[Series], local_series: list[Series], windows) -> None:
     """Global models are trained on the whole fleet, as the dbt model does."""
-    rows = []
+    rows, default_boosters = [], {}
     for kind in ("blend", "year", "quarter"):
         settings = replace(XGBoostSettings(), drift=kind)
         started = time.perf_counter()
         boosters = train_global(fleet, windows, [windows.train_end], settings, nthread=2)
         train_seconds = time.perf_counter() - started
         s = scores(series, xgboost_pass(series, windows, XGBoostParams(settings, boosters), "backtest"), windows)
-        name = f"global, drift {kind}" + (" (default)" if kind == "blend" else "")
+        name = f"global, drift {kind}" + (" (default)" if settings == XGBoostSettings() else "")
         rows.append([name, s["mean_mape"], s["median_mape"], s["wape"], train_seconds])
+        if settings == XGBoostSettings():
+            default_boosters = boosters
     table([f"XGBoost on {len(series)} series", "mean MAPE %", "median MAPE %", "WAPE %", "training s"], rows)
 
-    settings = XGBoostSettings()
-    boosters = train_global(fleet, windows, [windows.train_end], settings, nthread=2)
+    settings, boosters = XGBoostSettings(), default_boosters  # the fleet's default model, trained above
     rows = []
     for name, params in [
         (f"global, trained on the fleet ({len(fleet):,} series; default)", XGBoostParams(settings, boosters)),
