@@ -38,27 +38,32 @@ normalised as (
         try_cast(trim(inventory.cpu_cores) as double) as cpu_cores_number,
         try_cast(trim(inventory.memory_gb) as double) as memory_gb_number,
         try_cast(trim(inventory.storage_gb) as double) as storage_gb_number,
-        -- try_cast: NaN, infinity or a number too large for an integer gives null (and is rejected below).
-        try_cast(try_cast(trim(inventory.cpu_cores) as double) as integer) as cpu_cores,
-        -- Whole GB, and never rounded down to 0: a 0.4 GB host still has memory.
-        try_cast(
-            case
-                when try_cast(trim(inventory.memory_gb) as double) > 0
-                    then greatest(round(try_cast(trim(inventory.memory_gb) as double)), 1)
-                else round(try_cast(trim(inventory.memory_gb) as double))
-            end as integer
-        ) as memory_gb,
-        try_cast(
-            case
-                when try_cast(trim(inventory.storage_gb) as double) > 0
-                    then greatest(round(try_cast(trim(inventory.storage_gb) as double)), 1)
-                else round(try_cast(trim(inventory.storage_gb) as double))
-            end as integer
-        ) as storage_gb,
         load_audit.loaded_at
 
     from inventory
     cross join load_audit
+
+),
+
+sized as (
+
+    select
+        *,
+        -- try_cast: NaN, infinity or a number too large for an integer gives null (and is rejected below).
+        try_cast(cpu_cores_number as integer) as cpu_cores,
+        -- Whole GB, and a positive size never rounds down to 0: a 0.4 GB host still has memory.
+        try_cast(
+            case when memory_gb_number > 0 then greatest(round(memory_gb_number), 1) else round(memory_gb_number) end
+            as integer
+        ) as memory_gb,
+        try_cast(
+            case
+                when storage_gb_number > 0 then greatest(round(storage_gb_number), 1) else round(storage_gb_number)
+            end
+            as integer
+        ) as storage_gb
+
+    from normalised
 
 ),
 
@@ -81,7 +86,7 @@ checked as (
                 then 'invalid_storage_gb'
         end as field_reason
 
-    from normalised
+    from sized
 
 ),
 
