@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -75,7 +75,7 @@ def write_planted_breaches(con: duckdb.DuckDBPyConnection, fleet: pl.DataFrame, 
             "host_id": fleet["host_id"].gather(host_index),
             "resource": [RESOURCES[i] for i in resource_index],
             "days_after_end": np.round(days, 2),
-            "breach_date": [end + timedelta(days=int(np.ceil(d))) for d in days],
+            "breach_date": np.datetime64(end, "D") + np.ceil(days).astype("timedelta64[D]"),
         }
     )
     con.register("planted_frame", truth.to_arrow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -69,6 +70,24 @@ def test_fleet_inventory_and_dna_coverage(small_fleet: ProjectPaths) -> None:
     assert (joined["app_manager"] == joined["app_manager_seed"]).all()
     for column in ("scenario", "variant", "region", "environment"):
         assert (hosts[column] == hosts[column].str.to_uppercase()).all()
+
+
+def test_planted_breaches_are_the_breach_dna_primaries(small_fleet: ProjectPaths) -> None:
+    """The ground truth the benchmarks score breach detection on: one row per CAPACITY_BREACH host, on its
+    primary resource, 20-75 days after the end for EXTREME and 100-170 for NORMAL, dated accordingly."""
+    with duckdb.connect(str(small_fleet.warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select h.variant, p.days_after_end, p.breach_date - date '2025-12-31'
+            from raw.hosts as h
+            full join raw.planted_breaches as p on h.host_id = p.host_id and h.primary_resource = p.resource
+            where h.scenario = 'CAPACITY_BREACH' or p.host_id is not null
+            """
+        ).fetchall()
+    assert rows and all(variant is not None and days is not None for variant, days, _ in rows)
+    for variant, days, offset in rows:
+        low, high = (20, 75) if variant == "EXTREME" else (100, 170)
+        assert low <= days <= high and offset == math.ceil(days)
 
 
 def test_dna_allocation_follows_weights_and_covers_every_combination() -> None:
