@@ -22,6 +22,7 @@ from python_engines.forecasting.intervals import (
     normalised_errors,
 )
 from python_engines.forecasting.output import SEGMENT_BACKTEST, STATUS_OK, SeriesForecast
+from python_engines.forecasting.prophet_check import verify_prophet_model
 from python_engines.forecasting.prophet_engine import ProphetParams, ProphetSettings, prophet_chunk
 from python_engines.forecasting.series import Series, daily_grid, history_problem, scale_until
 from python_engines.forecasting.windows import ForecastWindows
@@ -118,6 +119,7 @@ def _calibrate(
 
 
 def run_prophet(series: Sequence[Series], windows: ForecastWindows, config: FleetConfig) -> EngineRun:
+    log.info("prophet: Stan model verified (prophet %s)", verify_prophet_model())
     settings = replace(config.prophet, interval_width=config.interval_width)
     cal_windows = calibration_windows(windows)
 

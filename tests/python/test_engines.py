@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import date
+from importlib import metadata
 
 import numpy as np
 import polars as pl
@@ -14,9 +15,15 @@ from python_engines.forecasting import prophet_engine
 from python_engines.forecasting.frames import series_from_frame
 from python_engines.forecasting.intervals import calibration_windows, fit_quantiles
 from python_engines.forecasting.output import STATUS_FAILED, STATUS_INSUFFICIENT, STATUS_OK, forecast_table
+from python_engines.forecasting.prophet_check import (
+    check_declarations,
+    check_known_fit,
+    check_version,
+    verify_prophet_model,
+)
 from python_engines.forecasting.prophet_engine import ProphetSettings, fit_prophet, prophet_forecast
 from python_engines.forecasting.series import Series
-from python_engines.forecasting.stan import StanFitError, StanOptions
+from python_engines.forecasting.stan import StanFitError, StanOptions, prophet_model_binary
 from python_engines.forecasting.windows import ForecastWindows, compute_windows
 from python_engines.forecasting.xgboost_engine import (
     XGBoostParams,
@@ -321,3 +328,19 @@ def test_series_from_frame_sorts_dedupes_and_keeps_holes() -> None:
     assert np.isnan(disk.y[0]) and disk.y[1] == 2.0  # one row per day
     assert disk.observed().tolist() == [False, True]
     assert series_from_frame(frame.head(0)) == []
+
+
+def test_installed_prophet_passes_the_start_up_check() -> None:
+    assert verify_prophet_model() == metadata.version("prophet")
+
+
+def test_prophet_check_names_what_differs() -> None:
+    source = prophet_model_binary().with_name("prophet.stan").read_text()
+    assert check_declarations(source) is None
+    changed = source.replace("int trend_indicator;", "int trend_indicator;\n  vector[T] weights;")
+    assert "unexpected ['weights']" in (check_declarations(changed) or "")
+    reordered = source.replace("real<lower=0> tau;", "").replace("int S;", "int S;\n  real<lower=0> tau;")
+    assert "another order" in (check_declarations(reordered) or "")
+    assert check_version("1.5.0") is None
+    assert "verified on 1.5.0 <= version < 1.6.0" in (check_version("1.6.1") or "")
+    assert check_known_fit() is None
