@@ -68,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_dir(load)
 
+    stress = commands.add_parser(
+        "stress-fleet",
+        help="write an independent stress fleet (inventory, dirty telemetry) for `load`, its future aside as truth",
+    )
+    stress.add_argument("--hosts", type=int, default=400, help="fleet size (default 400)")
+    stress.add_argument("--seed", type=int, default=11, help="random seed: same seed, same bytes (default 11)")
+    stress.add_argument("--out", required=True, help="directory for inventory.csv, telemetry.parquet, truth ...")
+    stress.add_argument(
+        "--history-end", type=_iso_date, default=date(2025, 12, 31), help="last history day (default 2025-12-31)"
+    )
+    stress.add_argument("--history-days", type=int, default=1095, help="days of history (default 1095)")
+    stress.add_argument("--horizon-days", type=int, default=180, help="days of truth after the history (default 180)")
+
     build = commands.add_parser("build", help="dbt build of the whole DAG on the fleet generated or loaded last")
     build.add_argument("--select", help="dbt node selection (default: everything)")
     build.add_argument("--exclude", help="dbt nodes to leave out (dbt --exclude syntax)")
@@ -116,6 +129,22 @@ def cmd_load(args: argparse.Namespace, paths: ProjectPaths) -> None:
     try:
         ingest(paths, args.inventory, args.telemetry, args.value_scale)
     except IngestError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from exc
+
+
+def cmd_stress_fleet(args: argparse.Namespace) -> None:
+    from python_engines.stress import StressConfig, StressInputError, generate_stress_fleet
+
+    config = StressConfig(
+        hosts=args.hosts,
+        seed=args.seed,
+        history_end=args.history_end,
+        history_days=args.history_days,
+        horizon_days=args.horizon_days,
+    )
+    try:
+        generate_stress_fleet(config, Path(args.out))
+    except StressInputError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from exc
 
 
@@ -188,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     try:
+        if args.command == "stress-fleet":  # writes files for `load`; touches no data directory
+            cmd_stress_fleet(args)
+            return 0
         paths = ProjectPaths.discover(args.data_dir)
         if args.command == "generate":
             cmd_generate(args, paths)

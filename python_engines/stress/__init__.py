@@ -1,0 +1,67 @@
+"""Stress fleet: a second, independent generator of daily capacity telemetry, with its future kept as truth.
+
+Why: the breach alert was tuned on the synthetic "DNA" fleet (``python_engines.synthetic``) and fails on
+fleets shaped otherwise. This package shares no shape code with it. Its output goes through the
+bring-your-own-fleet path (``horizonscale load``), like a real team's export, and the next ``horizon_days``
+of every series are written aside, clean, so a forecast or an alert can be scored against what happened.
+
+``horizonscale stress-fleet --hosts 400 --seed 11 --out DIR`` writes:
+
+- ``inventory.csv``: host_id (``sf<seed>-0001``), hostname, department, app_code, app_manager, region,
+  environment, cpu_cores, memory_gb, storage_gb.
+- ``telemetry.parquet``: host_id, resource, ts (ISO date or UTC midnight timestamp), value (percent) for the
+  history only, with planted dirt (``stress.dirt``): ~0.3% missing single days, a few 3-10-day collector
+  outages, ~0.3% re-sent duplicates with another value, ~1% upper-case host ids, ~1% resource aliases,
+  ~0.03% impossible values. About 0.33% of rows are rejected by the refinery.
+- ``truth.parquet``: host_id, resource, family, ds, y: the clean continuation of every series over the horizon.
+- ``series.parquet``: host_id, resource, family, first_day, true_breach_date, days_to_true_breach (first
+  horizon day with y > 95; 1 = the day after history_end; null if none).
+- ``manifest.json``: seed, sizes, windows, family counts, true breaches, planted dirt counts.
+
+Each host has four series (cpu, memory, disk, network); each series one family. All values are clipped to
+[0, 100]. Shares are of series (late_joiner: of hosts, all four series); calm takes the rest (about 54%).
+
+=================== ====== ==========================================================================
+family              share  shape (ranges drawn per series)
+=================== ====== ==========================================================================
+calm                rest   level 5-70, slight drift, weekly cycle, small annual swell, AR(1) noise 1-3
+level_shift_up      3.5%   one step of +10..+35 30-240 days before the end, then level; under 85
+level_shift_down    3%     one step of -10..-35 30-240 days before the end, then level
+saturating          3.5%   logistic growth levelling off at 60-88, knee in the last year; future flat
+reversing           3%     growth to a peak of 55-82 60-150 days before the end, then decline
+restart_sawtooth    4%     memory leak reset by restarts every 7-40 days; peaks under 90
+fill_cleanup        4%     disk fills, drops at cleanups every 45-120 days; peaks under 92
+weekly_batch        3.5%   1-2 batch days a week +20..+40 over a base; peaks under 90
+compounding_growth  2.5%   exponential growth; reaches 95 within 90 days (40%), 91-180 (30%) or later
+hot_steady          3%     steady at 80-89, small noise; never above 95 (false-alarm test)
+noise_shift         3%     noise changes size (0.5-1.5 <-> 4-8 points) 60-400 days before the end
+two_level           3%     alternates between two levels 20-40 points apart every 7-28 days; under 90
+outages             2.5%   calm with 2-4 gaps of 14-42 missing days in the history
+late_joiner         4%     host joined 200-500 days before the end; calm or growing gently
+late_ramp           1.5%   flat, then a ramp begun 28-56 days before the end: breaches within 90 days
+linear_breach       2.5%   linear growth over the history; exceeds 95 10-170 days after the end
+=================== ====== ==========================================================================
+
+About 3-5% of series truly breach within 90 days (late_ramp, about half of linear_breach, some
+compounding_growth), as in real fleets measured (19 of 1,200, 26 of 2,000, 46 of 1,600).
+"""
+
+from python_engines.stress.families import FAMILIES
+from python_engines.stress.fleet import (
+    StressConfig,
+    StressFleet,
+    StressInputError,
+    build_stress_fleet,
+    generate_stress_fleet,
+    write_stress_fleet,
+)
+
+__all__ = [
+    "FAMILIES",
+    "StressConfig",
+    "StressFleet",
+    "StressInputError",
+    "build_stress_fleet",
+    "generate_stress_fleet",
+    "write_stress_fleet",
+]

@@ -1,0 +1,156 @@
+"""The stress fleet generator: deterministic files, every family, truth that keeps its promises, dirt the
+refinery can read. Fast: no dbt (the end-to-end load and build of a stress fleet is tested elsewhere)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from support import PROJECT_ROOT
+
+from python_engines.cli import main
+from python_engines.stress import FAMILIES, StressConfig, build_stress_fleet, generate_stress_fleet
+from python_engines.stress.fleet import StressFleet
+
+FILES = ("inventory.csv", "telemetry.parquet", "truth.parquet", "series.parquet", "manifest.json")
+CEILING_FAMILIES = ("hot_steady", "saturating", "level_shift_up", "level_shift_down")
+
+
+@pytest.fixture(scope="module")
+def fleet400() -> StressFleet:
+    return build_stress_fleet(StressConfig(hosts=400, seed=11))
+
+
+def _aliases() -> pl.DataFrame:
+    return pl.read_csv(PROJECT_ROOT / "seeds" / "resource_aliases.csv")
+
+
+def _normalised(telemetry: pl.DataFrame) -> pl.DataFrame:
+    """Telemetry as the refinery reads it: lower-cased ids, resources through the alias seed, UTC day."""
+    return (
+        telemetry.with_columns(
+            pl.col("host_id").str.strip_chars().str.to_lowercase(),
+            pl.col("resource").str.strip_chars().str.to_lowercase().alias("alias"),
+            pl.col("ts").str.slice(0, 10).str.to_date().alias("ds"),
+        )
+        .drop("resource")
+        .join(_aliases(), on="alias", how="left")
+    )
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    config = StressConfig(hosts=24, seed=5)
+    generate_stress_fleet(config, tmp_path / "a")
+    generate_stress_fleet(config, tmp_path / "b")
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_different_seeds_differ() -> None:
+    first, second = (build_stress_fleet(StressConfig(hosts=24, seed=seed)) for seed in (5, 6))
+    assert first.inventory["host_id"][0] == "sf5-0001" and second.inventory["host_id"][0] == "sf6-0001"
+    assert first.series["family"].to_list() != second.series["family"].to_list()
+    assert first.inventory["app_code"].to_list() != second.inventory["app_code"].to_list()
+    assert not first.truth["y"].equals(second.truth["y"])
+
+
+def test_every_family_present_at_400_hosts(fleet400: StressFleet) -> None:
+    counts = fleet400.series["family"].value_counts()
+    assert set(counts["family"]) == set(FAMILIES)
+    assert fleet400.manifest["family_counts"] == dict(zip(counts["family"], counts["count"], strict=True))
+    assert counts.filter(pl.col("family") == "calm")["count"][0] > 0.5 * fleet400.series.height
+    # late joiners come as whole hosts and start 200-500 days before the end
+    joiners = fleet400.series.filter(pl.col("family") == "late_joiner")
+    assert joiners.group_by("host_id").len()["len"].unique().to_list() == [4]
+    days_before_end = (date(2025, 12, 31) - joiners["first_day"]).dt.total_days()
+    assert days_before_end.min() >= 200 and days_before_end.max() <= 500
+
+
+def test_truth_is_continuous(fleet400: StressFleet) -> None:
+    truth = fleet400.truth
+    per_series = truth.group_by("host_id", "resource").agg(
+        pl.len(), pl.col("ds").min().alias("first"), pl.col("ds").max().alias("last"), pl.col("ds").n_unique()
+    )
+    assert per_series.height == fleet400.series.height == 1600
+    assert per_series["len"].unique().to_list() == [180]
+    assert per_series["ds"].unique().to_list() == [180]
+    assert per_series["first"].unique().to_list() == [date(2026, 1, 1)]
+    assert per_series["last"].unique().to_list() == [date(2026, 1, 1) + timedelta(days=179)]
+    assert truth["y"].null_count() == 0 and truth["y"].dtype == pl.Float64
+    assert truth["y"].min() >= 0 and truth["y"].max() <= 100
+
+
+def test_families_keep_their_promises_in_truth(fleet400: StressFleet) -> None:
+    peaks = fleet400.truth.group_by("family").agg(pl.col("y").max())
+    peak = dict(zip(peaks["family"], peaks["y"], strict=True))
+    for family in CEILING_FAMILIES:
+        assert peak[family] <= 95, family
+    ramps = fleet400.series.filter(pl.col("family") == "late_ramp")
+    assert ramps.height > 0 and ramps["days_to_true_breach"].max() <= 90
+    assert ramps["days_to_true_breach"].null_count() == 0
+
+
+def test_breach_columns_agree_with_truth(fleet400: StressFleet) -> None:
+    first_above = (
+        fleet400.truth.filter(pl.col("y") > 95).group_by("host_id", "resource").agg(pl.col("ds").min().alias("first"))
+    )
+    joined = fleet400.series.join(first_above, on=["host_id", "resource"], how="left")
+    assert joined.filter(pl.col("first").ne_missing(pl.col("true_breach_date"))).height == 0
+    expected_days = (pl.col("true_breach_date") - pl.lit(date(2025, 12, 31))).dt.total_days()
+    assert joined.filter(expected_days.ne_missing(pl.col("days_to_true_breach"))).height == 0
+
+
+def test_true_breach_share_is_realistic(fleet400: StressFleet) -> None:
+    within_90 = fleet400.series.filter(pl.col("days_to_true_breach") <= 90).height
+    assert within_90 == fleet400.manifest["true_breaches_within_90_days"]
+    assert 0.02 <= within_90 / fleet400.series.height <= 0.07
+
+
+def test_history_values_in_range_except_the_planted_impossible_ones(fleet400: StressFleet) -> None:
+    telemetry = fleet400.telemetry
+    outside = telemetry.filter((pl.col("value") < 0) | (pl.col("value") > 100)).height
+    dirt = fleet400.manifest["dirt"]
+    assert outside == dirt["impossible_value_rows"] > 0
+    rejected = dirt["expected_out_of_range"] + dirt["expected_duplicate_sample"]
+    assert rejected / telemetry.height < 0.02
+
+
+def test_telemetry_reads_back_onto_inventory_and_series(fleet400: StressFleet) -> None:
+    telemetry = _normalised(fleet400.telemetry)
+    assert telemetry["resource"].null_count() == 0  # every spelling is in the alias seed
+    assert set(telemetry["host_id"]) == set(fleet400.inventory["host_id"])
+    assert telemetry["ds"].max() == date(2025, 12, 31) and telemetry["ds"].min() == date(2023, 1, 2)
+    assert (fleet400.telemetry["host_id"] != telemetry["host_id"]).sum() > 0  # upper case was planted
+    first_seen = telemetry.group_by("host_id", "resource").agg(pl.col("ds").min().alias("seen"))
+    joined = fleet400.series.join(first_seen, on=["host_id", "resource"])
+    assert joined.height == fleet400.series.height
+    assert (joined["seen"] == joined["first_day"]).all()
+    # re-sent rows: the same series and day delivered twice, with another value
+    repeats = telemetry.group_by("host_id", "resource", "ds").agg(pl.len(), pl.col("value").n_unique().alias("v"))
+    assert repeats.filter(pl.col("len") > 1).height == fleet400.manifest["dirt"]["resent_duplicate_rows"]
+    assert repeats.filter((pl.col("len") > 1) & (pl.col("v") == 1)).height == 0
+
+
+def test_outage_series_have_multi_week_gaps(fleet400: StressFleet) -> None:
+    telemetry = _normalised(fleet400.telemetry).unique(["host_id", "resource", "ds"])
+    days = telemetry.group_by("host_id", "resource").len()
+    families = fleet400.series.join(days, on=["host_id", "resource"])
+    missing = (
+        families.with_columns((1095 - pl.col("len")).alias("missing")).group_by("family").agg(pl.col("missing").min())
+    )
+    assert dict(zip(missing["family"], missing["missing"], strict=True))["outages"] >= 28
+
+
+def test_cli_writes_the_files_and_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "fleet"
+    assert main(["stress-fleet", "--hosts", "6", "--seed", "2", "--out", str(out), "--horizon-days", "120"]) == 0
+    assert all((out / name).is_file() for name in FILES)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["horizon_days"] == 120 and manifest["breach_threshold"] == 95
+    assert pl.read_parquet(out / "truth.parquet").height == 6 * 4 * 120
+    assert main(["stress-fleet", "--hosts", "0", "--out", str(tmp_path / "bad")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["horizonscale: error: --hosts must be between 1 and 9999, got 0"]
