@@ -344,3 +344,55 @@ def test_prophet_check_names_what_differs() -> None:
     assert check_version("1.5.0") is None
     assert "verified on 1.5.0 <= version < 1.6.0" in (check_version("1.6.1") or "")
     assert check_known_fit() is None
+
+
+def _shape(values: np.ndarray, name: str) -> Series:
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(values.size)
+    return Series(name, "cpu", days, values, np.zeros(values.size, bool))
+
+
+def test_prophet_does_not_read_a_one_off_step_as_a_ramp() -> None:
+    """A workload moved onto the host 60 days before the end (+30 points), level since: the forecast stays
+    near the new level instead of extrapolating the step (Prophet's last segment alone climbs past 95%)."""
+    rng = np.random.default_rng(4)
+    n = WINDOWS.history_dates().size
+    values = 40.0 + 30.0 * (np.arange(n) >= n - 60) + rng.normal(0.0, 1.0, n)
+    series = _shape(values, "step")
+    result = prophet_forecast(series, WINDOWS)
+    assert result.status == STATUS_OK, result.error
+    assert abs(float(result.forecast.yhat[:90].mean()) - 70.0) < 4.0
+    assert days_to_cross(result.forecast.yhat) is None
+    plain = prophet_forecast(series, WINDOWS, ProphetSettings(extrapolation="prophet"))
+    assert float(plain.forecast.yhat[:90].max()) > float(result.forecast.yhat[:90].max()) + 5.0
+
+
+def test_consensus_slope_needs_every_window_to_agree() -> None:
+    assert prophet_engine.consensus_slope([0.3, 0.2, 0.25]) == pytest.approx(0.2)
+    assert prophet_engine.consensus_slope([-0.3, -0.1]) == pytest.approx(-0.1)
+    assert prophet_engine.consensus_slope([0.3, -0.01, 0.2]) == 0.0
+
+
+def test_prophet_follows_a_ramp_that_began_after_its_last_changepoint() -> None:
+    """Flat for years, then +0.6 points a day for the last 40 days (95% is 43 days past the end): the forecast
+    goes on climbing and crosses within a week or so of that, where Prophet's last segment alone is late."""
+    rng = np.random.default_rng(8)
+    n = WINDOWS.history_dates().size
+    values = 45.0 + 0.6 * np.maximum(np.arange(n) - (n - 40), 0) + rng.normal(0.0, 1.0, n)
+    series = _shape(values, "late-ramp")
+    crossing = days_to_cross(prophet_forecast(series, WINDOWS).forecast.yhat)
+    assert crossing is not None and crossing <= 52, crossing
+    plain = days_to_cross(prophet_forecast(series, WINDOWS, ProphetSettings(extrapolation="prophet")).forecast.yhat)
+    assert plain is None or plain > crossing + 10, (plain, crossing)
+
+
+def test_prophet_keeps_the_long_run_trend_of_a_series_that_resets() -> None:
+    """A disk that fills and is cleaned up every 60 days is ramping at the end, as it always has: the
+    forecast is Prophet's own, not the latest fill carried on."""
+    n = WINDOWS.history_dates().size
+    values = 30.0 + 0.5 * (np.arange(n) % 60) + np.random.default_rng(9).normal(0.0, 0.5, n)
+    series = _shape(values, "fill")
+    settings = ProphetSettings()
+    result = prophet_forecast(series, WINDOWS, settings)
+    plain = prophet_forecast(series, WINDOWS, replace(settings, extrapolation="prophet"))
+    assert np.allclose(result.forecast.yhat, plain.forecast.yhat)
+    assert prophet_engine.resets(values) >= settings.max_resets
