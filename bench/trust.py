@@ -697,8 +697,15 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         ("alert precision", alerts, "precision", None),
     ]:
         lines += [f"### {title} by family", ""]
-        rows = [[f] + [pick(frame, m, f, column, horizon) for m in methods] for f in families]
-        lines.append(markdown_table(["family", *methods], rows))
+        # Beside the alert figures, what they rest on: the family's series and true breaches within 90 days.
+        counts = ["series", "true"] if frame is alerts else ["series"]
+        rows = [
+            [f]
+            + [pick(frame, GOLDEN, f, c, horizon) for c in counts]
+            + [pick(frame, m, f, column, horizon) for m in methods]
+            for f in families
+        ]
+        lines.append(markdown_table(["family", *counts, *methods], rows))
     lines += ["### HorizonScale / stock Prophet on the same series (days 1-180)", ""]
     lines.append(
         markdown_table(
