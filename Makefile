@@ -6,7 +6,7 @@ HOSTS ?= 2000
 SEED ?= 42
 export PYTHONHASHSEED := 0
 
-.PHONY: install run generate build test lint pytest browser bench docs dashboard screenshots clean
+.PHONY: install run generate build test lint pytest browser bench trust docs dashboard screenshots clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,14 @@ BENCH_DIR ?= /tmp/horizonscale_bench
 bench: install
 	$(BIN)/python -m bench.bench_warehouse --data-dir $(BENCH_DIR) --engines
 	$(BIN)/python -m bench.engines --data-dir $(BENCH_DIR)
+
+TRUST_ARGS ?=
+
+## Trust on fleets we did not generate (bench/README.md): stress fleets (seeds 11, 12; 400 hosts) against their
+## future and the default fleet (500 hosts) against its backtest and planted breaches, HorizonScale vs stock Prophet
+## and the seasonal naive; tables in bench/results/trust_*.md. E.g. make trust TRUST_ARGS="--skip-build".
+trust: install
+	$(BIN)/python -m bench.trust $(TRUST_ARGS)
 
 DASHBOARD_ADDRESS ?= 127.0.0.1
 DASHBOARD_PORT ?= 8501

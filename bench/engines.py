@@ -73,12 +73,17 @@ def sample(series: Sequence[Series], windows: ForecastWindows, size: int, salt: 
     return eligible[:size]
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table (first column left-aligned, the rest right), floats to 3 significant digits."""
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
     for row in rows:
-        print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
-    print()
+        lines.append("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    print(markdown_table(header, rows))
 
 
 def actual(series: Series, windows: ForecastWindows) -> tuple[np.ndarray, np.ndarray]:

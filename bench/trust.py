@@ -1,0 +1,898 @@
+"""Trust: how HorizonScale's forecasts and breach alert do on fleets we did not generate (bench/README.md).
+
+    python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--vars YAML] [--out bench/results]
+                          [--work /tmp/horizonscale_trust] [--skip-build] [--stock-sample N] [--stress-pythonpath DIR]
+
+Per fleet, each step a subprocess of the installed ``horizonscale`` with ``HORIZONSCALE_DATA_DIR`` set to the
+fleet's own directory:
+
+- stress fleets (one per seed): ``horizonscale stress-fleet`` writes exports plus the clean future (truth),
+  ``horizonscale load`` + ``build`` forecast them; every method is scored on the 180 days after history_end
+  against the truth;
+- the default synthetic fleet: ``horizonscale generate`` + ``build``; no future exists, so point and band
+  figures are on the backtest window (each method's backtest segment against the non-imputed actuals) and the
+  alert is scored against the breaches the generator planted (``raw.planted_breaches``).
+
+Methods, on the same series (those with a golden forecast): ``horizonscale`` (the golden record ``forecasts``;
+on the backtest the champion's own backtest band), each engine's raw output (``prophet``, ``xgboost``,
+``seasonal_naive``: the SQL engine ``baseline_forecasts``, same weekday of the last week with the band from the
+series' own k-week differences) and ``stock_prophet`` (``prophet.Prophet()`` defaults, 80% band, fitted here
+on the non-imputed history before the cut). The alert: upper bound over 95 on any day 1..90 after the cut;
+for ``horizonscale`` a ``capacity_risks`` row with ``days_to_breach <= 90``.
+
+Writes ``OUT/trust_<fleet>.md`` (tables), ``OUT/trust_<fleet>.json`` (raw figures, timings, exclusions),
+``OUT/trust_<fleet>_alerts.csv`` (the golden record's false alarms and misses), ``OUT/trust_summary.md`` and
+``OUT/trust_metrics.parquet`` (every figure of every fleet, long).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from bench.engines import markdown_table
+from bench.trust_metrics import (
+    ALL,
+    BREACH_THRESHOLD,
+    BREACH_WINDOW,
+    KEYS,
+    alert_scores,
+    breach_flags,
+    point_scores,
+    ratio,
+    with_all,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("bench.trust")
+
+GOLDEN = "horizonscale"
+STOCK = "stock_prophet"
+ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
+#: Engine relations when the warehouse has no ``engine_registry`` (the XGBoost table may carry either name).
+FALLBACK_ENGINES = ("prophet_forecasts", "challenger_forecasts", "xgboost_forecasts", "baseline_forecasts")
+POINT_COLUMNS = ("method", "host_id", "resource", "h", "yhat", "yhat_lower", "yhat_upper")
+STOCK_WORKERS = 2
+
+
+# ---------------------------------------------------------------------------------------------- fleets
+
+
+@dataclass
+class Fleet:
+    """One fleet under test: where its files live and how long each stage took."""
+
+    name: str
+    kind: str  # "stress" | "default"
+    hosts: int
+    seed: int
+    work: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.work / "data"
+
+    @property
+    def exports(self) -> Path:
+        return self.work / "fleet"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.data_dir / "horizonscale.duckdb"
+
+
+class StageError(RuntimeError):
+    """A subprocess stage failed; the message names the stage and its log."""
+
+
+def horizonscale_executable() -> str:
+    beside = Path(sys.executable).with_name("horizonscale")
+    return str(beside) if beside.exists() else "horizonscale"
+
+
+def run_stage(fleet: Fleet, stage: str, arguments: Sequence[str], pythonpath: str | None = None) -> None:
+    """Run ``horizonscale <arguments>`` from the project root against the fleet's data dir; time it."""
+    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(fleet.data_dir)}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    log_file = fleet.work / f"{stage}.log"
+    command = [horizonscale_executable(), *arguments]
+    log.info("%s: %s (log: %s)", fleet.name, " ".join(command), log_file)
+    started = time.perf_counter()
+    with log_file.open("w") as out:
+        completed = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+    fleet.timings[stage] = time.perf_counter() - started
+    if completed.returncode != 0:
+        tail = log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        hint = ""
+        if stage == "stress-fleet" and "invalid choice" in tail[0]:
+            hint = " (this checkout has no stress-fleet command: merge it, or pass --stress-pythonpath DIR)"
+        raise StageError(f"{fleet.name}: {stage} failed (exit {completed.returncode}): {tail[0]}{hint}; see {log_file}")
+    log.info("%s: %s done in %.1f s", fleet.name, stage, fleet.timings[stage])
+
+
+def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
+    """Generate (stress or default), load and build the fleet in a fresh directory."""
+    for stale in (fleet.data_dir, fleet.exports):
+        shutil.rmtree(stale, ignore_errors=True)
+    fleet.data_dir.mkdir(parents=True)
+    if fleet.kind == "stress":
+        run_stage(
+            fleet,
+            "stress-fleet",
+            ["stress-fleet", "--hosts", str(fleet.hosts), "--seed", str(fleet.seed), "--out", str(fleet.exports)],
+            pythonpath=args.stress_pythonpath,
+        )
+        inventory, telemetry = fleet.exports / "inventory.csv", fleet.exports / "telemetry.parquet"
+        run_stage(fleet, "load", ["load", "--inventory", str(inventory), "--telemetry", str(telemetry)])
+    else:
+        run_stage(fleet, "generate", ["generate", "--hosts", str(fleet.hosts), "--seed", str(fleet.seed)])
+    build = ["build", "--out", str(fleet.work / "reports")] + (["--vars", args.vars] if args.vars else [])
+    run_stage(fleet, "build", build)
+
+
+# ---------------------------------------------------------------------------------------------- warehouse
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """The built tables the trust figures need, as polars frames."""
+
+    windows: dict[str, date]
+    forecasts: pl.DataFrame  # host_id, resource, ds, yhat, yhat_lower, yhat_upper, champion_model
+    risks: pl.DataFrame  # host_id, resource, first_breach_date, days_to_breach
+    processed: pl.DataFrame  # host_id, resource, ds, y, is_imputed, scenario
+    exclusions: pl.DataFrame  # host_id, resource, reason
+    engines: pl.DataFrame  # ENGINE_COLUMNS, every engine's raw forecast (both segments)
+    engine_relations: tuple[str, ...]
+    planted: pl.DataFrame | None  # host_id, resource, days_after_end, breach_date (synthetic fleets)
+
+
+def engine_relations(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The engine tables: from ``engine_registry`` if the warehouse has one, else the known names present."""
+    tables = {row[0] for row in con.sql("select table_name from information_schema.tables").fetchall()}
+    if "engine_registry" in tables:
+        try:
+            rows = con.sql("select distinct relation from engine_registry order by relation").fetchall()
+            return tuple(row[0] for row in rows)
+        except duckdb.Error as exc:
+            log.warning("engine_registry unreadable (%s): using the known engine tables", exc)
+    return tuple(name for name in FALLBACK_ENGINES if name in tables)
+
+
+def read_warehouse(path: Path) -> Warehouse:
+    if not path.is_file():
+        raise StageError(f"no warehouse at {path}: run without --skip-build first")
+    with duckdb.connect(str(path), read_only=True) as con:
+        relations = engine_relations(con)
+        if not relations:
+            raise StageError(f"{path} holds no engine tables: did the build finish?")
+        columns = ", ".join(ENGINE_COLUMNS)
+        union = " union all ".join(f"select {columns} from {relation}" for relation in relations)
+        scenario = (
+            "scenario"
+            if con.sql(
+                "select 1 from information_schema.columns where table_name = 'processed_data' "
+                "and column_name = 'scenario'"
+            ).fetchall()
+            else "null::varchar as scenario"
+        )
+        try:
+            planted = con.sql("select host_id, resource, days_after_end, breach_date from raw.planted_breaches").pl()
+        except duckdb.Error:
+            planted = None
+        (windows,) = con.sql("select * from forecast_windows").pl().to_dicts()
+        return Warehouse(
+            windows=windows,
+            forecasts=con.sql(
+                "select host_id, resource, ds, yhat, yhat_lower, yhat_upper, champion_model from forecasts"
+            ).pl(),
+            risks=con.sql("select host_id, resource, first_breach_date, days_to_breach from capacity_risks").pl(),
+            processed=con.sql(f"select host_id, resource, ds, y, is_imputed, {scenario} from processed_data").pl(),
+            exclusions=con.sql("select host_id, resource, reason from forecast_exclusions").pl(),
+            engines=con.sql(union).pl(),
+            engine_relations=relations,
+            planted=planted,
+        )
+
+
+# ---------------------------------------------------------------------------------------------- stock Prophet
+
+
+def _quiet_worker() -> None:
+    """Silence stock Prophet's per-fit INFO lines (cmdstanpy configures its own logger on first use)."""
+    import cmdstanpy
+    import prophet  # noqa: F401  (its import sets its logger to INFO)
+
+    logging.getLogger("prophet").setLevel(logging.ERROR)
+    stan_logger = cmdstanpy.utils.get_logger()  # cached: configured once, here, then quietened
+    stan_logger.setLevel(logging.ERROR)
+    for handler in stan_logger.handlers:
+        handler.setLevel(logging.ERROR)
+
+
+def _fit_stock(task: tuple) -> tuple[str, str, list[tuple[str, np.ndarray, np.ndarray]], str | None]:
+    """Fit ``prophet.Prophet()`` (defaults) once per cut; forecasts as (segment, ds, yhat/lower/upper)."""
+    import pandas as pd
+    from prophet import Prophet
+
+    host_id, resource, ds, y, cuts = task
+    out = []
+    try:
+        for segment, cut, days in cuts:
+            keep = ds <= np.datetime64(cut, "D")
+            model = Prophet(interval_width=0.8)
+            model.fit(pd.DataFrame({"ds": pd.to_datetime(ds[keep]), "y": y[keep]}))
+            future = np.arange(np.datetime64(cut, "D") + 1, np.datetime64(cut, "D") + 1 + days)
+            predicted = model.predict(pd.DataFrame({"ds": pd.to_datetime(future)}))
+            values = predicted[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(dtype=np.float64)
+            out.append((segment, future, values))
+    except Exception as exc:  # a failed fit is a figure, never a stop
+        return host_id, resource, [], f"{type(exc).__name__}: {exc}"
+    return host_id, resource, out, None
+
+
+def sample_keys(keys: pl.DataFrame, size: int | None, salt: str) -> pl.DataFrame:
+    """A fixed, hash-chosen sample of series keys (all of them when size is None or large enough)."""
+    if size is None or size >= keys.height:
+        return keys
+    rank = [zlib.crc32(f"{salt}|{h}|{r}".encode()) for h, r in keys.select(*KEYS).iter_rows()]
+    return keys.with_columns(pl.Series("_rank", rank)).sort("_rank").head(size).drop("_rank")
+
+
+def stock_prophet(
+    processed: pl.DataFrame, keys: pl.DataFrame, cuts: Sequence[tuple[str, date, int]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stock Prophet on the non-imputed history of each series in ``keys``, one fit per cut.
+
+    Returns the forecasts (segment, host_id, resource, ds, yhat, yhat_lower, yhat_upper) and the failures.
+    """
+    history = (
+        processed.join(keys.select(*KEYS), on=list(KEYS), how="semi")
+        .filter(~pl.col("is_imputed") & pl.col("y").is_not_null())
+        .sort(*KEYS, "ds")
+    )
+    tasks = [
+        (h, r, group["ds"].to_numpy().astype("datetime64[D]"), group["y"].to_numpy(), tuple(cuts))
+        for (h, r), group in history.group_by(list(KEYS), maintain_order=True)
+    ]
+    log.info("stock Prophet: %d series x %d cut(s) on %d processes", len(tasks), len(cuts), STOCK_WORKERS)
+    frames, failures = [], []
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(STOCK_WORKERS, initializer=_quiet_worker) as pool:
+        for done, (host_id, resource, out, error) in enumerate(pool.imap(_fit_stock, tasks, chunksize=4), 1):
+            if error:
+                failures.append({"host_id": host_id, "resource": resource, "error": error})
+            for segment, future, values in out:
+                frames.append(
+                    pl.DataFrame(
+                        {
+                            "segment": segment,
+                            "host_id": host_id,
+                            "resource": resource,
+                            "ds": future,
+                            "yhat": values[:, 0],
+                            "yhat_lower": values[:, 1],
+                            "yhat_upper": values[:, 2],
+                        }
+                    )
+                )
+            if done % max(1, len(tasks) // 10) == 0:
+                log.info("stock Prophet: %d / %d series", done, len(tasks))
+    schema = {"host_id": pl.String, "resource": pl.String, "error": pl.String}
+    forecasts = (
+        pl.concat(frames)
+        if frames
+        else pl.DataFrame(
+            schema={
+                "segment": pl.String,
+                **dict.fromkeys(KEYS, pl.String),
+                "ds": pl.Date,
+                "yhat": pl.Float64,
+                "yhat_lower": pl.Float64,
+                "yhat_upper": pl.Float64,
+            }
+        )
+    )
+    return forecasts.with_columns(pl.col("ds").cast(pl.Date)), pl.DataFrame(failures, schema=schema)
+
+
+def cached_stock_prophet(
+    fleet: Fleet, processed: pl.DataFrame, keys: pl.DataFrame, cuts: Sequence[tuple[str, date, int]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stock Prophet, reused from the fleet's work dir when the same history, series and cuts were fitted."""
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [
+                processed.select(
+                    pl.len(), pl.col("y").sum(), pl.col("ds").min().alias("first"), pl.col("ds").max().alias("last")
+                ).row(0),
+                sorted(keys.select(*KEYS).iter_rows()),
+                list(cuts),
+            ],
+            default=str,
+        ).encode()
+    ).hexdigest()
+    cache, failed, stamp = (
+        fleet.work / f"stock_prophet{suffix}" for suffix in (".parquet", "_failures.parquet", ".key")
+    )
+    if stamp.is_file() and stamp.read_text() == fingerprint and cache.is_file() and failed.is_file():
+        log.info("%s: stock Prophet reused from %s (same history, series and cuts)", fleet.name, cache)
+        fleet.timings["stock prophet (cached)"] = 0.0
+        return pl.read_parquet(cache), pl.read_parquet(failed)
+    started = time.perf_counter()
+    forecasts, failures = stock_prophet(processed, keys, cuts)
+    fleet.timings["stock prophet"] = time.perf_counter() - started
+    forecasts.write_parquet(cache)
+    failures.write_parquet(failed)
+    stamp.write_text(fingerprint)
+    return forecasts, failures
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+#: Runs stock Prophet on (a sample of) the given series keys for the given cuts: (forecasts, failures).
+StockRunner = Callable[[pl.DataFrame, Sequence[tuple[str, date, int]]], tuple[pl.DataFrame, pl.DataFrame]]
+
+
+@dataclass
+class Evaluation:
+    """Everything one fleet reports."""
+
+    points: pl.DataFrame  # point_scores per method x family (+ ALL) x horizon
+    alerts: pl.DataFrame  # alert_scores per method x family (+ ALL)
+    ratios: pl.DataFrame  # per family: HorizonScale / stock Prophet, Winkler and WAPE (1-180), same series
+    diagnosis: pl.DataFrame  # the golden record's false alarms and misses
+    excluded: pl.DataFrame  # reason, series: truth series without a golden forecast
+    stock_failures: pl.DataFrame
+    series: int  # series scored (with a golden forecast)
+    stock_series: int  # of which stock Prophet was run on
+    note: str  # what the point figures are measured on
+
+
+def horizon_day(cut: date) -> pl.Expr:
+    return (pl.col("ds") - pl.lit(cut)).dt.total_days().cast(pl.Int64).alias("h")
+
+
+def method_points(warehouse: Warehouse, stock: pl.DataFrame, segment: str, cut: date) -> pl.DataFrame:
+    """Every method's forecast of one segment, as POINT_COLUMNS with ``h`` counted from ``cut``."""
+    engines = warehouse.engines.filter(pl.col("segment") == segment).rename({"model": "method"})
+    if segment == "forecast":
+        golden = warehouse.forecasts.with_columns(pl.lit(GOLDEN).alias("method"))
+    else:  # the golden record on the backtest: its champion's own backtest forecast and band
+        champions = warehouse.forecasts.select(*KEYS, pl.col("champion_model").alias("method")).unique()
+        golden = engines.join(champions, on=[*KEYS, "method"], how="semi").with_columns(pl.lit(GOLDEN).alias("method"))
+    stock = stock.filter(pl.col("segment") == segment).with_columns(pl.lit(STOCK).alias("method"))
+    frames = [f.with_columns(horizon_day(cut)).select(POINT_COLUMNS) for f in (golden, engines, stock)]
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def evaluate(
+    scored: pl.DataFrame,
+    flag_points: pl.DataFrame,
+    warehouse: Warehouse,
+    keys: pl.DataFrame,
+    truth: pl.DataFrame,
+    excluded: pl.DataFrame,
+    stock_failures: pl.DataFrame,
+    note: str,
+) -> Evaluation:
+    """Scores of every method on the series in ``keys`` (host_id, resource, family, champion_model).
+
+    ``scored``: POINT_COLUMNS plus ``y`` (the actual) on the evaluation window; ``flag_points``: POINT_COLUMNS
+    on the production horizon (``h`` after history_end); ``truth``: host_id, resource, truth (breach within
+    90 days), true_breach_date.
+    """
+    family = keys.select(*KEYS, "family")
+    scored = scored.join(family, on=list(KEYS), how="inner")
+    points = point_scores(with_all(scored))
+
+    flags = breach_flags(flag_points.join(family, on=list(KEYS), how="semi"), "yhat_upper")
+    golden_flags = (
+        keys.select(*KEYS)
+        .join(warehouse.risks.filter(pl.col("days_to_breach") <= BREACH_WINDOW), on=list(KEYS), how="left")
+        .select(pl.lit(GOLDEN).alias("method"), *KEYS, pl.col("first_breach_date").is_not_null().alias("flagged"))
+    )
+    # Every engine answers for every series (no forecast = no alert); stock Prophet for the series it ran on.
+    methods = flags.filter(~pl.col("method").is_in([GOLDEN, STOCK])).select("method").unique()
+    stock_ran = pl.concat(
+        [flag_points.filter(pl.col("method") == STOCK).select(*KEYS), stock_failures.select(*KEYS)]
+    ).unique()
+    asked = pl.concat(
+        [
+            methods.join(keys.select(*KEYS), how="cross"),
+            stock_ran.join(keys, on=list(KEYS), how="semi").select(pl.lit(STOCK).alias("method"), *KEYS),
+        ]
+    )
+    grid = pl.concat(
+        [golden_flags, asked.join(flags, on=["method", *KEYS], how="left")],
+        how="diagonal_relaxed",
+    )
+    alerts_frame = grid.join(keys, on=list(KEYS)).join(truth.select(*KEYS, "truth"), on=list(KEYS), how="left")
+    alerts = alert_scores(with_all(alerts_frame.select("method", "family", *KEYS, "flagged", "truth")))
+    _check_golden_rule(flags, golden_flags)
+
+    stock_keys = scored.filter(pl.col("method") == STOCK).select(*KEYS).unique()
+    same = scored.join(stock_keys, on=list(KEYS), how="semi").filter(pl.col("method").is_in([GOLDEN, STOCK]))
+    same_scores = point_scores(with_all(same), horizons=(180,))
+    ratios = (
+        ratio(same_scores, "winkler", GOLDEN, STOCK, on=["family"])
+        .select("family", pl.col("ratio").alias("winkler_ratio"))
+        .join(
+            ratio(same_scores, "wape", GOLDEN, STOCK, on=["family"]).select(
+                "family", pl.col("ratio").alias("wape_ratio")
+            ),
+            on="family",
+        )
+        .join(same_scores.filter(pl.col("method") == GOLDEN).select("family", "series"), on="family")
+        .sort("family")
+    )
+
+    risks = warehouse.risks.select(*KEYS, "first_breach_date", "days_to_breach")
+    diagnosis = (
+        alerts_frame.filter((pl.col("method") == GOLDEN) & (pl.col("flagged") != pl.col("truth").fill_null(False)))
+        .join(risks, on=list(KEYS), how="left")
+        .join(truth.select(*KEYS, "true_breach_date", "days_to_true_breach"), on=list(KEYS), how="left")
+        .select(
+            pl.when(pl.col("flagged")).then(pl.lit("false_alarm")).otherwise(pl.lit("missed")).alias("kind"),
+            *KEYS,
+            "family",
+            "champion_model",
+            "first_breach_date",
+            "days_to_breach",
+            "true_breach_date",
+            "days_to_true_breach",
+        )
+        .sort("kind", *KEYS)
+    )
+    return Evaluation(
+        points=points,
+        alerts=alerts,
+        ratios=ratios,
+        diagnosis=diagnosis,
+        excluded=excluded,
+        stock_failures=stock_failures,
+        series=keys.height,
+        stock_series=stock_keys.height,
+        note=note,
+    )
+
+
+def _check_golden_rule(flags: pl.DataFrame, golden_flags: pl.DataFrame) -> None:
+    """capacity_risks and the golden forecasts' own upper bound should flag the same series: warn if not."""
+    from_upper = flags.filter(pl.col("method") == GOLDEN).select(*KEYS, pl.col("flagged").alias("upper"))
+    differ = golden_flags.join(from_upper, on=list(KEYS), how="left").filter(
+        pl.col("flagged") != pl.col("upper").fill_null(False)
+    )
+    if differ.height:
+        log.warning(
+            "%d series where capacity_risks and the golden upper bound disagree (history_end differs?)", differ.height
+        )
+
+
+def golden_keys(warehouse: Warehouse, family: pl.DataFrame) -> pl.DataFrame:
+    """The series scored: those with a golden forecast, with their family and champion."""
+    champions = warehouse.forecasts.select(*KEYS, "champion_model").unique()
+    return (
+        champions.join(family, on=list(KEYS), how="left")
+        .with_columns(pl.col("family").fill_null("unknown"))
+        .sort(*KEYS)
+    )
+
+
+def exclusions(all_series: pl.DataFrame, keys: pl.DataFrame, warehouse: Warehouse) -> pl.DataFrame:
+    """Truth series without a golden forecast, counted by reason."""
+    missing = all_series.select(*KEYS).join(keys, on=list(KEYS), how="anti")
+    in_processed = warehouse.processed.select(*KEYS).unique()
+    return (
+        missing.join(warehouse.exclusions, on=list(KEYS), how="left")
+        .join(in_processed.with_columns(pl.lit(True).alias("processed")), on=list(KEYS), how="left")
+        .select(
+            pl.when(pl.col("reason").is_not_null())
+            .then(pl.col("reason"))
+            .when(pl.col("processed").is_null())
+            .then(pl.lit("not in processed_data (rejected by the refinery)"))
+            .otherwise(pl.lit("no forecast, no exclusion row"))
+            .alias("reason")
+        )
+        .group_by("reason")
+        .agg(pl.len().alias("series"))
+        .sort("series", descending=True)
+    )
+
+
+def read_stress_truth(exports: Path) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    """The stress generator's manifest, truth (clean future) and per-series truth."""
+    missing = [name for name in ("manifest.json", "truth.parquet", "series.parquet") if not (exports / name).is_file()]
+    if missing:
+        raise StageError(f"{exports} lacks {', '.join(missing)}: regenerate it (run without --skip-build)")
+    manifest = json.loads((exports / "manifest.json").read_text())
+    truth = pl.read_parquet(exports / "truth.parquet").with_columns(
+        pl.col("host_id").str.to_lowercase(), pl.col("ds").cast(pl.Date), pl.col("y").cast(pl.Float64)
+    )
+    series = pl.read_parquet(exports / "series.parquet").with_columns(pl.col("host_id").str.to_lowercase())
+    return manifest, truth, series
+
+
+def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner) -> Evaluation:
+    """Every method's production forecast against the stress generator's clean future in ``exports``."""
+    manifest, truth, series = read_stress_truth(exports)
+    history_end = date.fromisoformat(str(manifest["history_end"]))
+    if warehouse.windows["history_end"] != history_end:
+        log.warning(
+            "the warehouse's history_end %s is not the generator's %s: horizon days are counted from the generator's",
+            warehouse.windows["history_end"],
+            history_end,
+        )
+    keys = golden_keys(warehouse, series.select(*KEYS, "family"))
+    horizon = int(manifest.get("horizon_days", 180))
+    stock, failures = run_stock(keys, [("forecast", history_end, horizon)])
+    forecast = method_points(warehouse, stock, "forecast", history_end)
+    actual = truth.with_columns(horizon_day(history_end)).select(*KEYS, "h", "y")
+    scored = forecast.join(actual, on=[*KEYS, "h"], how="inner")
+    over = (pl.col("y") > BREACH_THRESHOLD) & pl.col("h").is_between(1, BREACH_WINDOW)
+    truth_flags = (
+        actual.group_by(list(KEYS))
+        .agg(
+            over.any().alias("truth"),
+            pl.col("h").filter(pl.col("y") > BREACH_THRESHOLD).min().alias("days_to_true_breach"),
+        )
+        .with_columns((pl.lit(history_end) + pl.duration(days=pl.col("days_to_true_breach"))).alias("true_breach_date"))
+    )
+    result = evaluate(
+        scored,
+        forecast,
+        warehouse,
+        keys,
+        truth_flags,
+        exclusions(series, keys, warehouse),
+        failures,
+        f"production forecasts vs the generator's clean future, days 1-{horizon} after {history_end}",
+    )
+    return result
+
+
+def evaluate_default(warehouse: Warehouse, run_stock: StockRunner) -> Evaluation:
+    """Backtest figures of every method; the alert against the generator's planted breaches."""
+    windows = warehouse.windows
+    train_end, history_end = windows["train_end"], windows["history_end"]
+    family = warehouse.processed.select(*KEYS, pl.col("scenario").alias("family")).unique(subset=list(KEYS))
+    keys = golden_keys(warehouse, family)
+    backtest_days = (history_end - train_end).days
+    cuts = [("backtest", train_end, backtest_days), ("forecast", history_end, int(windows["forecast_horizon_days"]))]
+    stock, failures = run_stock(keys, cuts)
+    actual = (
+        warehouse.processed.filter(~pl.col("is_imputed") & pl.col("y").is_not_null() & (pl.col("ds") > train_end))
+        .with_columns(horizon_day(train_end))
+        .select(*KEYS, "h", "y")
+    )
+    scored = method_points(warehouse, stock, "backtest", train_end).join(actual, on=[*KEYS, "h"], how="inner")
+    planted = (
+        warehouse.planted
+        if warehouse.planted is not None
+        else pl.DataFrame(
+            schema={"host_id": pl.String, "resource": pl.String, "days_after_end": pl.Float64, "breach_date": pl.Date}
+        )
+    )
+    truth_flags = (
+        keys.select(*KEYS)
+        .join(planted, on=list(KEYS), how="left")
+        .select(
+            *KEYS,
+            (pl.col("days_after_end") <= BREACH_WINDOW).fill_null(False).alias("truth"),
+            pl.col("breach_date").alias("true_breach_date"),
+            pl.col("days_after_end").alias("days_to_true_breach"),
+        )
+    )
+    result = evaluate(
+        scored,
+        method_points(warehouse, stock, "forecast", history_end),
+        warehouse,
+        keys,
+        truth_flags,
+        exclusions(warehouse.processed.select(*KEYS).unique(), keys, warehouse),
+        failures,
+        f"backtest {windows['backtest_start']}..{history_end} (days 1-{backtest_days} after {train_end}) vs "
+        "non-imputed actuals; alert vs raw.planted_breaches",
+    )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- reporting
+
+
+def fmt(value: object, digits: int = 3) -> object:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "-"
+    return round(value, digits) if isinstance(value, float) else value
+
+
+def method_order(methods: Iterable[str]) -> list[str]:
+    first = [GOLDEN, "prophet", "xgboost", "seasonal_naive", STOCK]
+    methods = set(methods)
+    return [m for m in first if m in methods] + sorted(methods - set(first))
+
+
+def fleet_report(fleet: Fleet, result: Evaluation) -> str:
+    points, alerts = result.points, result.alerts
+    methods = method_order(points["method"].unique().to_list() + alerts["method"].unique().to_list())
+    families = [ALL, *sorted(f for f in points["family"].unique().to_list() if f != ALL)]
+    excluded = ", ".join(f"{r['series']} {r['reason']}" for r in result.excluded.to_dicts()) or "none"
+    lines = [
+        f"## Trust: {fleet.name} ({fleet.kind} fleet, {fleet.hosts} hosts, seed {fleet.seed})",
+        "",
+        f"Scored: {result.series} series with a golden forecast; excluded: {excluded}. "
+        f"Stock Prophet on {result.stock_series} of them ({result.stock_failures.height} failed fits).",
+        f"Point and band figures: {result.note}. 80% bands; Winkler at alpha 0.2; MAPE over actuals >= 1.",
+        "",
+        "### All series",
+        "",
+    ]
+
+    def pick(frame: pl.DataFrame, method: str, family: str, column: str, horizon: int | None = None) -> object:
+        rows = frame.filter((pl.col("method") == method) & (pl.col("family") == family))
+        if horizon is not None:
+            rows = rows.filter(pl.col("horizon") == horizon)
+        return fmt(rows[column].item()) if rows.height else "-"
+
+    header = [
+        "method",
+        "series",
+        "WAPE 1-90 %",
+        "WAPE 1-180 %",
+        "MAPE 1-180 %",
+        "coverage",
+        "width",
+        "Winkler",
+        "flagged",
+        "TP",
+        "FP",
+        "missed",
+        "precision",
+        "recall",
+    ]
+    rows = [
+        [
+            m,
+            pick(points, m, ALL, "series", 180),
+            pick(points, m, ALL, "wape", 90),
+            pick(points, m, ALL, "wape", 180),
+            pick(points, m, ALL, "mape", 180),
+            pick(points, m, ALL, "coverage", 180),
+            pick(points, m, ALL, "width", 180),
+            pick(points, m, ALL, "winkler", 180),
+        ]
+        + [
+            pick(alerts, m, ALL, c)
+            for c in ("flagged", "true_positives", "false_positives", "missed", "precision", "recall")
+        ]
+        for m in methods
+    ]
+    lines.append(markdown_table(header, rows))
+    true_count = pick(alerts, GOLDEN, ALL, "true")
+    lines.append(f"True breaches within {BREACH_WINDOW} days: {true_count}.\n")
+    for title, frame, column, horizon in [
+        ("WAPE % (days 1-180)", points, "wape", 180),
+        ("80% band coverage (days 1-180)", points, "coverage", 180),
+        ("Winkler score (days 1-180)", points, "winkler", 180),
+        ("alert recall", alerts, "recall", None),
+        ("alert precision", alerts, "precision", None),
+    ]:
+        lines += [f"### {title} by family", ""]
+        # Beside the alert figures, what they rest on: the family's series and true breaches within 90 days.
+        counts = ["series", "true"] if frame is alerts else ["series"]
+        rows = [
+            [f]
+            + [pick(frame, GOLDEN, f, c, horizon) for c in counts]
+            + [pick(frame, m, f, column, horizon) for m in methods]
+            for f in families
+        ]
+        lines.append(markdown_table(["family", *counts, *methods], rows))
+    lines += ["### HorizonScale / stock Prophet on the same series (days 1-180)", ""]
+    lines.append(
+        markdown_table(
+            ["family", "series", "Winkler ratio", "WAPE ratio"],
+            [
+                [r["family"], r["series"], fmt(r["winkler_ratio"]), fmt(r["wape_ratio"])]
+                for r in result.ratios.to_dicts()
+            ],
+        )
+    )
+    lines += [
+        "### Time per stage",
+        "",
+        markdown_table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in fleet.timings.items()]),
+    ]
+    return "\n".join(lines)
+
+
+def overall(frame: pl.DataFrame, method: str, column: str, horizon: int | None = 180) -> object:
+    """One method's figure over all series (days 1..horizon for point figures)."""
+    rows = frame.filter((pl.col("method") == method) & (pl.col("family") == ALL))
+    if horizon is not None and "horizon" in frame.columns:
+        rows = rows.filter(pl.col("horizon") == horizon)
+    return fmt(rows[column].item()) if rows.height else "-"
+
+
+def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
+    rows = []
+    for name, (_, result) in results.items():
+        ratios = result.ratios.filter(pl.col("family") == ALL)
+        rows.append(
+            [
+                name,
+                result.series,
+                overall(result.points, GOLDEN, "wape"),
+                overall(result.points, STOCK, "wape"),
+                fmt(ratios["wape_ratio"].item()) if ratios.height else "-",
+                overall(result.points, GOLDEN, "winkler"),
+                overall(result.points, STOCK, "winkler"),
+                fmt(ratios["winkler_ratio"].item()) if ratios.height else "-",
+                overall(result.points, GOLDEN, "coverage"),
+                f"{overall(result.alerts, GOLDEN, 'precision')} / {overall(result.alerts, GOLDEN, 'recall')}",
+                f"{overall(result.alerts, STOCK, 'precision')} / {overall(result.alerts, STOCK, 'recall')}",
+            ]
+        )
+    header = [
+        "fleet",
+        "series",
+        "HS WAPE %",
+        "stock WAPE %",
+        "WAPE ratio",
+        "HS Winkler",
+        "stock Winkler",
+        "Winkler ratio",
+        "HS coverage",
+        "HS alert precision / recall",
+        "stock alert precision / recall",
+    ]
+    stages = list(dict.fromkeys(stage for fleet, _ in results.values() for stage in fleet.timings))
+    timing_rows = [
+        [name] + [f"{fleet.timings[s]:.1f}" if s in fleet.timings else "-" for s in stages]
+        for name, (fleet, _) in results.items()
+    ]
+    return "\n".join(
+        [
+            "## Trust across fleets (WAPE, Winkler, coverage: days 1-180; stress fleets on the future, the default "
+            "fleet on its backtest; HS = HorizonScale golden record)",
+            "",
+            markdown_table(header, rows),
+            "### Time per stage (seconds)",
+            "",
+            markdown_table(["fleet", *stages], timing_rows),
+        ]
+    )
+
+
+def long_figures(fleet: Fleet, result: Evaluation) -> pl.DataFrame:
+    """Every figure as one row: fleet, method, family, horizon, metric, value."""
+    points = result.points.unpivot(index=["method", "family", "horizon"], variable_name="metric")
+    alerts = result.alerts.unpivot(index=["method", "family"], variable_name="metric").with_columns(
+        pl.lit(BREACH_WINDOW).alias("horizon")
+    )
+    return pl.concat(
+        [points.with_columns(pl.col("value").cast(pl.Float64)), alerts.with_columns(pl.col("value").cast(pl.Float64))],
+        how="diagonal_relaxed",
+    ).select(pl.lit(fleet.name).alias("fleet"), "method", "family", "horizon", "metric", "value")
+
+
+def save(fleet: Fleet, result: Evaluation, out: Path) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    report = fleet_report(fleet, result)
+    (out / f"trust_{fleet.name}.md").write_text(report + "\n")
+    result.diagnosis.write_csv(out / f"trust_{fleet.name}_alerts.csv")
+    figures = {
+        "fleet": fleet.name,
+        "kind": fleet.kind,
+        "hosts": fleet.hosts,
+        "seed": fleet.seed,
+        "series": result.series,
+        "stock_series": result.stock_series,
+        "note": result.note,
+        "timings_seconds": fleet.timings,
+        "excluded": result.excluded.to_dicts(),
+        "stock_failures": result.stock_failures.to_dicts(),
+        "points": result.points.to_dicts(),
+        "alerts": result.alerts.to_dicts(),
+        "ratios": result.ratios.to_dicts(),
+    }
+    (out / f"trust_{fleet.name}.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
+    return report
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def evaluate_fleet(fleet: Fleet, warehouse: Warehouse, args: argparse.Namespace) -> Evaluation:
+    def run_stock(keys: pl.DataFrame, cuts: Sequence[tuple[str, date, int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        sample = sample_keys(keys, args.stock_sample, fleet.name)
+        return cached_stock_prophet(fleet, warehouse.processed, sample, cuts)
+
+    if fleet.kind == "stress":
+        return evaluate_stress(fleet.exports, warehouse, run_stock)
+    return evaluate_default(warehouse, run_stock)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="11,12", help="stress fleet seeds, comma separated ('' for none)")
+    parser.add_argument("--hosts", type=int, default=400, help="hosts per stress fleet (default 400)")
+    parser.add_argument("--default-hosts", type=int, default=500, help="hosts of the default fleet (0 to skip)")
+    parser.add_argument("--vars", help="dbt vars YAML passed to every build, e.g. '{forecast_workers: 1}'")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results dir")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/horizonscale_trust"), help="fleet data dirs")
+    parser.add_argument("--skip-build", action="store_true", help="re-evaluate the builds already in --work")
+    parser.add_argument("--stock-sample", type=int, help="stock Prophet on N hash-chosen series per fleet")
+    parser.add_argument(
+        "--stress-pythonpath",
+        help="PYTHONPATH for the stress-fleet step only (a checkout that has the command, until it is merged)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: give whole numbers separated by commas, e.g. 11,12")
+    if args.hosts < 1 or args.default_hosts < 0 or (args.stock_sample is not None and args.stock_sample < 1):
+        parser.error("--hosts and --stock-sample must be >= 1, --default-hosts >= 0")
+    return args
+
+
+def fleets(args: argparse.Namespace) -> list[Fleet]:
+    chosen = [Fleet(f"stress_s{s}", "stress", args.hosts, s, args.work / f"stress_s{s}") for s in args.seed_list]
+    if args.default_hosts:
+        chosen.append(Fleet("default_s42", "default", args.default_hosts, 42, args.work / "default_s42"))
+    return chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    results: dict[str, tuple[Fleet, Evaluation]] = {}
+    try:
+        for fleet in fleets(args):
+            fleet.work.mkdir(parents=True, exist_ok=True)
+            if not args.skip_build:
+                prepare(fleet, args)
+            started = time.perf_counter()
+            warehouse = read_warehouse(fleet.warehouse)
+            fleet.timings["read warehouse"] = time.perf_counter() - started
+            log.info("%s: engines %s", fleet.name, ", ".join(warehouse.engine_relations))
+            started = time.perf_counter()
+            result = evaluate_fleet(fleet, warehouse, args)
+            fleet.timings["evaluate"] = time.perf_counter() - started - fleet.timings.get("stock prophet", 0.0)
+            print(save(fleet, result, args.out), flush=True)
+            results[fleet.name] = (fleet, result)
+    except StageError as exc:
+        print(f"bench.trust: error: {exc}", file=sys.stderr)
+        return 1
+    if results:
+        summary = summary_report(results)
+        (args.out / "trust_summary.md").write_text(summary + "\n")
+        pl.concat([long_figures(f, r) for f, r in results.values()]).write_parquet(args.out / "trust_metrics.parquet")
+        print(summary)
+        log.info("results in %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Trust figures of a forecast against the truth, as pure polars functions (used by ``bench.trust``).
+
+Inputs are long frames, one row per series and horizon day:
+
+- points: ``method, family, host_id, resource, h, y, yhat, yhat_lower, yhat_upper`` where ``h`` is the day
+  ahead (1 = the first day after the cut) and ``y`` the actual;
+- alerts: ``method, family, host_id, resource, flagged, truth`` (booleans, one row per method and series).
+
+Every figure is pooled over points (or series) of a group; a group is the method and the family, with the
+family ``ALL`` added by :func:`with_all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+ALPHA = 0.2  # the 80% band: Winkler's penalty is 2 / alpha per point outside it
+BREACH_THRESHOLD = 95.0
+BREACH_WINDOW = 90  # days 1..90 after the cut count, day 91 does not
+MAPE_MIN_ACTUAL = 1.0  # actuals under 1 point are left out of MAPE (the leaderboard's guard)
+ALL = "ALL"
+KEYS = ("host_id", "resource")
+
+
+def with_all(frame: pl.DataFrame, column: str = "family") -> pl.DataFrame:
+    """The frame plus a copy of every row with ``column`` set to ``ALL`` (so a group-by gives the total)."""
+    return pl.concat([frame, frame.with_columns(pl.lit(ALL).alias(column))], how="vertical_relaxed")
+
+
+def winkler(alpha: float = ALPHA) -> pl.Expr:
+    """Winkler interval score per point: the band's width plus 2/alpha times the distance by which y misses it."""
+    below = (pl.col("yhat_lower") - pl.col("y")).clip(lower_bound=0)
+    above = (pl.col("y") - pl.col("yhat_upper")).clip(lower_bound=0)
+    return (pl.col("yhat_upper") - pl.col("yhat_lower")) + (2 / alpha) * (below + above)
+
+
+def point_scores(
+    points: pl.DataFrame,
+    by: Sequence[str] = ("method", "family"),
+    horizons: Sequence[int] = (90, 180),
+    alpha: float = ALPHA,
+    mape_min_actual: float = MAPE_MIN_ACTUAL,
+) -> pl.DataFrame:
+    """Per group and horizon (days 1..H): WAPE %, guarded MAPE %, band coverage, mean width, mean Winkler.
+
+    Rows with a null ``y`` or ``yhat`` are left out. WAPE = sum|y - yhat| / sum|y|; MAPE = mean |y - yhat| / y
+    over the points with ``y >= mape_min_actual``.
+    """
+    usable = points.filter(pl.col("y").is_not_null() & pl.col("yhat").is_not_null() & (pl.col("h") >= 1))
+    error = (pl.col("y") - pl.col("yhat")).abs()
+    guarded = pl.col("y") >= mape_min_actual
+    frames = []
+    for horizon in horizons:
+        frames.append(
+            usable.filter(pl.col("h") <= horizon)
+            .group_by(list(by))
+            .agg(
+                pl.struct(*KEYS).n_unique().alias("series"),
+                pl.len().alias("points"),
+                (100 * error.sum() / pl.col("y").abs().sum()).alias("wape"),
+                (100 * (error / pl.col("y")).filter(guarded).mean()).alias("mape"),
+                pl.col("y").is_between(pl.col("yhat_lower"), pl.col("yhat_upper")).mean().alias("coverage"),
+                (pl.col("yhat_upper") - pl.col("yhat_lower")).mean().alias("width"),
+                winkler(alpha).mean().alias("winkler"),
+            )
+            .with_columns(pl.lit(horizon).alias("horizon"))
+        )
+    return pl.concat(frames).sort([*by, "horizon"])
+
+
+def breach_flags(
+    points: pl.DataFrame,
+    column: str,
+    by: Sequence[str] = ("method", "host_id", "resource"),
+    threshold: float = BREACH_THRESHOLD,
+    window: int = BREACH_WINDOW,
+) -> pl.DataFrame:
+    """Per series: whether ``column`` exceeds the threshold on any day 1..window, and the first such day."""
+    over = (pl.col(column) > threshold) & pl.col("h").is_between(1, window)
+    return points.group_by(list(by)).agg(
+        over.any().alias("flagged"),
+        pl.col("h").filter(over).min().alias("first_day"),
+    )
+
+
+def alert_scores(alerts: pl.DataFrame, by: Sequence[str] = ("method", "family")) -> pl.DataFrame:
+    """Per group: series, true breaches, flagged, true positives, false positives, missed, precision, recall.
+
+    Precision is null when nothing is flagged, recall when nothing is true (undefined, not zero).
+    """
+    flagged, truth = pl.col("flagged").fill_null(False), pl.col("truth").fill_null(False)
+    scored = alerts.group_by(list(by)).agg(
+        pl.len().alias("series"),
+        truth.sum().alias("true"),
+        flagged.sum().alias("flagged"),
+        (flagged & truth).sum().alias("true_positives"),
+        (flagged & ~truth).sum().alias("false_positives"),
+        (~flagged & truth).sum().alias("missed"),
+    )
+    return scored.with_columns(
+        pl.when(pl.col("flagged") > 0).then(pl.col("true_positives") / pl.col("flagged")).alias("precision"),
+        pl.when(pl.col("true") > 0).then(pl.col("true_positives") / pl.col("true")).alias("recall"),
+    ).sort(list(by))
+
+
+def ratio(scores: pl.DataFrame, metric: str, numerator: str, denominator: str, on: Sequence[str]) -> pl.DataFrame:
+    """``metric`` of method ``numerator`` over the same metric of ``denominator``, per group ``on``."""
+    top = scores.filter(pl.col("method") == numerator).select(*on, pl.col(metric).alias("numerator"))
+    bottom = scores.filter(pl.col("method") == denominator).select(*on, pl.col(metric).alias("denominator"))
+    return top.join(bottom, on=list(on), how="inner").with_columns(
+        (pl.col("numerator") / pl.col("denominator")).alias("ratio")
+    )

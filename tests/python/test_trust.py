@@ -1,0 +1,198 @@
+"""bench.trust's evaluation on stand-in stress-fleet files and a warehouse written by hand (no dbt, no fits).
+
+Series (history_end 2025-12-31, horizon days h = 1..180):
+- h1/cpu "ramp": truth 90 + 0.1 h, over 95 from h = 51 (true breach within 90 days). Golden forecast = truth,
+  band +-1 (flagged from h = 41: a true positive). Prophet: truth + 10, zero-width band. Stock: truth + 2.
+- h2/memory "flat": truth 50. Golden 50, band 40..97 (flagged on day 1: a false alarm). Prophet 60.
+- h3/disk "flat": no golden forecast, insufficient_history in forecast_exclusions.
+- h4/network "flat": not in processed_data at all (rejected by the refinery).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from stress_standin import HISTORY_END, HORIZON, write_stress_standin
+
+from bench.trust import GOLDEN, STOCK, Warehouse, evaluate_stress, read_stress_truth, sample_keys
+from bench.trust_metrics import ALL
+
+DAYS = np.arange(1, HORIZON + 1)
+DATES = [HISTORY_END + timedelta(days=int(h)) for h in DAYS]
+
+
+def ramp(h: np.ndarray) -> np.ndarray:
+    return 90 + 0.1 * h
+
+
+def flat(h: np.ndarray) -> np.ndarray:
+    return np.full(h.shape, 50.0)
+
+
+def frame(host: str, resource: str, yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, **extra) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"host_id": host, "resource": resource, "ds": DATES, "yhat": yhat, "yhat_lower": lower, "yhat_upper": upper}
+    ).with_columns(**{k: pl.lit(v) for k, v in extra.items()})
+
+
+def warehouse() -> Warehouse:
+    y1, y2 = ramp(DAYS), flat(DAYS)
+    forecasts = pl.concat(
+        [
+            frame("h1", "cpu", y1, y1 - 1, y1 + 1, champion_model="prophet"),
+            frame("h2", "memory", y2, y2 - 10, y2 + 47, champion_model="prophet"),
+        ]
+    )
+    engines = pl.concat(
+        [
+            frame("h1", "cpu", y1 + 10, y1 + 10, y1 + 10, model="prophet", segment="forecast"),
+            frame("h2", "memory", y2 + 10, y2 + 10, y2 + 10, model="prophet", segment="forecast"),
+        ]
+    ).select("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
+    processed = pl.DataFrame(
+        {
+            "host_id": ["h1", "h2", "h3"],
+            "resource": ["cpu", "memory", "disk"],
+            "ds": [HISTORY_END] * 3,
+            "y": [50.0] * 3,
+            "is_imputed": [False] * 3,
+            "scenario": [None] * 3,
+        }
+    )
+    return Warehouse(
+        windows={"history_end": HISTORY_END, "train_end": date(2025, 8, 31), "forecast_horizon_days": HORIZON},
+        forecasts=forecasts,
+        risks=pl.DataFrame(
+            {
+                "host_id": ["h1", "h2"],
+                "resource": ["cpu", "memory"],
+                "first_breach_date": [HISTORY_END + timedelta(days=41), HISTORY_END + timedelta(days=1)],
+                "days_to_breach": [41, 1],
+            }
+        ),
+        processed=processed,
+        exclusions=pl.DataFrame({"host_id": ["h3"], "resource": ["disk"], "reason": ["insufficient_history"]}),
+        engines=engines,
+        engine_relations=("prophet_forecasts",),
+        planted=None,
+    )
+
+
+def stock_runner(calls: list, h2_failed: bool = True) -> object:
+    """Stock Prophet ran on h1 (truth + 2, zero-width band) and, if ``h2_failed``, failed on h2."""
+
+    def run(keys: pl.DataFrame, cuts: list) -> tuple[pl.DataFrame, pl.DataFrame]:
+        calls.append((keys.select("host_id", "resource").rows(), cuts))
+        y1 = ramp(DAYS)
+        stock = frame("h1", "cpu", y1 + 2, y1 + 2, y1 + 2, segment="forecast")
+        failed = ["h2"] if h2_failed else []
+        failures = pl.DataFrame(
+            {
+                "host_id": failed,
+                "resource": ["memory"] * len(failed),
+                "error": ["RuntimeError: stand-in"] * len(failed),
+            },
+            schema={"host_id": pl.String, "resource": pl.String, "error": pl.String},
+        )
+        return stock, failures
+
+    return run
+
+
+@pytest.fixture
+def exports(tmp_path: Path) -> Path:
+    return write_stress_standin(
+        tmp_path / "fleet",
+        [
+            ("h1", "cpu", "ramp", ramp),
+            ("h2", "memory", "flat", flat),
+            ("h3", "disk", "flat", flat),
+            ("h4", "network", "flat", flat),
+        ],
+    )
+
+
+def test_standin_has_the_contract_shape(exports: Path) -> None:
+    manifest, truth, series = read_stress_truth(exports)
+    assert manifest["history_end"] == "2025-12-31" and manifest["family_counts"] == {"ramp": 1, "flat": 3}
+    assert truth.columns == ["host_id", "resource", "family", "ds", "y"] and truth.height == 4 * HORIZON
+    (ramp_row,) = series.filter(pl.col("family") == "ramp").to_dicts()
+    assert ramp_row["days_to_true_breach"] == 51 and ramp_row["true_breach_date"] == date(2026, 2, 20)
+
+
+def test_stress_evaluation(exports: Path) -> None:
+    calls: list = []
+    result = evaluate_stress(exports, warehouse(), stock_runner(calls))
+    assert calls == [([("h1", "cpu"), ("h2", "memory")], [("forecast", HISTORY_END, HORIZON)])]
+    assert result.series == 2 and result.stock_series == 1
+    assert dict(result.excluded.rows()) == {
+        "insufficient_history": 1,
+        "not in processed_data (rejected by the refinery)": 1,
+    }
+
+    points = {(r["method"], r["family"], r["horizon"]): r for r in result.points.to_dicts()}
+    golden = points[(GOLDEN, ALL, 180)]
+    assert (golden["series"], golden["points"], golden["wape"], golden["coverage"]) == (2, 360, 0.0, 1.0)
+    assert golden["width"] == pytest.approx((2 + 57) / 2)
+    assert points[("prophet", "flat", 90)]["wape"] == pytest.approx(20.0)  # |60 - 50| / 50
+    assert points[("prophet", ALL, 180)]["coverage"] == 0.0
+    stock = points[(STOCK, ALL, 180)]
+    assert (stock["series"], stock["winkler"]) == (1, pytest.approx(20.0))  # 0 width + 10 x 2 below
+
+    alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
+    assert [alerts[(GOLDEN, ALL)][k] for k in ("true", "flagged", "true_positives", "false_positives", "missed")] == [
+        1,
+        2,
+        1,
+        1,
+        0,
+    ]
+    assert (alerts[(GOLDEN, ALL)]["precision"], alerts[(GOLDEN, ALL)]["recall"]) == (0.5, 1.0)
+    assert (alerts[("prophet", ALL)]["flagged"], alerts[("prophet", ALL)]["precision"]) == (1, 1.0)
+    assert alerts[(STOCK, ALL)]["series"] == 2 and alerts[(STOCK, ALL)]["flagged"] == 1  # no forecast: not flagged
+    assert alerts[(GOLDEN, "flat")]["recall"] is None  # nothing true in the family
+
+    (overall,) = result.ratios.filter(pl.col("family") == ALL).to_dicts()
+    assert (overall["series"], overall["winkler_ratio"], overall["wape_ratio"]) == (1, pytest.approx(0.1), 0.0)
+
+    (row,) = result.diagnosis.to_dicts()
+    assert (row["kind"], row["host_id"], row["champion_model"], row["days_to_breach"]) == (
+        "false_alarm",
+        "h2",
+        "prophet",
+        1,
+    )
+    assert row["true_breach_date"] is None
+
+
+def test_stock_alerts_count_only_the_series_it_ran_on(exports: Path) -> None:
+    """A series left out of the stock sample is not a miss of stock Prophet (a failed fit is)."""
+    result = evaluate_stress(exports, warehouse(), stock_runner([], h2_failed=False))
+    (row,) = result.alerts.filter((pl.col("method") == STOCK) & (pl.col("family") == ALL)).to_dicts()
+    assert (row["series"], row["flagged"], row["precision"], row["recall"]) == (1, 1, 1.0, 1.0)
+
+
+def test_sample_keys_is_fixed_and_sized() -> None:
+    keys = pl.DataFrame({"host_id": [f"h{i}" for i in range(20)], "resource": "cpu"})
+    first, again = sample_keys(keys, 5, "salt"), sample_keys(keys.reverse(), 5, "salt")
+    assert first.height == 5 and first.sort("host_id").equals(again.sort("host_id"))
+    assert sample_keys(keys, None, "salt").height == 20
+
+
+def test_engine_relations_from_registry_else_known_names() -> None:
+    import duckdb
+
+    from bench.trust import engine_relations
+
+    with duckdb.connect() as con:
+        con.sql("create table prophet_forecasts (x int); create table challenger_forecasts (x int)")
+        assert engine_relations(con) == ("prophet_forecasts", "challenger_forecasts")
+        con.sql(
+            "create table engine_registry as select * from (values ('xgboost', 'xgboost_forecasts'), "
+            "('prophet', 'prophet_forecasts')) as engines (model, relation)"
+        )
+        assert engine_relations(con) == ("prophet_forecasts", "xgboost_forecasts")

@@ -1,0 +1,118 @@
+"""bench.trust_metrics on hand-made frames whose answers are worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+from bench.trust_metrics import ALL, alert_scores, breach_flags, point_scores, ratio, winkler, with_all
+
+
+def points_frame() -> pl.DataFrame:
+    rows = [
+        # host, h, y, yhat, lower, upper
+        ("a", 1, 10.0, 8.0, 5.0, 12.0),  # inside; width 7; Winkler 7; |error| 2
+        ("a", 2, 20.0, 15.0, 12.0, 18.0),  # 2 above; width 6; Winkler 6 + 10 * 2 = 26; |error| 5
+        ("b", 1, 0.5, 1.5, 1.0, 2.0),  # 0.5 below; width 1; Winkler 1 + 10 * 0.5 = 6; |error| 1; y < 1: no MAPE
+        ("b", 181, 50.0, 0.0, 0.0, 0.0),  # beyond every horizon: ignored
+        ("b", 0, 50.0, 0.0, 0.0, 0.0),  # the cut itself: ignored
+    ]
+    return pl.DataFrame(
+        rows, schema=["host_id", "h", "y", "yhat", "yhat_lower", "yhat_upper"], orient="row"
+    ).with_columns(pl.lit("m").alias("method"), pl.lit("f").alias("family"), pl.lit("cpu").alias("resource"))
+
+
+def test_winkler_per_point() -> None:
+    scores = points_frame().head(3).select(winkler(0.2).alias("w"))["w"].to_list()
+    assert scores == pytest.approx([7.0, 26.0, 6.0])
+
+
+def test_point_scores_by_horizon() -> None:
+    scores = point_scores(points_frame(), horizons=(1, 180)).to_dicts()
+    one, full = scores
+    assert (one["horizon"], one["series"], one["points"]) == (1, 2, 2)
+    assert one["wape"] == pytest.approx(100 * 3 / 10.5)
+    assert one["mape"] == pytest.approx(20.0)  # only a's day 1 qualifies: 2 / 10
+    assert one["coverage"] == pytest.approx(0.5)
+    assert one["width"] == pytest.approx(4.0)
+    assert one["winkler"] == pytest.approx(6.5)
+    assert (full["horizon"], full["series"], full["points"]) == (180, 2, 3)
+    assert full["wape"] == pytest.approx(100 * 8 / 30.5)
+    assert full["mape"] == pytest.approx(100 * (0.2 + 0.25) / 2)
+    assert full["coverage"] == pytest.approx(1 / 3)
+    assert full["width"] == pytest.approx(14 / 3)
+    assert full["winkler"] == pytest.approx(13.0)
+
+
+def test_point_scores_per_family_with_all() -> None:
+    frame = pl.concat([points_frame(), points_frame().with_columns(pl.lit("g").alias("family"), y=pl.col("y") * 2)])
+    scores = point_scores(with_all(frame), horizons=(180,))
+    assert scores["family"].to_list() == [ALL, "f", "g"]
+    assert scores.filter(pl.col("family") == ALL)["points"].item() == 6
+    assert scores.filter(pl.col("family") == ALL)["series"].item() == 2  # same keys in both families
+
+
+def test_breach_flags_strictly_above_within_window() -> None:
+    frame = pl.DataFrame(
+        {
+            "method": ["m"] * 5,
+            "host_id": ["a", "a", "b", "c", "c"],
+            "resource": ["cpu"] * 5,
+            "h": [90, 91, 91, 5, 90],
+            "yhat_upper": [95.1, 99.0, 99.0, 95.0, 96.0],
+        }
+    )
+    flags = breach_flags(frame, "yhat_upper").sort("host_id").to_dicts()
+    assert [(f["host_id"], f["flagged"], f["first_day"]) for f in flags] == [
+        ("a", True, 90),  # day 90 counts
+        ("b", False, None),  # day 91 does not
+        ("c", True, 90),  # exactly 95 is not a breach
+    ]
+
+
+def alerts(flagged: list[bool], truth: list[bool]) -> pl.DataFrame:
+    n = len(flagged)
+    return pl.DataFrame(
+        {
+            "method": ["m"] * n,
+            "family": ["f"] * n,
+            "host_id": [f"h{i}" for i in range(n)],
+            "resource": ["cpu"] * n,
+            "flagged": flagged,
+            "truth": truth,
+        }
+    )
+
+
+def test_alert_scores_counts_and_rates() -> None:
+    (row,) = alert_scores(alerts([True, True, True, False, False], [True, False, False, True, False])).to_dicts()
+    assert (row["series"], row["true"], row["flagged"]) == (5, 2, 3)
+    assert (row["true_positives"], row["false_positives"], row["missed"]) == (1, 2, 1)
+    assert row["precision"] == pytest.approx(1 / 3)
+    assert row["recall"] == pytest.approx(1 / 2)
+
+
+def test_alert_scores_nothing_flagged_has_no_precision() -> None:
+    (row,) = alert_scores(alerts([False, False], [True, False])).to_dicts()
+    assert (row["flagged"], row["missed"], row["recall"]) == (0, 1, 0.0)
+    assert row["precision"] is None
+
+
+def test_alert_scores_nothing_true_has_no_recall() -> None:
+    (row,) = alert_scores(alerts([True, False], [False, False])).to_dicts()
+    assert (row["false_positives"], row["precision"]) == (1, 0.0)
+    assert row["recall"] is None
+
+
+def test_alert_scores_missing_flag_counts_as_not_flagged() -> None:
+    frame = alerts([True, True], [True, True]).with_columns(pl.Series("flagged", [True, None]))
+    (row,) = alert_scores(frame).to_dicts()
+    assert (row["true_positives"], row["missed"], row["recall"]) == (1, 1, 0.5)
+
+
+def test_ratio_matches_groups() -> None:
+    scores = pl.DataFrame({"method": ["ours", "stock", "ours"], "family": [ALL, ALL, "x"], "winkler": [6.0, 8.0, 1.0]})
+    (row,) = ratio(scores, "winkler", "ours", "stock", on=["family"]).to_dicts()
+    assert row["family"] == ALL and math.isclose(row["ratio"], 0.75)
