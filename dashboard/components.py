@@ -53,6 +53,21 @@ COLUMN_LABELS: dict[str, str] = {
     "column_key": "Column",
 }
 
+#: How the capacity-risk tables show why a series was flagged and how likely its breach is (capacity_risks).
+BREACH_COLUMNS: dict[str, Any] = {
+    "breach_probability": st.column_config.NumberColumn(
+        "Breach probability",
+        format="percent",
+        help="Chance of exceeding the threshold on the worst day of the breach window, reading the calibrated "
+        "band as a normal interval",
+    ),
+    "breach_basis": st.column_config.TextColumn(
+        "Flagged by",
+        help="point forecast: the forecast itself crosses the threshold within the window; "
+        "band: only its upper bound does",
+    ),
+}
+
 BUILD_COMMANDS = """
 ```bash
 make run                 # generate the default 2,000-host fleet and build every mart (publishes the serving copy)

@@ -129,11 +129,11 @@ def soonest_breaches(snapshot: Snapshot, filters: Filters, limit: int) -> pl.Dat
         snapshot,
         f"""
         select
-            days_to_breach, first_breach_date, expected_breach_date, hostname, resource, department, app_code,
-            app_manager, region, environment, peak_yhat_upper, headroom_90d, trust_level, champion_model,
-            backtest_mape, host_id
+            days_to_breach, first_breach_date, expected_breach_date, breach_probability, breach_basis, hostname,
+            resource, department, app_code, app_manager, region, environment, peak_yhat_upper, headroom_90d,
+            trust_level, champion_model, backtest_mape, host_id
         from capacity_risks where {where}
-        order by days_to_breach, first_breach_date, hostname, resource
+        order by days_to_breach, breach_probability desc, hostname, resource
         limit ?
         """,
         [*params, limit],
@@ -225,7 +225,7 @@ def risk_matrix(snapshot: Snapshot, layout: Layout, filters: Filters) -> pl.Data
 def drill_down(
     snapshot: Snapshot, layout: Layout, filters: Filters, row_key: str, column_key: str | None
 ) -> pl.DataFrame:
-    """The at-risk series behind one heatmap cell (``column_key`` None: the whole row)."""
+    """The at-risk series behind one heatmap cell (``column_key`` None: the whole row), likeliest breach first."""
     base, params = _heatmap_base(filters)
     column_clause = f"and r.{layout.column} = ?" if column_key is not None else ""
     column_params = [column_key] if column_key is not None else []
@@ -234,13 +234,14 @@ def drill_down(
         f"""
         with {base}
         select
-            r.days_to_breach, r.first_breach_date, h.hostname, r.resource, r.department, r.region, r.environment,
-            h.app_code, h.app_manager, c.peak_yhat_upper, c.trust_level, c.champion_model, r.host_id
+            c.breach_probability, c.breach_basis, r.days_to_breach, r.first_breach_date, h.hostname, r.resource,
+            r.department, r.region, r.environment, h.app_code, h.app_manager, c.peak_yhat_upper, c.trust_level,
+            c.champion_model, r.host_id
         from risk as r
         join hosts as h using (host_id)
         join capacity_risks as c using (host_id, resource)
         where r.{layout.row} = ? {column_clause}
-        order by r.days_to_breach, h.hostname, r.resource
+        order by c.breach_probability desc, r.days_to_breach, h.hostname, r.resource
         """,
         [*params, row_key, *column_params],
     )
@@ -403,7 +404,7 @@ def host_health(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
     return query(
         snapshot,
         """
-        select status, status_reason, worst_resource, days_to_breach, max_upper_90d
+        select status, status_reason, worst_resource, days_to_upper_breach, max_upper_90d
         from fleet_health where host_id = ?
         """,
         [host_id],
@@ -470,8 +471,8 @@ def host_risks(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
     return query(
         snapshot,
         """
-        select resource, first_breach_date, days_to_breach, peak_yhat_upper, peak_yhat, headroom_90d, headroom_180d,
-            trust_level, champion_model, backtest_mape
+        select resource, first_breach_date, days_to_breach, breach_basis, breach_probability, peak_yhat_upper,
+            peak_yhat, headroom_90d, headroom_180d, trust_level, champion_model, backtest_mape
         from capacity_risks where host_id = ? order by resource
         """,
         [host_id],

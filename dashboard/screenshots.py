@@ -54,7 +54,8 @@ def soonest_hostname(data_dir: Path) -> str | None:
     """The hostname that breaches soonest: the deep dive worth showing."""
     with duckdb.connect(str(serving_file(ProjectPaths.discover(data_dir))), read_only=True) as con:
         rows = con.execute(
-            "select hostname from capacity_risks order by days_to_breach, hostname, resource limit 1"
+            "select hostname from capacity_risks "
+            "order by days_to_breach, breach_probability desc, hostname, resource limit 1"
         ).fetchall()
     return rows[0][0] if rows else None
 

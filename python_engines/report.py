@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 REPORTS: dict[str, str] = {
     "department_risk_summary": "select * from department_risk_summary order by region = 'ALL' desc, risk_rank",
     "app_exception_list": "select * from app_exception_list order by app_code, priority",
-    "capacity_risks": "select * from capacity_risks order by days_to_breach, department, hostname, resource",
-    "fleet_health": "select * from fleet_health order by status = 'GREEN', status = 'AMBER', days_to_breach, hostname",
+    "capacity_risks": (
+        "select * from capacity_risks order by days_to_breach, breach_probability desc, department, hostname, resource"
+    ),
+    "fleet_health": (
+        "select * from fleet_health order by status = 'GREEN', status = 'AMBER', days_to_upper_breach, hostname"
+    ),
 }
 FORMULA_TRIGGERS = r"^[=+\-@\t\r]"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.components import cached_figure, download_table, multiselect
+from dashboard.components import BREACH_COLUMNS, cached_figure, download_table, multiselect
 from dashboard.style import STATUS_COLORS
 from dashboard.warehouse import Snapshot
 
@@ -15,7 +15,8 @@ STATIC = {"displayModeBar": False}  # the modebar would sit on the legend
 ROW_CHOICES = (25, 50, 100, 250, 1000)
 # As the fleet_health mart sets them (thresholds and windows are dbt vars); each host carries its own reason.
 STATUS_HELP = {
-    "RED": "The forecast upper bound crosses the breach threshold within the breach window.",
+    "RED": "A series meets the breach alert: by default, its forecast upper bound crosses the breach threshold "
+    "within the breach window.",
     "AMBER": "A breach later in the horizon, the upper bound above the amber level within the window, "
     "or a series without a forecast.",
     "GREEN": "Headroom on every resource.",
@@ -54,7 +55,8 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
     st.subheader("Soonest breaches: days until full")
     left, right = st.columns([3, 1])
     left.caption(
-        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window, soonest first."
+        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window, soonest first "
+        "(the likelier first on the same day), with why each was flagged and how likely the breach is."
     )
     limit = right.selectbox(
         "Rows", ROW_CHOICES, key="fleet_rows", label_visibility="collapsed", format_func=lambda rows: f"top {rows:,}"
@@ -70,6 +72,7 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
             "expected_breach_date": st.column_config.DateColumn(
                 "Expected breach", help="The point forecast crosses (empty: not within the forecast horizon)"
             ),
+            **BREACH_COLUMNS,
             "peak_yhat_upper": st.column_config.ProgressColumn(
                 "Peak upper (90 d)", min_value=0, max_value=100, format="%.1f%%"
             ),

@@ -7,7 +7,7 @@ import html
 import streamlit as st
 
 from dashboard import charts, queries
-from dashboard.components import cached_figure, download_table, md, multiselect
+from dashboard.components import BREACH_COLUMNS, cached_figure, download_table, md, multiselect
 from dashboard.warehouse import Snapshot
 
 TITLE = "Risk heatmap"
@@ -100,11 +100,14 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     if row is not None:
         series = queries.drill_down(snapshot, layout, filters, row, column)
         scope = f"{row} · {column or layout.total_label}"
-        st.markdown(f"**{series.height:,} series at risk in {md(scope)}**")
+        st.markdown(f"**{series.height:,} series at risk in {md(scope)}**, likeliest breach first")
         download_table(
             series,
             "risk_drill_down",
             hosts_selectable=True,
-            column_config={"days_to_breach": st.column_config.NumberColumn("Days until full", format="%d")},
+            column_config={
+                **BREACH_COLUMNS,
+                "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
+            },
         )
     _department_summary(snapshot)

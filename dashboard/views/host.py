@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, queries, warehouse
-from dashboard.components import HOST_KEY, HOST_VIEW, csv_bytes, download_table, file_safe, md
+from dashboard.components import BREACH_COLUMNS, HOST_KEY, HOST_VIEW, csv_bytes, download_table, file_safe, md
 from dashboard.style import days, model_label
 from dashboard.warehouse import Snapshot
 
@@ -75,8 +75,16 @@ def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> Non
     status, worst, days = st.columns(3)
     status.metric("Status", row["status"], help=md(row["status_reason"]))
     worst.metric("Worst resource", row["worst_resource"] or "—")
-    days.metric("Days until full", "—" if row["days_to_breach"] is None else f"{row['days_to_breach']:,}")
+    until = row["days_to_upper_breach"]
+    days.metric("Days until full", "—" if until is None else f"{until:,}", help="Upper bound, any resource")
     st.caption(f"Status reason: {md(row['status_reason'])}")
+
+
+def _basis(basis: str) -> str:
+    """capacity_risks.breach_basis in words."""
+    if basis == "band":
+        return f"the band (upper bound above {BREACH_THRESHOLD:g}%, forecast below)"
+    return f"the point forecast (itself above {BREACH_THRESHOLD:g}%)"
 
 
 def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, today: date) -> date | None:
@@ -91,7 +99,8 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     if risk is not None:
         st.error(
             f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "
-            f"(upper bound above {BREACH_THRESHOLD:g}%; peak {risk['peak_yhat_upper']:.1f}%; {trust})",
+            f"(flagged by {_basis(risk['breach_basis'])}; breach probability {risk['breach_probability']:.0%}; "
+            f"peak {risk['peak_yhat_upper']:.1f}%; {trust})",
             icon=":material/warning:",
         )
         return risk["first_breach_date"]
@@ -173,6 +182,8 @@ def _outlook(data: dict[str, pl.DataFrame], risks: dict[str, dict], today: date)
                 "first_breach_date": breach,
                 "days_to_breach": (breach - today).days if breach else None,
                 "in_breach_window": risk is not None,
+                "breach_basis": risk["breach_basis"] if risk else None,
+                "breach_probability": risk["breach_probability"] if risk else None,
                 "peak_yhat_upper": forecast["yhat_upper"].max(),
                 "champion_model": first["champion_model"],
                 "trust_level": first["trust_level"],
@@ -243,6 +254,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
                 "first_breach_date": st.column_config.DateColumn("First breach"),
                 "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
                 "in_breach_window": st.column_config.CheckboxColumn("Within window"),
+                **BREACH_COLUMNS,
                 "peak_yhat_upper": st.column_config.NumberColumn("Peak upper (180 d)", format="%.1f%%"),
                 "backtest_mape": st.column_config.NumberColumn("Backtest MAPE", format="%.1f%%"),
             },

@@ -1,4 +1,5 @@
--- The list an application manager receives: every at-risk series of their applications, soonest first.
+-- The list an application manager receives: every at-risk series of their applications, soonest first (the
+-- likelier first on the same day).
 with
 
 risks as (
@@ -22,5 +23,9 @@ select
     champion_model,
     trust_level,
     backtest_mape,
-    row_number() over (partition by app_code order by days_to_breach asc, hostname asc, resource asc) as priority
+    breach_basis,
+    breach_probability,
+    row_number() over (
+        partition by app_code order by days_to_breach asc, breach_probability desc, hostname asc, resource asc
+    ) as priority
 from risks

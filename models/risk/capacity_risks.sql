@@ -1,56 +1,19 @@
--- High-trust capacity risks: series whose calibrated upper bound crosses breach_threshold within
--- breach_window_days of the end of history. One row per at-risk host x resource.
+-- High-trust capacity risks: the series the breach alert flags (int_series_breach_outlook.is_breach_alert; by
+-- default, the calibrated upper bound crosses breach_threshold within breach_window_days of the end of history),
+-- with their owners. One row per at-risk host x resource.
 with
 
-forecasts as (
-    select * from {{ ref('forecasts') }}
-),
-
-windows as (
-    select * from {{ ref('forecast_windows') }}
+outlook as (
+    select * from {{ ref('int_series_breach_outlook') }}
 ),
 
 hosts as (
     select * from {{ ref('hosts') }}
-),
-
-horizon as (
-    select
-        forecasts.*,
-        datediff('day', windows.history_end, forecasts.ds) as days_ahead
-    from forecasts
-    cross join windows
-),
-
-per_series as (
-    select
-        host_id,
-        resource,
-        any_value(champion_model) as champion_model,
-        any_value(backtest_mape) as backtest_mape,
-        any_value(trust_level) as trust_level,
-        min(ds) filter (
-            where yhat_upper > {{ var('breach_threshold') }} and days_ahead <= {{ var('breach_window_days') }}
-        ) as first_breach_date,
-        min(days_ahead) filter (
-            where yhat_upper > {{ var('breach_threshold') }} and days_ahead <= {{ var('breach_window_days') }}
-        ) as days_to_breach,
-        -- When the point forecast itself crosses (anywhere in the horizon): the expected date, where
-        -- first_breach_date is the earliest plausible one.
-        min(ds) filter (where yhat > {{ var('breach_threshold') }}) as expected_breach_date,
-        min(days_ahead) filter (where yhat > {{ var('breach_threshold') }}) as days_to_expected_breach,
-        max(yhat_upper) filter (where days_ahead <= {{ var('breach_window_days') }}) as peak_yhat_upper,
-        max(yhat) filter (where days_ahead <= {{ var('breach_window_days') }}) as peak_yhat,
-        -- Headroom: points left between the upper bound and the threshold on that day (negative = over it).
-        any_value({{ var('breach_threshold') }} - yhat_upper) filter (where days_ahead = 90) as headroom_90d,
-        any_value({{ var('breach_threshold') }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d
-    from horizon
-    group by all
 )
 
 select
-    per_series.host_id,
-    per_series.resource,
+    outlook.host_id,
+    outlook.resource,
     hosts.hostname,
     hosts.department,
     hosts.app_code,
@@ -58,17 +21,20 @@ select
     hosts.app_manager,
     hosts.region,
     hosts.environment,
-    per_series.champion_model,
-    per_series.backtest_mape,
-    per_series.trust_level,
-    per_series.first_breach_date,
-    per_series.days_to_breach,
-    per_series.expected_breach_date,
-    per_series.days_to_expected_breach,
-    per_series.peak_yhat_upper,
-    per_series.peak_yhat,
-    per_series.headroom_90d,
-    per_series.headroom_180d
-from per_series
-inner join hosts on per_series.host_id = hosts.host_id
-where per_series.first_breach_date is not null
+    outlook.champion_model,
+    outlook.backtest_mape,
+    outlook.trust_level,
+    -- A flagged series' upper bound crosses within the window, so its first crossing is a window day.
+    outlook.first_upper_breach_date as first_breach_date,
+    outlook.days_to_upper_breach as days_to_breach,
+    outlook.first_point_breach_date as expected_breach_date,
+    outlook.days_to_point_breach as days_to_expected_breach,
+    outlook.peak_yhat_upper,
+    outlook.peak_yhat,
+    outlook.headroom_90d,
+    outlook.headroom_180d,
+    outlook.breach_basis,
+    outlook.breach_probability
+from outlook
+inner join hosts on outlook.host_id = hosts.host_id
+where outlook.is_breach_alert

@@ -1,7 +1,10 @@
--- One Red/Amber/Green status per host. Rules (thresholds are dbt vars):
---   RED   = the calibrated upper bound crosses breach_threshold within breach_window_days (a capacity_risks row);
---   AMBER = it crosses breach_threshold later in the forecast horizon, or exceeds amber_threshold within
---           breach_window_days, or the host has a series with no forecast at all (unknown = to review);
+-- One Red/Amber/Green status per host, from the per-series breach facts (int_series_breach_outlook; thresholds
+-- and the alert rule are dbt vars):
+--   RED   = a series is flagged by the breach alert (is_breach_alert: by default its calibrated upper bound
+--           crosses breach_threshold within breach_window_days; the capacity_risks rows);
+--   AMBER = an upper bound crosses breach_threshold later in the forecast horizon (or within the window without
+--           meeting a tuned alert rule), or exceeds amber_threshold within breach_window_days, or the host has a
+--           series with no forecast at all (unknown = to review);
 --   GREEN = otherwise.
 with
 
@@ -9,40 +12,29 @@ hosts as (
     select * from {{ ref('hosts') }}
 ),
 
-forecasts as (
-    select * from {{ ref('forecasts') }}
+outlook as (
+    select * from {{ ref('int_series_breach_outlook') }}
 ),
 
 exclusions as (
     select * from {{ ref('forecast_exclusions') }}
 ),
 
-windows as (
-    select * from {{ ref('forecast_windows') }}
-),
-
-per_series as (
-    select
-        forecasts.host_id,
-        forecasts.resource,
-        min(datediff('day', windows.history_end, forecasts.ds)) filter (
-            where forecasts.yhat_upper > {{ var('breach_threshold') }}
-        ) as days_to_breach,
-        max(forecasts.yhat_upper) filter (
-            where datediff('day', windows.history_end, forecasts.ds) <= {{ var('breach_window_days') }}
-        ) as max_upper_in_window
-    from forecasts
-    cross join windows
-    group by all
-),
-
 per_host as (
     select
         host_id,
-        min(days_to_breach) as days_to_breach,
-        max(max_upper_in_window) as max_upper_90d,
-        arg_min(resource, coalesce(days_to_breach, 100000) * 1000 - max_upper_in_window) as worst_resource
-    from per_series
+        bool_or(is_breach_alert) as has_breach_alert,
+        min(days_to_upper_breach) filter (where is_breach_alert) as days_to_alert_breach,
+        min(days_to_upper_breach) as days_to_upper_breach,
+        max(peak_yhat_upper) as max_upper_90d,
+        -- Flagged series first, then the soonest upper-bound crossing, then the highest upper bound.
+        arg_min(
+            resource,
+            (case when is_breach_alert then 0 else 1 end) * 1000000000
+            + coalesce(days_to_upper_breach, 100000) * 1000
+            - coalesce(peak_yhat_upper, 0)
+        ) as worst_resource
+    from outlook
     group by all
 ),
 
@@ -63,21 +55,25 @@ select
     hosts.app_code,
     hosts.app_manager,
     case
-        when per_host.days_to_breach <= {{ var('breach_window_days') }} then 'RED'
-        when per_host.days_to_breach is not null then 'AMBER'
+        when per_host.has_breach_alert then 'RED'
+        when per_host.days_to_upper_breach is not null then 'AMBER'
         when per_host.max_upper_90d > {{ var('amber_threshold') }} then 'AMBER'
         when excluded_hosts.unforecast_series > 0 then 'AMBER'
         else 'GREEN'
     end as status,
     case
-        when per_host.days_to_breach <= {{ var('breach_window_days') }}
+        when per_host.has_breach_alert
             then
                 per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '
-                || per_host.days_to_breach || ' days'
-        when per_host.days_to_breach is not null
+                || per_host.days_to_alert_breach || ' days'
+        when per_host.days_to_upper_breach > {{ var('breach_window_days') }}
             then
                 per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '
-                || per_host.days_to_breach || ' days (beyond {{ var("breach_window_days") }})'
+                || per_host.days_to_upper_breach || ' days (beyond {{ var("breach_window_days") }})'
+        when per_host.days_to_upper_breach is not null
+            then
+                per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '
+                || per_host.days_to_upper_breach || ' days (below the alert rule)'
         when per_host.max_upper_90d > {{ var('amber_threshold') }}
             then
                 per_host.worst_resource || ' upper bound reaches ' || round(per_host.max_upper_90d, 1)
@@ -87,7 +83,7 @@ select
         else 'headroom on every resource'
     end as status_reason,
     per_host.worst_resource,
-    per_host.days_to_breach,
+    per_host.days_to_upper_breach,
     per_host.max_upper_90d
 from hosts
 left join per_host on hosts.host_id = per_host.host_id

@@ -130,15 +130,21 @@ def test_fleet_filters_reach_the_counts(data_dir: Path, serving: Path) -> None:
     assert {status: shown[status] for status in expected} == {s: str(n) for s, n in expected.items()}
 
 
+SOONEST = "order by days_to_breach, breach_probability desc, hostname, resource"
+
+
 def test_soonest_breaches_are_ranked_days_until_full(data_dir: Path, serving: Path) -> None:
-    expected = mart(serving, "select hostname, resource, days_to_breach from capacity_risks order by days_to_breach")
+    columns = "hostname, resource, days_to_breach, breach_basis, breach_probability"
+    expected = mart(serving, f"select {columns} from capacity_risks {SOONEST}")
     table = frame(run("Fleet health"), 0)
-    assert table.select("hostname", "resource", "days_to_breach").rows() == expected
+    # Why each series was flagged and how likely the breach is, beside its date.
+    assert table.select(*columns.split(", ")).rows() == expected
     assert table["days_to_breach"].is_sorted()
+    assert set(table["breach_basis"]) <= {"point forecast", "band"}
 
 
 def test_a_selected_breach_opens_its_host(data_dir: Path, serving: Path) -> None:
-    second = mart(serving, "select hostname from capacity_risks order by days_to_breach, hostname, resource")[1][0]
+    second = mart(serving, f"select hostname from capacity_risks {SOONEST}")[1][0]
     app = run("Fleet health")
     assert not app.button
     app.session_state["table-soonest_breaches"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
@@ -185,6 +191,8 @@ def test_heatmap_drill_down_lists_the_cell(data_dir: Path, serving: Path) -> Non
     assert any(f"{count} series at risk in {department} · {resource}" in m.value for m in app.markdown)
     drill = frame(app, 1)
     assert drill.height == count and set(drill["resource"]) == {resource}
+    assert drill["breach_probability"].is_sorted(descending=True)  # likeliest first
+    assert drill["breach_basis"].null_count() == 0
 
 
 def test_heatmap_layouts_and_share(data_dir: Path) -> None:
@@ -259,8 +267,16 @@ def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path
     assert metrics(app)["Status"] == mart(serving, "select status from fleet_health where host_id = ?", [host_id])[0][0]
     callouts = [error.value for error in app.error]
     assert any(f"{resource}: first breach {first_breach}, in {style.days(days)}" in text for text in callouts)
-    outlook = frame(app, 0)
-    assert outlook.filter(pl.col("resource") == resource)["days_to_breach"].to_list() == [days]
+    basis, probability = mart(
+        serving,
+        "select breach_basis, breach_probability from capacity_risks where host_id = ? and resource = ?",
+        [host_id, resource],
+    )[0]
+    assert any(
+        f"flagged by the {basis}" in text and f"breach probability {probability:.0%}" in text for text in callouts
+    )
+    outlook = frame(app, 0).filter(pl.col("resource") == resource)
+    assert outlook.select("days_to_breach", "breach_basis", "breach_probability").rows() == [(days, basis, probability)]
     (spec,) = chart_specs(app)  # only the open tab draws: it opens on the resource that breaches first
     assert spec["layout"]["yaxis"]["title"]["text"].startswith(resource)
     assert any(shape.get("y0") == 95 and shape.get("y1") == 95 for shape in spec["layout"]["shapes"])  # threshold

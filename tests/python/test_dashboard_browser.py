@@ -106,7 +106,10 @@ def click(browser: Chromium, x: float, y: float) -> None:
 
 
 def test_selecting_a_breach_opens_the_deep_dive(app_url: str, browser: Chromium, serving: Path) -> None:
-    second = mart(serving, "select hostname from capacity_risks order by days_to_breach, hostname, resource")[1][0]
+    second = mart(
+        serving,
+        "select hostname from capacity_risks order by days_to_breach, breach_probability desc, hostname, resource",
+    )[1][0]
     browser.load(url_of(app_url, view="Fleet health"), "Fleet health")
     left, top = browser.evaluate(
         "(() => { const r = document.querySelector('[data-testid=\"stDataFrame\"]').getBoundingClientRect();"

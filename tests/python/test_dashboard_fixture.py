@@ -293,6 +293,16 @@ select
     max(f.yhat) filter (where f.ds - w.history_end <= 90) as max_yhat_90d,
     100 - max(f.yhat_upper) filter (where f.ds - w.history_end <= 90) as headroom_90d,
     100 - max(f.yhat_upper) as headroom_180d,
+    -- The band read as a normal 80% interval (z = 1.2816), Phi from the logistic approximation
+    -- 1 / (1 + exp(-1.702 x)) (within 0.01; the real mart uses an erf accurate to 1.5e-7).
+    coalesce(round(max(
+        case
+            when f.yhat_upper > f.yhat
+                then 1 - 1 / (1 + exp(-1.702 * (95 - f.yhat) / ((f.yhat_upper - f.yhat) / 1.2816)))
+            when f.yhat > 95 then 1.0
+            else 0.0
+        end
+    ) filter (where f.ds - w.history_end <= 90), 4), 0) as breach_probability,
     any_value(w.history_end) as history_end
 from forecasts as f cross join forecast_windows as w
 group by all;
@@ -303,7 +313,8 @@ select
     o.champion_model, o.backtest_mape, o.trust_level, o.first_breach_date,
     (o.first_breach_date - o.history_end)::integer as days_to_breach,
     o.expected_breach_date, (o.expected_breach_date - o.history_end)::integer as days_to_expected_breach,
-    o.max_upper_90d as peak_yhat_upper, o.max_yhat_90d as peak_yhat, o.headroom_90d, o.headroom_180d
+    o.max_upper_90d as peak_yhat_upper, o.max_yhat_90d as peak_yhat, o.headroom_90d, o.headroom_180d,
+    case when o.max_yhat_90d > 95 then 'point forecast' else 'band' end as breach_basis, o.breach_probability
 from series_outlook as o join hosts as h using (host_id)
 where o.first_breach_date is not null
 order by days_to_breach, h.hostname, o.resource;
@@ -340,7 +351,7 @@ with per_host as (
         bool_or(first_breach_180d is not null) as breaches_180d,
         max(max_upper_90d) as max_upper_90d,
         arg_max(resource, max_upper_90d) as worst_resource,
-        min(first_breach_date - history_end)::integer as days_to_breach
+        min(first_breach_180d - history_end)::integer as days_to_upper_breach
     from series_outlook
     group by host_id
 )
@@ -352,7 +363,7 @@ select
          when p.breaches_180d then 'breach within 180 days'
          when p.max_upper_90d > 85 then 'upper bound above 85% within 90 days'
          else 'no breach in sight' end as status_reason,
-    p.worst_resource, p.days_to_breach, p.max_upper_90d
+    p.worst_resource, p.days_to_upper_breach, p.max_upper_90d
 from hosts as h join per_host as p using (host_id);
 
 create table model_audit as
@@ -442,6 +453,10 @@ def test_fixture_has_every_kind_of_risk(fixture_copy: Path) -> None:
         assert winners == set(MODELS)
         breached = con.execute("select min(days_to_breach), max(days_to_breach) from capacity_risks").fetchall()[0]
         assert 0 < breached[0] <= breached[1] <= 90
+        likely = con.execute("select min(breach_probability), max(breach_probability) from capacity_risks").fetchall()
+        assert 0.05 < likely[0][0] <= likely[0][1] <= 1
+        bases = {row[0] for row in con.execute("select distinct breach_basis from capacity_risks").fetchall()}
+        assert bases <= {"point forecast", "band"} and bases
 
 
 def test_fixture_summary_agrees_with_risks(fixture_copy: Path) -> None:

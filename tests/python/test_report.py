@@ -45,10 +45,10 @@ def _serving_with_evil_names(path: Path) -> None:
             """
         )
         con.execute(
-            "create table capacity_risks as select 1 as days_to_breach, 'd' as department, "
+            "create table capacity_risks as select 1 as days_to_breach, 0.4 as breach_probability, 'd' as department, "
             "'h' as hostname, 'cpu' as resource"
         )
-        con.execute("create table fleet_health as select 'RED' as status, 1 as days_to_breach, 'h' as hostname")
+        con.execute("create table fleet_health as select 'RED' as status, 1 as days_to_upper_breach, 'h' as hostname")
 
 
 def test_reports_written_from_serving_copy_are_safe(tmp_path: Path) -> None:

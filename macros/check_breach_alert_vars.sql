@@ -1,0 +1,18 @@
+{#-
+    Fails the compilation with a one-line message when the breach alert vars cannot mean anything:
+    breach_alert_min_days below 1, or breach_alert_min_probability (when set) outside
+    ((1 - interval_width) / 2, 1]: at or below the band's own tail it would flag days whose upper bound does not
+    cross, which the upper-bound facts (first breach date, days over) cannot describe. Renders nothing.
+-#}
+{% macro check_breach_alert_vars(interval_width, min_probability, min_days) -%}
+    {%- set band_level = (1 - interval_width) / 2 -%}
+    {%- if min_days < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "breach_alert_min_days must be a whole number of days >= 1, got " ~ min_days) }}
+    {%- endif -%}
+    {%- if min_probability is not none and not (band_level < (min_probability | float(1)) <= 1) -%}
+        {{ exceptions.raise_compiler_error(
+            "breach_alert_min_probability must lie in (" ~ (band_level | round(6)) ~ ", 1] (above the band's own tail, "
+            ~ "(1 - interval_width) / 2), got " ~ min_probability ~ "; leave it null for the upper-bound rule") }}
+    {%- endif -%}
+{%- endmacro %}

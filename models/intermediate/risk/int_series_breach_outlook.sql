@@ -1,0 +1,173 @@
+-- The breach facts of every forecast series, computed once: when its calibrated upper bound (the earliest
+-- plausible date) and its point forecast (the expected date) first cross breach_threshold, how likely it is to
+-- exceed the threshold within breach_window_days, and the alert rule (is_breach_alert) that capacity_risks and
+-- fleet_health read. One row per host x resource of forecasts.
+--
+-- The probability reads the calibrated band as a central interval_width interval of a normal distribution per
+-- day: sigma = (yhat_upper - yhat) / z, z = Phi^-1((1 + interval_width) / 2), and P(y > threshold) =
+-- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2.
+--
+-- Alert rule: a window day is an alert day when its upper bound exceeds breach_threshold (and, only if the var
+-- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
+-- least breach_alert_min_days consecutive alert days within the window. The defaults (null, 1) are exactly
+-- "the upper bound crosses on some day 1..breach_window_days".
+{%- set threshold = var('breach_threshold') -%}
+{%- set window_days = var('breach_window_days') | int -%}
+{%- set interval_width = var('interval_width') | float -%}
+{%- set min_probability = var('breach_alert_min_probability', none) -%}
+{%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
+{{- check_breach_alert_vars(interval_width, min_probability, min_days) }}
+
+with
+
+forecasts as (
+    select * from {{ ref('forecasts') }}
+),
+
+windows as (
+    select * from {{ ref('forecast_windows') }}
+),
+
+daily as (
+    select
+        forecasts.host_id,
+        forecasts.resource,
+        forecasts.ds,
+        forecasts.yhat,
+        forecasts.yhat_upper,
+        forecasts.champion_model,
+        forecasts.backtest_mape,
+        forecasts.trust_level,
+        datediff('day', windows.history_end, forecasts.ds) as days_ahead,
+        (forecasts.yhat_upper - forecasts.yhat)
+        / {{ normal_quantile((1 + interval_width) / 2) }} as sigma
+    from forecasts
+    cross join windows
+),
+
+scored as (
+    select
+        *,
+        -- Day breach_window_days counts, the day after does not.
+        days_ahead between 1 and {{ window_days }} as is_in_window,
+        yhat_upper > {{ threshold }} as is_upper_breach,
+        yhat > {{ threshold }} as is_point_breach,
+        case
+            when sigma > 0 then 1 - {{ normal_cdf('((' ~ threshold ~ ' - yhat) / sigma)') }}
+            -- Degenerate band: the forecast is certain.
+            when yhat > {{ threshold }} then 1.0
+            else 0.0
+        end as exceed_probability
+    from daily
+),
+
+alert_days as (
+    select
+        *,
+        {% if min_probability is none -%}
+            is_upper_breach
+        {%- else -%}
+            is_upper_breach and exceed_probability >= {{ min_probability }}
+        {%- endif %} as is_alert_day
+    from scored
+),
+
+-- Gaps and islands: consecutive qualifying window days share days_ahead - row_number().
+islands as (
+    select
+        host_id,
+        resource,
+        'upper' as day_kind,
+        days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
+    from alert_days
+    where is_in_window and is_upper_breach
+    union all
+    select
+        host_id,
+        resource,
+        'alert' as day_kind,
+        days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
+    from alert_days
+    where is_in_window and is_alert_day
+),
+
+runs as (
+    select
+        host_id,
+        resource,
+        max(run_days) filter (where day_kind = 'upper') as longest_breach_run_days,
+        max(run_days) filter (where day_kind = 'alert') as longest_alert_run_days
+    from (
+        select
+            host_id,
+            resource,
+            day_kind,
+            island,
+            count(*) as run_days
+        from islands
+        group by all
+    ) as island_lengths
+    group by all
+),
+
+per_series as (
+    select
+        host_id,
+        resource,
+        any_value(champion_model) as champion_model,
+        any_value(backtest_mape) as backtest_mape,
+        any_value(trust_level) as trust_level,
+        min(ds) filter (where is_upper_breach) as first_upper_breach_date,
+        min(days_ahead) filter (where is_upper_breach) as days_to_upper_breach,
+        min(ds) filter (where is_point_breach) as first_point_breach_date,
+        min(days_ahead) filter (where is_point_breach) as days_to_point_breach,
+        max(yhat) filter (where is_in_window) as peak_yhat,
+        max(yhat_upper) filter (where is_in_window) as peak_yhat_upper,
+        any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 90) as headroom_90d,
+        any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
+        round(coalesce(max(exceed_probability) filter (where is_in_window), 0), 4) as breach_probability,
+        count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
+        coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window
+    from alert_days
+    group by all
+),
+
+final as (
+    select
+        per_series.*,
+        coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
+        coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
+        coalesce(runs.longest_alert_run_days, 0) >= {{ min_days }} as is_breach_alert
+    from per_series
+    left join runs
+        on
+            per_series.host_id = runs.host_id
+            and per_series.resource = runs.resource
+)
+
+select
+    host_id,
+    resource,
+    champion_model,
+    backtest_mape,
+    trust_level,
+    first_upper_breach_date,
+    days_to_upper_breach,
+    first_point_breach_date,
+    days_to_point_breach,
+    peak_yhat,
+    peak_yhat_upper,
+    headroom_90d,
+    headroom_180d,
+    breach_probability,
+    breach_days_in_window,
+    longest_breach_run_days,
+    longest_alert_run_days,
+    is_point_breach_in_window,
+    is_breach_alert,
+    case
+        when not is_breach_alert then null
+        when is_point_breach_in_window then 'point forecast'
+        else 'band'
+    end as breach_basis
+from final
