@@ -304,7 +304,7 @@ with runs as (select model, status from engine_runs),
 errors as (
     select f.model, f.host_id, f.resource, p.y, f.yhat, f.yhat_lower, f.yhat_upper
     from (
-        select * from prophet_forecasts union all select * from challenger_forecasts
+        select * from prophet_forecasts union all select * from xgboost_forecasts
         union all select * from baseline_forecasts
     ) as f
     inner join processed_data as p using (host_id, resource, ds)

@@ -18,7 +18,7 @@ from dashboard.warehouse import Snapshot, query
 RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
 ENGINE_TABLES: dict[str, str] = {
     "prophet_forecasts": "prophet",
-    "challenger_forecasts": "xgboost",
+    "xgboost_forecasts": "xgboost",
     "baseline_forecasts": "seasonal_naive",
 }
 

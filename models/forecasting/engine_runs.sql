@@ -6,7 +6,7 @@
     whole on every run); the seasonal naive's status is derived here from what baseline_forecasts produced.
 -#}
 -- depends_on: {{ ref('prophet_forecasts') }}
--- depends_on: {{ ref('challenger_forecasts') }}
+-- depends_on: {{ ref('xgboost_forecasts') }}
 {% set lake = var('lake_dir', none) or (env_var('HORIZONSCALE_DATA_DIR', 'data') ~ '/lake') -%}
 
 with

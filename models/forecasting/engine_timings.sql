@@ -4,7 +4,7 @@
     the Python engines write next to their forecasts. For performance audits across runs and machines.
 -#}
 -- depends_on: {{ ref('prophet_forecasts') }}
--- depends_on: {{ ref('challenger_forecasts') }}
+-- depends_on: {{ ref('xgboost_forecasts') }}
 {% set lake = var('lake_dir', none) or (env_var('HORIZONSCALE_DATA_DIR', 'data') ~ '/lake') -%}
 
 with

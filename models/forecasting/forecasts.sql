@@ -29,7 +29,7 @@ production as (
         yhat,
         yhat_lower,
         yhat_upper
-    from {{ ref('challenger_forecasts') }}
+    from {{ ref('xgboost_forecasts') }}
     where segment = 'forecast'
     union all
     select

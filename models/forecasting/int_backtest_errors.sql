@@ -6,8 +6,8 @@ prophet as (
     select * from {{ ref('prophet_forecasts') }}
 ),
 
-challenger as (
-    select * from {{ ref('challenger_forecasts') }}
+xgboost as (
+    select * from {{ ref('xgboost_forecasts') }}
 ),
 
 baseline as (
@@ -38,7 +38,7 @@ backtests as (
         yhat,
         yhat_lower,
         yhat_upper
-    from challenger
+    from xgboost
     where segment = 'backtest'
     union all
     select

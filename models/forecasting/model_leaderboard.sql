@@ -28,7 +28,7 @@ forecast_rows as (
         resource,
         model,
         count(*) as forecast_points
-    from {{ ref('challenger_forecasts') }}
+    from {{ ref('xgboost_forecasts') }}
     where segment = 'forecast'
     group by all
     union all

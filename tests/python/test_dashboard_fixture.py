@@ -41,7 +41,7 @@ DNA: tuple[tuple[str, str], ...] = (
     ("BLACK_SWAN", "NORMAL"),
     ("DECLINING", "NORMAL"),
 )
-MODELS = {"prophet": "prophet_forecasts", "xgboost": "challenger_forecasts", "seasonal_naive": "baseline_forecasts"}
+MODELS = {"prophet": "prophet_forecasts", "xgboost": "xgboost_forecasts", "seasonal_naive": "baseline_forecasts"}
 FORMULA_MANAGER = "@ops-oncall"
 QUOTED_HOSTNAME = "o'brien-uat-00006"
 
@@ -234,7 +234,7 @@ create table model_leaderboard as
 with backtests as (
     select f.host_id, f.resource, f.model, f.yhat, f.yhat_lower, f.yhat_upper, p.y
     from (
-        from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts
+        from prophet_forecasts union all from xgboost_forecasts union all from baseline_forecasts
     ) as f
     join processed_data as p using (host_id, resource, ds)
     where f.segment = 'backtest'
@@ -258,7 +258,7 @@ select *, rank = 1 as is_champion from ranked;
 
 create temp table calibration as
 select f.host_id, f.resource, f.model, quantile_cont(abs(p.y - f.yhat), 0.8) as q
-from (from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts) as f
+from (from prophet_forecasts union all from xgboost_forecasts union all from baseline_forecasts) as f
 join processed_data as p using (host_id, resource, ds)
 join model_leaderboard as l using (host_id, resource, model)
 where f.segment = 'backtest' and l.is_champion
@@ -273,7 +273,7 @@ select
     l.mape as backtest_mape,
     l.wape as backtest_wape,
     case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level
-from (from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts) as f
+from (from prophet_forecasts union all from xgboost_forecasts union all from baseline_forecasts) as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
 cross join forecast_windows as w
@@ -361,7 +361,7 @@ with calibrated as (
         avg(case when p.y between f.yhat - c.q and f.yhat + c.q then 1.0 else 0.0 end) as calibrated_coverage
     from model_leaderboard as l
     join calibration as c using (host_id, resource, model)
-    join (from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts) as f
+    join (from prophet_forecasts union all from xgboost_forecasts union all from baseline_forecasts) as f
         using (host_id, resource, model)
     join processed_data as p using (host_id, resource, ds)
     where l.is_champion and f.segment = 'backtest'

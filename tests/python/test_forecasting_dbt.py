@@ -65,7 +65,7 @@ def test_every_engine_table_has_the_contract_shape(built: ProjectPaths) -> None:
     expected_series = HOSTS_FORECAST * 4
     for table, model in (
         ("prophet_forecasts", "prophet"),
-        ("challenger_forecasts", "xgboost"),
+        ("xgboost_forecasts", "xgboost"),
         ("baseline_forecasts", "seasonal_naive"),
     ):
         rows = _query(
@@ -98,7 +98,7 @@ def test_run_log_and_timings(built: ProjectPaths) -> None:
 
 
 def test_lake_copies_match_the_tables(built: ProjectPaths) -> None:
-    for table, stem in (("prophet_forecasts", "prophet"), ("challenger_forecasts", "xgboost")):
+    for table, stem in (("prophet_forecasts", "prophet"), ("xgboost_forecasts", "xgboost")):
         lake = built.lake_dir / "forecasts" / f"{stem}.parquet"
         (difference,) = _query(
             built,
