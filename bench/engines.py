@@ -308,10 +308,7 @@ FLEET_SQL = """
 with runs as (select model, status from engine_runs),
 errors as (
     select f.model, f.host_id, f.resource, p.y, f.yhat, f.yhat_lower, f.yhat_upper
-    from (
-        select * from prophet_forecasts union all select * from challenger_forecasts
-        union all select * from baseline_forecasts
-    ) as f
+    from ({engines}) as f
     inner join processed_data as p using (host_id, resource, ds)
     where f.segment = 'backtest' and not p.is_imputed
 ),
@@ -338,7 +335,9 @@ group by model order by model
 def fleet_section(data_dir: Path) -> None:
     try:
         with duckdb.connect(str(data_dir / "horizonscale.duckdb"), read_only=True) as con:
-            rows = con.sql(FLEET_SQL.format(guard=MAPE_MIN_ACTUAL)).fetchall()
+            relations = [r for (r,) in con.sql("select relation from engine_registry order by simplicity").fetchall()]
+            engines = " union all ".join(f'select * from "{relation}"' for relation in relations)
+            rows = con.sql(FLEET_SQL.format(guard=MAPE_MIN_ACTUAL, engines=engines)).fetchall()
             statuses = con.sql("select model, status, count(*) from engine_runs group by all order by all").fetchall()
             timings = con.sql("select model, phase, series, wall_seconds, workers from engine_timings").fetchall()
     except duckdb.Error as exc:

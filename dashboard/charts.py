@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.style import MODEL_COLORS, STATUS_COLORS, days, model_label
+from dashboard.style import STATUS_COLORS, days, model_colors, model_label
 
 RESOURCES = ("cpu", "memory", "disk", "network")
 FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
@@ -192,7 +192,7 @@ def wins_by_scenario(audit: pl.DataFrame, resources: list[str]) -> go.Figure:
     )
     for column, resource in enumerate(resources, start=1):
         panel = frame.filter(pl.col("resource") == resource)
-        for model, color in MODEL_COLORS.items():
+        for model, color in model_colors(frame["model"].to_list()).items():
             rows = {r["dna"]: r for r in panel.filter(pl.col("model") == model).iter_rows(named=True)}
             figure.add_trace(
                 go.Bar(
@@ -218,7 +218,7 @@ def wins_by_scenario(audit: pl.DataFrame, resources: list[str]) -> go.Figure:
 def mape_boxes(quantiles: pl.DataFrame) -> go.Figure:
     """Box per model and resource from quantiles computed in DuckDB (whiskers at the 5th and 95th percentile)."""
     figure = go.Figure()
-    for model, color in MODEL_COLORS.items():
+    for model, color in model_colors(quantiles["model"].to_list()).items():
         rows = quantiles.filter(pl.col("model") == model)
         if rows.is_empty():
             continue
@@ -244,7 +244,7 @@ def mape_boxes(quantiles: pl.DataFrame) -> go.Figure:
 def coverage_bars(frame: pl.DataFrame) -> go.Figure:
     """Measured coverage of each engine's own interval and of the calibrated champion band, vs nominal."""
     figure = go.Figure()
-    for model, color in MODEL_COLORS.items():
+    for model, color in model_colors(frame["model"].to_list()).items():
         rows = frame.filter(pl.col("model") == model)
         if rows.is_empty():
             continue
@@ -374,7 +374,7 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
                 hovertemplate="%{y:.1f}%<extra>actual</extra>",
             )
         )
-    for model, color in MODEL_COLORS.items():
+    for model, color in model_colors(series.backtests["model"].to_list()).items():
         rows = series.backtests.filter(pl.col("model") == model)
         if rows.is_empty():
             continue

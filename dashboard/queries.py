@@ -16,11 +16,6 @@ import polars as pl
 from dashboard.warehouse import Snapshot, query
 
 RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
-ENGINE_TABLES: dict[str, str] = {
-    "prophet_forecasts": "prophet",
-    "challenger_forecasts": "xgboost",
-    "baseline_forecasts": "seasonal_naive",
-}
 
 
 @dataclass(frozen=True)
@@ -419,13 +414,28 @@ def host_history(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
     )
 
 
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def engine_tables(snapshot: Snapshot, present: frozenset[str]) -> tuple[str, ...]:
+    """The published engine tables, in the registry's order (``engine_registry``: the one list of engines).
+
+    Only names that are tables of the serving copy are returned, so what reaches SQL text below is always an
+    existing table name, never free text.
+    """
+    if "engine_registry" not in present:
+        return ()
+    frame = query(snapshot, "select relation from engine_registry order by simplicity, relation")
+    return tuple(name for name in frame["relation"].to_list() if name in present)
+
+
 def host_backtests(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> pl.DataFrame:
-    """Backtest predictions of every engine whose table is published (table names are constants)."""
+    """Backtest predictions of every engine of ``engine_registry`` whose table is published."""
     parts = [
-        f"select resource, model, ds, yhat, yhat_lower, yhat_upper from {table} "
+        f"select resource, model, ds, yhat, yhat_lower, yhat_upper from {_identifier(table)} "
         "where host_id = ? and segment = 'backtest'"
-        for table in ENGINE_TABLES
-        if table in present
+        for table in engine_tables(snapshot, present)
     ]
     if not parts:
         return pl.DataFrame(

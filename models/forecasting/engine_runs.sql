@@ -1,13 +1,12 @@
 {#-
-    The run log: one row per series and engine (prophet, xgboost, seasonal_naive) with its status
+    The run log: one row per series and engine of the registry (var `engines`) with its status
     (ok | failed | insufficient_history), the error or reason, and the seconds spent on it.
 
-    The Python engines write their log next to their forecasts in the lake (one Parquet file each, replaced
-    whole on every run); the seasonal naive's status is derived here from what baseline_forecasts produced.
+    The Python engines (writes_run_log) write their log next to their forecasts in the lake (one Parquet file
+    each, replaced whole on every run); a SQL engine's status is derived here from what its model produced.
 -#}
--- depends_on: {{ ref('prophet_forecasts') }}
--- depends_on: {{ ref('challenger_forecasts') }}
-{% set lake = var('lake_dir', none) or (env_var('HORIZONSCALE_DATA_DIR', 'data') ~ '/lake') -%}
+{{- engine_run_log_refs() }}
+{%- set sql_engines = engine_list() | rejectattr('writes_run_log') | list %}
 
 with
 
@@ -24,16 +23,7 @@ python_runs as (
         detail,
         run_started_at
 
-    from read_parquet(
-        ['{{ lake }}/forecasts/prophet_runs.parquet', '{{ lake }}/forecasts/xgboost_runs.parquet'],
-        union_by_name = true
-    )
-
-),
-
-baseline_forecasts as (
-
-    select * from {{ ref('baseline_forecasts') }}
+    from read_parquet({{ engine_lake_files('_runs') }}, union_by_name = true)
 
 ),
 
@@ -59,30 +49,54 @@ python_series as (
 
 ),
 
-baseline_rows as (
+sql_engines as (
 
-    select
-        host_id,
-        resource,
-        count(*) filter (where segment = 'backtest') as backtest_rows,
-        count(*) filter (where segment = 'forecast') as forecast_rows
-
-    from baseline_forecasts
-    group by all
+    {% for engine in sql_engines %}
+        select '{{ engine.name }}' as model
+        {% if not loop.last %}union all{% endif %}
+    {% else %}
+        select cast(null as varchar) as model
+        where false
+    {% endfor %}
 
 ),
 
-baseline_runs as (
+sql_engine_rows as (
+
+    {% for engine in sql_engines %}
+        select
+            host_id,
+            resource,
+            '{{ engine.name }}' as model,
+            count(*) filter (where segment = 'backtest') as backtest_rows,
+            count(*) filter (where segment = 'forecast') as forecast_rows
+
+        from {{ ref(engine.relation) }}
+        group by all
+        {% if not loop.last %}union all{% endif %}
+    {% else %}
+        select
+            cast(null as varchar) as host_id,
+            cast(null as varchar) as resource,
+            cast(null as varchar) as model,
+            0 as backtest_rows,
+            0 as forecast_rows
+        where false
+    {% endfor %}
+
+),
+
+sql_runs as (
 
     select
         python_series.host_id,
         python_series.resource,
-        'seasonal_naive' as model,
+        sql_engines.model,
         case
             when
                 eligibility.is_eligible
-                and baseline_rows.backtest_rows = windows.history_end - windows.train_end
-                and baseline_rows.forecast_rows = windows.forecast_end - windows.history_end
+                and sql_engine_rows.backtest_rows = windows.history_end - windows.train_end
+                and sql_engine_rows.forecast_rows = windows.forecast_end - windows.history_end
                 then 'ok'
             else 'insufficient_history'
         end as status,
@@ -90,7 +104,7 @@ baseline_runs as (
             when not coalesce(eligibility.is_eligible, false)
                 then coalesce(eligibility.history_problem, 'no history before the backtest')
             when
-                coalesce(baseline_rows.backtest_rows, 0) < windows.history_end - windows.train_end
+                coalesce(sql_engine_rows.backtest_rows, 0) < windows.history_end - windows.train_end
                 then 'no complete week of history before ' || strftime(windows.backtest_start, '%Y-%m-%d')
         end as error,
         0.0 as fit_seconds,
@@ -99,11 +113,13 @@ baseline_runs as (
         cast(null as timestamp) as run_started_at
 
     from python_series
+    cross join sql_engines
     cross join windows
-    left join baseline_rows
+    left join sql_engine_rows
         on
-            python_series.host_id = baseline_rows.host_id
-            and python_series.resource = baseline_rows.resource
+            python_series.host_id = sql_engine_rows.host_id
+            and python_series.resource = sql_engine_rows.resource
+            and sql_engines.model = sql_engine_rows.model
     left join eligibility
         on
             python_series.host_id = eligibility.host_id
@@ -117,7 +133,7 @@ final as (
 
     union all
 
-    select * from baseline_runs
+    select * from sql_runs
 
 )
 

@@ -1,11 +1,10 @@
 {#-
     How long each engine took, by phase (train: XGBoost's global models; calibrate: the interval
     calibration run on a sample; forecast: backtest + production for every series), from the timing files
-    the Python engines write next to their forecasts. For performance audits across runs and machines.
+    the Python engines of the registry (writes_run_log) write next to their forecasts. For performance audits
+    across runs and machines.
 -#}
--- depends_on: {{ ref('prophet_forecasts') }}
--- depends_on: {{ ref('challenger_forecasts') }}
-{% set lake = var('lake_dir', none) or (env_var('HORIZONSCALE_DATA_DIR', 'data') ~ '/lake') -%}
+{{- engine_run_log_refs() }}
 
 with
 
@@ -21,10 +20,7 @@ timings as (
         backend,
         run_started_at
 
-    from read_parquet(
-        ['{{ lake }}/forecasts/prophet_timings.parquet', '{{ lake }}/forecasts/xgboost_timings.parquet'],
-        union_by_name = true
-    )
+    from read_parquet({{ engine_lake_files('_timings') }}, union_by_name = true)
 
 ),
 

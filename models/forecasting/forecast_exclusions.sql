@@ -15,7 +15,7 @@ per_series as (
         ) as engine_statuses,
         bool_and(status = 'insufficient_history') as is_insufficient_history
     from leaderboard
-    where model in ('prophet', 'xgboost', 'seasonal_naive')
+    where model in ({{ engine_names_sql() }})
     group by all
 )
 

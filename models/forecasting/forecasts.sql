@@ -10,38 +10,7 @@ calibration as (
 ),
 
 production as (
-    select
-        host_id,
-        resource,
-        model,
-        ds,
-        yhat,
-        yhat_lower,
-        yhat_upper
-    from {{ ref('prophet_forecasts') }}
-    where segment = 'forecast'
-    union all
-    select
-        host_id,
-        resource,
-        model,
-        ds,
-        yhat,
-        yhat_lower,
-        yhat_upper
-    from {{ ref('challenger_forecasts') }}
-    where segment = 'forecast'
-    union all
-    select
-        host_id,
-        resource,
-        model,
-        ds,
-        yhat,
-        yhat_lower,
-        yhat_upper
-    from {{ ref('baseline_forecasts') }}
-    where segment = 'forecast'
+    {{- union_engine_forecasts('forecast') }}
 ),
 
 champions as (

@@ -1,56 +1,13 @@
--- Every engine's backtest prediction next to the actual it tried to predict.
+-- Every engine's (var `engines`) backtest prediction next to the actual it tried to predict.
 -- Imputed days are left out: they are our own interpolation, not something a model can be scored on.
 with
-
-prophet as (
-    select * from {{ ref('prophet_forecasts') }}
-),
-
-challenger as (
-    select * from {{ ref('challenger_forecasts') }}
-),
-
-baseline as (
-    select * from {{ ref('baseline_forecasts') }}
-),
 
 actuals as (
     select * from {{ ref('processed_data') }}
 ),
 
 backtests as (
-    select
-        host_id,
-        resource,
-        model,
-        ds,
-        yhat,
-        yhat_lower,
-        yhat_upper
-    from prophet
-    where segment = 'backtest'
-    union all
-    select
-        host_id,
-        resource,
-        model,
-        ds,
-        yhat,
-        yhat_lower,
-        yhat_upper
-    from challenger
-    where segment = 'backtest'
-    union all
-    select
-        host_id,
-        resource,
-        model,
-        ds,
-        yhat,
-        yhat_lower,
-        yhat_upper
-    from baseline
-    where segment = 'backtest'
+    {{- union_engine_forecasts('backtest') }}
 )
 
 select

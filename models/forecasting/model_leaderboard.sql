@@ -1,4 +1,5 @@
--- The tournament: every engine scored on every series' backtest window, ranked, one champion per series.
+-- The tournament: every engine of the registry (var `engines`) scored on every series' backtest window,
+-- ranked, one champion per series.
 with
 
 processed as (
@@ -19,26 +20,9 @@ forecast_rows as (
         resource,
         model,
         count(*) as forecast_points
-    from {{ ref('prophet_forecasts') }}
-    where segment = 'forecast'
-    group by all
-    union all
-    select
-        host_id,
-        resource,
-        model,
-        count(*) as forecast_points
-    from {{ ref('challenger_forecasts') }}
-    where segment = 'forecast'
-    group by all
-    union all
-    select
-        host_id,
-        resource,
-        model,
-        count(*) as forecast_points
-    from {{ ref('baseline_forecasts') }}
-    where segment = 'forecast'
+    from (
+        {{- union_engine_forecasts('forecast', ['host_id', 'resource', 'model']) }}
+    )
     group by all
 ),
 
@@ -50,7 +34,7 @@ series as (
 ),
 
 models as (
-    select unnest(['prophet', 'xgboost', 'seasonal_naive']) as model
+    select unnest([{{ engine_names_sql() }}]) as model
 ),
 
 entries as (
@@ -131,8 +115,9 @@ eligibility as (
         -- Only an engine that ran cleanly, was scored and produced a production forecast can win.
         status = 'ok' and backtest_points > 0 and forecast_points > 0 and mape is not null as is_eligible,
         case when '{{ var("selection_metric") }}' = 'wape' then wape else mape end as selection_score,
-        -- Tie-break: the simpler model wins an exact tie (seasonal naive, then XGBoost, then Prophet).
-        case model when 'seasonal_naive' then 1 when 'xgboost' then 2 else 3 end as simplicity_order
+        -- Tie-break: the simpler model wins an exact tie (the registry's simplicity: seasonal naive, then
+        -- XGBoost, then Prophet).
+        {{ engine_simplicity_sql('model') }} as simplicity_order
     from joined
 ),
 

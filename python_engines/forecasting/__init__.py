@@ -1,4 +1,4 @@
-"""Forecasting engines and the fleet runner behind ``prophet_forecasts`` and ``challenger_forecasts``.
+"""Forecasting engines and the fleet runner behind ``prophet_forecasts`` and ``xgboost_forecasts``.
 
 Layers, each ignorant of the one above it:
 

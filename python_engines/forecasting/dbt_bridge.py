@@ -29,9 +29,6 @@ from python_engines.forecasting.windows import ForecastWindows
 
 log = logging.getLogger(__name__)
 
-#: The ``model`` column value of each engine, and the file stem of its lake copies.
-ENGINE_MODELS = {"prophet": "prophet", "xgboost": "xgboost"}
-
 
 def _empty(value: Any) -> bool:
     return value is None or str(value).strip().lower() in ("", "none", "null")
@@ -146,8 +143,11 @@ def timing_table(run: EngineRun, started_at: datetime) -> pa.Table:
 
 
 def run_engine_model(engine: str, processed: Any, windows_relation: Any, configs: Mapping[str, Any]) -> pa.Table:
-    """Body of an engine's dbt Python model. ``processed`` / ``windows_relation`` are the DuckDB relations
-    of ``processed_data`` and ``forecast_windows``; returns the forecast table dbt materialises."""
+    """Body of an engine's dbt Python model. ``engine`` is its name in the registry (var ``engines``) and in
+    ``ENGINES``; ``processed`` / ``windows_relation`` are the DuckDB relations of ``processed_data`` and
+    ``forecast_windows``; returns the forecast table dbt materialises."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: python_engines.forecasting.runs.ENGINES has {sorted(ENGINES)}")
     _ensure_progress_visible()
     started_at = datetime.now(UTC).replace(tzinfo=None)
     config = ModelConfig.from_configs(configs)
@@ -161,7 +161,7 @@ def run_engine_model(engine: str, processed: Any, windows_relation: Any, configs
     run = ENGINES[engine](series, windows, config.fleet)
     table = forecast_table(run.results, windows)
     runs = run_table(run.results).append_column("run_started_at", pa.array([started_at] * len(run.results)))
-    stem = config.lake_dir / "forecasts" / ENGINE_MODELS[engine]
+    stem = config.lake_dir / "forecasts" / engine  # the engine's name is its model value and lake file stem
     _write_atomically(table, stem.with_suffix(".parquet"))
     _write_atomically(runs, stem.with_name(stem.name + "_runs.parquet"))
     _write_atomically(timing_table(run, started_at), stem.with_name(stem.name + "_timings.parquet"))

@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_FLEET_HOSTS = 12
@@ -50,3 +53,9 @@ def run_isolated(command: list[str], data_dir: Path, work: Path, **extra: str) -
         text=True,
         check=False,
     )
+
+
+def registered_engines() -> list[dict[str, Any]]:
+    """The engine registry as dbt_project.yml declares it (var ``engines``), in its order."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    return list(project["vars"]["engines"])

@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, registered_engines
 from test_dashboard_fixture import FORMULA_MANAGER, QUOTED_HOSTNAME, build_serving_copy
 
 if str(PROJECT_ROOT) not in sys.path:  # the dashboard is a plain directory, not an installed package
@@ -407,6 +407,27 @@ def test_partial_build_still_shows_host_history(tmp_path: Path, serving: Path, m
     (spec,) = chart_specs(app)
     names = {trace.get("name") for trace in spec["data"]}
     assert "actual" in names and "XGBoost backtest" in names and "Prophet backtest" not in names
+
+
+def test_style_names_exactly_the_registered_engines() -> None:
+    engines = {engine["name"] for engine in registered_engines()}
+    assert set(style.MODEL_LABELS) == set(style.MODEL_COLORS) == engines
+
+
+def test_a_newly_registered_engine_shows_in_the_deep_dive(
+    tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "serving" / "horizonscale.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(serving, copy)
+    with duckdb.connect(str(copy)) as con:  # a contender = its table + one registry row, no dashboard change
+        con.execute("create table lstm_forecasts as select * replace ('lstm' as model) from xgboost_forecasts")
+        con.execute("insert into engine_registry values ('lstm', 'lstm_forecasts', 4, true, 'A contender')")
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
+    spec = chart_specs(run("Host deep dive", host=QUOTED_HOSTNAME))[0]
+    names = {trace.get("name") for trace in spec["data"]}
+    assert {"lstm backtest", "XGBoost backtest", "Prophet backtest", "Seasonal naive backtest"} <= names
+    assert style.model_colors(["lstm", "prophet"]) == {"prophet": style.MODEL_COLORS["prophet"], "lstm": "#9467bd"}
 
 
 def test_corrupt_serving_copy_gives_a_page_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, registered_engines
 
 HISTORY_END = date(2025, 12, 31)
 BACKTEST_START = date(2025, 9, 1)
@@ -41,7 +41,8 @@ DNA: tuple[tuple[str, str], ...] = (
     ("BLACK_SWAN", "NORMAL"),
     ("DECLINING", "NORMAL"),
 )
-MODELS = {"prophet": "prophet_forecasts", "xgboost": "challenger_forecasts", "seasonal_naive": "baseline_forecasts"}
+ENGINES = registered_engines()  # the real registry: the fixture publishes every engine table it names
+MODELS = {engine["name"]: engine["relation"] for engine in ENGINES}
 FORMULA_MANAGER = "@ops-oncall"
 QUOTED_HOSTNAME = "o'brien-uat-00006"
 
@@ -233,9 +234,7 @@ MARTS_SQL = """
 create table model_leaderboard as
 with backtests as (
     select f.host_id, f.resource, f.model, f.yhat, f.yhat_lower, f.yhat_upper, p.y
-    from (
-        from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts
-    ) as f
+    from engine_forecasts as f
     join processed_data as p using (host_id, resource, ds)
     where f.segment = 'backtest'
 ),
@@ -258,7 +257,7 @@ select *, rank = 1 as is_champion from ranked;
 
 create temp table calibration as
 select f.host_id, f.resource, f.model, quantile_cont(abs(p.y - f.yhat), 0.8) as q
-from (from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts) as f
+from engine_forecasts as f
 join processed_data as p using (host_id, resource, ds)
 join model_leaderboard as l using (host_id, resource, model)
 where f.segment = 'backtest' and l.is_champion
@@ -273,7 +272,7 @@ select
     l.mape as backtest_mape,
     l.wape as backtest_wape,
     case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level
-from (from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts) as f
+from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
 cross join forecast_windows as w
@@ -372,7 +371,7 @@ with calibrated as (
         avg(case when p.y between f.yhat - c.q and f.yhat + c.q then 1.0 else 0.0 end) as calibrated_coverage
     from model_leaderboard as l
     join calibration as c using (host_id, resource, model)
-    join (from prophet_forecasts union all from challenger_forecasts union all from baseline_forecasts) as f
+    join engine_forecasts as f
         using (host_id, resource, model)
     join processed_data as p using (host_id, resource, ds)
     where l.is_champion and f.segment = 'backtest'
@@ -425,6 +424,17 @@ def build_serving_copy(data_dir: Path, hosts: int = 12, history_days: int = 365,
         con.execute(PROCESSED_SQL)
         for model, table in MODELS.items():
             con.execute(ENGINE_SQL.format(table=table, model=model))
+        con.execute(
+            "create table engine_registry "
+            "(model varchar, relation varchar, simplicity integer, writes_run_log boolean, description varchar)"
+        )
+        con.executemany(
+            "insert into engine_registry values (?, ?, ?, ?, ?)",
+            [[e["name"], e["relation"], e["simplicity"], e["writes_run_log"], e["description"]] for e in ENGINES],
+        )
+        con.execute(
+            "create temp view engine_forecasts as " + " union all ".join(f"from {table}" for table in MODELS.values())
+        )
         con.execute(MARTS_SQL)
         con.execute("alter table hosts drop column host")
         con.execute("checkpoint")

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, registered_engines
 
+from python_engines.forecasting.runs import ENGINES
 from python_engines.forecasting.windows import compute_windows
 from python_engines.paths import ProjectPaths
 
@@ -45,6 +46,7 @@ def built(small_fleet: ProjectPaths, tmp_path_factory: pytest.TempPathFactory) -
             "--select",
             "+engine_runs",
             "+engine_timings",
+            "+engine_registry",
             "--indirect-selection",
             "cautious",  # only tests whose every parent is built here
             "--vars",
@@ -61,13 +63,21 @@ def _query(paths: ProjectPaths, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def _registry(paths: ProjectPaths) -> list[tuple]:
+    return _query(paths, "select model, relation, simplicity, writes_run_log from engine_registry order by model")
+
+
+def test_engine_registry_table_is_the_registry(built: ProjectPaths) -> None:
+    declared = sorted((e["name"], e["relation"], e["simplicity"], e["writes_run_log"]) for e in registered_engines())
+    assert _registry(built) == declared
+    # The Python engines of the registry are exactly the ones python_engines can run (and write a run log for).
+    assert {m for m, _, _, writes in declared if writes} == set(ENGINES)
+    assert {m for m, *_ in declared} == {"prophet", "xgboost", "seasonal_naive"}
+
+
 def test_every_engine_table_has_the_contract_shape(built: ProjectPaths) -> None:
     expected_series = HOSTS_FORECAST * 4
-    for table, model in (
-        ("prophet_forecasts", "prophet"),
-        ("challenger_forecasts", "xgboost"),
-        ("baseline_forecasts", "seasonal_naive"),
-    ):
+    for model, table, *_ in _registry(built):
         rows = _query(
             built,
             f"""
@@ -90,15 +100,17 @@ def test_run_log_and_timings(built: ProjectPaths) -> None:
         ((model, status), n)
         for model, status, n in _query(built, "select model, status, count(*) from engine_runs group by all")
     )
-    assert runs == {(m, "ok"): HOSTS_FORECAST * 4 for m in ("prophet", "xgboost", "seasonal_naive")}
+    engines = _registry(built)
+    assert runs == {(m, "ok"): HOSTS_FORECAST * 4 for m, *_ in engines}
     phases = {(m, p) for m, p in _query(built, "select model, phase from engine_timings")}
-    assert phases == {(m, p) for m in ("prophet", "xgboost") for p in ("calibrate", "forecast")} | {
-        ("xgboost", "train")
-    }
+    python_models = [m for m, _, _, writes in engines if writes]
+    assert phases == {(m, p) for m in python_models for p in ("calibrate", "forecast")} | {("xgboost", "train")}
 
 
 def test_lake_copies_match_the_tables(built: ProjectPaths) -> None:
-    for table, stem in (("prophet_forecasts", "prophet"), ("challenger_forecasts", "xgboost")):
+    for stem, table, _, writes in _registry(built):
+        if not writes:
+            continue
         lake = built.lake_dir / "forecasts" / f"{stem}.parquet"
         (difference,) = _query(
             built,

@@ -1,0 +1,104 @@
+{#-
+    The engine registry (var `engines` in dbt_project.yml) and the SQL every model builds from it, so that
+    no model lists the engines by hand. `ref(engine.relation)` is called inside the loops: dbt sees every
+    engine model as a parent, and a relation that names no model fails the parse.
+-#}
+
+{% macro engine_list() -%}
+    {%- if execute is not defined -%}
+        {#- Not dbt (sqlfluff's Jinja templater, whose var() is a placeholder string): lint every branch
+            against two stand-in engines, one Python (writes_run_log) and one SQL. -#}
+        {{ return([
+            {'name': 'python_engine', 'relation': 'python_engine_forecasts', 'simplicity': 2,
+             'writes_run_log': true, 'description': 'lint stand-in'},
+            {'name': 'sql_engine', 'relation': 'sql_engine_forecasts', 'simplicity': 1,
+             'writes_run_log': false, 'description': 'lint stand-in'}
+        ]) }}
+    {%- endif -%}
+    {%- set engines = var('engines', []) -%}
+    {%- if engines is string or engines is mapping or engines | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'engines' must be a non-empty list of engines (name, relation, simplicity, writes_run_log, "
+            ~ "description): see dbt_project.yml"
+        ) }}
+    {%- endif -%}
+    {%- set seen = {'name': [], 'relation': [], 'simplicity': []} -%}
+    {%- for engine in engines -%}
+        {%- for key in ['name', 'relation', 'simplicity', 'writes_run_log', 'description'] -%}
+            {%- if engine is not mapping or engine.get(key) is none -%}
+                {{ exceptions.raise_compiler_error(
+                    "engine " ~ loop.index ~ " of var 'engines' has no '" ~ key ~ "': give every engine "
+                    ~ "name, relation, simplicity, writes_run_log and description (dbt_project.yml)"
+                ) }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if not modules.re.match('^[a-z][a-z0-9_]*$', engine.name | string) -%}
+            {{ exceptions.raise_compiler_error(
+                "engine name '" ~ engine.name ~ "' in var 'engines' must be lower_snake_case (it is the model value)"
+            ) }}
+        {%- endif -%}
+        {%- if engine.writes_run_log is not sameas true and engine.writes_run_log is not sameas false -%}
+            {{ exceptions.raise_compiler_error(
+                "engine '" ~ engine.name ~ "' in var 'engines': writes_run_log must be true or false, got '"
+                ~ engine.writes_run_log ~ "'"
+            ) }}
+        {%- endif -%}
+        {%- if engine.simplicity is not integer -%}
+            {{ exceptions.raise_compiler_error(
+                "engine '" ~ engine.name ~ "' in var 'engines': simplicity must be a whole number, got '"
+                ~ engine.simplicity ~ "'"
+            ) }}
+        {%- endif -%}
+        {%- for key in ['name', 'relation', 'simplicity'] -%}
+            {%- if engine[key] in seen[key] -%}
+                {{ exceptions.raise_compiler_error(
+                    "var 'engines' lists " ~ key ~ " '" ~ engine[key] ~ "' twice: each engine needs its own "
+                    ~ key
+                ) }}
+            {%- endif -%}
+            {%- do seen[key].append(engine[key]) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(engines) }}
+{%- endmacro %}
+
+
+{% macro engine_names_sql() -%}
+    {%- for engine in engine_list() -%}
+        '{{ engine.name }}'{% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{% macro engine_simplicity_sql(column='model') -%}
+    case {{ column }}
+    {%- for engine in engine_list() %} when '{{ engine.name }}' then {{ engine.simplicity | int }}{% endfor %} end
+{%- endmacro %}
+
+
+{% macro union_engine_forecasts(segment, columns=none) -%}
+    {%- set columns = columns or ['host_id', 'resource', 'model', 'ds', 'yhat', 'yhat_lower', 'yhat_upper'] -%}
+    {% for engine in engine_list() %}
+        select {{ columns | join(', ') }}
+        from {{ ref(engine.relation) }}
+        where segment = '{{ segment }}'
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+{%- endmacro %}
+
+
+{% macro engine_lake_files(suffix) -%}
+    {%- set lake = var('lake_dir', none) or (env_var('HORIZONSCALE_DATA_DIR', 'data') ~ '/lake') -%}
+    [
+    {%- for engine in engine_list() | selectattr('writes_run_log') -%}
+        '{{ lake }}/forecasts/{{ engine.name }}{{ suffix }}.parquet'{% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+    ]
+{%- endmacro %}
+
+
+{% macro engine_run_log_refs() -%}
+    {%- for engine in engine_list() | selectattr('writes_run_log') %}
+-- depends_on: {{ ref(engine.relation) }}
+    {%- endfor %}
+{%- endmacro %}
