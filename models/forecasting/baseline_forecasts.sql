@@ -3,13 +3,20 @@
     of the last week before the cut (train_end for the backtest, history_end for the forecast). Like the
     Python engines it only forecasts series with enough history (int_series_eligibility).
 
-    Interval: the forecast k weeks ahead errs by y(t) - y(t - 7k), so the band is the series' own quantiles
-    of k-week differences over the year before the cut, for k in 1, 2, 4, 8, 13, 26 weeks (a horizon uses
-    the next k at or above it: conservative between the steps).
+    Interval: the same recipe as the Python engines (python_engines.forecasting.intervals). The naive
+    forecast is made once more from a calibration cut forecast_horizon_days before train_end; its errors on
+    the days after that cut, divided by each series' scale (mean |y(t) - y(t - 7)| up to the cut), give
+    fleet-wide quantiles per horizon day (pooled over +-3 days, widening with the horizon). A band is
+    yhat + quantile[h] * scale. It replaced the series' own quantiles of k-week differences, which read a
+    trend the series had in the past year as upside risk: on growth that had levelled off the upper bound sat
+    20-30 points over a flat forecast (false breach alarms). Without calibration errors (a history too short
+    for the calibration cut) the band is a random walk in scale units, +-1.28 * scale * sqrt(weeks ahead).
 -#}
 {%- set width = var('interval_width') | float -%}
 {%- set alpha = (1 - width) / 2 -%}
 {%- set host_limit = var('forecast_host_limit', none) -%}
+{#- The smallest scale a band is drawn in, points (python_engines.forecasting.series.MIN_SCALE). -#}
+{%- set min_scale = 0.05 -%}
 
 with
 
@@ -19,7 +26,8 @@ all_series_days as (
         host_id,
         resource,
         ds,
-        y
+        y,
+        is_imputed
 
     from {{ ref('processed_data') }}
 
@@ -90,54 +98,109 @@ cuts as (
 
 ),
 
-lagged as (
+calibration as (
+
+    select
+        cast(train_end - forecast_horizon_days as date) as cut,
+        forecast_horizon_days as horizon_days
+
+    from windows
+
+),
+
+-- Weekly changes of every eligible series (processed_data is continuous per series: lag 7 = a week ago).
+weekly_changes as (
 
     select
         host_id,
         resource,
         ds,
-        y - lag(y, 7) over series_days as diff_1w,
-        y - lag(y, 14) over series_days as diff_2w,
-        y - lag(y, 28) over series_days as diff_4w,
-        y - lag(y, 56) over series_days as diff_8w,
-        y - lag(y, 91) over series_days as diff_13w,
-        y - lag(y, 182) over series_days as diff_26w
+        abs(y - lag(y, 7) over (partition by host_id, resource order by ds)) as weekly_change
 
     from processed_data
-    -- Only the year before each cut is used, plus 26 weeks of lag before it: skip older history.
-    where ds > (select windows.train_end - 364 - 182 from windows)
-    window series_days as (partition by host_id, resource order by ds)
 
 ),
 
-differences as (
+scales as (
 
-    unpivot lagged
-    on diff_1w, diff_2w, diff_4w, diff_8w, diff_13w, diff_26w
-    into name lag_name value difference
+    select
+        weekly_changes.host_id,
+        weekly_changes.resource,
+        greatest(
+            coalesce(avg(weekly_changes.weekly_change) filter (where weekly_changes.ds <= calibration.cut), 0),
+            {{ min_scale }}
+        ) as calibration_scale,
+        greatest(
+            coalesce(avg(weekly_changes.weekly_change) filter (where weekly_changes.ds <= windows.train_end), 0),
+            {{ min_scale }}
+        ) as backtest_scale,
+        greatest(
+            coalesce(avg(weekly_changes.weekly_change) filter (where weekly_changes.ds <= windows.history_end), 0),
+            {{ min_scale }}
+        ) as forecast_scale
+
+    from weekly_changes
+    cross join windows
+    cross join calibration
+    group by all
 
 ),
 
-spreads as (
+-- The naive forecast from the calibration cut, scored on the real (not imputed) days after it.
+calibration_errors as (
 
-    -- One pass per cut with plain range filters (a range join against the cuts was ~10x slower).
-    {% for segment, cut in [('backtest', 'train_end'), ('forecast', 'history_end')] %}
-        select
-            differences.host_id,
-            differences.resource,
-            '{{ segment }}' as segment,
-            cast(regexp_extract(differences.lag_name, '(\d+)', 1) as integer) as weeks,
-            quantile_cont(differences.difference, {{ alpha }}) as lower_offset,
-            quantile_cont(differences.difference, {{ 1 - alpha }}) as upper_offset
+    select
+        datediff('day', calibration.cut, actual.ds) as horizon_day,
+        (actual.y - week_before.y) / scales.calibration_scale as normalised_error
 
-        from differences
-        cross join windows
-        where
-            differences.ds <= windows.{{ cut }}
-            and differences.ds > windows.{{ cut }} - 364
-        group by all
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    from processed_data as actual
+    cross join calibration
+    inner join processed_data as week_before
+        on
+            actual.host_id = week_before.host_id
+            and actual.resource = week_before.resource
+            and week_before.ds = actual.ds - 7 * cast(ceil(datediff('day', calibration.cut, actual.ds) / 7) as integer)
+    inner join scales
+        on
+            actual.host_id = scales.host_id
+            and actual.resource = scales.resource
+    where
+        actual.ds > calibration.cut
+        and actual.ds <= calibration.cut + calibration.horizon_days
+        and not actual.is_imputed
+
+),
+
+horizon_days as (
+
+    select unnest(range(1, (select calibration.horizon_days from calibration) + 1)) as horizon_day
+
+),
+
+pooled_quantiles as (
+
+    select
+        horizon_days.horizon_day,
+        quantile_cont(calibration_errors.normalised_error, {{ alpha }}) as lower_quantile,
+        quantile_cont(calibration_errors.normalised_error, {{ 1 - alpha }}) as upper_quantile
+
+    from horizon_days
+    inner join calibration_errors
+        on calibration_errors.horizon_day between horizon_days.horizon_day - 3 and horizon_days.horizon_day + 3
+    group by all
+
+),
+
+-- Never narrower further ahead, never on the wrong side of the point forecast.
+quantiles as (
+
+    select
+        horizon_day,
+        min(least(lower_quantile, 0)) over widening as lower_quantile,
+        max(greatest(upper_quantile, 0)) over widening as upper_quantile
+
+    from pooled_quantiles
+    window widening as (order by horizon_day rows between unbounded preceding and current row)
 
 ),
 
@@ -171,16 +234,9 @@ horizon_steps as (
 
     select
         segment,
+        cut,
         ds,
-        cast(ds - 7 * cast(ceil((ds - cut) / 7) as integer) as date) as source_ds,
-        case
-            when ceil((ds - cut) / 7) <= 1 then 1
-            when ceil((ds - cut) / 7) <= 2 then 2
-            when ceil((ds - cut) / 7) <= 4 then 4
-            when ceil((ds - cut) / 7) <= 8 then 8
-            when ceil((ds - cut) / 7) <= 13 then 13
-            else 26
-        end as weeks
+        cast(ds - 7 * cast(ceil((ds - cut) / 7) as integer) as date) as source_ds
 
     from horizon
 
@@ -193,7 +249,7 @@ points as (
         last_week.resource,
         horizon_steps.segment,
         horizon_steps.ds,
-        horizon_steps.weeks,
+        datediff('day', horizon_steps.cut, horizon_steps.ds) as horizon_day,
         least(greatest(last_week.y, 0), 100) as yhat
 
     from horizon_steps
@@ -213,17 +269,31 @@ final as (
         points.segment,
         points.ds,
         points.yhat,
-        least(points.yhat, greatest(points.yhat + coalesce(spreads.lower_offset, 0), 0)) as yhat_lower,
-        greatest(points.yhat, least(points.yhat + coalesce(spreads.upper_offset, 0), 100)) as yhat_upper
+        points.yhat + coalesce(quantiles.lower_quantile, -1.2816 * sqrt(ceil(points.horizon_day / 7)))
+        * case points.segment when 'backtest' then scales.backtest_scale else scales.forecast_scale end
+            as raw_lower,
+        points.yhat + coalesce(quantiles.upper_quantile, 1.2816 * sqrt(ceil(points.horizon_day / 7)))
+        * case points.segment when 'backtest' then scales.backtest_scale else scales.forecast_scale end
+            as raw_upper
 
     from points
-    left join spreads
+    inner join scales
         on
-            points.host_id = spreads.host_id
-            and points.resource = spreads.resource
-            and points.segment = spreads.segment
-            and points.weeks = spreads.weeks
+            points.host_id = scales.host_id
+            and points.resource = scales.resource
+    left join quantiles
+        on points.horizon_day = quantiles.horizon_day
 
 )
 
-select * from final
+select
+    host_id,
+    resource,
+    model,
+    segment,
+    ds,
+    yhat,
+    least(yhat, greatest(raw_lower, 0)) as yhat_lower,
+    greatest(yhat, least(raw_upper, 100)) as yhat_upper
+
+from final
