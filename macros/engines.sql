@@ -102,3 +102,15 @@
 -- depends_on: {{ ref(engine.relation) }}
     {%- endfor %}
 {%- endmacro %}
+
+{% macro regime_engine_name() -%}
+    {#- var regime_engine, checked against the registry: the engine that takes over a series whose last weeks
+        broke from its backtest winner (model_leaderboard). -#}
+    {%- set name = var('regime_engine', 'prophet') -%}
+    {%- if name not in engine_list() | map(attribute='name') | list and execute is defined -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'regime_engine' is '" ~ name ~ "', which is not an engine of var 'engines' (dbt_project.yml)"
+        ) }}
+    {%- endif -%}
+    {{ return(name) }}
+{%- endmacro %}

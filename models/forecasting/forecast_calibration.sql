@@ -12,8 +12,15 @@
 -- hundreds of series, and series are exchangeable where days are not, which makes the honest check possible:
 -- hosts are split into two folds, each fold's factors are learned on the other fold's hosts only, and
 -- crossfit_coverage is the coverage those factors give (out of sample by host).
+--
+-- Shrinkage: a factor learned on few series is unstable (on an 8-host fleet a group factor once stretched a
+-- calm band 113-fold), so the applied factor is k ^ (n / (n + calibration_prior_series)) for a group of n
+-- series: the conformal quantile k on a large fleet, pulled toward 1 (the engine's own band, already
+-- calibrated by horizon on held-out history) on a small one, and kept within calibration_min_stretch ..
+-- calibration_max_stretch.
 {% set level = var('interval_width') %}
 {% set min_series = var('calibration_min_series') %}
+{% set prior = var('calibration_prior_series') %}
 with
 
 errors as (
@@ -77,16 +84,31 @@ ranked as (
 ),
 
 -- Finite-sample conformal quantile: the ceil((n + 1) * level)-th smallest score (capped at n).
-factors as (
+conformal as (
     select
         model,
         calibration_group,
         fold,
         count(distinct host_id || '|' || resource) as series,
         any_value(points) as points,
-        max(stretch_score) filter (where score_rank = least(points, ceil((points + 1) * {{ level }}))) as stretch
+        max(stretch_score) filter (
+            where score_rank = least(points, ceil((points + 1) * {{ level }}))
+        ) as conformal_stretch
     from ranked
     group by all
+),
+
+factors as (
+    select
+        *,
+        least(
+            {{ var('calibration_max_stretch') }},
+            greatest(
+                {{ var('calibration_min_stretch') }},
+                pow(greatest(conformal_stretch, 1e-6), series / (series + {{ prior }}))
+            )
+        ) as stretch
+    from conformal
 ),
 
 per_series as (
@@ -107,7 +129,10 @@ chosen as (
     select
         per_series.*,
         case
-            when group_factor.series >= {{ min_series }} then per_series.trust_level else 'ALL'
+            when
+                '{{ var("calibration_grouping") }}' = 'engine_trust' and group_factor.series >= {{ min_series }}
+                then per_series.trust_level
+            else 'ALL'
         end as calibration_group
     from per_series
     left join factors as group_factor
@@ -150,6 +175,7 @@ select
     {{ level }} as nominal_coverage,
     chosen.raw_coverage,
     applied.stretch as interval_stretch,
+    applied.conformal_stretch,
     applied.series as calibration_series,
     crossfit.crossfit_stretch,
     crossfit.crossfit_coverage

@@ -1,4 +1,10 @@
 -- The golden record: each series' champion 180-day production forecast with a calibrated interval.
+--
+-- Range guard: a series whose point forecast never rises above what it reached in the last range_guard_days
+-- (no growth beyond its own past) gets an upper bound no higher than that year's maximum plus the gap between
+-- its maximum and 95th percentile (at least 1 point). A flat forecast gives no reason to expect values the
+-- series has not shown, and pooled bands are drawn for the fleet, not for a host whose load alternates between
+-- two levels or sits steady near its ceiling (both raised false breach alarms on fleets we did not generate).
 with
 
 leaderboard as (
@@ -7,6 +13,24 @@ leaderboard as (
 
 calibration as (
     select * from {{ ref('forecast_calibration') }}
+),
+
+windows as (
+    select * from {{ ref('forecast_windows') }}
+),
+
+recent_range as (
+    select
+        history.host_id,
+        history.resource,
+        max(history.y) as recent_max,
+        quantile_cont(history.y, 0.95) as recent_p95
+    from {{ ref('processed_data') }} as history
+    cross join windows
+    where
+        not history.is_imputed
+        and history.ds > windows.history_end - {{ var('range_guard_days') | int }}
+    group by all
 ),
 
 production as (
@@ -19,7 +43,9 @@ champions as (
         resource,
         model,
         mape,
-        wape
+        wape,
+        champion_reason,
+        is_regime_override
     from leaderboard
     where is_champion
 ),
@@ -35,7 +61,13 @@ golden as (
         coalesce(calibration.interval_stretch, 1.0) as interval_stretch,
         champions.model as champion_model,
         champions.mape as backtest_mape,
-        champions.wape as backtest_wape
+        champions.wape as backtest_wape,
+        champions.champion_reason,
+        champions.is_regime_override,
+        case
+            when max(production.yhat) over series <= recent_range.recent_max
+                then recent_range.recent_max + greatest(recent_range.recent_max - recent_range.recent_p95, 1.0)
+        end as upper_ceiling
     from production
     inner join champions
         on
@@ -47,6 +79,21 @@ golden as (
             production.host_id = calibration.host_id
             and production.resource = calibration.resource
             and production.model = calibration.model
+    left join recent_range
+        on
+            production.host_id = recent_range.host_id
+            and production.resource = recent_range.resource
+    window series as (partition by production.host_id, production.resource)
+),
+
+banded as (
+    select
+        *,
+        -- Calibrated band: the champion's own band stretched around yhat by its conformal factor
+        -- (forecast_calibration), never crossing the point forecast and always physical (0-100%).
+        greatest(0, least(yhat, yhat - (yhat - raw_yhat_lower) * interval_stretch)) as calibrated_lower,
+        least(100, greatest(yhat, yhat + (raw_yhat_upper - yhat) * interval_stretch)) as calibrated_upper
+    from golden
 )
 
 select
@@ -54,10 +101,8 @@ select
     resource,
     ds,
     yhat,
-    -- Calibrated band: the champion's own band stretched around yhat by its group's conformal factor
-    -- (forecast_calibration), never crossing the point forecast and always physical (0-100%).
-    cast(greatest(0, least(yhat, yhat - (yhat - raw_yhat_lower) * interval_stretch)) as double) as yhat_lower,
-    cast(least(100, greatest(yhat, yhat + (raw_yhat_upper - yhat) * interval_stretch)) as double) as yhat_upper,
+    cast(calibrated_lower as double) as yhat_lower,
+    cast(greatest(yhat, least(calibrated_upper, coalesce(upper_ceiling, 100))) as double) as yhat_upper,
     raw_yhat_lower,
     raw_yhat_upper,
     interval_stretch,
@@ -66,8 +111,12 @@ select
     backtest_mape,
     backtest_wape,
     case
+        -- The series left the model that won its backtest: its score says nothing about the forecast.
+        when is_regime_override then 'LOW'
         when backtest_mape <= {{ var('trust_high_max_mape') }} then 'HIGH'
         when backtest_mape <= {{ var('trust_medium_max_mape') }} then 'MEDIUM'
         else 'LOW'
-    end as trust_level
-from golden
+    end as trust_level,
+    champion_reason,
+    cast(upper_ceiling as double) as upper_ceiling
+from banded

@@ -1,5 +1,14 @@
 -- The tournament: every engine of the registry (var `engines`) scored on every series' backtest window,
 -- ranked, one champion per series.
+--
+-- The backtest has one origin, 4 months before the end: a series whose shape changed after it (a ramp that
+-- began weeks ago, a workload moved on) cannot make its winner lose. So the winner's backtest is checked
+-- against the last recent_check_days of the window: when at least recent_break_share of those days fell
+-- outside its band on one side (the series has left the model that won), the champion is the registry's
+-- regime_engine instead (Prophet, whose forecast continues from the shape of the last weeks), and
+-- `forecasts` labels the series LOW trust.
+{%- set regime_engine = regime_engine_name() %}
+{%- set recent_days = var('recent_check_days') | int %}
 with
 
 processed as (
@@ -131,39 +140,123 @@ ranked as (
     from eligibility
 ),
 
+-- How each engine's backtest band held over the last recent_check_days scored days of its series.
+recent as (
+    select
+        host_id,
+        resource,
+        model,
+        count(*) as recent_points,
+        count(*) filter (where y > yhat_upper) as recent_above,
+        count(*) filter (where y < yhat_lower) as recent_below
+    from (
+        select
+            *,
+            max(ds) over (partition by host_id, resource) as last_scored_day
+        from errors
+    ) as dated_errors
+    where ds > last_scored_day - {{ recent_days }}
+    group by all
+),
+
+checked as (
+    select
+        ranked.*,
+        coalesce(
+            recent.recent_points >= {{ (recent_days / 2) | int }}
+            and greatest(recent.recent_above, recent.recent_below)
+            >= {{ var('recent_break_share') }} * recent.recent_points,
+            false
+        ) as has_recent_break,
+        greatest(recent.recent_above, recent.recent_below) / nullif(recent.recent_points, 0) as recent_miss_share
+    from ranked
+    left join recent
+        on
+            ranked.host_id = recent.host_id
+            and ranked.resource = recent.resource
+            and ranked.model = recent.model
+),
+
+picks as (
+    select
+        host_id,
+        resource,
+        any_value(model) filter (where rank = 1 and is_eligible) as top_model,
+        coalesce(any_value(has_recent_break) filter (where rank = 1 and is_eligible), false) as top_has_break,
+        any_value(recent_miss_share) filter (where rank = 1 and is_eligible) as top_miss_share,
+        coalesce(bool_or(model = '{{ regime_engine }}' and is_eligible), false) as regime_available
+    from checked
+    group by all
+),
+
+champions as (
+    select
+        host_id,
+        resource,
+        top_model,
+        top_has_break and regime_available and top_model != '{{ regime_engine }}' as is_regime_override,
+        case
+            when top_has_break and regime_available and top_model != '{{ regime_engine }}'
+                then '{{ regime_engine }}'
+            else top_model
+        end as champion_model,
+        case
+            when top_model is null then null
+            when top_has_break and regime_available and top_model != '{{ regime_engine }}'
+                then
+                    'recent break: ' || cast(round(100 * top_miss_share) as integer)
+                    || '% of the last {{ recent_days }} days left the band of ' || top_model
+                    || ', the backtest winner'
+            when top_has_break
+                then
+                    'best backtest score (its last {{ recent_days }} days left the band: '
+                    || cast(round(100 * top_miss_share) as integer) || '%)'
+            else 'best backtest score'
+        end as champion_reason
+    from picks
+),
+
 naive as (
     select
         host_id,
         resource,
         selection_score as naive_score
-    from ranked
+    from checked
     where model = 'seasonal_naive' and is_eligible
 )
 
 select
-    ranked.host_id,
-    ranked.resource,
-    ranked.model,
-    ranked.status,
-    ranked.run_error,
-    ranked.backtest_points,
-    ranked.mape_points,
-    ranked.mape,
-    ranked.is_mape_fallback,
-    ranked.wape,
-    ranked.mae,
-    ranked.bias,
-    ranked.coverage,
-    ranked.forecast_points,
-    ranked.is_eligible,
+    checked.host_id,
+    checked.resource,
+    checked.model,
+    checked.status,
+    checked.run_error,
+    checked.backtest_points,
+    checked.mape_points,
+    checked.mape,
+    checked.is_mape_fallback,
+    checked.wape,
+    checked.mae,
+    checked.bias,
+    checked.coverage,
+    checked.forecast_points,
+    checked.is_eligible,
     '{{ var("selection_metric") }}' as selection_metric,
-    ranked.selection_score,
-    ranked.rank,
-    ranked.rank = 1 and ranked.is_eligible as is_champion,
+    checked.selection_score,
+    checked.rank,
+    coalesce(checked.is_eligible and checked.model = champions.champion_model, false) as is_champion,
+    case when checked.model = champions.champion_model then champions.champion_reason end as champion_reason,
+    coalesce(checked.model = champions.champion_model and champions.is_regime_override, false) as is_regime_override,
+    checked.has_recent_break,
+    checked.recent_miss_share,
     naive.naive_score,
-    ranked.is_eligible and ranked.selection_score < naive.naive_score as beats_naive
-from ranked
+    checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive
+from checked
+left join champions
+    on
+        checked.host_id = champions.host_id
+        and checked.resource = champions.resource
 left join naive
     on
-        ranked.host_id = naive.host_id
-        and ranked.resource = naive.resource
+        checked.host_id = naive.host_id
+        and checked.resource = naive.resource

@@ -1,4 +1,5 @@
--- The champion of every series has the lowest selection score among its eligible engines.
+-- The champion of every series has the lowest selection score among its eligible engines, unless the
+-- backtest winner broke from the series in its last weeks and regime_engine took over (is_regime_override).
 with
 
 leaderboard as (
@@ -21,4 +22,7 @@ inner join best
     on
         leaderboard.host_id = best.host_id
         and leaderboard.resource = best.resource
-where leaderboard.is_champion and leaderboard.selection_score > best.best_score
+where
+    leaderboard.is_champion
+    and leaderboard.selection_score > best.best_score
+    and not (leaderboard.is_regime_override and leaderboard.model = '{{ var("regime_engine") }}')
