@@ -90,7 +90,7 @@ class ProphetSettings:
     past_window: int = 28
     # A series that fell suddenly this often before the last weeks (fills with cleanups, leaks with restarts)
     # ramps again and again: it keeps Prophet's long-run trend whatever its last weeks look like.
-    max_resets: int = 2
+    max_resets: int = 4
 
 
 @dataclass(frozen=True)
