@@ -21,6 +21,12 @@ of every series are written aside, clean, so a forecast or an alert can be score
 Each host has four series (cpu, memory, disk, network); each series one family. All values are clipped to
 [0, 100]. Shares are of series (late_joiner: of hosts, all four series); calm takes the rest (about 54%).
 
+A small fleet with exactly the shapes a test needs: ``StressConfig(hosts=2, families=("late_ramp", "calm",
+"calm", "calm", "saturating", "calm", "calm", "calm"))`` gives each series its family, host by host in
+(cpu, memory, disk, network) order, instead of drawing them by the shares below (late_joiner: whole hosts
+only; anything else is a ``StressInputError``). The shapes are still drawn from the seed; the default
+(``families=None``, and the CLI) assigns families at random exactly as before.
+
 =================== ====== ==========================================================================
 family              share  shape (ranges drawn per series)
 =================== ====== ==========================================================================

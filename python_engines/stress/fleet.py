@@ -53,6 +53,9 @@ class StressConfig:
     history_days: int = 1095
     horizon_days: int = 180
     rates: DirtRates = field(default_factory=DirtRates)
+    #: The family of every series, host by host in RESOURCES order (``hosts * 4`` names), to build a small
+    #: fleet holding exactly the shapes a test needs; None (the default) draws them by the families' shares.
+    families: tuple[str, ...] | None = None
 
     def validate(self) -> None:
         if not 1 <= self.hosts <= MAX_HOSTS:
@@ -65,6 +68,8 @@ class StressConfig:
             )
         if self.horizon_days < BREACH_WINDOW_DAYS:
             raise StressInputError(f"--horizon-days must be at least {BREACH_WINDOW_DAYS}, got {self.horizon_days}")
+        if self.families is not None:
+            validate_families(self.families, self.hosts)
 
     @property
     def calendar(self) -> Calendar:
@@ -80,6 +85,26 @@ class StressFleet:
     truth: pl.DataFrame
     series: pl.DataFrame
     manifest: dict[str, object]
+
+
+def validate_families(families: tuple[str, ...], hosts: int) -> None:
+    """A chosen family list must name a known family for each of the ``hosts * 4`` series, and late_joiner
+    (a host that joined late, all four series together) only for whole hosts."""
+    n = hosts * len(RESOURCES)
+    if len(families) != n:
+        raise StressInputError(
+            f"families must name one family per series, {n} for {hosts} hosts x {len(RESOURCES)} resources "
+            f"({', '.join(RESOURCES)}), got {len(families)}"
+        )
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise StressInputError(f"unknown families {', '.join(unknown)}: use {', '.join(FAMILIES)}")
+    by_host = np.array(families, dtype=object).reshape(hosts, len(RESOURCES)) == "late_joiner"
+    split = np.flatnonzero(by_host.any(axis=1) & ~by_host.all(axis=1))
+    if split.size:
+        raise StressInputError(
+            f"late_joiner is a whole host: give all four series of host {split[0] + 1} late_joiner, or none"
+        )
 
 
 def _rng(config: StressConfig, stream: int) -> np.random.Generator:
@@ -238,7 +263,11 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
     calendar = config.calendar
     inventory = inventory_frame(_rng(config, _INVENTORY), config)
     host_ids = inventory["host_id"].to_numpy().astype(str)
-    family = assign_families(_rng(config, _ASSIGN), config.hosts)
+    family = (
+        assign_families(_rng(config, _ASSIGN), config.hosts)
+        if config.families is None
+        else np.array(config.families, dtype=object)
+    )
     values, first_index, gaps = draw_values(config, family)
 
     lost, lost_counts = missing_days(_rng(config, _MISSING), calendar, first_index, config.rates)

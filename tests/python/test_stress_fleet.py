@@ -12,7 +12,7 @@ import pytest
 from support import PROJECT_ROOT
 
 from python_engines.cli import main
-from python_engines.stress import FAMILIES, StressConfig, build_stress_fleet, generate_stress_fleet
+from python_engines.stress import FAMILIES, StressConfig, StressInputError, build_stress_fleet, generate_stress_fleet
 from python_engines.stress.fleet import StressFleet
 
 FILES = ("inventory.csv", "telemetry.parquet", "truth.parquet", "series.parquet", "manifest.json")
@@ -154,3 +154,36 @@ def test_cli_writes_the_files_and_rejects_bad_input(tmp_path: Path, capsys: pyte
     assert main(["stress-fleet", "--hosts", "0", "--out", str(tmp_path / "bad")]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == ["horizonscale: error: --hosts must be between 1 and 9999, got 0"]
+
+
+def test_chosen_families_land_where_asked_and_keep_their_promises() -> None:
+    families = ("late_ramp", "calm", "calm", "calm", "calm", "saturating", "calm", "calm", *("late_joiner",) * 4)
+    fleet = build_stress_fleet(StressConfig(hosts=3, seed=5, families=families))
+    assert fleet.series["family"].to_list() == list(families)
+    assert fleet.series["host_id"].to_list()[:5] == ["sf5-0001"] * 4 + ["sf5-0002"]
+    assert fleet.series["resource"].to_list()[:5] == ["cpu", "memory", "disk", "network", "cpu"]
+    assert fleet.manifest["family_counts"] == {name: families.count(name) for name in FAMILIES}
+    assert fleet.series.filter(pl.col("family") == "late_ramp")["days_to_true_breach"].item() <= 90
+    joined = fleet.series.filter(pl.col("family") == "late_joiner")["first_day"]
+    assert joined.n_unique() == 1 and joined[0] > date(2023, 1, 2)
+    # the same seed and choice give the same fleet; the default draw is untouched by the option
+    again = build_stress_fleet(StressConfig(hosts=3, seed=5, families=families))
+    assert again.truth.equals(fleet.truth) and again.telemetry.equals(fleet.telemetry)
+    drawn = build_stress_fleet(StressConfig(hosts=3, seed=5))
+    assert drawn.series["family"].to_list() != list(families)
+
+
+@pytest.mark.parametrize(
+    ("families", "message"),
+    [
+        (("calm",) * 7, "families must name one family per series, 8 for 2 hosts x 4 resources"),
+        (("calm",) * 7 + ("late_rampp",), "unknown families late_rampp: use calm, level_shift_up"),
+        (
+            ("calm",) * 4 + ("late_joiner",) * 3 + ("calm",),
+            "late_joiner is a whole host: give all four series of host 2",
+        ),
+    ],
+)
+def test_a_bad_family_choice_is_a_clear_error(families: tuple[str, ...], message: str) -> None:
+    with pytest.raises(StressInputError, match=message):
+        build_stress_fleet(StressConfig(hosts=2, seed=1, families=families))

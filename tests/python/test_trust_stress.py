@@ -1,0 +1,207 @@
+"""The breach alert a planner relies on, end to end on a small stress fleet with real fits.
+
+Six stress hosts (24 series, families chosen with ``StressConfig(families=...)``) go through the
+bring-your-own-fleet path (``horizonscale load``, then ``horizonscale build``: real dbt, Prophet and XGBoost),
+and the built warehouse is read against the truth the generator kept aside (the 180 days after history_end):
+
+- level shifts up and saturating series that stay under the threshold raise no alarm (no capacity_risks
+  row, host not RED);
+- a genuine late ramp (true breach within 90 days) is flagged within 90 days;
+- calm series get bands about as wide as their own noise that still cover most of their truth;
+- on so small a fleet the calibration factors stay within [0.5, 4] (a factor of 113 once stretched a calm
+  band to 12+ points on an 8-host fleet).
+
+The seed is fixed and its truth facts are asserted too, so a change in the generator fails loudly here rather
+than silently testing other shapes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from support import run_isolated
+
+from python_engines.stress import StressConfig, generate_stress_fleet
+
+#: Seed 2: the late ramp truly breaches on day 48 and the quiet shapes peak at 81.1 (checked in
+#: test_the_fleet_holds_the_shapes_it_promises; of seeds 0-39, the ramp breaches on days 18-58).
+SEED = 2
+CALM = ("calm",) * 3
+#: Host by host, (cpu, memory, disk, network): the shapes under test on one resource, the rest calm.
+FAMILIES = (
+    *("late_ramp", *CALM),  # sf-0001: breaches within 90 days
+    *("level_shift_up", *CALM),  # sf-0002
+    *("saturating", *CALM),  # sf-0003
+    *("calm", "level_shift_up", "calm", "calm"),  # sf-0004
+    *("calm", "saturating", "calm", "calm"),  # sf-0005
+    *("calm", *CALM),  # sf-0006
+)
+HOSTS = len(FAMILIES) // 4
+QUIET_FAMILIES = ("level_shift_up", "saturating")
+WINDOW = 90
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+def _frame(database: Path, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.sql(sql).pl()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(warehouse, stress fleet directory): the fleet generated, loaded and built once for the module."""
+    work = tmp_path_factory.mktemp("trust_stress")
+    exports, data = work / "exports", work / "data"
+    generate_stress_fleet(StressConfig(hosts=HOSTS, seed=SEED, families=FAMILIES), exports)
+    load = ["horizonscale", "load", "--inventory", str(exports / "inventory.csv")]
+    _ok(run_isolated([*load, "--telemetry", str(exports / "telemetry.parquet")], data, work))
+    build = ["horizonscale", "build", "--vars", "{forecast_workers: 1}", "--out", str(work / "reports")]
+    _ok(run_isolated(build, data, work))
+    return data / "horizonscale.duckdb", exports
+
+
+def _series(exports: Path) -> pl.DataFrame:
+    return pl.read_parquet(exports / "series.parquet")
+
+
+def _truth(exports: Path) -> pl.DataFrame:
+    return pl.read_parquet(exports / "truth.parquet")
+
+
+def _explain(database: Path, exports: Path, keys: pl.DataFrame) -> str:
+    """What a planner would ask about failing series: family, champion, reason, forecast and truth paths."""
+    forecasts = _frame(
+        database,
+        "select host_id, resource, any_value(champion_model) as champion_model, "
+        "any_value(champion_reason) as champion_reason, any_value(interval_stretch) as stretch, "
+        "round(min(yhat), 1) as yhat_min, round(max(yhat), 1) as yhat_max, "
+        "round(max(yhat_upper) filter (where ds <= (select min(ds) from forecasts) + 89), 1) as upper_max_90d, "
+        "round(avg(yhat_upper - yhat_lower), 1) as mean_width from forecasts group by all",
+    )
+    truth = (
+        _truth(exports)
+        .group_by("host_id", "resource")
+        .agg(pl.col("y").min().round(1).alias("truth_min"), pl.col("y").max().round(1).alias("truth_max"))
+    )
+    joined = keys.join(_series(exports), on=["host_id", "resource"], how="left")
+    return str(joined.join(forecasts, on=["host_id", "resource"], how="left").join(truth, on=["host_id", "resource"]))
+
+
+def test_the_fleet_holds_the_shapes_it_promises(built: tuple[Path, Path]) -> None:
+    _, exports = built
+    series = _series(exports)
+    assert series["family"].to_list() == list(FAMILIES)
+    peaks = _truth(exports).group_by("host_id", "resource", "family").agg(pl.col("y").max().alias("peak"))
+    # The late ramp breaches well inside the window (measured: day 48), not on its edge.
+    ramp = series.filter(pl.col("family") == "late_ramp")
+    assert 30 <= ramp["days_to_true_breach"].item() <= 70
+    # The quiet families stay well under 95 over all 180 days (measured: highest peak 81.1).
+    quiet = peaks.filter(pl.col("family").is_in(QUIET_FAMILIES))
+    assert quiet.height == 4 and quiet["peak"].max() < 90
+    assert series.filter(pl.col("family") != "late_ramp")["days_to_true_breach"].null_count() == series.height - 1
+
+
+def test_quiet_shapes_raise_no_alarm(built: tuple[Path, Path]) -> None:
+    database, exports = built
+    quiet = _series(exports).filter(pl.col("family").is_in(QUIET_FAMILIES)).select("host_id", "resource")
+    risks = _frame(database, "select host_id, resource, days_to_breach from capacity_risks")
+    alarms = quiet.join(risks, on=["host_id", "resource"])  # every capacity_risks row is an alarm
+    assert alarms.height == 0, _explain(database, exports, alarms.select("host_id", "resource"))
+    # Their hosts hold nothing else but calm series: none of them may be RED.
+    health = _frame(database, "select host_id, status, status_reason from fleet_health")
+    red = quiet.join(health, on="host_id").filter(pl.col("status") == "RED")
+    assert red.height == 0, f"{red}\n{_explain(database, exports, red.select('host_id', 'resource'))}"
+
+
+def test_the_late_ramp_is_flagged(built: tuple[Path, Path]) -> None:
+    database, exports = built
+    ramp = _series(exports).filter(pl.col("family") == "late_ramp").select("host_id", "resource")
+    risks = _frame(database, "select host_id, resource, days_to_breach from capacity_risks")
+    # Measured: flagged on day 48, the day it truly crosses (Prophet by the recent-break override, trust LOW).
+    flagged = ramp.join(risks, on=["host_id", "resource"])
+    assert flagged.height == 1 and flagged["days_to_breach"].item() <= WINDOW, _explain(database, exports, ramp)
+    health = _frame(database, "select host_id, status from fleet_health")
+    assert ramp.join(health, on="host_id")["status"].item() == "RED"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sf2-0002 cpu (level_shift_up, +26 points about 75 days before the end, outside Prophet's 56-day "
+    "recent window): the reset guard counts 2 drops in its deseasonalised past (a re-sent duplicate and the "
+    "yearly seasonality soaking up the step), so Prophet's own slope (0.22/day) goes on: yhat 59 -> 100 while "
+    "the truth stays 52-58; its upper bound crosses 95 on day 145 (host AMBER), beyond the 90-day window",
+)
+def test_quiet_point_forecasts_stay_near_their_truth(built: tuple[Path, Path]) -> None:
+    """A level shift stays level and a saturated series stays saturated over the whole horizon: the point
+    forecast never rises 10 points above anything the truth reached."""
+    database, exports = built
+    quiet = _series(exports).filter(pl.col("family").is_in(QUIET_FAMILIES)).select("host_id", "resource")
+    peaks = _frame(database, "select host_id, resource, max(yhat) as peak_yhat from forecasts group by all")
+    truth = _truth(exports).group_by("host_id", "resource").agg(pl.col("y").max().alias("peak_truth"))
+    joined = quiet.join(peaks, on=["host_id", "resource"]).join(truth, on=["host_id", "resource"])
+    over = joined.filter(pl.col("peak_yhat") > pl.col("peak_truth") + 10)
+    assert joined.height == 4 and over.height == 0, _explain(database, exports, over.select("host_id", "resource"))
+
+
+def _noise(database: Path) -> pl.DataFrame:
+    """Day-to-day noise of every series from its own history: std of daily differences / sqrt(2) (for white
+    noise of size s, a difference has size s x sqrt(2)); observed days only."""
+    return _frame(
+        database,
+        "select host_id, resource, stddev_samp(y - lag_y) / sqrt(2) as noise from ("
+        " select host_id, resource, y, lag(y) over (partition by host_id, resource order by ds) as lag_y"
+        " from processed_data where not is_imputed) group by all",
+    )
+
+
+def _calm_bands(database: Path, exports: Path) -> pl.DataFrame:
+    """Per calm series: noise, mean golden band width over the 180 days, its ratio, coverage of the truth."""
+    forecasts = _frame(database, "select host_id, resource, ds, yhat_lower, yhat_upper from forecasts")
+    truth = _truth(exports).filter(pl.col("family") == "calm")
+    inside = (pl.col("y") >= pl.col("yhat_lower")) & (pl.col("y") <= pl.col("yhat_upper"))
+    per_series = (
+        truth.join(forecasts, on=["host_id", "resource", "ds"])
+        .group_by("host_id", "resource")
+        .agg(
+            pl.len().alias("days"),
+            (pl.col("yhat_upper") - pl.col("yhat_lower")).mean().alias("width"),
+            inside.mean().alias("coverage"),
+        )
+    )
+    return per_series.join(_noise(database), on=["host_id", "resource"]).with_columns(
+        (pl.col("width") / pl.col("noise")).alias("width_over_noise")
+    )
+
+
+def test_calm_bands_are_no_wider_than_needed_and_cover_the_truth(built: tuple[Path, Path]) -> None:
+    database, exports = built
+    bands = _calm_bands(database, exports).sort("width_over_noise")
+    assert bands.height == FAMILIES.count("calm") and bands["days"].unique().to_list() == [180]
+    # Measured on this seed (19 calm series, noise 0.8-2.4 points): band width 2.2-8.1 x noise (median 4.2,
+    # widths 4.1-11.6 points), coverage of the truth 0.82-0.98 (median 0.94). A factor of 113 (the old small-
+    # fleet calibration) gives bands of tens of points, 12+ points on 1-3 points of noise fails the median.
+    assert bands["width_over_noise"].max() <= 12, str(bands)
+    assert bands["width_over_noise"].median() <= 6, str(bands)
+    assert bands["coverage"].min() >= 0.6, str(bands)
+
+
+def test_calibration_factors_stay_sane_on_a_small_fleet(built: tuple[Path, Path]) -> None:
+    database, _ = built
+    factors = _frame(
+        database,
+        "select model, calibration_group, min(interval_stretch) as low, max(interval_stretch) as high, "
+        "any_value(conformal_stretch) as conformal, any_value(calibration_series) as n from forecast_calibration "
+        "group by all order by all",
+    )
+    assert factors.height > 0 and factors["high"].is_nan().sum() == 0
+    assert factors["low"].min() >= 0.5 and factors["high"].max() <= 4, str(factors)
+    # [0.5, 4] is the clamp; shrinkage keeps them far inside it (measured: 0.95 xgboost, 1.00 prophet, 1.05
+    # seasonal_naive, 24 series per engine, conformal 0.88-1.12).
+    assert factors["low"].min() >= 0.8 and factors["high"].max() <= 1.25, str(factors)
