@@ -392,7 +392,7 @@ def extrapolation_plan(
     - the recent slope is flatter than the fitted one, or of the other sign, significantly (a line by
       ``consensus_z`` inflated standard errors, or a hinge) and by enough to matter (the two part by at least
       ``material_points`` over ``material_days``): growth that levelled off; continue from the recent level
-      at the slope both agree on;
+      at the slope both agree on, or flat when the recent slope cannot be told from zero;
     - the recent slope is steeper (a ramp the last changepoint came too early to see), by as much: followed
       only when it is steeper than every ``past_window``-day stretch of this series' past (``past``), since
       fills before cleanups and memory leaks before restarts ramp again and again;
@@ -408,7 +408,12 @@ def extrapolation_plan(
     if not (apart and significant):
         return None
     if np.sign(recent.slope) != np.sign(final_slope) or abs(recent.slope) <= abs(final_slope):
-        return recent.level, consensus_slope([final_slope, recent.slope])
+        # A recent line whose slope cannot be told from zero is flat: 0.08 a day of noise carried for 180 days
+        # is 14 points of growth the series never showed.
+        flat = recent.shape == "line" and abs(recent.slope) <= settings.consensus_z * recent.slope_error * (
+            AUTOCORRELATION_INFLATION
+        )
+        return recent.level, 0.0 if flat else consensus_slope([final_slope, recent.slope])
     unprecedented = past.size == 0 or abs(recent.slope) > float(np.max(np.abs(past)))
     return (recent.level, recent.slope) if unprecedented else None
 

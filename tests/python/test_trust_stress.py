@@ -131,13 +131,6 @@ def test_the_late_ramp_is_flagged(built: tuple[Path, Path]) -> None:
     assert ramp.join(health, on="host_id")["status"].item() == "RED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sf2-0002 cpu (level_shift_up, +26 points about 75 days before the end, outside Prophet's 56-day "
-    "recent window): the reset guard counts 2 drops in its deseasonalised past (a re-sent duplicate and the "
-    "yearly seasonality soaking up the step), so Prophet's own slope (0.22/day) goes on: yhat 59 -> 100 while "
-    "the truth stays 52-58; its upper bound crosses 95 on day 145 (host AMBER), beyond the 90-day window",
-)
 def test_quiet_point_forecasts_stay_near_their_truth(built: tuple[Path, Path]) -> None:
     """A level shift stays level and a saturated series stays saturated over the whole horizon: the point
     forecast never rises 10 points above anything the truth reached."""
