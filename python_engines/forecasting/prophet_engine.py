@@ -88,6 +88,7 @@ class ProphetSettings:
     material_points: float = 5.0
     material_days: int = 90
     past_window: int = 28
+    damping: float = 0.95
     # A series that fell suddenly this often before the last weeks (fills with cleanups, leaks with restarts)
     # ramps again and again: it keeps Prophet's long-run trend whatever its last weeks look like.
     max_resets: int = 4
@@ -384,15 +385,17 @@ def resets(values: np.ndarray, min_drop: float = 5.0, noise_multiple: float = 6.
 
 def extrapolation_plan(
     final_slope: float, recent: RecentTrend, past: np.ndarray, settings: ProphetSettings
-) -> tuple[float, float] | None:
-    """(level at the last day, slope per day) to continue from, or None to keep Prophet's own trend.
+) -> tuple[float, float, float] | None:
+    """(level at the last day, slope per day, daily damping of the slope) to continue from, or None to keep
+    Prophet's own trend.
 
     - a step in the direction the fitted trend climbs (a workload moved on, or off): flat from the new level;
       Prophet's last segment took the step for growth;
     - the recent slope is flatter than the fitted one, or of the other sign, significantly (a line by
       ``consensus_z`` inflated standard errors, or a hinge) and by enough to matter (the two part by at least
       ``material_points`` over ``material_days``): growth that levelled off; continue from the recent level
-      at the slope both agree on, or flat when the recent slope cannot be told from zero;
+      at the slope both agree on, damped by ``damping`` a day (a series that is slowing down goes on slowing
+      down), or flat when the recent slope cannot be told from zero;
     - the recent slope is steeper (a ramp the last changepoint came too early to see), by as much: followed
       only when it is steeper than every ``past_window``-day stretch of this series' past (``past``), since
       fills before cleanups and memory leaks before restarts ramp again and again;
@@ -400,7 +403,7 @@ def extrapolation_plan(
     """
     if recent.shape == "step":
         inflated = np.sign(recent.jump) == np.sign(final_slope)
-        return (recent.level, 0.0) if inflated else None
+        return (recent.level, 0.0, 1.0) if inflated else None
     apart = abs(recent.slope - final_slope) * settings.material_days >= settings.material_points
     significant = recent.shape == "hinge" or (
         abs(recent.slope - final_slope) > settings.consensus_z * recent.slope_error * AUTOCORRELATION_INFLATION
@@ -413,9 +416,9 @@ def extrapolation_plan(
         flat = recent.shape == "line" and abs(recent.slope) <= settings.consensus_z * recent.slope_error * (
             AUTOCORRELATION_INFLATION
         )
-        return recent.level, 0.0 if flat else consensus_slope([final_slope, recent.slope])
+        return recent.level, 0.0 if flat else consensus_slope([final_slope, recent.slope]), settings.damping
     unprecedented = past.size == 0 or abs(recent.slope) > float(np.max(np.abs(past)))
-    return (recent.level, recent.slope) if unprecedented else None
+    return (recent.level, recent.slope, 1.0) if unprecedented else None
 
 
 def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray) -> np.ndarray:
@@ -438,8 +441,10 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
     if plan is None or resets(deseasonalised[~recent]) >= s.max_resets:
         return fit.predict(future)
-    level, slope = plan
+    level, slope, damping = plan
     ahead = (future - days[-1]).astype(np.float64)
+    if damping < 1.0:  # sum of damping^k for k = 1..h: the damped trend's distance travelled by day h
+        ahead = damping * (1.0 - damping**ahead) / (1.0 - damping)
     future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     return level + slope * ahead + future_seasonal
 
