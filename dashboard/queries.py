@@ -465,12 +465,13 @@ def host_forecast(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> 
                 "champion_model": pl.String,
                 "backtest_mape": pl.Float64,
                 "trust_level": pl.String,
+                "champion_reason": pl.String,
             }
         )
     return query(
         snapshot,
         """
-        select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level
+        select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level, champion_reason
         from forecasts where host_id = ? order by resource, ds
         """,
         [host_id],

@@ -96,6 +96,8 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     trust = f"trust {md(first['trust_level'])}, champion {md(model_label(first['champion_model']))}"
     if first["backtest_mape"] is not None:
         trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
+    if (first.get("champion_reason") or "").startswith("recent break"):
+        trust += f"; {md(first['champion_reason'])}"
     if risk is not None:
         st.error(
             f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "

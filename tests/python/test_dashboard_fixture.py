@@ -271,7 +271,8 @@ select
     l.model as champion_model,
     l.mape as backtest_mape,
     l.wape as backtest_wape,
-    case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level
+    case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level,
+    'best backtest score' as champion_reason
 from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
