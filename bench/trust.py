@@ -251,8 +251,8 @@ def _fit_stock(task: tuple) -> tuple[str, str, list[tuple[str, np.ndarray, np.nd
 
 
 def sample_keys(keys: pl.DataFrame, size: int | None, salt: str) -> pl.DataFrame:
-    """A fixed, hash-chosen sample of series keys (all of them when size is None or large enough)."""
-    if size is None or size >= keys.height:
+    """A fixed, hash-chosen sample of series keys (all of them when size is None, 0 or large enough)."""
+    if not size or size >= keys.height:
         return keys
     rank = [zlib.crc32(f"{salt}|{h}|{r}".encode()) for h, r in keys.select(*KEYS).iter_rows()]
     return keys.with_columns(pl.Series("_rank", rank)).sort("_rank").head(size).drop("_rank")
@@ -833,14 +833,16 @@ def evaluate_fleet(fleet: Fleet, warehouse: Warehouse, args: argparse.Namespace)
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default="11,12", help="stress fleet seeds, comma separated ('' for none)")
+    parser.add_argument("--seeds", default="11,12,13", help="stress fleet seeds, comma separated ('' for none)")
     parser.add_argument("--hosts", type=int, default=400, help="hosts per stress fleet (default 400)")
-    parser.add_argument("--default-hosts", type=int, default=500, help="hosts of the default fleet (0 to skip)")
+    parser.add_argument("--default-hosts", type=int, default=2000, help="hosts of the default fleet (0 to skip)")
     parser.add_argument("--vars", help="dbt vars YAML passed to every build, e.g. '{forecast_workers: 1}'")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results dir")
     parser.add_argument("--work", type=Path, default=Path("/tmp/horizonscale_trust"), help="fleet data dirs")
     parser.add_argument("--skip-build", action="store_true", help="re-evaluate the builds already in --work")
-    parser.add_argument("--stock-sample", type=int, help="stock Prophet on N hash-chosen series per fleet")
+    parser.add_argument(
+        "--stock-sample", type=int, default=400, help="stock Prophet on N hash-chosen series per fleet (0: all)"
+    )
     parser.add_argument(
         "--stress-pythonpath",
         help="PYTHONPATH for the stress-fleet step only (a checkout that has the command, until it is merged)",
@@ -850,7 +852,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.seed_list = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
         parser.error(f"--seeds {args.seeds!r}: give whole numbers separated by commas, e.g. 11,12")
-    if args.hosts < 1 or args.default_hosts < 0 or (args.stock_sample is not None and args.stock_sample < 1):
+    if args.hosts < 1 or args.default_hosts < 0 or (args.stock_sample is not None and args.stock_sample < 0):
         parser.error("--hosts and --stock-sample must be >= 1, --default-hosts >= 0")
     return args
 
