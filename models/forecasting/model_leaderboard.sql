@@ -189,20 +189,23 @@ picks as (
     group by all
 ),
 
+decisions as (
+    select
+        *,
+        coalesce(top_has_break and regime_available and top_model != '{{ regime_engine }}', false)
+            as is_regime_override
+    from picks
+),
+
 champions as (
     select
         host_id,
         resource,
-        top_model,
-        top_has_break and regime_available and top_model != '{{ regime_engine }}' as is_regime_override,
-        case
-            when top_has_break and regime_available and top_model != '{{ regime_engine }}'
-                then '{{ regime_engine }}'
-            else top_model
-        end as champion_model,
+        is_regime_override,
+        case when is_regime_override then '{{ regime_engine }}' else top_model end as champion_model,
         case
             when top_model is null then null
-            when top_has_break and regime_available and top_model != '{{ regime_engine }}'
+            when is_regime_override
                 then
                     'recent break: ' || cast(round(100 * top_miss_share) as integer)
                     || '% of the last {{ recent_days }} days left the band of ' || top_model
@@ -213,7 +216,7 @@ champions as (
                     || cast(round(100 * top_miss_share) as integer) || '%)'
             else 'best backtest score'
         end as champion_reason
-    from picks
+    from decisions
 ),
 
 naive as (
