@@ -92,6 +92,12 @@ class ProphetSettings:
     # A series that fell suddenly this often before the last weeks (fills with cleanups, leaks with restarts)
     # ramps again and again: it keeps Prophet's long-run trend whatever its last weeks look like.
     max_resets: int = 4
+    # Compounding growth (a constant rate over a floor) is read over the last growth_window days and continued
+    # as a curve when it beats a line and a hinge there by growth_evidence (BIC on effective days); doubling
+    # times outside doubling_days are not searched. Chosen on stress seed 1 (bench/README.md).
+    growth_window: int = 252
+    growth_evidence: float = 10.0
+    doubling_days: tuple[float, float] = (25.0, 400.0)
 
 
 @dataclass(frozen=True)
@@ -351,6 +357,58 @@ def recent_trend(x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segme
     return best
 
 
+@dataclass(frozen=True)
+class Compounding:
+    """``floor + scale * exp(rate * x)``, x days from the last day: growth at a constant rate over a floor."""
+
+    floor: float
+    scale: float
+    rate: float  # per day
+
+    def at(self, x: np.ndarray) -> np.ndarray:
+        return self.floor + self.scale * np.exp(self.rate * x)
+
+
+def _line_and_hinge_sse(x: np.ndarray, v: np.ndarray, min_segment: int = 14) -> tuple[float, float]:
+    """Least-squares error of the best line and of the best hinge (flat, then a ramp) through ``(x, v)``."""
+    centred, v_centred = x - x.mean(), v - v.mean()
+    total = float(v_centred @ v_centred)
+    line_sse = total - float(centred @ v_centred) ** 2 / float(centred @ centred)
+    breaks = np.arange(min_segment, x.size - min_segment + 1)
+    if breaks.size == 0:
+        return line_sse, line_sse
+    ramp = np.maximum(x[None, :] - x[breaks][:, None], 0.0)
+    ramp -= ramp.mean(axis=1, keepdims=True)
+    spread = np.maximum(np.einsum("ij,ij->i", ramp, ramp), 1e-12)
+    hinge_sse = total - (ramp @ v_centred) ** 2 / spread
+    return line_sse, float(hinge_sse.min())
+
+
+def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Compounding | None:
+    """Growth that compounds (users, data, traffic growing by a share a day): a rising exponential over a
+    floor, fitted on a grid of doubling times (least squares for floor and scale at each), kept only when its
+    BIC beats both a line and a hinge over the same days by ``growth_evidence``. A line reads such a
+    series' recent slope and under-forecasts a crossing that comes sooner every week.
+    """
+    rates = np.log(2.0) / np.geomspace(*settings.doubling_days, 48)
+    curves = np.exp(rates[:, None] * x[None, :])
+    curves_c = curves - curves.mean(axis=1, keepdims=True)
+    spread = np.einsum("ij,ij->i", curves_c, curves_c)
+    v_centred = v - v.mean()
+    scale = curves_c @ v_centred / spread
+    sse = float(v_centred @ v_centred) - scale**2 * spread
+    pick = int(np.argmin(sse))
+    if scale[pick] <= 0.0:
+        return None
+    n_eff = max(x.size / AUTOCORRELATION_INFLATION**2, 3.0)
+    line_sse, hinge_sse = _line_and_hinge_sse(x, v)
+    rivals = min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3))
+    if _bic(float(sse[pick]), n_eff, 3) + settings.growth_evidence >= rivals:
+        return None
+    floor = float(v.mean() - scale[pick] * curves[pick].mean())
+    return Compounding(floor, float(scale[pick]), float(rates[pick]))
+
+
 def consensus_slope(candidates: Sequence[float]) -> float:
     """The growth every candidate agrees on: the smallest slope if all share a sign, else none."""
     signs = np.sign(candidates)
@@ -428,7 +486,9 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     and growth that has levelled off as growth that goes on; a ramp that began after its last changepoint is
     extrapolated at the older, flatter slope. So the last ``recent_window`` days (seasonality removed) are
     read as a line, a step or a hinge (:func:`recent_trend`) and :func:`extrapolation_plan` decides whether
-    the trend continues from there; the seasonality is Prophet's either way.
+    the trend continues from there. Before that, growth that compounds over the last ``growth_window`` days
+    (:func:`compounding_growth`) is continued as its curve, and a series that resets often keeps Prophet's
+    trend. The seasonality is Prophet's either way.
     """
     s = fit.settings
     seasonal = seasonal_features(days, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
@@ -436,16 +496,23 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     end_trend = fit.trend(np.array([days[-1] - 1, days[-1]])) * fit.y_scale
     x = (days - days[-1]).astype(np.float64)
     recent = x > -s.recent_window
+    if resets(deseasonalised[~recent]) >= s.max_resets:
+        return fit.predict(future)
+    ahead = (future - days[-1]).astype(np.float64)
+    future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
+    window = x > -s.growth_window
+    if window.sum() >= 0.6 * s.growth_window:  # most of the window observed
+        growth = compounding_growth(x[window], deseasonalised[window], s)
+        if growth is not None:
+            return growth.at(ahead) + future_seasonal
     shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence)
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
-    if plan is None or resets(deseasonalised[~recent]) >= s.max_resets:
+    if plan is None:
         return fit.predict(future)
     level, slope, damping = plan
-    ahead = (future - days[-1]).astype(np.float64)
     if damping < 1.0:  # sum of damping^k for k = 1..h: the damped trend's distance travelled by day h
         ahead = damping * (1.0 - damping**ahead) / (1.0 - damping)
-    future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     return level + slope * ahead + future_seasonal
 
 

@@ -396,3 +396,22 @@ def test_prophet_keeps_the_long_run_trend_of_a_series_that_resets() -> None:
     plain = prophet_forecast(series, WINDOWS, replace(settings, extrapolation="prophet"))
     assert np.allclose(result.forecast.yhat, plain.forecast.yhat)
     assert prophet_engine.resets(values) >= settings.max_resets
+
+
+def test_prophet_continues_compounding_growth_as_a_curve() -> None:
+    """Users doubling every 80 days over a floor of 15: 95% is 40 days past the end. The curve is read over
+    the last 36 weeks and continued, so the crossing is forecast within days of the truth; a line through the
+    last weeks would see it weeks late. A straight line of the same recent slope stays a line."""
+    rng = np.random.default_rng(12)
+    n = WINDOWS.history_dates().size
+    rate = np.log(2.0) / 80.0
+    x = np.arange(n) - (n - 1)
+    values = 15.0 + 80.0 * np.exp(rate * (x - 40)) + rng.normal(0.0, 1.0, n)
+    result = prophet_forecast(_shape(values, "compounding"), WINDOWS)
+    crossing = days_to_cross(result.forecast.yhat)
+    assert crossing is not None and abs(crossing - 40) <= 6, crossing
+    recent = x[-252:].astype(float)
+    assert prophet_engine.compounding_growth(recent, values[-252:], ProphetSettings()) is not None
+    slope = 80.0 * rate * np.exp(-40 * rate)  # the curve's slope on the last day
+    line = 60.0 + slope * recent + rng.normal(0.0, 1.0, recent.size)
+    assert prophet_engine.compounding_growth(recent, line, ProphetSettings()) is None
