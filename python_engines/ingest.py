@@ -1,16 +1,19 @@
 """Bring your own fleet: land a team's inventory and telemetry exports in the raw layer, as delivered.
 
 This step only checks what must hold for the files to be read at all (the file exists and parses to its
-last line, the required columns are there) and stops with one message naming the file and the column
-otherwise, before the warehouse is touched: each file is first read in full into a staging area. Every row,
-however bad, is landed as text with a ``raw_row_id``: the dbt refinery validates rows and keeps each one it
-cannot use in ``telemetry_rejects`` / ``inventory_rejects`` with a reason, so nothing is lost.
+last line, the required columns are there) and stops with one message naming the file and the column (for a
+malformed CSV line: its number and what is wrong) otherwise, before the warehouse is touched: each file is
+first read in full into a staging area. Every row, however bad, is landed as text with a ``raw_row_id``: the
+dbt refinery validates rows and keeps each one it cannot use in ``telemetry_rejects`` / ``inventory_rejects``
+with a reason, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import glob
+import gzip
 import logging
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -27,6 +30,9 @@ INVENTORY_REQUIRED: tuple[str, ...] = ("host_id", "hostname", "department", "app
 INVENTORY_OPTIONAL: tuple[str, ...] = ("environment", "cpu_cores", "memory_gb", "storage_gb")
 TELEMETRY_REQUIRED: tuple[str, ...] = ("host_id", "resource", "ts", "value")
 VALUE_SCALES: tuple[str, ...] = ("percent", "fraction")
+CSV_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".tsv", ".txt")
+#: Field separators a header line is checked for, when DuckDB's sniffer could not read a CSV file.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 
 
 class IngestError(ValueError):
@@ -50,9 +56,70 @@ def _reader(path: str) -> str:
     lowered = path.lower()
     if lowered.endswith(".parquet"):
         return f"read_parquet({_literal(path)})"
-    if lowered.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+    if lowered.endswith(CSV_SUFFIXES):
         return f"read_csv({_literal(path)}, all_varchar = true, header = true)"
     raise IngestError(f"{path}: unsupported file type (use .csv, .csv.gz or .parquet)")
+
+
+def _header_line(path: str) -> str:
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        return handle.readline().lstrip("\ufeff").rstrip("\r\n")
+
+
+def _describe_line_error(error_type: str, message: str) -> str:
+    """reject_errors' error type and message in words."""
+    found = [int(n) for n in re.findall(r"Found: (\d+)", message)]
+    expected = re.search(r"Expected Number of Columns: (\d+)", message)
+    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS") and found and expected:
+        return f"has {max(found)} fields where the header has {expected.group(1)}"
+    if error_type == "UNQUOTED VALUE":
+        return "has a stray or unclosed quote"
+    if error_type == "INVALID UNICODE":
+        return "is not valid UTF-8 (re-export the file as UTF-8)"
+    return message.strip().splitlines()[0] if message.strip() else error_type.lower()
+
+
+def csv_line_problem(path: str) -> str | None:
+    """The first malformed line of a CSV file, in words ("line 3 has 5 fields where the header has 4"), or
+    None. Reads the file with the separator its header line uses (DuckDB's sniffer can be thrown by one
+    ragged row) and DuckDB's rejects table, which keeps each bad line's number."""
+    if not path.lower().endswith(CSV_SUFFIXES):
+        return None
+    try:
+        header = _header_line(path)
+    except OSError:
+        return None
+    counts = {delimiter: header.count(delimiter) for delimiter in DELIMITERS}
+    delimiter = max(counts, key=counts.__getitem__)
+    if counts[delimiter] == 0:
+        return None
+    with duckdb.connect() as con:
+        try:
+            con.execute(
+                f"select count(*) from read_csv({_literal(path)}, all_varchar = true, header = true, "
+                f"delim = {_literal(delimiter)}, store_rejects = true)"
+            ).fetchall()
+            rows = con.execute(
+                "select line, error_type, error_message from reject_errors order by line, column_idx desc"
+            ).fetchall()
+        except duckdb.Error as exc:
+            log.debug("%s: no line-level diagnosis: %s", path, exc)
+            return None
+    if not rows:
+        return None
+    line, error_type, message = rows[0]
+    bad_lines = len({row[0] for row in rows})
+    more = f" (and {bad_lines - 1:,} more malformed line{'s' if bad_lines > 2 else ''})" if bad_lines > 1 else ""
+    return f"line {line:,} {_describe_line_error(error_type, message)}{more}"
+
+
+def _unreadable(path: str, exc: duckdb.Error) -> IngestError:
+    """The error for a file DuckDB failed on: its malformed line if one can be found, else DuckDB's words."""
+    problem = csv_line_problem(path)
+    if problem is None:
+        problem = f"cannot be read ({str(exc).strip().splitlines()[0]})"
+    return IngestError(f"{path}: {problem}; fix or re-export it, nothing was changed")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
@@ -60,8 +127,7 @@ def _columns(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
     try:
         described = con.execute(f"describe select * from {_reader(path)}").fetchall()
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise IngestError(f"{path}: cannot be read ({first_line})") from exc
+        raise _unreadable(path, exc) from exc
     return {row[0].strip().lower(): row[0] for row in described}
 
 
@@ -71,6 +137,9 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
         if name in columns:
             picked.append(f'cast("{columns[name]}" as varchar) as {name}')
         elif required:
+            problem = csv_line_problem(path)  # a ragged line can make the sniffer misread the header
+            if problem:
+                raise IngestError(f"{path}: {problem}; fix or re-export it, nothing was changed")
             found = ", ".join(sorted(columns)) or "none"
             raise IngestError(f"{path}: required column '{name}' is missing (found: {found})")
         else:
@@ -80,6 +149,10 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
 
 def expand(pattern: str) -> list[str]:
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+    directories = [f for f in files if Path(f).is_dir()]
+    if directories:
+        example = str(Path(directories[0]) / "*.csv")
+        raise IngestError(f"{directories[0]}: is a directory; give a file, or a glob such as {example!r}")
     missing = [f for f in files if not Path(f).is_file()]
     if not files or missing:
         raise IngestError(f"{missing[0] if missing else pattern}: no such file (check the path or glob)")
@@ -93,8 +166,7 @@ def _stage(con: duckdb.DuckDBPyConnection, query: str, path: str, target: Path) 
         con.execute(f"copy ({query}) to {_literal(str(target))} (format parquet, compression zstd)")
         return con.execute(f"select count(*) from read_parquet({_literal(str(target))})").fetchone()[0]
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise IngestError(f"{path}: cannot be read ({first_line}); fix or re-export it, nothing was changed") from exc
+        raise _unreadable(path, exc) from exc
 
 
 def stage_inventory(con: duckdb.DuckDBPyConnection, path: str, staging: Path) -> tuple[Path, int]:
