@@ -27,6 +27,21 @@ class CliError(Exception):
         self.code = code
 
 
+LOAD_EPILOG = """\
+inventory columns (names matched case-insensitively, others ignored):
+  required: host_id, hostname, department, app_code, app_manager, region
+  optional: environment, cpu_cores, memory_gb, storage_gb
+telemetry columns: host_id (as in the inventory), resource (cpu, memory, disk, network or an alias), ts, value
+  ts: ISO 8601 date or timestamp (2025-06-01, 2025-06-01T13:05:00Z, 2025-06-01T14:05:00+01:00); with an offset
+      or zone it is converted to UTC, without one it is taken as UTC; each row counts for its UTC day.
+      Epoch numbers and day-first dates (01/06/2025) are rejected.
+  value: a number with a decimal point, percent 0-100 (or 0-1 with --value-scale fraction)
+load refuses (exit 2, nothing changed) when a file cannot be read or lacks a required column, when no
+telemetry row would be usable, or when the values look like fractions and --value-scale is not given;
+it warns when a problem would get many rows rejected. The build keeps every unusable row in telemetry_rejects.
+"""
+
+
 def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -57,14 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", type=_iso_date, default=date(2025, 12, 31), help="last day (default 2025-12-31)")
     _add_data_dir(gen)
 
-    load = commands.add_parser("load", help="bring your own fleet: land an inventory and telemetry exports")
+    load = commands.add_parser(
+        "load",
+        help="bring your own fleet: land an inventory and telemetry exports",
+        description="Land your own fleet's inventory and telemetry exports in the raw layer (replacing it).",
+        epilog=LOAD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     load.add_argument("--inventory", required=True, help="inventory CSV or Parquet file")
     load.add_argument("--telemetry", required=True, help="telemetry CSV/Parquet file or glob, e.g. 'exports/*.csv'")
     load.add_argument(
         "--value-scale",
         choices=("percent", "fraction"),
-        default="percent",
-        help="utilisation given as percent 0-100 (default) or fraction 0-1",
+        default=None,
+        help="utilisation given as percent 0-100 or fraction 0-1 (multiplied by 100); without it, percent, "
+        "and values that all lie within 0-1 are refused until you say which",
     )
     _add_data_dir(load)
 

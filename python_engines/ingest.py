@@ -3,9 +3,11 @@
 This step only checks what must hold for the files to be read at all (the file exists and parses to its
 last line, the required columns are there) and stops with one message naming the file and the column (for a
 malformed CSV line: its number and what is wrong) otherwise, before the warehouse is touched: each file is
-first read in full into a staging area. Every row, however bad, is landed as text with a ``raw_row_id``: the
-dbt refinery validates rows and keeps each one it cannot use in ``telemetry_rejects`` / ``inventory_rejects``
-with a reason, so nothing is lost.
+first read in full into a staging area. Then it looks at the staged telemetry as a whole (``load_checks``):
+it warns, naming the fix, about problems that would get most rows rejected, refuses when no row would be
+usable or when the values look like 0-1 fractions and no ``--value-scale`` was given. Every row, however bad,
+is landed as text with a ``raw_row_id``: the dbt refinery validates rows and keeps each one it cannot use in
+``telemetry_rejects`` / ``inventory_rejects`` with a reason, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from pathlib import Path
 
 import duckdb
 
+from python_engines.load_checks import (
+    LoadCheckError,
+    check_telemetry,
+    describe_value_scale,
+    profile_telemetry,
+    resolve_value_scale,
+)
 from python_engines.paths import ProjectPaths
 from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, purge
 
@@ -72,7 +81,9 @@ def _describe_line_error(error_type: str, message: str) -> str:
     found = [int(n) for n in re.findall(r"Found: (\d+)", message)]
     expected = re.search(r"Expected Number of Columns: (\d+)", message)
     if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS") and found and expected:
-        return f"has {max(found)} fields where the header has {expected.group(1)}"
+        # One reject per surplus or missing field, each counting up to it: the extreme one is the line's count.
+        fields = max(found) if error_type == "TOO MANY COLUMNS" else min(found)
+        return f"has {fields} fields where the header has {expected.group(1)}"
     if error_type == "UNQUOTED VALUE":
         return "has a stray or unclosed quote"
     if error_type == "INVALID UNICODE":
@@ -101,14 +112,15 @@ def csv_line_problem(path: str) -> str | None:
                 f"delim = {_literal(delimiter)}, store_rejects = true)"
             ).fetchall()
             rows = con.execute(
-                "select line, error_type, error_message from reject_errors order by line, column_idx desc"
+                "select line, error_type, error_message from reject_errors order by line, column_idx"
             ).fetchall()
         except duckdb.Error as exc:
             log.debug("%s: no line-level diagnosis: %s", path, exc)
             return None
     if not rows:
         return None
-    line, error_type, message = rows[0]
+    line, error_type, _ = rows[0]
+    message = " ".join(row[2] for row in rows if row[0] == line and row[1] == error_type)
     bad_lines = len({row[0] for row in rows})
     more = f" (and {bad_lines - 1:,} more malformed line{'s' if bad_lines > 2 else ''})" if bad_lines > 1 else ""
     return f"line {line:,} {_describe_line_error(error_type, message)}{more}"
@@ -257,11 +269,29 @@ def rebuild_raw_layer(
     return inventory_rows, telemetry_rows
 
 
-def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str = "percent") -> IngestResult:
-    """Read both inputs in full into a staging area, changing nothing if any file fails, then rebuild the raw
-    layer from them."""
+def inspect_staged(staged_inventory: Path, parts: list[tuple[Path, int]], value_scale: str | None, source: str) -> str:
+    """Warn about what would get most telemetry rows rejected; the value scale to load with (IngestError when
+    no row would be usable, or the values look like fractions and no scale was given)."""
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        profile = profile_telemetry(con, staged_inventory, [staged for staged, _ in parts])
+    try:
+        scale = resolve_value_scale(profile, value_scale, source)
+        warnings = check_telemetry(profile, scale, source)
+    except LoadCheckError as exc:
+        raise IngestError(str(exc)) from exc
+    for warning in warnings:
+        log.warning(warning)
+    log.info(describe_value_scale(profile, value_scale, scale))
+    return scale
+
+
+def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str | None = None) -> IngestResult:
+    """Read both inputs in full into a staging area, changing nothing if any file fails or no telemetry row
+    would be usable, then rebuild the raw layer from them. ``value_scale`` None: percent, unless the values
+    look like 0-1 fractions (then IngestError: the user must say which)."""
     started = time.perf_counter()
-    if value_scale not in VALUE_SCALES:
+    if value_scale is not None and value_scale not in VALUE_SCALES:
         raise IngestError(f"--value-scale must be one of {', '.join(VALUE_SCALES)}, got {value_scale!r}")
     inventories = expand(inventory)
     if len(inventories) > 1:
@@ -273,11 +303,12 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
     staging.mkdir(parents=True)
     try:
         staged_inventory, parts = stage_inputs(inventories[0], telemetry_files, staging)
+        scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
         audit = {
             "inventory_file": inventories[0],
             "telemetry_pattern": telemetry,
             "telemetry_files": len(telemetry_files),
-            "value_scale": value_scale,
+            "value_scale": scale,
         }
         inventory_rows, telemetry_rows = rebuild_raw_layer(paths, staged_inventory, parts, audit)
     except IngestError:
@@ -288,10 +319,11 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
         shutil.rmtree(staging, ignore_errors=True)
     seconds = time.perf_counter() - started
     log.info(
-        "landed %s inventory rows and %s telemetry rows from %d file(s) in %.1f s",
+        "landed %s inventory rows and %s telemetry rows from %d file(s) in %.1f s (values as %s)",
         f"{inventory_rows:,}",
         f"{telemetry_rows:,}",
         len(telemetry_files),
         seconds,
+        scale,
     )
     return IngestResult(inventory_rows, telemetry_rows, len(telemetry_files), seconds)
