@@ -57,7 +57,17 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_report_out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="reports", help="where the CSV exception lists go (default: reports/)")
+    parser.add_argument(
+        "--out",
+        help="directory for the CSV exception lists, relative to the current directory "
+        "(default: reports/ in the data directory)",
+    )
+    parser.add_argument(
+        "--no-bom",
+        action="store_true",
+        help="write the CSVs without a UTF-8 byte-order mark (by default they have one, so Excel reads "
+        "non-Latin names right)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,8 +237,13 @@ def cmd_report(args: argparse.Namespace, paths: ProjectPaths) -> None:
     from python_engines.report import write_reports
     from python_engines.serving import serving_file
 
-    out = Path(getattr(args, "out", None) or "reports")
-    write_reports(serving_file(paths), out if out.is_absolute() else paths.root / out)
+    write_reports(serving_file(paths), report_dir(args, paths), bom=not getattr(args, "no_bom", False))
+
+
+def report_dir(args: argparse.Namespace, paths: ProjectPaths) -> Path:
+    """``--out`` as the user meant it (relative to the current directory), else reports/ in the data directory."""
+    out = getattr(args, "out", None)
+    return Path(out).resolve() if out else paths.data_dir / "reports"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
