@@ -327,3 +327,27 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
         scale,
     )
     return IngestResult(inventory_rows, telemetry_rows, len(telemetry_files), seconds)
+
+
+def describe_last_load(warehouse: Path) -> str | None:
+    """The last `horizonscale load` in one line (when, which files, the value scale it decided), for the build
+    log; None for a synthetic fleet or when the warehouse cannot be read."""
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute(
+                "select loaded_at, inventory_file, telemetry_pattern, telemetry_files, telemetry_rows, value_scale "
+                "from raw.load_audit order by loaded_at desc limit 1"
+            ).fetchone()
+    except duckdb.Error as exc:
+        log.debug("no load audit in %s: %s", warehouse, exc)
+        return None
+    if row is None:
+        return None
+    loaded_at, inventory, pattern, files, rows, scale = row
+    return (
+        f"own fleet loaded {loaded_at:%Y-%m-%d %H:%M} UTC from {inventory} and {pattern} ({files} file(s), "
+        f"{rows:,} telemetry rows), values as {scale}"
+        + (" (0-1 fractions, multiplied by 100)" if scale == "fraction" else " (0-100)")
+    )

@@ -18,7 +18,7 @@ import pytest
 from own_fleets import daily_telemetry, inventory_frame, write_csv
 from support import horizonscale
 
-from python_engines.ingest import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, TELEMETRY_REQUIRED
+from python_engines.ingest import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, TELEMETRY_REQUIRED, describe_last_load
 from python_engines.raw_layer import OWN_TELEMETRY_FILE
 
 HOSTS = {"h0": date(2025, 3, 1), "h1": date(2025, 3, 1), "h2": date(2025, 3, 1)}
@@ -238,3 +238,12 @@ def test_load_help_lists_the_columns_and_the_timestamp_rule(tmp_path: Path) -> N
     assert "optional: " + ", ".join(INVENTORY_OPTIONAL) in text
     assert all(column in text for column in TELEMETRY_REQUIRED)
     assert "ISO 8601" in text and "taken as UTC" in text and "--value-scale fraction" in text
+
+
+def test_the_build_can_say_which_value_scale_the_load_decided(tmp_path: Path) -> None:
+    inventory, target = _fleet(tmp_path, _fractions())
+    assert _load(tmp_path, inventory, target, "--value-scale", "fraction").returncode == 0
+    line = describe_last_load(tmp_path / "data" / "horizonscale.duckdb")
+    assert line is not None and line.endswith("values as fraction (0-1 fractions, multiplied by 100)")
+    assert f"{ROWS:,} telemetry rows" in line and "telemetry.csv" in line
+    assert describe_last_load(tmp_path / "nothing.duckdb") is None
