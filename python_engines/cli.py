@@ -28,17 +28,20 @@ class CliError(Exception):
 
 
 LOAD_EPILOG = """\
-inventory columns (names matched case-insensitively, others ignored):
+inventory columns (names matched case-insensitively; other columns are ignored):
   required: host_id, hostname, department, app_code, app_manager, region
   optional: environment, cpu_cores, memory_gb, storage_gb
-telemetry columns: host_id (as in the inventory), resource (cpu, memory, disk, network or an alias), ts, value
-  ts: ISO 8601 date or timestamp (2025-06-01, 2025-06-01T13:05:00Z, 2025-06-01T14:05:00+01:00); with an offset
-      or zone it is converted to UTC, without one it is taken as UTC; each row counts for its UTC day.
-      Epoch numbers and day-first dates (01/06/2025) are rejected.
-  value: a number with a decimal point, percent 0-100 (or 0-1 with --value-scale fraction)
-load refuses (exit 2, nothing changed) when a file cannot be read or lacks a required column, when no
-telemetry row would be usable, or when the values look like fractions and --value-scale is not given;
-it warns when a problem would get many rows rejected. The build keeps every unusable row in telemetry_rejects.
+telemetry columns: host_id, resource, ts, value
+  host_id   as in the inventory (compared trimmed, case-insensitively)
+  resource  cpu, memory, disk, network, or an alias in seeds/resource_aliases.csv
+  ts        ISO 8601 date or timestamp: 2025-06-01, 2025-06-01T13:05:00Z, 2025-06-01T14:05:00+01:00;
+            with an offset or zone it is converted to UTC, without one it is taken as UTC; each row
+            counts for its UTC day. Epoch numbers and dates like 01/06/2025 are rejected.
+  value     a number with a decimal point: percent 0-100 (0-1 with --value-scale fraction)
+load changes nothing and exits 2 when a file cannot be read or lacks a required column, when no
+telemetry row would be usable, or when the values look like 0-1 fractions and --value-scale is not
+given; it warns when a problem would get many rows rejected. The build keeps every unusable row in
+telemetry_rejects / inventory_rejects with its reason.
 """
 
 

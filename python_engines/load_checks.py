@@ -220,7 +220,8 @@ def _host_problem(profile: TelemetryProfile) -> str | None:
         if profile.known_rows == 0
         else f"{profile.rows(profile.unknown_rows)} have a host_id that is not in the inventory"
     )
-    example = f"e.g. telemetry {profile.unknown_example!r}, inventory {profile.inventory_example!r}"
+    inventory = repr(profile.inventory_example) if profile.inventory_example else "none (no host_id filled in)"
+    example = f"e.g. telemetry {profile.unknown_example!r}, inventory {inventory}"
     if profile.hostname_match_rows > profile.unknown_rows / 2:
         fix = (
             "the telemetry host_ids match the inventory's hostname column instead: export the inventory's "
