@@ -91,8 +91,9 @@ def file_safe(text: str) -> str:
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """CSV for spreadsheets: cells that would run as a formula (=, +, -, @) are neutralized first."""
-    return neutralize_formulas(frame).write_csv().encode("utf-8")
+    """CSV for spreadsheets: cells that would run as a formula (=, +, -, @) are neutralized first; UTF-8 with a
+    byte-order mark, without which Excel garbles non-Latin names."""
+    return neutralize_formulas(frame).write_csv().encode("utf-8-sig")
 
 
 def download_table(

@@ -27,6 +27,24 @@ class CliError(Exception):
         self.code = code
 
 
+LOAD_EPILOG = """\
+inventory columns (names matched case-insensitively; other columns are ignored):
+  required: host_id, hostname, department, app_code, app_manager, region
+  optional: environment, cpu_cores, memory_gb, storage_gb
+telemetry columns: host_id, resource, ts, value
+  host_id   as in the inventory (compared trimmed, case-insensitively)
+  resource  cpu, memory, disk, network, or an alias in seeds/resource_aliases.csv
+  ts        ISO 8601 date or timestamp: 2025-06-01, 2025-06-01T13:05:00Z, 2025-06-01T14:05:00+01:00;
+            with an offset or zone it is converted to UTC, without one it is taken as UTC; each row
+            counts for its UTC day. Epoch numbers and dates like 01/06/2025 are rejected.
+  value     a number with a decimal point: percent 0-100 (0-1 with --value-scale fraction)
+load changes nothing and exits 2 when a file cannot be read or lacks a required column, when no
+telemetry row would be usable, or when the values look like 0-1 fractions and --value-scale is not
+given; it warns when a problem would get many rows rejected. The build keeps every unusable row in
+telemetry_rejects / inventory_rejects with its reason.
+"""
+
+
 def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -42,7 +60,17 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_report_out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="reports", help="where the CSV exception lists go (default: reports/)")
+    parser.add_argument(
+        "--out",
+        help="directory for the CSV exception lists, relative to the current directory "
+        "(default: reports/ in the data directory)",
+    )
+    parser.add_argument(
+        "--no-bom",
+        action="store_true",
+        help="write the CSVs without a UTF-8 byte-order mark (by default they have one, so Excel reads "
+        "non-Latin names right)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,14 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", type=_iso_date, default=date(2025, 12, 31), help="last day (default 2025-12-31)")
     _add_data_dir(gen)
 
-    load = commands.add_parser("load", help="bring your own fleet: land an inventory and telemetry exports")
+    load = commands.add_parser(
+        "load",
+        help="bring your own fleet: land an inventory and telemetry exports",
+        description="Land your own fleet's inventory and telemetry exports in the raw layer (replacing it).",
+        epilog=LOAD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     load.add_argument("--inventory", required=True, help="inventory CSV or Parquet file")
     load.add_argument("--telemetry", required=True, help="telemetry CSV/Parquet file or glob, e.g. 'exports/*.csv'")
     load.add_argument(
         "--value-scale",
         choices=("percent", "fraction"),
-        default="percent",
-        help="utilisation given as percent 0-100 (default) or fraction 0-1",
+        default=None,
+        help="utilisation given as percent 0-100 or fraction 0-1 (multiplied by 100); without it, percent, "
+        "and values that all lie within 0-1 are refused until you say which",
     )
     _add_data_dir(load)
 
@@ -205,8 +240,13 @@ def cmd_report(args: argparse.Namespace, paths: ProjectPaths) -> None:
     from python_engines.report import write_reports
     from python_engines.serving import serving_file
 
-    out = Path(getattr(args, "out", None) or "reports")
-    write_reports(serving_file(paths), out if out.is_absolute() else paths.root / out)
+    write_reports(serving_file(paths), report_dir(args, paths), bom=not getattr(args, "no_bom", False))
+
+
+def report_dir(args: argparse.Namespace, paths: ProjectPaths) -> Path:
+    """``--out`` as the user meant it (relative to the current directory), else reports/ in the data directory."""
+    out = getattr(args, "out", None)
+    return Path(out).resolve() if out else paths.data_dir / "reports"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

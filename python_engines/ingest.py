@@ -1,16 +1,21 @@
 """Bring your own fleet: land a team's inventory and telemetry exports in the raw layer, as delivered.
 
 This step only checks what must hold for the files to be read at all (the file exists and parses to its
-last line, the required columns are there) and stops with one message naming the file and the column
-otherwise, before the warehouse is touched: each file is first read in full into a staging area. Every row,
-however bad, is landed as text with a ``raw_row_id``: the dbt refinery validates rows and keeps each one it
-cannot use in ``telemetry_rejects`` / ``inventory_rejects`` with a reason, so nothing is lost.
+last line, the required columns are there) and stops with one message naming the file and the column (for a
+malformed CSV line: its number and what is wrong) otherwise, before the warehouse is touched: each file is
+first read in full into a staging area. Then it looks at the staged telemetry as a whole (``load_checks``):
+it warns, naming the fix, about problems that would get most rows rejected, refuses when no row would be
+usable or when the values look like 0-1 fractions and no ``--value-scale`` was given. Every row, however bad,
+is landed as text with a ``raw_row_id``: the dbt refinery validates rows and keeps each one it cannot use in
+``telemetry_rejects`` / ``inventory_rejects`` with a reason, so nothing is lost.
 """
 
 from __future__ import annotations
 
 import glob
+import gzip
 import logging
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -18,6 +23,13 @@ from pathlib import Path
 
 import duckdb
 
+from python_engines.load_checks import (
+    LoadCheckError,
+    check_telemetry,
+    describe_value_scale,
+    profile_telemetry,
+    resolve_value_scale,
+)
 from python_engines.paths import ProjectPaths
 from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, purge
 
@@ -27,6 +39,9 @@ INVENTORY_REQUIRED: tuple[str, ...] = ("host_id", "hostname", "department", "app
 INVENTORY_OPTIONAL: tuple[str, ...] = ("environment", "cpu_cores", "memory_gb", "storage_gb")
 TELEMETRY_REQUIRED: tuple[str, ...] = ("host_id", "resource", "ts", "value")
 VALUE_SCALES: tuple[str, ...] = ("percent", "fraction")
+CSV_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".tsv", ".txt")
+#: Field separators a header line is checked for, when DuckDB's sniffer could not read a CSV file.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 
 
 class IngestError(ValueError):
@@ -50,9 +65,73 @@ def _reader(path: str) -> str:
     lowered = path.lower()
     if lowered.endswith(".parquet"):
         return f"read_parquet({_literal(path)})"
-    if lowered.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
+    if lowered.endswith(CSV_SUFFIXES):
         return f"read_csv({_literal(path)}, all_varchar = true, header = true)"
     raise IngestError(f"{path}: unsupported file type (use .csv, .csv.gz or .parquet)")
+
+
+def _header_line(path: str) -> str:
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+        return handle.readline().lstrip("\ufeff").rstrip("\r\n")
+
+
+def _describe_line_error(error_type: str, message: str) -> str:
+    """reject_errors' error type and message in words."""
+    found = [int(n) for n in re.findall(r"Found: (\d+)", message)]
+    expected = re.search(r"Expected Number of Columns: (\d+)", message)
+    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS") and found and expected:
+        # One reject per surplus or missing field, each counting up to it: the extreme one is the line's count.
+        fields = max(found) if error_type == "TOO MANY COLUMNS" else min(found)
+        return f"has {fields} fields where the header has {expected.group(1)}"
+    if error_type == "UNQUOTED VALUE":
+        return "has a stray or unclosed quote"
+    if error_type == "INVALID UNICODE":
+        return "is not valid UTF-8 (re-export the file as UTF-8)"
+    return message.strip().splitlines()[0] if message.strip() else error_type.lower()
+
+
+def csv_line_problem(path: str) -> str | None:
+    """The first malformed line of a CSV file, in words ("line 3 has 5 fields where the header has 4"), or
+    None. Reads the file with the separator its header line uses (DuckDB's sniffer can be thrown by one
+    ragged row) and DuckDB's rejects table, which keeps each bad line's number."""
+    if not path.lower().endswith(CSV_SUFFIXES):
+        return None
+    try:
+        header = _header_line(path)
+    except OSError:
+        return None
+    counts = {delimiter: header.count(delimiter) for delimiter in DELIMITERS}
+    delimiter = max(counts, key=counts.__getitem__)
+    if counts[delimiter] == 0:
+        return None
+    with duckdb.connect() as con:
+        try:
+            con.execute(
+                f"select count(*) from read_csv({_literal(path)}, all_varchar = true, header = true, "
+                f"delim = {_literal(delimiter)}, store_rejects = true)"
+            ).fetchall()
+            rows = con.execute(
+                "select line, error_type, error_message from reject_errors order by line, column_idx"
+            ).fetchall()
+        except duckdb.Error as exc:
+            log.debug("%s: no line-level diagnosis: %s", path, exc)
+            return None
+    if not rows:
+        return None
+    line, error_type, _ = rows[0]
+    message = " ".join(row[2] for row in rows if row[0] == line and row[1] == error_type)
+    bad_lines = len({row[0] for row in rows})
+    more = f" (and {bad_lines - 1:,} more malformed line{'s' if bad_lines > 2 else ''})" if bad_lines > 1 else ""
+    return f"line {line:,} {_describe_line_error(error_type, message)}{more}"
+
+
+def _unreadable(path: str, exc: duckdb.Error) -> IngestError:
+    """The error for a file DuckDB failed on: its malformed line if one can be found, else DuckDB's words."""
+    problem = csv_line_problem(path)
+    if problem is None:
+        problem = f"cannot be read ({str(exc).strip().splitlines()[0]})"
+    return IngestError(f"{path}: {problem}; fix or re-export it, nothing was changed")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
@@ -60,8 +139,7 @@ def _columns(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
     try:
         described = con.execute(f"describe select * from {_reader(path)}").fetchall()
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise IngestError(f"{path}: cannot be read ({first_line})") from exc
+        raise _unreadable(path, exc) from exc
     return {row[0].strip().lower(): row[0] for row in described}
 
 
@@ -71,6 +149,9 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
         if name in columns:
             picked.append(f'cast("{columns[name]}" as varchar) as {name}')
         elif required:
+            problem = csv_line_problem(path)  # a ragged line can make the sniffer misread the header
+            if problem:
+                raise IngestError(f"{path}: {problem}; fix or re-export it, nothing was changed")
             found = ", ".join(sorted(columns)) or "none"
             raise IngestError(f"{path}: required column '{name}' is missing (found: {found})")
         else:
@@ -80,6 +161,10 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
 
 def expand(pattern: str) -> list[str]:
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+    directories = [f for f in files if Path(f).is_dir()]
+    if directories:
+        example = str(Path(directories[0]) / "*.csv")
+        raise IngestError(f"{directories[0]}: is a directory; give a file, or a glob such as {example!r}")
     missing = [f for f in files if not Path(f).is_file()]
     if not files or missing:
         raise IngestError(f"{missing[0] if missing else pattern}: no such file (check the path or glob)")
@@ -93,8 +178,7 @@ def _stage(con: duckdb.DuckDBPyConnection, query: str, path: str, target: Path) 
         con.execute(f"copy ({query}) to {_literal(str(target))} (format parquet, compression zstd)")
         return con.execute(f"select count(*) from read_parquet({_literal(str(target))})").fetchone()[0]
     except duckdb.Error as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise IngestError(f"{path}: cannot be read ({first_line}); fix or re-export it, nothing was changed") from exc
+        raise _unreadable(path, exc) from exc
 
 
 def stage_inventory(con: duckdb.DuckDBPyConnection, path: str, staging: Path) -> tuple[Path, int]:
@@ -185,11 +269,29 @@ def rebuild_raw_layer(
     return inventory_rows, telemetry_rows
 
 
-def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str = "percent") -> IngestResult:
-    """Read both inputs in full into a staging area, changing nothing if any file fails, then rebuild the raw
-    layer from them."""
+def inspect_staged(staged_inventory: Path, parts: list[tuple[Path, int]], value_scale: str | None, source: str) -> str:
+    """Warn about what would get most telemetry rows rejected; the value scale to load with (IngestError when
+    no row would be usable, or the values look like fractions and no scale was given)."""
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        profile = profile_telemetry(con, staged_inventory, [staged for staged, _ in parts])
+    try:
+        scale = resolve_value_scale(profile, value_scale, source)
+        warnings = check_telemetry(profile, scale, source)
+    except LoadCheckError as exc:
+        raise IngestError(str(exc)) from exc
+    for warning in warnings:
+        log.warning(warning)
+    log.info(describe_value_scale(profile, value_scale, scale))
+    return scale
+
+
+def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str | None = None) -> IngestResult:
+    """Read both inputs in full into a staging area, changing nothing if any file fails or no telemetry row
+    would be usable, then rebuild the raw layer from them. ``value_scale`` None: percent, unless the values
+    look like 0-1 fractions (then IngestError: the user must say which)."""
     started = time.perf_counter()
-    if value_scale not in VALUE_SCALES:
+    if value_scale is not None and value_scale not in VALUE_SCALES:
         raise IngestError(f"--value-scale must be one of {', '.join(VALUE_SCALES)}, got {value_scale!r}")
     inventories = expand(inventory)
     if len(inventories) > 1:
@@ -201,11 +303,12 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
     staging.mkdir(parents=True)
     try:
         staged_inventory, parts = stage_inputs(inventories[0], telemetry_files, staging)
+        scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
         audit = {
             "inventory_file": inventories[0],
             "telemetry_pattern": telemetry,
             "telemetry_files": len(telemetry_files),
-            "value_scale": value_scale,
+            "value_scale": scale,
         }
         inventory_rows, telemetry_rows = rebuild_raw_layer(paths, staged_inventory, parts, audit)
     except IngestError:
@@ -216,10 +319,35 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
         shutil.rmtree(staging, ignore_errors=True)
     seconds = time.perf_counter() - started
     log.info(
-        "landed %s inventory rows and %s telemetry rows from %d file(s) in %.1f s",
+        "landed %s inventory rows and %s telemetry rows from %d file(s) in %.1f s (values as %s)",
         f"{inventory_rows:,}",
         f"{telemetry_rows:,}",
         len(telemetry_files),
         seconds,
+        scale,
     )
     return IngestResult(inventory_rows, telemetry_rows, len(telemetry_files), seconds)
+
+
+def describe_last_load(warehouse: Path) -> str | None:
+    """The last `horizonscale load` in one line (when, which files, the value scale it decided), for the build
+    log; None for a synthetic fleet or when the warehouse cannot be read."""
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            row = con.execute(
+                "select loaded_at, inventory_file, telemetry_pattern, telemetry_files, telemetry_rows, value_scale "
+                "from raw.load_audit order by loaded_at desc limit 1"
+            ).fetchone()
+    except duckdb.Error as exc:
+        log.debug("no load audit in %s: %s", warehouse, exc)
+        return None
+    if row is None:
+        return None
+    loaded_at, inventory, pattern, files, rows, scale = row
+    return (
+        f"own fleet loaded {loaded_at:%Y-%m-%d %H:%M} UTC from {inventory} and {pattern} ({files} file(s), "
+        f"{rows:,} telemetry rows), values as {scale}"
+        + (" (0-1 fractions, multiplied by 100)" if scale == "fraction" else " (0-100)")
+    )

@@ -2,7 +2,8 @@
 
 The CSVs are opened in spreadsheets, and department, application or manager names come from user data: a
 cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) would run as a formula. Text
-cells like that are prefixed with a single quote so the spreadsheet shows them as text.
+cells like that are prefixed with a single quote so the spreadsheet shows them as text. The files start with
+a UTF-8 byte-order mark by default, which Excel needs to read non-Latin names right.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_reports(serving_file: Path, out_dir: Path) -> dict[str, Path]:
+def write_reports(serving_file: Path, out_dir: Path, bom: bool = True) -> dict[str, Path]:
+    """Each report as ``<name>.csv`` in ``out_dir``, UTF-8 with a byte-order mark unless ``bom`` is False (Excel
+    reads a CSV without one in the machine's code page, garbling non-Latin names)."""
     if not serving_file.is_file():
         raise FileNotFoundError(f"no serving copy at {serving_file}: run `horizonscale build` first")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +53,7 @@ def write_reports(serving_file: Path, out_dir: Path) -> dict[str, Path]:
             frame = neutralize_formulas(con.sql(query).pl())
             target = out_dir / f"{name}.csv"
             partial = target.with_suffix(".csv.partial")
-            frame.write_csv(partial)
+            frame.write_csv(partial, include_bom=bom)
             partial.replace(target)
             written[name] = target
             log.info("report %s: %s rows -> %s", name, f"{frame.height:,}", target)

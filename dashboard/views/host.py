@@ -52,20 +52,32 @@ def _choose_host(snapshot: Snapshot, present: frozenset[str]) -> dict | None:
     return rows[host_id]
 
 
+def host_facts(host: dict) -> list[str]:
+    """The host's inventory facts for its header. Own fleets may lack the application name, environment and
+    hardware columns: a missing fact is left out, never shown as "None"."""
+    hardware = [
+        f"{host[column]} {unit}"
+        for column, unit in (("cpu_cores", "cores"), ("memory_gb", "GB memory"), ("storage_gb", "GB storage"))
+        if host.get(column) is not None
+    ]
+    application = " ".join(str(part) for part in (host.get("app_code"), host.get("app_name")) if part is not None)
+    facts = [
+        host.get("host_id"),
+        host.get("department"),
+        application or None,
+        f"manager {host['app_manager']}" if host.get("app_manager") is not None else None,
+        host.get("region"),
+        host.get("environment"),
+        ", ".join(hardware) or "hardware unknown",
+    ]
+    if host.get("scenario") is not None:  # synthetic fleets only
+        facts.append(f"DNA {host['scenario']} {host.get('variant') or ''}".strip())
+    return [str(fact) for fact in facts if fact is not None]
+
+
 def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> None:
     st.subheader(md(host["hostname"]))
-    facts = [
-        host["host_id"],
-        host["department"],
-        f"{host['app_code']} {host['app_name']}",
-        f"manager {host['app_manager']}",
-        host["region"],
-        host["environment"],
-        f"{host['cpu_cores']} cores, {host['memory_gb']} GB memory, {host['storage_gb']} GB storage",
-    ]
-    if host["scenario"] is not None:  # synthetic fleets only
-        facts.append(f"DNA {host['scenario']} {host['variant'] or ''}".strip())
-    st.caption(" · ".join(md(fact) for fact in facts))
+    st.caption(" · ".join(md(fact) for fact in host_facts(host)))
     if "fleet_health" not in present:
         return
     health = queries.host_health(snapshot, host["host_id"])

@@ -27,6 +27,7 @@ if str(PROJECT_ROOT) not in sys.path:  # the dashboard is a plain directory, not
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from dashboard import charts, components, queries, style, warehouse
+from dashboard.views import host as host_view
 
 APP = PROJECT_ROOT / "dashboard" / "app.py"
 INJECTION = "'; drop table forecasts; --"
@@ -521,3 +522,20 @@ def test_real_build_deep_dive_of_the_soonest_breach(real_build: Path) -> None:
         (spec,) = chart_specs(run("Host deep dive", host=hostname, resource=other.upper()))
         names = {trace.get("name") for trace in spec["data"]}
         assert {"actual", "Prophet backtest", "XGBoost backtest"} <= names
+
+
+def test_host_header_leaves_out_what_an_own_fleet_lacks() -> None:
+    """An own fleet without hardware columns or application names shows no "None cores" and no "A030 None"."""
+    own = {
+        "host_id": "h0", "department": "Payments", "app_code": "A030", "app_name": None, "app_manager": "Ann",
+        "region": "EMEA", "environment": None, "cpu_cores": None, "memory_gb": None, "storage_gb": None,
+        "scenario": None, "variant": None,
+    }  # fmt: skip
+    assert host_view.host_facts(own) == ["h0", "Payments", "A030", "manager Ann", "EMEA", "hardware unknown"]
+    synthetic = {**own, "app_name": "Cards", "environment": "PROD", "cpu_cores": 8, "memory_gb": 32, "storage_gb": 500}
+    assert host_view.host_facts({**synthetic, "scenario": "SEASONAL", "variant": "a"})[-3:] == [
+        "PROD",
+        "8 cores, 32 GB memory, 500 GB storage",
+        "DNA SEASONAL a",
+    ]
+    assert "16 GB memory" in host_view.host_facts({**own, "memory_gb": 16})

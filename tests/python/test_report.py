@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
+from support import PROJECT_ROOT
 
+from python_engines.paths import ProjectPaths
 from python_engines.report import REPORTS, neutralize_formulas, write_reports
+from python_engines.serving import serving_file
 
 
 def test_text_cells_that_start_a_formula_are_quoted_numbers_untouched() -> None:
@@ -62,3 +68,33 @@ def test_reports_written_from_serving_copy_are_safe(tmp_path: Path) -> None:
     assert apps["app_code"].to_list() == ["'@evil"]
     assert apps["app_manager"].to_list() == ["'-1+1"]
     assert apps["headroom_90d"].to_list() == [-4.2]
+
+
+def test_reports_have_a_utf8_bom_unless_asked_not_to(tmp_path: Path) -> None:
+    """Excel reads a CSV without a byte-order mark in the machine's code page: non-Latin names garble."""
+    serving = tmp_path / "serving.duckdb"
+    _serving_with_evil_names(serving)
+    with duckdb.connect(str(serving)) as con:
+        con.execute("update department_risk_summary set department = 'Zürich 東京'")
+    write_reports(serving, tmp_path / "bom")
+    raw = (tmp_path / "bom" / "department_risk_summary.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "Zürich 東京".encode() in raw
+    assert pl.read_csv(tmp_path / "bom" / "department_risk_summary.csv")["department"].to_list() == ["Zürich 東京"]
+    write_reports(serving, tmp_path / "plain", bom=False)
+    assert (tmp_path / "plain" / "department_risk_summary.csv").read_bytes().startswith(b"department")
+
+
+def test_report_out_is_relative_to_the_current_directory_default_in_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    paths = ProjectPaths.discover(data)
+    serving_file(paths).parent.mkdir(parents=True)
+    _serving_with_evil_names(serving_file(paths))
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(data), "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [sys.executable, "-m", "python_engines.cli", "report"]
+    for extra, expected in (([], data / "reports"), (["--out", "mine"], work / "mine")):
+        result = subprocess.run([*command, *extra], cwd=work, env=env, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in expected.iterdir()) == sorted(f"{name}.csv" for name in REPORTS)
+    assert not (PROJECT_ROOT / "mine").exists()
