@@ -174,6 +174,51 @@ def _click_targets(matrix: Matrix) -> go.Scatter:
     )
 
 
+# --- right-sizing -----------------------------------------------------------------------------------------------
+
+GIVE_BACK_COLOR, ADD_COLOR = "#2ca02c", "#d62728"
+#: Per sized resource: the roll-up columns of what downsizes give back and upsizes add.
+SIZING_COLUMNS: dict[str, tuple[str, str]] = {
+    "cpu": ("reclaimable_cores", "cores_to_add"),
+    "memory": ("reclaimable_memory_gb", "memory_gb_to_add"),
+    "disk": ("reclaimable_disk_gb", "disk_gb_to_add"),
+}
+
+
+def sizing_by_group(frame: pl.DataFrame, resource: str, unit: str, top: int = 15) -> go.Figure:
+    """Capacity to give back and to add per owner (the ``top`` owners by the larger of the two), one resource."""
+    give_back, add = SIZING_COLUMNS[resource]
+    ordered = (
+        frame.with_columns(size=pl.max_horizontal(give_back, add))
+        .sort(["size", "owner"], descending=[True, False])
+        .head(top)
+        .reverse()  # horizontal bars draw bottom-up: the largest owner on top
+    )
+    owners = [plain(owner) for owner in ordered["owner"].to_list()]
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=owners,
+                x=ordered[column].to_list(),
+                name=f"{unit} {label}",
+                orientation="h",
+                marker_color=color,
+                hovertemplate="%{y}: %{x:,} " + unit + " " + label + "<extra></extra>",
+            )
+            for column, label, color in ((give_back, "to give back", GIVE_BACK_COLOR), (add, "to add", ADD_COLOR))
+        ]
+    )
+    figure.update_xaxes(title=unit)
+    return _layout(
+        figure,
+        max(320, 34 * ordered.height + 100),
+        barmode="group",
+        title={"text": f"{resource}: {unit} to give back and to add", "font": {"size": 15}},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+
+
 # --- model audit ------------------------------------------------------------------------------------------------
 
 

@@ -264,6 +264,131 @@ def summary_regions(snapshot: Snapshot) -> list[str]:
     return frame["region"].to_list()
 
 
+# --- right-sizing -----------------------------------------------------------------------------------------------
+
+#: How the right-sizing view groups its roll-up: a label for the user, a ``rightsizing`` column fixed here.
+SIZING_GROUPS: dict[str, str] = {"Department": "department", "App owner": "app_manager", "Application": "app_code"}
+#: The sized resources and their units (the rightsizing mart; network is not sized).
+SIZED_UNITS: dict[str, str] = {"cpu": "cores", "memory": "GB", "disk": "GB"}
+
+
+def _sizing_where(filters: Filters) -> tuple[str, list[Any]]:
+    return filters.where(regions="region", departments="department", environments="environment", resources="resource")
+
+
+def sizing_targets(snapshot: Snapshot) -> dict[str, float]:
+    """Target utilization (%) per sized resource, as the build's vars set them."""
+    frame = query(
+        snapshot,
+        "select resource, any_value(target_utilization) as target from rightsizing "
+        "where target_utilization is not null group by all",
+    )
+    targets = dict(frame.iter_rows())
+    return {resource: targets[resource] for resource in SIZED_UNITS if resource in targets}
+
+
+def sizing_dimensions(snapshot: Snapshot) -> pl.DataFrame:
+    return query(snapshot, "select region, department, environment from rightsizing group by all order by all")
+
+
+def sizing_totals(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
+    """Hosts to downsize and upsize, and the cores and GB they give back or need, over the filtered series."""
+    where, params = _sizing_where(filters)
+    frame = query(
+        snapshot,
+        f"""
+        select
+            count(distinct host_id) as hosts,
+            count(distinct host_id) filter (where action = 'downsize') as hosts_to_downsize,
+            count(distinct host_id) filter (where action = 'upsize') as hosts_to_upsize,
+            count(*) filter (where action = 'no_recommendation' and resource <> 'network')
+                as series_without_recommendation,
+            coalesce(sum(reclaimable_capacity) filter (where resource = 'cpu'), 0) as reclaimable_cores,
+            coalesce(sum(reclaimable_capacity) filter (where resource = 'memory'), 0) as reclaimable_memory_gb,
+            coalesce(sum(reclaimable_capacity) filter (where resource = 'disk'), 0) as reclaimable_disk_gb,
+            coalesce(sum(capacity_to_add) filter (where resource = 'cpu'), 0) as cores_to_add,
+            coalesce(sum(capacity_to_add) filter (where resource = 'memory'), 0) as memory_gb_to_add,
+            coalesce(sum(capacity_to_add) filter (where resource = 'disk'), 0) as disk_gb_to_add,
+            min(needed_by_date) as soonest_needed_by_date
+        from rightsizing where {where}
+        """,
+        params,
+    )
+    return frame.row(0, named=True)
+
+
+def sizing_by_group(snapshot: Snapshot, group: str, filters: Filters) -> pl.DataFrame:
+    """The roll-up per ``group`` (a value of SIZING_GROUPS), most cores to give back first."""
+    column = SIZING_GROUPS[group]  # a KeyError, never SQL, for anything else
+    where, params = _sizing_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select
+            coalesce({column}, '(none)') as owner,
+            count(distinct host_id) as hosts,
+            count(distinct host_id) filter (where action = 'downsize') as hosts_to_downsize,
+            count(distinct host_id) filter (where action = 'upsize') as hosts_to_upsize,
+            coalesce(sum(reclaimable_capacity) filter (where resource = 'cpu'), 0) as reclaimable_cores,
+            coalesce(sum(reclaimable_capacity) filter (where resource = 'memory'), 0) as reclaimable_memory_gb,
+            coalesce(sum(reclaimable_capacity) filter (where resource = 'disk'), 0) as reclaimable_disk_gb,
+            coalesce(sum(capacity_to_add) filter (where resource = 'cpu'), 0) as cores_to_add,
+            coalesce(sum(capacity_to_add) filter (where resource = 'memory'), 0) as memory_gb_to_add,
+            coalesce(sum(capacity_to_add) filter (where resource = 'disk'), 0) as disk_gb_to_add,
+            min(needed_by_date) as soonest_needed_by_date
+        from rightsizing where {where}
+        group by all
+        order by reclaimable_cores desc, cores_to_add desc, owner
+        """,
+        params,
+    )
+
+
+def sizing_actions(snapshot: Snapshot, action: str, filters: Filters, limit: int) -> pl.DataFrame:
+    """Upsizes soonest needed first, or downsizes with the largest share of capacity given back first."""
+    order = {
+        "upsize": "needed_by_date, capacity_to_add / current_capacity desc, hostname, resource",
+        "downsize": "reclaimable_capacity / current_capacity desc, reclaimable_capacity desc, hostname, resource",
+    }[action]
+    where, params = _sizing_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select
+            needed_by_date, hostname, resource, current_capacity, recommended_capacity, capacity_change,
+            capacity_unit, peak_yhat_upper, projected_peak_utilization, first_breach_date, is_breach_alert,
+            trust_level, department, app_code, app_manager, reason, host_id
+        from rightsizing where action = ? and {where}
+        order by {order}
+        limit ?
+        """,
+        [action, *params, limit],
+    )
+
+
+def sizing_action_count(snapshot: Snapshot, action: str, filters: Filters) -> int:
+    where, params = _sizing_where(filters)
+    sql = f"select count(*) as series from rightsizing where action = ? and {where}"
+    frame = query(snapshot, sql, [action, *params])
+    return int(frame["series"][0])
+
+
+def sizing_blockers(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """Why sized series (cpu, memory, disk) got no recommendation: the reason's lead words, with counts."""
+    where, params = _sizing_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select split_part(reason, ':', 1) as why, count(*) as series, count(distinct host_id) as hosts
+        from rightsizing
+        where action = 'no_recommendation' and resource <> 'network' and {where}
+        group by all
+        order by series desc, why
+        """,
+        params,
+    )
+
+
 # --- model audit ------------------------------------------------------------------------------------------------
 
 

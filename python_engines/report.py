@@ -25,6 +25,12 @@ REPORTS: dict[str, str] = {
     "fleet_health": (
         "select * from fleet_health order by status = 'GREEN', status = 'AMBER', days_to_upper_breach, hostname"
     ),
+    "rightsizing": (
+        "select * from rightsizing "
+        "order by list_position(['upsize', 'downsize', 'keep', 'no_recommendation'], action), "
+        "needed_by_date, reclaimable_capacity desc, department, hostname, resource"
+    ),
+    "rightsizing_summary": "select * from rightsizing_summary order by department, app_code <> 'ALL', app_code",
 }
 FORMULA_TRIGGERS = r"^[=+\-@\t\r]"
 

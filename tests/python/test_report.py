@@ -55,6 +55,11 @@ def _serving_with_evil_names(path: Path) -> None:
             "'h' as hostname, 'cpu' as resource"
         )
         con.execute("create table fleet_health as select 'RED' as status, 1 as days_to_upper_breach, 'h' as hostname")
+        con.execute(
+            "create table rightsizing as select 'downsize' as action, null::date as needed_by_date, "
+            "14.0 as reclaimable_capacity, '=2+2' as department, 'h' as hostname, 'cpu' as resource"
+        )
+        con.execute("create table rightsizing_summary as select 'ALL' as app_code, '+Ops' as department")
 
 
 def test_reports_written_from_serving_copy_are_safe(tmp_path: Path) -> None:
@@ -68,6 +73,9 @@ def test_reports_written_from_serving_copy_are_safe(tmp_path: Path) -> None:
     assert apps["app_code"].to_list() == ["'@evil"]
     assert apps["app_manager"].to_list() == ["'-1+1"]
     assert apps["headroom_90d"].to_list() == [-4.2]
+    sizing = pl.read_csv(tmp_path / "reports" / "rightsizing.csv")
+    assert sizing["department"].to_list() == ["'=2+2"] and sizing["reclaimable_capacity"].to_list() == [14.0]
+    assert pl.read_csv(tmp_path / "reports" / "rightsizing_summary.csv")["department"].to_list() == ["'+Ops"]
 
 
 def test_reports_have_a_utf8_bom_unless_asked_not_to(tmp_path: Path) -> None:
