@@ -144,7 +144,8 @@ select
         when 'no_recommendation' then blocker
         when 'upsize'
             then
-                peak_text || ' needs ' || {{ rightsizing_number('right_size') }} || target_text || ': add '
+                peak_text || ' needs ' || case when is_peak_capped then 'at least ' else '' end
+                || {{ rightsizing_number('right_size') }} || target_text || ': add '
                 || {{ rightsizing_number('right_size - current_capacity') }} || ' ' || capacity_unit || ' by '
                 || strftime(first_over_target_date, '%Y-%m-%d')
         when 'downsize'
