@@ -144,6 +144,78 @@ def test_breach_dna_is_flagged_far_more_often_than_steady_hosts(built: tuple[Pro
     assert shares["CAPACITY_BREACH"] > 3 * max(shares["STEADY_GROWTH"], shares["IDLE"], shares["DECLINING"]), shares
 
 
+def _sizing_by_dna(path: Path) -> dict[str, dict[str, int]]:
+    """Per DNA scenario: hosts, hosts with some cpu/memory/disk series sized (any action but no_recommendation), to
+    downsize, to upsize, and primary-resource series upsized or sized otherwise (downsize or keep)."""
+    rows = _query(
+        path,
+        """
+        select
+            h.scenario,
+            count(distinct h.host_id) as hosts,
+            count(distinct h.host_id) filter (where r.action <> 'no_recommendation') as any_sized,
+            count(distinct h.host_id) filter (where r.action = 'downsize') as any_downsize,
+            count(distinct h.host_id) filter (where r.action = 'upsize') as any_upsize,
+            count(*) filter (where r.resource = h.primary_resource and r.action = 'upsize') as primary_upsize,
+            count(*) filter (where r.resource = h.primary_resource and r.action in ('downsize', 'keep'))
+                as primary_not_upsized
+        from hosts as h
+        inner join rightsizing as r on h.host_id = r.host_id and r.resource <> 'network'
+        group by all
+        """,
+    )
+    keys = ("hosts", "any_sized", "any_downsize", "any_upsize", "primary_upsize", "primary_not_upsized")
+    return {scenario: dict(zip(keys, counts, strict=True)) for scenario, *counts in rows}
+
+
+def test_rightsizing_gives_back_idle_and_declining_and_buys_for_breaches(built: tuple[ProjectPaths, Path]) -> None:
+    """The DNA the generator planted: idle and declining hosts are downsize candidates and never upsized; a
+    capacity-breach host whose primary resource is sized at all is upsized (the others are LOW trust or broke
+    recently, and say so)."""
+    paths, work = built
+    by_dna = _sizing_by_dna(serving_file(paths))
+    for scenario in ("IDLE", "DECLINING"):
+        counts = by_dna[scenario]
+        assert counts["any_downsize"] == counts["any_sized"] > 0 and counts["any_upsize"] == 0, (scenario, counts)
+    breach = by_dna["CAPACITY_BREACH"]
+    assert breach["primary_upsize"] > 0 and breach["primary_not_upsized"] == 0, breach
+    blocked = _query(
+        serving_file(paths),
+        "select count(*), count(*) filter (where reason is null or recommended_capacity is not null) "
+        "from rightsizing where action = 'no_recommendation'",
+    )[0]
+    assert blocked[0] > 0 and blocked[1] == 0
+    report = (work / "reports" / "rightsizing.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert report[0].startswith("host_id,resource,") and len(report) == 1 + PIPELINE_HOSTS * 4
+    assert report[1].split(",")[9] == "upsize"  # action column: the upsizes lead, soonest needed first
+
+
+def test_rightsizing_view_shows_the_marts(built: tuple[ProjectPaths, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest of the Right-sizing view on the real build: its totals are the rightsizing_summary roll-ups."""
+    from streamlit.testing.v1 import AppTest
+
+    paths, _ = built
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(paths.data_dir))
+    totals = _query(
+        serving_file(paths),
+        "select sum(hosts_to_downsize), sum(reclaimable_cores), sum(reclaimable_memory_gb), sum(hosts_to_upsize), "
+        "sum(cores_to_add), sum(disk_gb_to_add) from rightsizing_summary where app_code = 'ALL'",
+    )[0]
+    app = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=60)
+    app.query_params["view"] = "Right-sizing"
+    app.run()
+    assert not app.exception, [str(exc.value) for exc in app.exception]
+    assert app.title[0].value == "Right-sizing"
+    shown = {metric.label: metric.value for metric in app.metric}
+    labels = ("Hosts to downsize", "Cores to give back", "Memory GB to give back", "Hosts to upsize", "Cores to add")
+    assert [shown[label] for label in (*labels, "Disk GB to add")] == [f"{value:,.0f}" for value in totals]
+    assert len(app.download_button) >= len(app.dataframe) >= 3
+    app.multiselect(key="sizing_resource").set_value(["cpu"]).run()
+    assert not app.exception
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["Memory GB to give back"] == "0" and shown["Cores to give back"] == f"{totals[1]:,.0f}"
+
+
 def test_reports_and_parquet_exports_exist(built: tuple[ProjectPaths, Path]) -> None:
     paths, work = built
     for name in ("department_risk_summary", "app_exception_list", "capacity_risks", "fleet_health"):
