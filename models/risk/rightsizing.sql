@@ -10,7 +10,8 @@
 --   downsize  the right size gives back at least rightsizing_min_reclaim_share of the capacity;
 --   keep      otherwise (the peak fits, the host is at its minimum size, or the change is not worth a resize).
 -- Only series that deserve action are sized; the others get 'no_recommendation' and the first reason that
--- applies: network (not sized), no forecast, unknown capacity, stale or short history, a recent break, LOW trust.
+-- applies: network (not sized), no forecast, unknown capacity, stale or short history, a recent break, LOW trust
+-- (the last two only without a breach alert: an alerted series is upsized, its reason saying low confidence).
 {%- set reclaim_share = var('rightsizing_min_reclaim_share') -%}
 {%- set min_history_days = var('rightsizing_min_history_days') -%}
 {%- set max_stale_days = var('rightsizing_max_stale_days') %}
@@ -92,11 +93,13 @@ decided as (
                 then
                     'short history: ' || history_observed_days || ' observed days (need '
                     || {{ min_history_days }} || ')'
-            when is_regime_override
+            -- A breach alert is acted on whatever the trust: the alert rule already weighs the band, and the
+            -- series that broke from their backtest (late ramps) are the ones that most need capacity.
+            when is_regime_override and not coalesce(is_breach_alert, false)
                 then
                     'recent break: the series left the band of its backtest winner, so its forecast has no '
                     || 'track record yet'
-            when trust_level = 'LOW'
+            when trust_level = 'LOW' and not coalesce(is_breach_alert, false)
                 then
                     'LOW trust: backtest MAPE ' || {{ rightsizing_number('round(backtest_mape, 1)') }}
                     || '% (above {{ var("trust_medium_max_mape") }}%)'
@@ -148,6 +151,12 @@ select
                 || {{ rightsizing_number('right_size') }} || target_text || ': add '
                 || {{ rightsizing_number('right_size - current_capacity') }} || ' ' || capacity_unit || ' by '
                 || strftime(first_over_target_date, '%Y-%m-%d')
+                || case
+                    when is_regime_override
+                        then ' (low confidence: a recent break, sized on its breach alert)'
+                    when trust_level = 'LOW' then ' (low confidence: LOW trust, sized on its breach alert)'
+                    else ''
+                end
         when 'downsize'
             then
                 peak_text || ' fits ' || {{ rightsizing_number('right_size') }} || target_text || ': give back '
