@@ -276,8 +276,10 @@
         as baseline_breach_date,
         min(series.scenario_first_breach_date) filter (where series.scenario_is_breach_alert)
         as scenario_breach_date,
-        arg_min(series.resource, series.scenario_first_breach_date) filter (where series.scenario_is_breach_alert)
-        as scenario_breach_resource,
+        -- Ties on the date go to the first resource by name, so the answer is the same on every run.
+        arg_min(
+            series.resource, {'breach_date': series.scenario_first_breach_date, 'resource': series.resource}
+        ) filter (where series.scenario_is_breach_alert) as scenario_breach_resource,
         max(series.scenario_peak_yhat_upper) as scenario_peak_yhat_upper,
         max(series.baseline_peak_yhat_upper) as baseline_peak_yhat_upper
     from {{ scope_hosts }} as scope
