@@ -35,6 +35,7 @@ VIEWS: dict[str, str] = {
     "Risk heatmap": "risk_heatmap.png",
     "Model audit": "model_audit.png",
     "Host deep dive": "host_deep_dive.png",
+    "What-if": "whatif.png",
 }
 
 
