@@ -219,7 +219,7 @@ def test_whatif_matches_the_scenario_models(built: tuple[ProjectPaths, Path]) ->
 
     paths, work = built
     serving = serving_file(paths)
-    names = [row[0] for row in _query(serving, "select scenario_name from stg_whatif_scenarios order by 1")]
+    names = [row[0] for row in _query(serving, "select scenario_name from whatif_scenarios order by 1")]
     assert len(names) >= 2
     for name in names:
         result = whatif.run_whatif(serving, whatif.seed_scenario(serving, name), check_scope=False)
