@@ -10,11 +10,11 @@ import duckdb
 import streamlit as st
 
 from dashboard import components, queries, warehouse
-from dashboard.views import audit, fleet, heatmap, host, rightsizing
+from dashboard.views import audit, fleet, heatmap, host, rightsizing, whatif
 
 log = logging.getLogger("horizonscale.dashboard")
 
-VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host, rightsizing)}
+VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host, rightsizing, whatif)}
 
 
 def _sidebar(snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:

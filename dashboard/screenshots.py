@@ -36,6 +36,7 @@ VIEWS: dict[str, str] = {
     "Model audit": "model_audit.png",
     "Host deep dive": "host_deep_dive.png",
     "Right-sizing": "rightsizing.png",
+    "What-if": "whatif.png",
 }
 
 

@@ -130,6 +130,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_out(report)
     _add_data_dir(report)
 
+    whatif = commands.add_parser(
+        "whatif",
+        help="what if load grows, steps up or capacity changes: baseline vs scenario status (serving copy)",
+        description="Apply one what-if scenario to the golden forecasts of the serving copy (no refit, no "
+        "rebuild), print baseline vs scenario RAG counts and the hosts that change, and write a CSV. Same "
+        "formula and breach rule as the scenario models (seeds/whatif_scenarios.csv).",
+    )
+    whatif.add_argument(
+        "--scope",
+        default="fleet",
+        help="fleet (default), department=NAME, app_code=CODE, host=HOSTNAME or resource=cpu|memory|disk|network",
+    )
+    whatif.add_argument("--resource", default="all", help="resource the effect applies to (default all)")
+    whatif.add_argument("--growth", help="extra growth compounding monthly from --from, e.g. 20%%/month")
+    whatif.add_argument("--step", help="load added from --from: points (e.g. +10pts) or a share (e.g. 15%%)")
+    whatif.add_argument("--capacity", help="capacity change as new / old, e.g. x2 (cores doubled)")
+    whatif.add_argument(
+        "--from", dest="start", type=_iso_date, help="first day of the effect (default: first forecast day)"
+    )
+    whatif.add_argument("--name", default="adhoc", help="scenario name, used in the CSV name (default adhoc)")
+    whatif.add_argument("--scenario", help="run a row of seeds/whatif_scenarios.csv by name instead")
+    _add_report_out(whatif)
+    _add_data_dir(whatif)
+
     run = commands.add_parser("run", help="the main job: generate the fleet, then build everything")
     run.add_argument("--hosts", type=int, default=2000)
     run.add_argument("--seed", type=int, default=42)
@@ -243,6 +267,39 @@ def cmd_report(args: argparse.Namespace, paths: ProjectPaths) -> None:
     write_reports(serving_file(paths), report_dir(args, paths), bom=not getattr(args, "no_bom", False))
 
 
+def cmd_whatif(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    from python_engines import whatif
+    from python_engines.serving import serving_file
+
+    try:
+        if args.scenario:
+            if args.growth or args.step or args.capacity or args.start or args.scope != "fleet":
+                raise whatif.WhatIfError("--scenario takes its scope and effect from the seed: drop the other flags")
+            scenario = whatif.seed_scenario(serving_file(paths), args.scenario)
+        else:
+            if not (args.growth or args.step or args.capacity):
+                raise whatif.WhatIfError("no effect given: add --growth 20%/month, --step +10pts or --capacity x2")
+            kind, value = whatif.parse_scope(args.scope)
+            step_points, step_pct = whatif.parse_step(args.step) if args.step else (0.0, 0.0)
+            scenario = whatif.Scenario(
+                scenario_name=args.name,
+                scope_kind=kind,
+                scope_value=value,
+                resource=args.resource.strip().lower(),
+                start_date=args.start,
+                growth_pct_per_month=whatif.parse_growth(args.growth) if args.growth else 0.0,
+                step_points=step_points,
+                step_pct=step_pct,
+                capacity_factor=whatif.parse_capacity(args.capacity) if args.capacity else 1.0,
+            )
+        result = whatif.run_whatif(serving_file(paths), scenario)
+    except whatif.WhatIfError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from exc
+    print("\n".join(whatif.summary_lines(result)))
+    target = whatif.write_csv(result, report_dir(args, paths), bom=not args.no_bom)
+    print(f"CSV: {target}")
+
+
 def report_dir(args: argparse.Namespace, paths: ProjectPaths) -> Path:
     """``--out`` as the user meant it (relative to the current directory), else reports/ in the data directory."""
     out = getattr(args, "out", None)
@@ -271,6 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_publish(args, paths)
         elif args.command == "report":
             cmd_report(args, paths)
+        elif args.command == "whatif":
+            cmd_whatif(args, paths)
         elif args.command == "run":
             args.start, args.end, args.select, args.exclude = date(2023, 1, 1), date(2025, 12, 31), None, None
             cmd_generate(args, paths)

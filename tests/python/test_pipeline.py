@@ -282,3 +282,38 @@ def test_dbt_docs_generate(built: tuple[ProjectPaths, Path]) -> None:
     paths, work = built
     _check(_dbt(paths, work, "docs", "generate"))
     assert (work / "target" / "catalog.json").stat().st_size > 0
+
+
+def test_whatif_matches_the_scenario_models(built: tuple[ProjectPaths, Path]) -> None:
+    """`horizonscale whatif` (Python on the serving copy) and the dbt scenario models give the same answer for
+    every row of seeds/whatif_scenarios.csv: the formula and rules live once, in macros/whatif.sql."""
+    from python_engines import whatif
+
+    paths, work = built
+    serving = serving_file(paths)
+    names = [row[0] for row in _query(serving, "select scenario_name from whatif_scenarios order by 1")]
+    assert len(names) >= 2
+    for name in names:
+        result = whatif.run_whatif(serving, whatif.seed_scenario(serving, name), check_scope=False)
+        with duckdb.connect(str(serving), read_only=True) as con:
+            hosts = con.sql(
+                "select * from scenario_host_status where scenario_name = ? order by hostname", params=[name]
+            ).pl()
+            departments = con.sql(
+                "select * from scenario_department_summary where scenario_name = ? order by department", params=[name]
+            ).pl()
+            series = con.sql(
+                "select host_id, resource, baseline_first_breach_date, scenario_first_breach_date, breach_shift_days "
+                "from scenario_capacity_risks where scenario_name = ? order by hostname, resource",
+                params=[name],
+            ).pl()
+        assert result.hosts.equals(hosts), name
+        assert result.departments.equals(departments), name
+        assert result.series.select(series.columns).equals(series), name
+    fleet_wide = _query(serving, "select count(*) from scenario_host_status where scenario_name = 'cpu_refresh'")
+    assert fleet_wide[0][0] == PIPELINE_HOSTS
+
+    cli = _cli(paths, work, "whatif", "--scenario", "cpu_refresh", "--out", str(work / "reports"))
+    _check(cli)
+    assert "hosts in scope: 30" in cli.stdout
+    assert (work / "reports" / "whatif_cpu_refresh.csv").stat().st_size > 0

@@ -1,0 +1,321 @@
+{#-
+    What-if scenarios: the one place their arithmetic and rules live. The dbt models in models/scenarios call
+    these macros with ref()s and var() values; python_engines/whatif.py renders the same file with plain Jinja
+    (so nothing here may call var(), ref() or any other dbt function) over the tables of the serving copy, for
+    `horizonscale whatif` and the dashboard's What-if view. Every macro returns SQL text: a relation argument is
+    a table or CTE name, a value argument a SQL expression or literal.
+
+    The scenario formula (whatif_adjust), for a forecast value v on day ds of a series the scenario affects,
+    with d = days from start_date to ds (ds >= start_date; earlier days and unaffected series keep v):
+        v' = clip((v * (1 + growth_pct_per_month / 100) ^ (d / 30.4375) * (1 + step_pct / 100) + step_points)
+                  / capacity_factor, 0, 100)
+    i.e. the load compounds by growth_pct_per_month per average month (30.4375 days) from the start date, a
+    step adds step_pct % of the load and step_points utilisation points (points of today's capacity), and a
+    capacity change of factor k (cores x2: k = 2) rescales utilisation by old / new capacity = 1 / k. The point
+    forecast and both band bounds go through the same monotone formula, so the band keeps its order.
+-#}
+
+{#- Scenario rows as entered (seed, CLI or dashboard) to the columns the other macros read. -#}
+{% macro whatif_normalized(scenarios) -%}
+    select
+        trim(scenario_name) as scenario_name,
+        lower(trim(scope_kind)) as scope_kind,
+        nullif(trim(cast(scope_value as varchar)), '') as scope_value,
+        case
+            when lower(trim(scope_kind)) = 'resource' then lower(trim(cast(scope_value as varchar)))
+            else coalesce(nullif(lower(trim(cast(resource as varchar))), ''), 'all')
+        end as resource_filter,
+        cast(start_date as date) as start_date,
+        coalesce(cast(growth_pct_per_month as double), 0) as growth_pct_per_month,
+        coalesce(cast(step_points as double), 0) as step_points,
+        coalesce(cast(step_pct as double), 0) as step_pct,
+        coalesce(cast(capacity_factor as double), 1) as capacity_factor,
+        cast(description as varchar) as description
+    from {{ scenarios }}
+{%- endmacro %}
+
+{#- The formula above, as a SQL expression. -#}
+{% macro whatif_adjust(value, is_affected, days_since_start, growth_pct, step_points, step_pct, capacity_factor) -%}
+    case
+        when {{ is_affected }}
+            then least(100.0, greatest(0.0, (
+                {{ value }} * power(1 + {{ growth_pct }} / 100.0, {{ days_since_start }} / 30.4375)
+                * (1 + {{ step_pct }} / 100.0) + {{ step_points }}
+            ) / {{ capacity_factor }}))
+        else {{ value }}
+    end
+{%- endmacro %}
+
+{#- Hosts in each scenario's scope (names compared case-insensitively; a host by host_id or hostname). -#}
+{% macro whatif_scope_hosts(scenarios, hosts) -%}
+    select
+        scenarios.scenario_name,
+        hosts.host_id,
+        hosts.hostname,
+        hosts.department,
+        hosts.app_code,
+        hosts.region,
+        hosts.environment
+    from {{ scenarios }} as scenarios
+    inner join {{ hosts }} as hosts
+        on case scenarios.scope_kind
+            when 'department' then lower(hosts.department) = lower(scenarios.scope_value)
+            when 'app_code' then lower(hosts.app_code) = lower(scenarios.scope_value)
+            when 'host'
+                then
+                    lower(hosts.host_id) = lower(scenarios.scope_value)
+                    or lower(hosts.hostname) = lower(scenarios.scope_value)
+            else true
+        end
+{%- endmacro %}
+
+{#- Every golden forecast row of the hosts in scope, with the scenario's values beside the baseline's. -#}
+{% macro whatif_forecasts(scenarios, scope_hosts, forecasts, windows) -%}
+    select
+        scenario_name,
+        host_id,
+        resource,
+        ds,
+        days_ahead,
+        is_affected,
+        yhat,
+        yhat_lower,
+        yhat_upper,
+        {% for column in ['yhat', 'yhat_lower', 'yhat_upper'] -%}
+            {{ whatif_adjust(column, 'is_affected', 'days_since_start', 'growth_pct_per_month', 'step_points',
+                'step_pct', 'capacity_factor') }} as scenario_{{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from (
+        select
+            scope.scenario_name,
+            forecasts.host_id,
+            forecasts.resource,
+            forecasts.ds,
+            datediff('day', windows.history_end, forecasts.ds) as days_ahead,
+            datediff('day', coalesce(scenarios.start_date, windows.forecast_start), forecasts.ds)
+            as days_since_start,
+            scenarios.resource_filter in ('all', forecasts.resource)
+            and forecasts.ds >= coalesce(scenarios.start_date, windows.forecast_start) as is_affected,
+            scenarios.growth_pct_per_month,
+            scenarios.step_points,
+            scenarios.step_pct,
+            scenarios.capacity_factor,
+            forecasts.yhat,
+            forecasts.yhat_lower,
+            forecasts.yhat_upper
+        from {{ scope_hosts }} as scope
+        inner join {{ scenarios }} as scenarios on scope.scenario_name = scenarios.scenario_name
+        inner join {{ forecasts }} as forecasts on scope.host_id = forecasts.host_id
+        cross join {{ windows }} as windows
+    ) as affected
+{%- endmacro %}
+
+{#-
+    The breach facts of each scenario x series, by the rule of int_series_breach_outlook (see its header):
+    reads the <value_prefix>yhat / <value_prefix>yhat_upper columns of whatif_forecasts, writes columns named
+    <out_prefix>...; threshold, window_days, z (the band's normal quantile), min_probability (none = the upper
+    bound alone) and min_days are the breach vars' values.
+-#}
+{% macro whatif_series_outlook(scenario_forecasts, value_prefix, out_prefix, threshold, window_days, z,
+    min_probability=none, min_days=1) -%}
+    {%- set min_days = min_days | int -%}
+    with
+    scored as (
+        select
+            scenario_name,
+            host_id,
+            resource,
+            ds,
+            days_ahead,
+            {{ value_prefix }}yhat as yhat,
+            {{ value_prefix }}yhat_upper as yhat_upper,
+            days_ahead between 1 and {{ window_days }} as is_in_window,
+            {{ value_prefix }}yhat_upper > {{ threshold }} as is_upper_breach,
+            {{ value_prefix }}yhat > {{ threshold }} as is_point_breach
+        from {{ scenario_forecasts }}
+    ),
+
+    alert_days as (
+        select
+            *,
+            {% if min_probability is none -%}
+                is_upper_breach
+            {%- else -%}
+                is_upper_breach and case
+                    when (yhat_upper - yhat) / {{ z }} > 0
+                        then 1 - {{ normal_cdf('((' ~ threshold ~ ' - yhat) / ((yhat_upper - yhat) / ' ~ z ~ '))') }}
+                    when yhat > {{ threshold }} then 1.0
+                    else 0.0
+                end >= {{ min_probability }}
+            {%- endif %} as is_alert_day
+        from scored
+    ),
+
+    {% if min_days > 1 -%}
+        runs as (
+            select
+                scenario_name,
+                host_id,
+                resource,
+                max(run_days) as longest_alert_run_days
+            from (
+                select
+                    scenario_name,
+                    host_id,
+                    resource,
+                    island,
+                    count(*) as run_days
+                from (
+                    select
+                        scenario_name,
+                        host_id,
+                        resource,
+                        days_ahead - row_number() over (
+                            partition by scenario_name, host_id, resource order by days_ahead
+                        ) as island
+                    from alert_days
+                    where is_in_window and is_alert_day
+                ) as islands
+                group by all
+            ) as island_lengths
+            group by all
+        ),
+    {%- endif %}
+
+    per_series as (
+        select
+            scenario_name,
+            host_id,
+            resource,
+            {% if min_days == 1 -%}
+                coalesce(bool_or(is_in_window and is_alert_day), false) as is_breach_alert,
+            {%- endif %}
+            min(ds) filter (where is_upper_breach) as first_breach_date,
+            min(days_ahead) filter (where is_upper_breach) as days_to_breach,
+            min(ds) filter (where is_point_breach) as expected_breach_date,
+            max(yhat_upper) filter (where is_in_window) as peak_yhat_upper,
+            max(yhat) filter (where is_in_window) as peak_yhat
+        from alert_days
+        group by all
+    )
+
+    select
+        per_series.scenario_name,
+        per_series.host_id,
+        per_series.resource,
+        {% if min_days == 1 -%}
+            per_series.is_breach_alert as {{ out_prefix }}is_breach_alert,
+        {%- else -%}
+            coalesce(runs.longest_alert_run_days, 0) >= {{ min_days }} as {{ out_prefix }}is_breach_alert,
+        {%- endif %}
+        per_series.first_breach_date as {{ out_prefix }}first_breach_date,
+        per_series.days_to_breach as {{ out_prefix }}days_to_breach,
+        per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
+        per_series.peak_yhat_upper as {{ out_prefix }}peak_yhat_upper,
+        per_series.peak_yhat as {{ out_prefix }}peak_yhat
+    from per_series
+    {% if min_days > 1 -%}
+        left join runs
+            on
+                per_series.scenario_name = runs.scenario_name
+                and per_series.host_id = runs.host_id
+                and per_series.resource = runs.resource
+    {%- endif %}
+{%- endmacro %}
+
+{#- Baseline and scenario breach facts side by side (whatif_series_outlook twice), one row per series. -#}
+{% macro whatif_series_comparison(scenario_forecasts, threshold, window_days, z, min_probability=none,
+    min_days=1) -%}
+    select
+        baseline.*,
+        scenario.* exclude (scenario_name, host_id, resource),
+        datediff('day', baseline.baseline_first_breach_date, scenario.scenario_first_breach_date)
+        as breach_shift_days
+    from (
+        {{ whatif_series_outlook(scenario_forecasts, '', 'baseline_', threshold, window_days, z, min_probability,
+            min_days) }}
+    ) as baseline
+    inner join (
+        {{ whatif_series_outlook(scenario_forecasts, 'scenario_', 'scenario_', threshold, window_days, z,
+            min_probability, min_days) }}
+    ) as scenario
+        on
+            baseline.scenario_name = scenario.scenario_name
+            and baseline.host_id = scenario.host_id
+            and baseline.resource = scenario.resource
+{%- endmacro %}
+
+{#-
+    fleet_health's Red/Amber/Green rule over the breach facts of <prefix> (baseline_ or scenario_): RED = a
+    series flagged; AMBER = an upper bound crosses the threshold later in the horizon, or the window's peak
+    upper bound exceeds amber_threshold, or a series has no forecast; GREEN otherwise.
+-#}
+{% macro whatif_rag_status(prefix, amber_threshold) -%}
+    case
+        when bool_or(series.{{ prefix }}is_breach_alert) then 'RED'
+        when min(series.{{ prefix }}days_to_breach) is not null then 'AMBER'
+        when max(series.{{ prefix }}peak_yhat_upper) > {{ amber_threshold }} then 'AMBER'
+        when coalesce(any_value(excluded.unforecast_series), 0) > 0 then 'AMBER'
+        else 'GREEN'
+    end
+{%- endmacro %}
+
+{#- Per scenario x host in scope: baseline vs scenario status and soonest flagged breach. -#}
+{% macro whatif_host_comparison(scope_hosts, series_comparison, exclusions, amber_threshold) -%}
+    select
+        scope.scenario_name,
+        scope.host_id,
+        any_value(scope.hostname) as hostname,
+        any_value(scope.department) as department,
+        any_value(scope.app_code) as app_code,
+        any_value(scope.region) as region,
+        any_value(scope.environment) as environment,
+        {{ whatif_rag_status('baseline_', amber_threshold) }} as baseline_status,
+        {{ whatif_rag_status('scenario_', amber_threshold) }} as scenario_status,
+        min(series.baseline_first_breach_date) filter (where series.baseline_is_breach_alert)
+        as baseline_breach_date,
+        min(series.scenario_first_breach_date) filter (where series.scenario_is_breach_alert)
+        as scenario_breach_date,
+        -- Ties on the date go to the first resource by name, so the answer is the same on every run.
+        arg_min(
+            series.resource, {'breach_date': series.scenario_first_breach_date, 'resource': series.resource}
+        ) filter (where series.scenario_is_breach_alert) as scenario_breach_resource,
+        max(series.scenario_peak_yhat_upper) as scenario_peak_yhat_upper,
+        max(series.baseline_peak_yhat_upper) as baseline_peak_yhat_upper
+    from {{ scope_hosts }} as scope
+    left join {{ series_comparison }} as series
+        on
+            scope.scenario_name = series.scenario_name
+            and scope.host_id = series.host_id
+    left join (
+        select
+            host_id,
+            count(*) as unforecast_series
+        from {{ exclusions }}
+        group by all
+    ) as excluded on scope.host_id = excluded.host_id
+    group by scope.scenario_name, scope.host_id
+{%- endmacro %}
+
+{#- Per scenario x department: RAG counts under both, hosts that turn RED or leave it, breach dates moved. -#}
+{% macro whatif_department_summary(host_comparison) -%}
+    select
+        scenario_name,
+        department,
+        count(*) as hosts_in_scope,
+        count(*) filter (where baseline_status = 'RED') as baseline_red_hosts,
+        count(*) filter (where scenario_status = 'RED') as scenario_red_hosts,
+        count(*) filter (where baseline_status = 'AMBER') as baseline_amber_hosts,
+        count(*) filter (where scenario_status = 'AMBER') as scenario_amber_hosts,
+        count(*) filter (where baseline_status = 'GREEN') as baseline_green_hosts,
+        count(*) filter (where scenario_status = 'GREEN') as scenario_green_hosts,
+        count(*) filter (where scenario_status = 'RED' and baseline_status <> 'RED') as hosts_turning_red,
+        count(*) filter (where baseline_status = 'RED' and scenario_status <> 'RED') as hosts_leaving_red,
+        count(*) filter (where baseline_status <> scenario_status) as hosts_changing_status,
+        count(*) filter (where scenario_breach_date < baseline_breach_date) as hosts_breaching_earlier,
+        count(*) filter (where scenario_breach_date > baseline_breach_date) as hosts_breaching_later,
+        max(datediff('day', scenario_breach_date, baseline_breach_date)) as max_days_earlier,
+        round(avg(datediff('day', scenario_breach_date, baseline_breach_date)), 1) as avg_days_earlier
+    from {{ host_comparison }}
+    group by all
+{%- endmacro %}
