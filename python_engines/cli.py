@@ -233,7 +233,7 @@ def cmd_publish(args: argparse.Namespace, paths: ProjectPaths) -> None:
     except IncompleteWarehouseError as exc:
         raise CliError(str(exc)) from exc
     except duckdb.Error as exc:
-        raise CliError(lock_message(paths.warehouse, exc) or f"publish failed: {exc}") from exc
+        raise CliError(lock_message(paths.warehouse, exc) or f"publish failed: {str(exc).splitlines()[0]}") from exc
     log.info(
         "serving copy: %s (%d tables); Parquet exports in %s",
         result.serving_file,
@@ -287,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return exc.code
+    except KeyboardInterrupt:  # dbt got the Ctrl-C too and has stopped; the serving copy is untouched
+        print("horizonscale: interrupted", file=sys.stderr)
+        return 130
     except FileNotFoundError as exc:
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
