@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -213,16 +212,36 @@ def dbt_executable() -> str:
 
 
 def run_dbt(paths: ProjectPaths, *arguments: str) -> None:
-    """Run dbt from the project root (where profiles.yml lives) against ``paths.data_dir``."""
+    """Run dbt from the project root (where profiles.yml lives) against ``paths.data_dir``.
+
+    dbt runs as a child that dies with this process (python_engines.dbt_process), so a killed CLI never leaves
+    a dbt holding the warehouse lock.
+    """
+    from python_engines.dbt_process import run_child
+
     env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(paths.data_dir)}
     command = [dbt_executable(), *arguments, "--project-dir", str(paths.root), "--profiles-dir", str(paths.root)]
     log.info("running: %s", " ".join(command))
-    completed = subprocess.run(command, cwd=paths.root, env=env, check=False)
-    if completed.returncode != 0:
-        raise CliError(f"dbt {arguments[0]} failed (exit {completed.returncode}); see the dbt log above")
+    returncode = run_child(command, paths.root, env)
+    if returncode != 0:
+        raise CliError(f"dbt {arguments[0]} failed (exit {returncode}); see the dbt log above")
+
+
+def _refuse_if_locked(paths: ProjectPaths) -> None:
+    from python_engines.dbt_process import warehouse_lock_message
+
+    locked = warehouse_lock_message(paths.warehouse)
+    if locked:
+        raise CliError(locked)
 
 
 def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    """dbt build, then (only after a green build of the whole DAG) publish the serving copy and the reports.
+
+    A build with --select or --exclude refreshes those nodes in the warehouse only: the serving copy and the
+    reports stay as the last full build published them. Its tests are chosen cautiously (a test runs only
+    when every table it reads was selected), so a subset never fails on tables it did not build.
+    """
     from python_engines.quarantine import over_threshold_advice, read_quarantine, short_history_warning
 
     if not paths.warehouse.is_file():
@@ -231,12 +250,23 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
             "`horizonscale load` (your own fleet) first",
             EXIT_BAD_INPUT,
         )
+    _refuse_if_locked(paths)
+    from python_engines.ingest import describe_last_load
+
+    last_load = describe_last_load(paths.warehouse)
+    if last_load:
+        log.info(last_load)
     extra = ["--vars", args.vars] if args.vars else []
-    selection = ["--select", args.select] if args.select else []
+    selection = ["--select", args.select, "--indirect-selection", "cautious"] if args.select else []
     selection += ["--exclude", args.exclude] if getattr(args, "exclude", None) else []
     try:
         run_dbt(paths, "build", *selection, *extra)
     except CliError as exc:
+        from python_engines.dbt_process import warehouse_lock_message
+
+        locked = warehouse_lock_message(paths.warehouse)
+        if locked:
+            raise CliError(locked) from exc
         advice = over_threshold_advice(paths.warehouse)
         raise CliError(f"{exc}: {advice}" if advice else str(exc)) from exc
     for quarantine in read_quarantine(paths.warehouse):
@@ -244,14 +274,30 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     too_short = short_history_warning(paths.warehouse)
     if too_short:
         log.warning(too_short)
+    if selection:
+        log.warning(
+            "partial build (%s): the warehouse holds the selected nodes only as rebuilt; the serving copy and the "
+            "reports were left as the last full build published them. Run `horizonscale build` without --select "
+            "/ --exclude to publish.",
+            " ".join(selection),
+        )
+        return
     cmd_publish(args, paths)
     cmd_report(args, paths)
 
 
 def cmd_publish(args: argparse.Namespace, paths: ProjectPaths) -> None:
-    from python_engines.serving import publish
+    import duckdb
 
-    result = publish(paths)
+    from python_engines.dbt_process import lock_message
+    from python_engines.serving import IncompleteWarehouseError, publish
+
+    try:
+        result = publish(paths)
+    except IncompleteWarehouseError as exc:
+        raise CliError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise CliError(lock_message(paths.warehouse, exc) or f"publish failed: {str(exc).splitlines()[0]}") from exc
     log.info(
         "serving copy: %s (%d tables); Parquet exports in %s",
         result.serving_file,
@@ -261,10 +307,18 @@ def cmd_publish(args: argparse.Namespace, paths: ProjectPaths) -> None:
 
 
 def cmd_report(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    import duckdb
+
     from python_engines.report import write_reports
     from python_engines.serving import serving_file
 
-    write_reports(serving_file(paths), report_dir(args, paths), bom=not getattr(args, "no_bom", False))
+    try:
+        write_reports(serving_file(paths), report_dir(args, paths), bom=not getattr(args, "no_bom", False))
+    except duckdb.CatalogException as exc:
+        raise CliError(
+            f"the serving copy {serving_file(paths)} lacks a report table ({str(exc).splitlines()[0]}): run "
+            "`horizonscale build` (the whole DAG) to publish a complete one"
+        ) from exc
 
 
 def cmd_whatif(args: argparse.Namespace, paths: ProjectPaths) -> None:
@@ -337,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return exc.code
+    except KeyboardInterrupt:  # dbt got the Ctrl-C too and has stopped; the serving copy is untouched
+        print("horizonscale: interrupted", file=sys.stderr)
+        return 130
     except FileNotFoundError as exc:
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

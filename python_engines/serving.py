@@ -5,6 +5,9 @@ dashboard, SQL clients and reports never open the file dbt writes: after a succe
 tables are copied into a fresh file beside the old serving copy, then ``os.replace`` swaps it in atomically.
 A reader that still holds the old copy keeps reading it (its inode lives on until it closes); a new reader
 sees the new one; nobody ever sees a half-written file, and a failed build leaves the last good copy.
+`horizonscale build` publishes only after a green build of the whole DAG; ``publish`` itself refuses a warehouse
+that lacks any table the dashboard and reports read (e.g. after a `load` and a build with --select), so the
+serving copy is never replaced by part of a warehouse.
 """
 
 from __future__ import annotations
@@ -35,6 +38,21 @@ PARQUET_EXPORTS: tuple[str, ...] = (
     "fleet_health",
     "model_audit",
 )
+
+#: Tables every serving copy holds: the dashboard, the reports and SQL users read them.
+REQUIRED_TABLES: tuple[str, ...] = (
+    *PARQUET_EXPORTS,
+    "processed_data",
+    "forecast_windows",
+    "engine_registry",
+    "quarantine_summary",
+    "telemetry_rejects",
+    "inventory_rejects",
+)
+
+
+class IncompleteWarehouseError(RuntimeError):
+    """The warehouse lacks tables a serving copy must hold: nothing was published."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,14 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, source: Path) -> dict[str, int]
         order by table_name
         """
     ).fetchall()
+    missing = sorted(set(REQUIRED_TABLES) - {table for _, table, _ in tables})
+    if missing:
+        con.execute("detach warehouse")
+        raise IncompleteWarehouseError(
+            f"not published: the warehouse {source} lacks {', '.join(missing)} (a build that stopped part-way, or "
+            "ran with --select after a load); the serving copy was left as it was: run `horizonscale build` "
+            "(the whole DAG) to publish"
+        )
     counts: dict[str, int] = {}
     for schema, table, comment in tables:
         if table in counts:

@@ -5,6 +5,8 @@
 -#}
 {%- set backtest_months = var('backtest_months') | int -%}
 {%- set forecast_horizon_days = var('forecast_horizon_days') | int -%}
+-- The quarantine gate: built after quarantine_summary and its reject-share test (fail fast, before any engine).
+-- depends_on: {{ ref('quarantine_summary') }}
 
 with
 

@@ -1,4 +1,6 @@
 {#- The analytical base table: one continuous daily series per host and resource, with its owners. -#}
+-- The quarantine gate: built after quarantine_summary and its reject-share test (fail fast, before any engine).
+-- depends_on: {{ ref('quarantine_summary') }}
 with
 
 gap_filled as (

@@ -126,6 +126,9 @@ def _worker_main(worker_id: int, task: EngineTask, inbox: Any, outbox: Any) -> N
     Both are pipe ends: a send is written before the next line runs, so a report survives a crash that
     follows it (a multiprocessing.Queue would still hold it in a feeder thread).
     """
+    from python_engines.dbt_process import die_with_parent
+
+    die_with_parent()  # a worker never outlives its dbt (e.g. when a killed CLI takes dbt with it)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     outbox.send(("ready", None, None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import PROJECT_ROOT, SMALL_FLEET_HOSTS
+from support import PIPELINE_HOSTS, PIPELINE_SEED, PROJECT_ROOT, SMALL_FLEET_HOSTS, run_isolated
 
 from python_engines.paths import ProjectPaths
 from python_engines.synthetic import GeneratorConfig, generate
@@ -22,3 +22,19 @@ def small_fleet(tmp_path_factory: pytest.TempPathFactory) -> ProjectPaths:
     paths = ProjectPaths.discover(tmp_path_factory.mktemp("small_fleet"), root=PROJECT_ROOT)
     generate(GeneratorConfig(hosts=SMALL_FLEET_HOSTS, seed=7), paths)
     return paths
+
+
+@pytest.fixture(scope="session")
+def pipeline_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectPaths, Path]:
+    """A real `horizonscale generate` (30 hosts, seed 5) + `horizonscale build` (the whole DAG, serving copy,
+    reports in <work>/reports): (paths, work dir). Built once per session: test_pipeline.py and the dashboard's
+    real-build checks share it, and tests that rebuild it must leave the same published data behind."""
+    work = tmp_path_factory.mktemp("pipeline")
+    paths = ProjectPaths(root=PROJECT_ROOT, data_dir=work / "data")
+    for command in (
+        ["generate", "--hosts", str(PIPELINE_HOSTS), "--seed", str(PIPELINE_SEED)],
+        ["build", "--out", str(work / "reports")],
+    ):
+        result = run_isolated(["horizonscale", *command], paths.data_dir, work)
+        assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return paths, work

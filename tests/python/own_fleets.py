@@ -255,3 +255,24 @@ def short_fleet(directory: Path) -> OwnFleet:
     write_csv(inventory_frame(list(hosts)), directory / "inventory.csv")
     write_csv(daily_telemetry(hosts, date(2025, 6, 29)), directory / "telemetry.csv")
     return OwnFleet(directory / "inventory.csv", str(directory / "telemetry.csv"))
+
+
+# --- issue 11: builds that must fail early, with one line that says why ----------------------------------------
+
+#: Two hosts, a month of daily rows each: 2 x 4 x 30 = 240 telemetry rows.
+TINY_HOSTS = {"h0": date(2025, 1, 1), "h1": date(2025, 1, 1)}
+TINY_END = date(2025, 1, 30)
+
+
+def mismatched_fleet(directory: Path) -> OwnFleet:
+    """Inventory keyed by FQDN (h0.corp), telemetry by short name (h0): every telemetry row is unknown_host; and
+    one of the nine inventory rows has cpu_cores 'four' (11% rejected, above the default 5%)."""
+    inventory = inventory_frame([f"h{i}.corp" for i in range(9)]).with_columns(_cell_of("h8.corp", "cpu_cores", "four"))
+    write_csv(inventory, directory / "inventory.csv")
+    write_csv(daily_telemetry(TINY_HOSTS, TINY_END), directory / "telemetry.csv")
+    return OwnFleet(
+        directory / "inventory.csv",
+        str(directory / "telemetry.csv"),
+        telemetry_rejects=Counter({"unknown_host": 2 * 4 * 30}),
+        inventory_rejects=Counter({"invalid_cpu_cores": 1}),
+    )

@@ -12,6 +12,12 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_FLEET_HOSTS = 12
+#: The end-to-end fleet (conftest.pipeline_build): built once per session, shared by test_pipeline and the
+#: dashboard's real-build checks.
+PIPELINE_HOSTS = 30
+PIPELINE_SEED = 5
+#: Set by .ci/run: the checks that need a real build or Chromium must run there (fail, never skip).
+IN_CI = bool(os.environ.get("HORIZONSCALE_CI"))
 
 
 def horizonscale(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

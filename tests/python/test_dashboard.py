@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
-from support import PROJECT_ROOT, registered_engines
+from support import IN_CI, PROJECT_ROOT, registered_engines
 from test_dashboard_fixture import FORMULA_MANAGER, QUOTED_HOSTNAME, build_serving_copy
 
 if str(PROJECT_ROOT) not in sys.path:  # the dashboard is a plain directory, not an installed package
@@ -467,19 +467,33 @@ def test_binds_to_localhost_by_default() -> None:
     assert config["browser"]["gatherUsageStats"] is False
 
 
-# --- against a real build (opt-in) --------------------------------------------------------------------------
+# --- against a real build --------------------------------------------------------------------------------------
+
+
+def _skip_unless_ci(reason: str) -> None:
+    """Skip on a developer's machine; in CI (HORIZONSCALE_CI, set by .ci/run) these checks must run: fail."""
+    if IN_CI:
+        pytest.fail(f"{reason} (HORIZONSCALE_CI is set: this check must run in CI)")
+    pytest.skip(reason)
 
 
 @pytest.fixture
-def real_build(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data dir from a real ``make run`` / ``horizonscale build``: HORIZONSCALE_DASHBOARD_VERIFY=data pytest ..."""
+def real_build(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The serving copy of a real build: $HORIZONSCALE_DASHBOARD_VERIFY (a data dir of `make run` /
+    `horizonscale build`), else, in CI, the suite's own 30-host build (conftest.pipeline_build)."""
     chosen = os.environ.get("HORIZONSCALE_DASHBOARD_VERIFY")
-    if not chosen:
-        pytest.skip("set HORIZONSCALE_DASHBOARD_VERIFY to a built data dir to check the dashboard against it")
-    data = Path(chosen).resolve()
+    if chosen:
+        data = Path(chosen).resolve()
+    elif IN_CI:
+        data = request.getfixturevalue("pipeline_build")[0].data_dir
+    else:
+        pytest.skip(
+            "set HORIZONSCALE_DASHBOARD_VERIFY to a built data dir, or HORIZONSCALE_CI=1 to build the 30-host "
+            "pipeline fleet (as .ci/run does), to check the dashboard against a real build"
+        )
     serving_copy = data / "serving" / "horizonscale.duckdb"
     if not serving_copy.is_file():
-        pytest.skip(f"no serving copy at {serving_copy}")
+        _skip_unless_ci(f"no serving copy at {serving_copy}")
     monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(data))
     return serving_copy
 
@@ -514,7 +528,7 @@ def test_real_build_deep_dive_of_the_soonest_breach(real_build: Path) -> None:
         "from capacity_risks order by days_to_breach, hostname limit 1",
     )
     if not rows:
-        pytest.skip("no series at risk in this build")
+        _skip_unless_ci("no series at risk in this build")
     hostname, resource, first_breach, days = rows[0]
     app = run("Host deep dive", host=hostname)
     assert any(f"{resource}: first breach {first_breach}, in {style.days(days)}" in error.value for error in app.error)

@@ -1,24 +1,24 @@
 """End to end, the way a user runs it: generate a small fleet, `horizonscale build` (real dbt build of the
-whole DAG with real Prophet and XGBoost fits), publish the serving copy, write the CSV reports."""
+whole DAG with real Prophet and XGBoost fits), publish the serving copy, write the CSV reports. Then the
+serving copy under stress: readers in other processes during a rebuild, builds that fail early and late, and
+partial (--select) builds, none of which may change what is published."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from support import PROJECT_ROOT
+from support import PIPELINE_HOSTS, PIPELINE_SEED, PROJECT_ROOT
 
 from python_engines.paths import ProjectPaths
 from python_engines.serving import serving_file
-
-PIPELINE_HOSTS = 30
-PIPELINE_SEED = 5
 
 
 def _env(paths: ProjectPaths, work: Path) -> dict[str, str]:
@@ -59,12 +59,8 @@ def _check(result: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectPaths, Path]:
-    work = tmp_path_factory.mktemp("pipeline")
-    paths = ProjectPaths(root=PROJECT_ROOT, data_dir=work / "data")
-    _check(_cli(paths, work, "generate", "--hosts", str(PIPELINE_HOSTS), "--seed", str(PIPELINE_SEED)))
-    _check(_cli(paths, work, "build", "--out", str(work / "reports")))
-    return paths, work
+def built(pipeline_build: tuple[ProjectPaths, Path]) -> tuple[ProjectPaths, Path]:
+    return pipeline_build  # conftest.py: generate + build, once per session
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -236,46 +232,108 @@ def test_sql_clients_see_documentation(built: tuple[ProjectPaths, Path]) -> None
     assert comments[0] == comments[1] > 0
 
 
+# Readers run in their own processes: within one process DuckDB hands every connect() of a path the instance
+# already open there (the file that was swapped out), so an in-process reader could never see a new publish.
+READER = """
+import os, sys, time, duckdb
+path, stop = sys.argv[1], sys.argv[2]
+while not os.path.exists(stop):
+    time.sleep(0.05)  # leave the CPU to the rebuild (a few hundred reads still span it)
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            (n,) = con.execute("select count(*) from forecasts").fetchone()
+            (published,) = con.execute("select published_at from _published").fetchone()
+        print(n, published.isoformat(), flush=True)
+    except Exception as exc:  # any error means a reader saw a broken state
+        print("ERROR", type(exc).__name__, str(exc).splitlines()[0], flush=True)
+"""
+# A planner's SQL client left open across the rebuild: reads once, waits, reads again from the same connection.
+HOLDER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+for _ in range(2):
+    print(con.execute("select count(*), max(published_at) from forecasts, _published").fetchone(), flush=True)
+    sys.stdin.readline()
+"""
+# What a SQL user sees, read in a fresh process: every table and a digest of every row of every table.
+FINGERPRINT = """
+import hashlib, json, sys, duckdb
+with duckdb.connect(sys.argv[1], read_only=True) as con:
+    tables = [t for (t,) in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+    digest = hashlib.sha256()
+    for table in tables:
+        digest.update(repr(con.execute(f'select * from "{table}" order by all').fetchall()).encode())
+print(json.dumps({"tables": tables, "rows": digest.hexdigest()}))
+"""
+
+
+def _python(script: str, *args: str, **popen: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", script, *args], cwd=PROJECT_ROOT, text=True, **popen)
+
+
+def _published_from_elsewhere(serving: Path) -> dict[str, object]:
+    """Tables, a digest of their rows and the file's bytes, read by another process."""
+    reader = _python(FINGERPRINT, str(serving), stdout=subprocess.PIPE)
+    out, _ = reader.communicate(timeout=300)
+    assert reader.returncode == 0
+    return {**json.loads(out), "file": hashlib.sha256(serving.read_bytes()).hexdigest()}
+
+
 def test_reader_never_blocks_a_rebuild_nor_sees_half_a_publish(built: tuple[ProjectPaths, Path]) -> None:
     paths, work = built
     serving = serving_file(paths)
     before = _forecast_digest(serving)
     (published_before,) = _query(serving, "select published_at from _published")[0]
-    holder = duckdb.connect(str(serving), read_only=True)  # a planner's SQL client left open
-    seen: list[int] = []
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def keep_reading() -> None:
-        while not stop.is_set():
-            try:
-                with duckdb.connect(str(serving), read_only=True) as con:
-                    (n,) = con.execute("select count(*) from forecasts").fetchone()
-                    con.execute("select published_at from _published").fetchone()
-                seen.append(n)
-            except BaseException as exc:  # any error means a reader saw a broken state
-                errors.append(exc)
-
-    reader = threading.Thread(target=keep_reading)
-    reader.start()
-    try:
-        rebuilt = _cli(paths, work, "build", "--out", str(work / "reports"))
-    finally:
-        stop.set()
-        reader.join()
+    stop, reads = work / "stop-reading", work / "reads.txt"
+    stop.unlink(missing_ok=True)
+    holder = _python(HOLDER, str(serving), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert holder.stdin is not None and holder.stdout is not None
+    held_before = holder.stdout.readline()
+    with reads.open("w") as out:
+        reader = _python(READER, str(serving), str(stop), stdout=out)
+        try:
+            rebuilt = _cli(paths, work, "build", "--out", str(work / "reports"))
+            (published_after,) = _query(serving, "select published_at from _published")[0]
+            deadline = time.monotonic() + 30  # until the reader has opened the new copy
+            while published_after.isoformat() not in reads.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            stop.touch()
+            reader.wait(timeout=60)
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            held_after = holder.stdout.readline()
+            holder.communicate("\n", timeout=60)
+    seen_lines = reads.read_text()
     _check(rebuilt)
-    assert not errors, errors[:3]
-    assert seen and len(set(seen)) == 1  # every read saw a complete copy of the same size
-    assert holder.execute("select count(*) from forecasts").fetchone()[0] == seen[0]
-    holder.close()
-    (published_after,) = _query(serving, "select published_at from _published")[0]
+    seen = [line.split(" ", 1) for line in seen_lines.splitlines()]
+    assert seen and not [line for line in seen if line[0] == "ERROR"], seen_lines[:3000]
+    assert len({n for n, _ in seen}) == 1  # every read saw a complete copy of the same size
+    # The reader really crossed the swap: it read the old publish, then the new one, and nothing in between.
+    assert {p for _, p in seen} == {published_before.isoformat(), published_after.isoformat()}
+    assert [p for _, p in seen] == sorted(p for _, p in seen)
     assert published_after > published_before
+    assert held_before == held_after  # the open client kept its copy (its inode lives on) and never blocked dbt
     assert _forecast_digest(serving) == before  # same seed, same data: identical forecasts (determinism)
 
-    failed = _cli(paths, work, "build", "--vars", "{history_end: 'not-a-date'}")  # fails early in the DAG
-    assert failed.returncode != 0
-    assert "dbt build failed" in failed.stderr
-    assert _query(serving, "select published_at from _published")[0][0] == published_after
+
+def test_a_failed_build_leaves_the_last_good_copy(built: tuple[ProjectPaths, Path]) -> None:
+    paths, work = built
+    serving = serving_file(paths)
+    published = _published_from_elsewhere(serving)
+
+    early = _cli(paths, work, "build", "--vars", "{history_end: 'not-a-date'}")  # fails at the first step
+    assert early.returncode == 1
+    assert "dbt build failed" in early.stderr
+
+    # Late in the DAG: past the refinery and the quarantine gate, both engines fail on their config.
+    late = _cli(paths, work, "build", "--vars", "{xgboost_mode: sideways, prophet_growth: sideways}")
+    assert late.returncode == 1
+    assert "dbt build failed" in late.stderr.strip().splitlines()[-1]
+    assert "OK created sql table model main.processed_data" in late.stdout
+    assert "xgboost_mode must be 'global' or 'local', got 'sideways'" in late.stdout
+    assert "SKIP relation main.fleet_health" in late.stdout
+    assert _published_from_elsewhere(serving) == published
 
 
 def test_dbt_docs_generate(built: tuple[ProjectPaths, Path]) -> None:
@@ -317,3 +375,29 @@ def test_whatif_matches_the_scenario_models(built: tuple[ProjectPaths, Path]) ->
     _check(cli)
     assert "hosts in scope: 30" in cli.stdout
     assert (work / "reports" / "whatif_cpu_refresh.csv").stat().st_size > 0
+
+
+def test_a_partial_build_never_replaces_the_serving_copy(built: tuple[ProjectPaths, Path]) -> None:
+    """Issue 11's sequence: after a good build, load the same data again (here: generate), then a --select build
+    that passes and publishes nothing, then `publish`, which refuses the incomplete warehouse."""
+    paths, work = built
+    serving = serving_file(paths)
+    published = _published_from_elsewhere(serving)
+    _check(_cli(paths, work, "generate", "--hosts", str(PIPELINE_HOSTS), "--seed", str(PIPELINE_SEED)))
+
+    # Tests of tables the subset did not build are left out (a test runs when all it reads was selected).
+    refinery = _cli(paths, work, "build", "--select", "+processed_data", "--out", str(work / "partial"))
+    _check(refinery)
+    assert "--indirect-selection cautious" in refinery.stderr
+    assert "the serving copy and the reports were left as the last full build published them" in refinery.stderr
+    assert not (work / "partial").exists()
+
+    refused = _cli(paths, work, "publish")  # the warehouse lacks the marts: nothing to publish
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    (message,) = refused.stderr.strip().splitlines()
+    assert message.startswith("horizonscale: error: not published: the warehouse")
+    assert "forecasts" in message and "fleet_health" in message and "run `horizonscale build`" in message
+    _check(_cli(paths, work, "report", "--out", str(work / "from_last_good")))  # the last good copy still serves
+    assert (work / "from_last_good" / "fleet_health.csv").stat().st_size > 0
+    assert _published_from_elsewhere(serving) == published
