@@ -265,14 +265,17 @@ TINY_END = date(2025, 1, 30)
 
 
 def mismatched_fleet(directory: Path) -> OwnFleet:
-    """Inventory keyed by FQDN (h0.corp), telemetry by short name (h0): every telemetry row is unknown_host; and
-    one of the nine inventory rows has cpu_cores 'four' (11% rejected, above the default 5%)."""
-    inventory = inventory_frame([f"h{i}.corp" for i in range(9)]).with_columns(_cell_of("h8.corp", "cpu_cores", "four"))
+    """Telemetry whose every resource is one this project does not forecast (``gpu_CPU``, ``gpu_MEM``, ...): every
+    row is unknown_resource, which `load` cannot tell from a typo it should refuse (an FQDN inventory with short
+    telemetry names is refused by `load` itself); and one of the nine inventory rows has cpu_cores 'four' (11%
+    rejected, above the default 5%)."""
+    inventory = inventory_frame([f"h{i}" for i in range(9)]).with_columns(_cell_of("h8", "cpu_cores", "four"))
     write_csv(inventory, directory / "inventory.csv")
-    write_csv(daily_telemetry(TINY_HOSTS, TINY_END), directory / "telemetry.csv")
+    telemetry = daily_telemetry(TINY_HOSTS, TINY_END).with_columns(("gpu_" + pl.col("resource")).alias("resource"))
+    write_csv(telemetry, directory / "telemetry.csv")
     return OwnFleet(
         directory / "inventory.csv",
         str(directory / "telemetry.csv"),
-        telemetry_rejects=Counter({"unknown_host": 2 * 4 * 30}),
+        telemetry_rejects=Counter({"unknown_resource": 2 * 4 * 30}),
         inventory_rejects=Counter({"invalid_cpu_cores": 1}),
     )

@@ -1,7 +1,7 @@
 """Builds that must fail, and fail early, with one line that says why (issue 11): real `load`, real `dbt build`.
 
-One tiny own fleet (nine inventory rows keyed by FQDN, one with a bad cpu_cores; telemetry of two hosts keyed by
-short name, a month of days): every telemetry row and 11% of the inventory are rejected, so the quarantine gate
+One tiny own fleet (nine inventory rows, one with a bad cpu_cores; telemetry of two hosts for a month, every
+resource one we do not forecast): every telemetry row and 11% of the inventory are rejected, so the quarantine gate
 must stop the build before any engine starts and say why in one line. On the same data: a `horizonscale build`
 killed with SIGKILL while dbt runs (dbt must die with it and free the warehouse), and a warehouse locked by
 another process (one line naming the PID, no traceback).
@@ -60,15 +60,15 @@ def test_every_row_rejected_stops_at_the_quarantine_gate_and_says_why(loaded: tu
     assert failed.returncode == 1
     message = _one_line_error(failed)
     # Every telemetry row: the top reason, an example row as delivered, what it means; no limit to raise.
-    assert "telemetry_rejects holds every raw row (240), nothing is left to build on (unknown_host: 240)" in message
-    assert "e.g. this unknown_host row: {'host_id': h0, 'resource': CPU, 'ts': 2025-01-01" in message
-    assert "in telemetry.csv: its host_id matches no inventory host_id" in message
+    assert "telemetry_rejects holds every raw row (240), nothing is left to build on (unknown_resource: 240)" in message
+    assert "e.g. this unknown_resource row: {'host_id': h0, 'resource': gpu_" in message
+    assert "in telemetry.csv: resource must be cpu, memory, disk or network" in message
     assert "select reason, count(*) from telemetry_rejects group by reason" in message
     # 11% of the inventory: above max_reject_share, with the row and the limit that would let it pass.
     assert (
         "inventory_rejects holds 11.1% of the raw rows, above max_reject_share 5.0% (invalid_cpu_cores: 1)" in message
     )
-    assert "e.g. this invalid_cpu_cores row: {'host_id': h8.corp" in message
+    assert "e.g. this invalid_cpu_cores row: {'host_id': h8" in message
     assert "'cpu_cores': four" in message and "in inventory.csv" in message
     assert "--vars '{max_reject_share: 0.12}'" in message
     assert message.count("max_reject_share: ") == 1  # raising the limit cannot help the telemetry
@@ -114,6 +114,18 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _opens_for_writing(database: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            duckdb.connect(str(database)).close()
+            return True
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
 def test_a_killed_build_takes_its_dbt_with_it_and_a_held_lock_is_one_line(loaded: tuple[OwnFleet, Path, Path]) -> None:
     _, data, tmp_path = loaded
@@ -139,7 +151,10 @@ def test_a_killed_build_takes_its_dbt_with_it_and_a_held_lock_is_one_line(loaded
     while _alive(dbt) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(dbt), f"dbt (PID {dbt}) outlived the killed CLI"
-    # The lock went with it: the warehouse opens for writing again, and its tables are there.
+    # The lock went with it: the warehouse opens for writing again, and its tables are there. A killed
+    # multi-threaded process shows as a zombie while its other threads still exit and hold its files, so the lock
+    # may outlive the zombie by a moment.
+    assert _opens_for_writing(warehouse, seconds=15), f"the warehouse stayed locked after dbt (PID {dbt}) died"
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute("select count(*) from raw.inventory").fetchone() == (9,)
 
