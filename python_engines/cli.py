@@ -83,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42, help="random seed: same seed, same fleet (default 42)")
     gen.add_argument("--start", type=_iso_date, default=date(2023, 1, 1), help="first day (default 2023-01-01)")
     gen.add_argument("--end", type=_iso_date, default=date(2025, 12, 31), help="last day (default 2025-12-31)")
+    gen.add_argument(
+        "--extend-days",
+        type=int,
+        metavar="N",
+        help="continue the synthetic fleet already in the data directory by N more days (same hosts, DNA and "
+        "seed; every day it had is kept exactly; its --hosts/--seed/--start/--end are used, the forecast "
+        "history is kept)",
+    )
     _add_data_dir(gen)
 
     load = commands.add_parser(
@@ -141,9 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args: argparse.Namespace, paths: ProjectPaths) -> None:
     from python_engines.synthetic import GeneratorAuditError, GeneratorConfig, GeneratorInputError, generate
+    from python_engines.synthetic.generator import extended_config
 
-    config = GeneratorConfig(hosts=args.hosts, seed=args.seed, start=args.start, end=args.end)
     try:
+        if getattr(args, "extend_days", None) is not None:
+            config = extended_config(paths, args.extend_days)
+        else:
+            config = GeneratorConfig(hosts=args.hosts, seed=args.seed, start=args.start, end=args.end)
         result = generate(config, paths)
     except GeneratorInputError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from exc
