@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -142,6 +143,10 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
     fleet = build_fleet(reference, config.hosts, config.seed, loaded_at)
 
     purge(paths)
+    if not config.extend_days and paths.history_dir.is_dir():
+        # A new fleet starts a new story: the forecasts of the previous one would not match its hosts.
+        shutil.rmtree(paths.history_dir)
+        log.info("init: forecast history of the previous fleet removed (%s)", paths.history_dir)
     con = create_warehouse(paths)
     try:
         con.register("fleet_frame", fleet.to_arrow())

@@ -1,0 +1,140 @@
+-- What changed between the two latest snapshots of forecast_history, per series (host x resource):
+--   NEW_BREACH     the breach alert (int_series_breach_outlook.is_breach_alert) is raised now, not before;
+--   RESOLVED       it was raised before and is not now (the series is still forecast);
+--   EARLIER/LATER  raised in both, and the first upper-bound breach date moved by more than
+--                  risk_change_min_days days;
+--   TRUST_CHANGED  the trust level of the forecast changed;
+--   NO_FORECAST    it was raised before and the series has no forecast now (see forecast_exclusions).
+-- One row per series and change (a series can both move and change trust). Empty with fewer than two snapshots.
+{%- set min_days = var('risk_change_min_days') | int %}
+with
+
+history as (
+    select * from {{ ref('forecast_history') }}
+),
+
+hosts as (
+    select * from {{ ref('hosts') }}
+),
+
+ranked_snapshots as (
+    select
+        as_of,
+        row_number() over (order by as_of desc) as recency
+    from history
+    group by as_of
+),
+
+compared as (
+    select
+        max(as_of) filter (where recency = 2) as previous_as_of,
+        max(as_of) filter (where recency = 1) as current_as_of
+    from ranked_snapshots
+    having count(*) >= 2
+),
+
+series as (
+    select
+        history.host_id,
+        history.resource,
+        history.as_of,
+        any_value(history.champion_model) as champion_model,
+        any_value(history.trust_level) as trust_level,
+        any_value(history.first_upper_breach_date) as first_upper_breach_date,
+        bool_or(history.is_breach_alert) as is_breach_alert
+    from history
+    inner join ranked_snapshots on history.as_of = ranked_snapshots.as_of
+    where ranked_snapshots.recency <= 2
+    group by all
+),
+
+current_series as (
+    select series.*
+    from series
+    inner join compared on series.as_of = compared.current_as_of
+),
+
+previous_series as (
+    select series.*
+    from series
+    inner join compared on series.as_of = compared.previous_as_of
+),
+
+paired as (
+    select
+        coalesce(current_series.host_id, previous_series.host_id) as host_id,
+        coalesce(current_series.resource, previous_series.resource) as resource,
+        compared.previous_as_of,
+        compared.current_as_of,
+        current_series.host_id is not null as is_forecast_now,
+        coalesce(previous_series.is_breach_alert, false) as was_alert,
+        coalesce(current_series.is_breach_alert, false) as is_alert,
+        case when previous_series.is_breach_alert then previous_series.first_upper_breach_date end
+            as previous_breach_date,
+        case when current_series.is_breach_alert then current_series.first_upper_breach_date end
+            as current_breach_date,
+        previous_series.trust_level as previous_trust_level,
+        current_series.trust_level as current_trust_level,
+        previous_series.champion_model as previous_champion,
+        current_series.champion_model as current_champion
+    from current_series
+    full outer join previous_series
+        on
+            current_series.host_id = previous_series.host_id
+            and current_series.resource = previous_series.resource
+    cross join compared
+),
+
+changes as (
+    select
+        *,
+        'NEW_BREACH' as change_type
+    from paired
+    where is_alert and not was_alert
+    union all
+    select
+        *,
+        'RESOLVED' as change_type
+    from paired
+    where was_alert and not is_alert and is_forecast_now
+    union all
+    select
+        *,
+        'NO_FORECAST' as change_type
+    from paired
+    where was_alert and not is_forecast_now
+    union all
+    select
+        *,
+        case when current_breach_date < previous_breach_date then 'EARLIER' else 'LATER' end as change_type
+    from paired
+    where was_alert and is_alert and abs(datediff('day', previous_breach_date, current_breach_date)) > {{ min_days }}
+    union all
+    select
+        *,
+        'TRUST_CHANGED' as change_type
+    from paired
+    where
+        previous_trust_level is not null
+        and current_trust_level is not null
+        and previous_trust_level != current_trust_level
+)
+
+select
+    changes.host_id,
+    changes.resource,
+    changes.change_type,
+    hosts.hostname,
+    hosts.department,
+    hosts.app_manager,
+    changes.previous_as_of,
+    changes.current_as_of,
+    changes.previous_breach_date,
+    changes.current_breach_date,
+    datediff('day', changes.previous_breach_date, changes.current_breach_date) as days_moved,
+    changes.previous_trust_level,
+    changes.current_trust_level,
+    changes.previous_champion,
+    changes.current_champion
+from changes
+left join hosts on changes.host_id = hosts.host_id
