@@ -73,6 +73,15 @@ def _add_report_out(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_notify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--notify",
+        metavar="URL",
+        help="Slack or Teams incoming-webhook URL: post one summary of risk_changes when something changed "
+        "(default: $HORIZONSCALE_NOTIFY_URL; off when neither is set; the URL is never logged or stored)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="horizonscale", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -129,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--exclude", help="dbt nodes to leave out (dbt --exclude syntax)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
     _add_report_out(build)
+    _add_notify(build)
     _add_data_dir(build)
 
     publish = commands.add_parser("publish", help="swap in a fresh read-only serving copy of the built warehouse")
@@ -143,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--vars", help="dbt vars as YAML")
     _add_report_out(run)
+    _add_notify(run)
     _add_data_dir(run)
     return parser
 
@@ -234,6 +245,20 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
         log.warning(too_short)
     cmd_publish(args, paths)
     cmd_report(args, paths)
+    report_changes(args, paths)
+
+
+def report_changes(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    """risk_changes as JSON and CSV beside the other reports, and the webhook summary when asked for."""
+    from python_engines.alerts import notify_url, report_and_notify
+    from python_engines.serving import serving_file
+
+    report_and_notify(
+        serving_file(paths),
+        report_dir(args, paths),
+        notify_url(getattr(args, "notify", None)),
+        bom=not getattr(args, "no_bom", False),
+    )
 
 
 def cmd_publish(args: argparse.Namespace, paths: ProjectPaths) -> None:
