@@ -10,11 +10,11 @@ import duckdb
 import streamlit as st
 
 from dashboard import components, queries, warehouse
-from dashboard.views import audit, fleet, heatmap, host
+from dashboard.views import audit, fleet, heatmap, host, track_record
 
 log = logging.getLogger("horizonscale.dashboard")
 
-VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host)}
+VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host, track_record)}
 
 
 def _sidebar(snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:
