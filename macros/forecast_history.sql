@@ -17,28 +17,34 @@
 -#}
 {% macro write_forecast_snapshot() -%}
     copy (
-        select
-            forecasts.host_id,
-            forecasts.resource,
-            forecasts.ds,
-            cast(round(forecasts.yhat, 2) as float) as yhat,
-            cast(round(forecasts.yhat_lower, 2) as float) as yhat_lower,
-            cast(round(forecasts.yhat_upper, 2) as float) as yhat_upper,
-            forecasts.champion_model,
-            forecasts.trust_level,
-            outlook.first_upper_breach_date,
-            outlook.first_point_breach_date,
-            outlook.is_breach_alert,
-            windows.history_end as as_of,
-            '{{ invocation_id }}' as run_id,
-            cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as built_at
-        from {{ ref('forecasts') }} as forecasts
-        cross join {{ ref('forecast_windows') }} as windows
-        left join {{ ref('int_series_breach_outlook') }} as outlook
-            on
-                forecasts.host_id = outlook.host_id
-                and forecasts.resource = outlook.resource
-        order by forecasts.host_id, forecasts.resource, forecasts.ds
+        select * from (
+            select
+                forecasts.host_id,
+                forecasts.resource,
+                forecasts.ds,
+                cast(round(forecasts.yhat, 2) as float) as yhat,
+                cast(round(forecasts.yhat_lower, 2) as float) as yhat_lower,
+                cast(round(forecasts.yhat_upper, 2) as float) as yhat_upper,
+                forecasts.champion_model,
+                forecasts.trust_level,
+                outlook.first_upper_breach_date,
+                outlook.first_point_breach_date,
+                outlook.is_breach_alert,
+                windows.history_end as as_of,
+                '{{ invocation_id }}' as run_id,
+                cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as built_at
+            from {{ ref('forecasts') }} as forecasts
+            cross join {{ ref('forecast_windows') }} as windows
+            left join {{ ref('int_series_breach_outlook') }} as outlook
+                on
+                    forecasts.host_id = outlook.host_id
+                    and forecasts.resource = outlook.resource
+            order by forecasts.host_id, forecasts.resource, forecasts.ds
+        )
+        -- One all-null row with a null as_of (folder as_of=__HIVE_DEFAULT_PARTITION__): the history always has a
+        -- file to read, even before a build that forecast any series; forecast_history leaves it out.
+        union all by name
+        select cast(null as date) as as_of
     ) to '{{ forecast_history_dir() }}' (
         format parquet, compression zstd, partition_by (as_of), overwrite_or_ignore,
         filename_pattern 'forecasts', write_partition_columns true

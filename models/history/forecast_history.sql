@@ -1,7 +1,8 @@
-{{ config(materialized='table', pre_hook="{{ write_forecast_snapshot() }}") }}
+{{ config(materialized='view', pre_hook="{{ write_forecast_snapshot() }}") }}
 -- Every build's golden forecast, kept: the pre-hook writes this build's snapshot to the Parquet history
--- (macros/forecast_history.sql), then the table is every snapshot read back. A rebuild of the same as_of
--- replaces that snapshot only. The Parquet outlives the warehouse, which `generate` and `load` recreate.
+-- (macros/forecast_history.sql), and the view reads every snapshot in place. A rebuild of the same as_of
+-- replaces that snapshot only. The Parquet outlives the warehouse, which `generate` and `load` recreate; a
+-- view keeps the warehouse and the serving copy from growing with every build.
 -- depends_on: {{ ref('forecasts') }}
 -- depends_on: {{ ref('forecast_windows') }}
 -- depends_on: {{ ref('int_series_breach_outlook') }}
@@ -22,3 +23,4 @@ select
     run_id,
     built_at
 from read_parquet('{{ forecast_history_dir() }}/*/*.parquet', hive_partitioning = false, union_by_name = true)
+where as_of is not null
