@@ -1,11 +1,12 @@
--- What changed between the two latest snapshots of forecast_history, per series (host x resource):
+-- What changed between this build's snapshot of forecast_history and the one before it, per series
+-- (host x resource):
 --   NEW_BREACH     the breach alert (int_series_breach_outlook.is_breach_alert) is raised now, not before;
 --   RESOLVED       it was raised before and is not now (the series is still forecast);
 --   EARLIER/LATER  raised in both, and the first upper-bound breach date moved by more than
 --                  risk_change_min_days days;
 --   TRUST_CHANGED  the trust level of the forecast changed;
 --   NO_FORECAST    it was raised before and the series has no forecast now (see forecast_exclusions).
--- One row per series and change (a series can both move and change trust). Empty with fewer than two snapshots.
+-- One row per series and change (a series can both move and change trust). Empty without an earlier snapshot.
 {%- set min_days = var('risk_change_min_days') | int %}
 with
 
@@ -17,20 +18,22 @@ hosts as (
     select * from {{ ref('hosts') }}
 ),
 
-ranked_snapshots as (
-    select
-        as_of,
-        row_number() over (order by as_of desc) as recency
-    from history
-    group by as_of
+windows as (
+    select * from {{ ref('forecast_windows') }}
 ),
 
+-- This build's snapshot (as_of = history_end) and the latest one before it. Snapshots of builds with a later
+-- history_end (a history_end var set back, say) are never compared.
 compared as (
     select
-        max(as_of) filter (where recency = 2) as previous_as_of,
-        max(as_of) filter (where recency = 1) as current_as_of
-    from ranked_snapshots
-    having count(*) >= 2
+        max(history.as_of) filter (where history.as_of < windows.history_end) as previous_as_of,
+        windows.history_end as current_as_of
+    from history
+    cross join windows
+    group by windows.history_end
+    having
+        bool_or(history.as_of = windows.history_end)
+        and count(*) filter (where history.as_of < windows.history_end) > 0
 ),
 
 series as (
@@ -43,8 +46,7 @@ series as (
         any_value(history.first_upper_breach_date) as first_upper_breach_date,
         bool_or(history.is_breach_alert) as is_breach_alert
     from history
-    inner join ranked_snapshots on history.as_of = ranked_snapshots.as_of
-    where ranked_snapshots.recency <= 2
+    inner join compared on history.as_of in (compared.previous_as_of, compared.current_as_of)
     group by all
 ),
 
