@@ -36,7 +36,10 @@ create table raw.generation_audit (
     mixed_case_rows bigint,
     out_of_range_rows bigint,
     null_value_rows bigint,
-    created_at timestamp not null
+    created_at timestamp not null,
+    -- Days after the generated window the fleet was continued by (`generate --extend-days`); end_date includes
+    -- them, so the anchored window ends at end_date - extend_days.
+    extend_days integer not null default 0
 );
 
 -- Bring your own fleet (`horizonscale load`): the team's inventory export, one row per delivered row, every

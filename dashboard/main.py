@@ -10,11 +10,13 @@ import duckdb
 import streamlit as st
 
 from dashboard import components, queries, warehouse
-from dashboard.views import audit, fleet, heatmap, host, rightsizing, whatif
+from dashboard.views import audit, fleet, heatmap, host, rightsizing, track_record, whatif
 
 log = logging.getLogger("horizonscale.dashboard")
 
-VIEWS: dict[str, ModuleType] = {view.TITLE: view for view in (fleet, heatmap, audit, host, rightsizing, whatif)}
+VIEWS: dict[str, ModuleType] = {
+    view.TITLE: view for view in (fleet, heatmap, audit, host, track_record, rightsizing, whatif)
+}
 
 
 def _sidebar(snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:

@@ -624,3 +624,54 @@ def host_leaderboard(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
         """,
         [host_id],
     )
+
+
+# --- track record (forecast_accuracy, risk_changes) -------------------------------------------------------------
+
+#: WAPE, MAPE, bias and coverage recomputed from forecast_accuracy's sums, so any roll-up is exact.
+_ACCURACY_MEASURES = """
+    sum(scored_days) as scored_days,
+    round(100 * sum(absolute_error_sum) / nullif(sum(actual_sum), 0), 2) as wape,
+    round(100 * sum(percentage_error_sum) / nullif(sum(mape_days), 0), 2) as mape,
+    round(sum(error_sum) / sum(scored_days), 3) as bias,
+    round(sum(covered_days) / sum(scored_days), 4) as band_coverage
+"""
+
+
+def accuracy_dimensions(snapshot: Snapshot) -> pl.DataFrame:
+    return query(snapshot, "select resource, department from forecast_accuracy group by all order by all")
+
+
+def _accuracy_where(filters: Filters) -> tuple[str, list[Any]]:
+    return filters.where(resources="resource", departments="department")
+
+
+def accuracy_over_time(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """Per snapshot (as_of) and engine, all horizons together."""
+    where, params = _accuracy_where(filters)
+    return query(
+        snapshot,
+        f"select as_of, champion_model as model, {_ACCURACY_MEASURES} from forecast_accuracy where {where} "
+        "group by all order by as_of, model",
+        params,
+    )
+
+
+def accuracy_by_horizon(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """Per horizon bucket, engine and trust level, all snapshots together."""
+    where, params = _accuracy_where(filters)
+    return query(
+        snapshot,
+        f"select horizon_bucket_start, horizon_bucket, champion_model as model, trust_level, {_ACCURACY_MEASURES} "
+        f"from forecast_accuracy where {where} group by all order by horizon_bucket_start, model, trust_level",
+        params,
+    )
+
+
+def risk_changes(snapshot: Snapshot) -> pl.DataFrame:
+    return query(
+        snapshot,
+        "select change_type, hostname, resource, department, previous_breach_date, current_breach_date, days_moved, "
+        "previous_trust_level, current_trust_level, current_champion, previous_as_of, current_as_of "
+        "from risk_changes order by change_type, coalesce(current_breach_date, previous_breach_date), hostname",
+    )

@@ -72,6 +72,15 @@ def _add_report_out(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_notify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--notify",
+        metavar="URL",
+        help="Slack or Teams incoming-webhook URL: post one summary of risk_changes when something changed "
+        "(default: $HORIZONSCALE_NOTIFY_URL; off when neither is set; the URL is never logged or stored)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="horizonscale", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -82,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42, help="random seed: same seed, same fleet (default 42)")
     gen.add_argument("--start", type=_iso_date, default=date(2023, 1, 1), help="first day (default 2023-01-01)")
     gen.add_argument("--end", type=_iso_date, default=date(2025, 12, 31), help="last day (default 2025-12-31)")
+    gen.add_argument(
+        "--extend-days",
+        type=int,
+        metavar="N",
+        help="continue the synthetic fleet already in the data directory by N more days (same hosts, DNA and "
+        "seed; every day it had is kept exactly; its --hosts/--seed/--start/--end are used, the forecast "
+        "history is kept)",
+    )
     _add_data_dir(gen)
 
     load = commands.add_parser(
@@ -120,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--exclude", help="dbt nodes to leave out (dbt --exclude syntax)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
     _add_report_out(build)
+    _add_notify(build)
     _add_data_dir(build)
 
     publish = commands.add_parser("publish", help="swap in a fresh read-only serving copy of the built warehouse")
@@ -158,15 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--vars", help="dbt vars as YAML")
     _add_report_out(run)
+    _add_notify(run)
     _add_data_dir(run)
     return parser
 
 
 def cmd_generate(args: argparse.Namespace, paths: ProjectPaths) -> None:
     from python_engines.synthetic import GeneratorAuditError, GeneratorConfig, GeneratorInputError, generate
+    from python_engines.synthetic.generator import extended_config
 
-    config = GeneratorConfig(hosts=args.hosts, seed=args.seed, start=args.start, end=args.end)
     try:
+        if getattr(args, "extend_days", None) is not None:
+            config = extended_config(paths, args.extend_days)
+        else:
+            config = GeneratorConfig(hosts=args.hosts, seed=args.seed, start=args.start, end=args.end)
         result = generate(config, paths)
     except GeneratorInputError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from exc
@@ -284,6 +307,20 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
         return
     cmd_publish(args, paths)
     cmd_report(args, paths)
+    report_changes(args, paths)
+
+
+def report_changes(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    """risk_changes as JSON and CSV beside the other reports, and the webhook summary when asked for."""
+    from python_engines.alerts import notify_url, report_and_notify
+    from python_engines.serving import serving_file
+
+    report_and_notify(
+        serving_file(paths),
+        report_dir(args, paths),
+        notify_url(getattr(args, "notify", None)),
+        bom=not getattr(args, "no_bom", False),
+    )
 
 
 def cmd_publish(args: argparse.Namespace, paths: ProjectPaths) -> None:

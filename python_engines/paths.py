@@ -45,6 +45,11 @@ class ProjectPaths:
         return self.data_dir / "lake"
 
     @property
+    def history_dir(self) -> Path:
+        """The forecast history (Parquet per snapshot; dbt var history_dir's default): outlives the warehouse."""
+        return self.data_dir / "forecast_history"
+
+    @property
     def seeds_dir(self) -> Path:
         return self.root / "seeds"
 

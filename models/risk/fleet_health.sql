@@ -2,7 +2,8 @@
 -- and the alert rule are dbt vars):
 --   RED   = a series is flagged by the breach alert (is_breach_alert: by default its calibrated upper bound
 --           crosses breach_threshold within breach_window_days; the capacity_risks rows);
---   AMBER = an upper bound crosses breach_threshold later in the forecast horizon (or within the window without
+--   AMBER = the host stopped reporting (stale_hosts: its forecast starts from old data), or an upper bound
+--           crosses breach_threshold later in the forecast horizon (or within the window without
 --           meeting a tuned alert rule), or exceeds amber_threshold within breach_window_days, or the host has a
 --           series with no forecast at all (unknown = to review);
 --   GREEN = otherwise.
@@ -18,6 +19,10 @@ outlook as (
 
 exclusions as (
     select * from {{ ref('forecast_exclusions') }}
+),
+
+stale as (
+    select * from {{ ref('stale_hosts') }}
 ),
 
 per_host as (
@@ -55,6 +60,7 @@ select
     hosts.app_code,
     hosts.app_manager,
     case
+        when stale.host_id is not null then 'AMBER'
         when per_host.has_breach_alert then 'RED'
         when per_host.days_to_upper_breach is not null then 'AMBER'
         when per_host.max_upper_90d > {{ var('amber_threshold') }} then 'AMBER'
@@ -62,6 +68,10 @@ select
         else 'GREEN'
     end as status,
     case
+        when stale.host_id is not null
+            then
+                'no telemetry since ' || stale.last_reported_date || ' (' || stale.days_silent
+                || ' days): forecast from old data, check the collector'
         when per_host.has_breach_alert
             then
                 per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '
@@ -88,3 +98,4 @@ select
 from hosts
 left join per_host on hosts.host_id = per_host.host_id
 left join excluded_hosts on hosts.host_id = excluded_hosts.host_id
+left join stale on hosts.host_id = stale.host_id

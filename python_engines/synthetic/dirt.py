@@ -73,11 +73,18 @@ def corrupt_values(rng: np.random.Generator, values: np.ndarray, rates: DirtRate
 
 
 def dirty_feed(
-    clean: np.ndarray, host_ids: list[str], cal: Calendar, seed: int, rates: DirtRates | None = None
+    clean: np.ndarray,
+    host_ids: list[str],
+    cal: Calendar,
+    seed: int,
+    rates: DirtRates | None = None,
+    stream: tuple[int, ...] = (),
+    first_row_id: int = 1,
 ) -> tuple[pl.DataFrame, DirtCounts]:
-    """Long-format raw feed: raw_row_id, host_id, resource, ts, value, loaded_at (sorted, ids 1..N)."""
+    """Long-format raw feed: raw_row_id, host_id, resource, ts, value, loaded_at (sorted, ids from
+    ``first_row_id``). ``stream`` picks an independent random stream (the extension days use one per day)."""
     rates = rates or DirtRates()
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2, *stream]))
     hosts, resources, days = clean.shape
     series = hosts * resources
 
@@ -111,7 +118,7 @@ def dirty_feed(
     ts = cal.days[day_index]
     frame = pl.DataFrame(
         {
-            "raw_row_id": np.arange(1, rows + 1, dtype=np.int64),
+            "raw_row_id": np.arange(first_row_id, first_row_id + rows, dtype=np.int64),
             "host_id": pl.Series(host_ids).gather(host_index),
             "resource": resource_text,
             "ts": ts,
@@ -131,3 +138,21 @@ def dirty_feed(
         null_value_rows=nulls,
     )
     return frame, counts
+
+
+def extension_feed(
+    clean: np.ndarray, host_ids: list[str], cal: Calendar, seed: int, rates: DirtRates, first_row_id: int
+) -> tuple[pl.DataFrame, DirtCounts]:
+    """The dirty feed of the days after the anchored window, one day at a time from a stream keyed by the day's
+    number after the window, so a day's rows are the same however far the fleet is extended. The rates are
+    those of one day: a collector outage (a multi-day story) does not start on an extension day."""
+    daily = DirtRates(**{**asdict(rates), "outage_series": 0.0})
+    frames: list[pl.DataFrame] = []
+    totals = np.zeros(5, dtype=np.int64)
+    for k in range(clean.shape[2]):
+        day_cal = Calendar.between(cal.days[k].item(), cal.days[k].item())
+        frame, counts = dirty_feed(clean[:, :, k : k + 1], host_ids, day_cal, seed, daily, (k + 1,), first_row_id)
+        first_row_id += frame.height
+        frames.append(frame)
+        totals += np.array(list(counts.as_dict().values()))
+    return pl.concat(frames), DirtCounts(*(int(v) for v in totals))

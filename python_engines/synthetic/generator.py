@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ import polars as pl
 from python_engines.paths import ProjectPaths
 from python_engines.raw_layer import SYNTHETIC_TELEMETRY_FILE, create_warehouse, purge
 from python_engines.synthetic.catalog import GeneratorInputError, ReferenceData, load_reference_data
-from python_engines.synthetic.dirt import DirtCounts, DirtRates, dirty_feed
+from python_engines.synthetic.dirt import DirtCounts, DirtRates, dirty_feed, extension_feed
 from python_engines.synthetic.fleet import RESOURCES, build_fleet
 from python_engines.synthetic.telemetry import Calendar, generate_clean
 
@@ -36,6 +37,13 @@ class GeneratorConfig:
     start: date = date(2023, 1, 1)
     end: date = date(2025, 12, 31)
     dirt: DirtRates = field(default_factory=DirtRates)
+    #: Days after ``end`` the fleet continues (``generate --extend-days``): the days up to ``end`` are exactly
+    #: those of the same config without extension; telemetry then runs to ``last_day``.
+    extend_days: int = 0
+
+    @property
+    def last_day(self) -> date:
+        return self.end + timedelta(days=self.extend_days)
 
     def validate(self) -> None:
         if self.hosts <= 0:
@@ -44,6 +52,8 @@ class GeneratorConfig:
             raise GeneratorInputError(f"--end {self.end} is before --start {self.start}: swap them")
         if (self.end - self.start).days < 13:
             raise GeneratorInputError("the window must span at least two weeks (--start .. --end)")
+        if self.extend_days < 0:
+            raise GeneratorInputError(f"--extend-days must be >= 0, got {self.extend_days}")
         if self.seed < 0:
             raise GeneratorInputError(f"--seed must be >= 0, got {self.seed}")
 
@@ -95,6 +105,33 @@ def audit(con: duckdb.DuckDBPyConnection, reference: ReferenceData, config: Gene
         raise GeneratorAuditError(f"audit failed: no host carries DNA {missing}")
 
 
+def extended_config(paths: ProjectPaths, more_days: int) -> GeneratorConfig:
+    """The config of the synthetic fleet in ``paths`` continued by ``more_days`` days (``generate --extend-days``)."""
+    if more_days < 1:
+        raise GeneratorInputError(f"--extend-days must be at least 1, got {more_days}")
+    missing = f"no synthetic fleet to extend in {paths.data_dir}: run `horizonscale generate` first"
+    if not paths.warehouse.is_file():
+        raise GeneratorInputError(missing)
+    try:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            row = con.execute(
+                "select seed, hosts_requested, start_date, end_date, extend_days from raw.generation_audit "
+                "order by created_at desc limit 1"
+            ).fetchone()
+    except duckdb.Error as exc:
+        raise GeneratorInputError(f"{missing} ({str(exc).splitlines()[0]})") from exc
+    if row is None:
+        raise GeneratorInputError(missing + " (the data directory holds a loaded fleet, not a generated one)")
+    seed, hosts, start, last_day, extended = row
+    return GeneratorConfig(
+        hosts=hosts,
+        seed=seed,
+        start=start,
+        end=last_day - timedelta(days=extended),
+        extend_days=extended + more_days,
+    )
+
+
 def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
     """Validate everything first (so bad input writes nothing), then rebuild the raw layer from scratch."""
     started = time.perf_counter()
@@ -106,6 +143,10 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
     fleet = build_fleet(reference, config.hosts, config.seed, loaded_at)
 
     purge(paths)
+    if not config.extend_days and paths.history_dir.is_dir():
+        # A new fleet starts a new story: the forecasts of the previous one would not match its hosts.
+        shutil.rmtree(paths.history_dir)
+        log.info("init: forecast history of the previous fleet removed (%s)", paths.history_dir)
     con = create_warehouse(paths)
     try:
         con.register("fleet_frame", fleet.to_arrow())
@@ -113,18 +154,31 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
         con.unregister("fleet_frame")
         log.info("init: %s hosts written to %s", f"{fleet.height:,}", paths.warehouse)
 
-        cal = Calendar.between(config.start, config.end)
-        clean, planted = generate_clean(fleet, cal, config.seed)
+        base_cal = Calendar.between(config.start, config.end)
+        cal = Calendar.between(config.start, config.last_day)
+        base_days = base_cal.t.size
+        clean, planted = generate_clean(fleet, cal, config.seed, base_days)
         write_planted_breaches(con, fleet, planted, config.end)
         log.info("telemetry: %s clean values generated in %.1f s", f"{clean.size:,}", time.perf_counter() - started)
-        feed, dirt = dirty_feed(clean, fleet["host_id"].to_list(), cal, config.seed, config.dirt)
+        host_ids = fleet["host_id"].to_list()
+        feed, dirt = dirty_feed(clean[:, :, :base_days], host_ids, base_cal, config.seed, config.dirt)
+        if config.extend_days:
+            later_cal = Calendar.between(config.end + timedelta(days=1), config.last_day)
+            later, later_dirt = extension_feed(
+                clean[:, :, base_days:], host_ids, later_cal, config.seed, config.dirt, feed.height + 1
+            )
+            feed = pl.concat([feed, later])
+            dirt = DirtCounts(
+                *(a + b for a, b in zip(dirt.as_dict().values(), later_dirt.as_dict().values(), strict=True))
+            )
+            log.info("telemetry: extended by %d days after %s (%s rows)", config.extend_days, config.end, later.height)
         del clean
         target = paths.lake_dir / TELEMETRY_FILE
         write_parquet_atomically(feed, target)
         log.info("telemetry: %s raw rows written to %s", f"{feed.height:,}", target)
 
         con.execute(
-            "insert into raw.generation_audit values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into raw.generation_audit values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 str(uuid.uuid5(uuid.NAMESPACE_URL, f"horizonscale/{config.seed}/{config.hosts}")),
                 config.seed,
@@ -132,7 +186,7 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
                 fleet.height,
                 reference.dna.height,
                 config.start,
-                config.end,
+                config.last_day,
                 feed.height,
                 str(target),
                 dirt.duplicate_rows,
@@ -141,6 +195,7 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
                 dirt.out_of_range_rows,
                 dirt.null_value_rows,
                 loaded_at,
+                config.extend_days,
             ],
         )
         audit(con, reference, config)

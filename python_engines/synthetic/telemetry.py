@@ -90,12 +90,26 @@ def weekly_and_yearly(
     return amp_w * business + amp_y * annual
 
 
-def ar1_noise(rng: np.random.Generator, cal: Calendar, shape: tuple[int, int], sigma: np.ndarray) -> np.ndarray:
-    """White noise plus a slowly wandering AR(1) component (a bounded random walk)."""
-    white = rng.standard_normal((*shape, cal.t.size)) * sigma[..., None]
-    shocks = rng.standard_normal((*shape, cal.t.size)) * (0.35 * sigma[..., None])
-    wander = lfilter([1.0], [1.0, -0.95], shocks, axis=-1)
-    return white + wander
+AR_COEFFICIENT = 0.95
+
+
+def ar1_noise(
+    rng: np.random.Generator, days: int, shape: tuple[int, int], sigma: np.ndarray, extension: list[np.ndarray] = ()
+) -> np.ndarray:
+    """White noise plus a slowly wandering AR(1) component (a bounded random walk) over ``days`` days, then
+    continued over the extension days: ``extension`` holds one (2, *shape) standard-normal draw per later day
+    (white, shock), so the first ``days`` values never depend on how far the fleet was extended."""
+    white = rng.standard_normal((*shape, days)) * sigma[..., None]
+    shocks = rng.standard_normal((*shape, days)) * (0.35 * sigma[..., None])
+    wander = lfilter([1.0], [1.0, -AR_COEFFICIENT], shocks, axis=-1)
+    noise = white + wander
+    if not len(extension):
+        return noise
+    draws = np.stack(extension, axis=-1)  # (2, *shape, extra days)
+    more_white = draws[0] * sigma[..., None]
+    more_shocks = draws[1] * (0.35 * sigma[..., None])
+    more_wander, _ = lfilter([1.0], [1.0, -AR_COEFFICIENT], more_shocks, axis=-1, zi=AR_COEFFICIENT * wander[..., -1:])
+    return np.concatenate([noise, more_white + more_wander], axis=-1)
 
 
 def textures(rng: np.random.Generator, cal: Calendar, hosts: int) -> np.ndarray:
@@ -112,14 +126,17 @@ def textures(rng: np.random.Generator, cal: Calendar, hosts: int) -> np.ndarray:
     return out
 
 
-def growth_to_breach(base: np.ndarray, end_level: np.ndarray, days_to_breach: np.ndarray, t: np.ndarray) -> np.ndarray:
+def growth_to_breach(
+    base: np.ndarray, end_level: np.ndarray, days_to_breach: np.ndarray, t: np.ndarray, last: float | None = None
+) -> np.ndarray:
     """Slow organic growth, then a smooth ramp that ends at ``end_level`` heading for 95%.
 
     At the last day the slope is (95 - end_level) / days_to_breach, so extrapolating the recent ramp
     reaches the breach on schedule. The ramp's knee sits where the ramp must start to arrive at
-    ``end_level``; a 30-day softplus rounds it so the change looks organic, not scripted.
+    ``end_level``; a 30-day softplus rounds it so the change looks organic, not scripted. ``last`` is the day the
+    story is anchored to (default the last of ``t``); days after it continue the ramp towards the breach.
     """
-    last = t[-1]
+    last = t[-1] if last is None else last
     slope_end = (BREACH_LEVEL - end_level) / days_to_breach
     organic = np.minimum(2.0 / 365.25, slope_end / 4)
     ramp = slope_end - organic
@@ -130,15 +147,28 @@ def growth_to_breach(base: np.ndarray, end_level: np.ndarray, days_to_breach: np
 
 
 def scenario_shape(
-    scenario: str, variant: str, rng: np.random.Generator, cal: Calendar, base: np.ndarray, primary: np.ndarray
+    scenario: str,
+    variant: str,
+    rng: np.random.Generator,
+    cal: Calendar,
+    base: np.ndarray,
+    primary: np.ndarray,
+    base_days: int | None = None,
+    extension: list[np.random.Generator] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The DNA's contribution (hosts, resources, days), a multiplier for noise/seasonality/texture, and the
     planted breaches: (hosts, resources) days after the last day at which the DNA's trend reaches 95% (NaN
-    where the DNA plants none)."""
+    where the DNA plants none).
+
+    The story is anchored to the first ``base_days`` days (default: all of ``cal``): draws sized by days use
+    that count, so days after it (an extended fleet) continue the same story; their random parts (bursts)
+    come from ``extension``, one generator per extra day."""
     hosts = base.shape[0]
     shape = base.shape
     t = cal.t
+    base_days = t.size if base_days is None else base_days
     years = t / 365.25
+    base_years = (base_days - 1) / 365.25
     strength = np.where(primary, 1.0, SECONDARY_STRENGTH)
     extreme = variant == "EXTREME"
     calm = np.ones(shape)
@@ -146,7 +176,7 @@ def scenario_shape(
     if scenario == "STEADY_GROWTH":
         if extreme:
             target_end = _u(rng, 70.0, 86.0, shape)
-            slope = np.where(primary, (target_end - base) / years[-1], _u(rng, 2.0, 6.0, shape))
+            slope = np.where(primary, (target_end - base) / base_years, _u(rng, 2.0, 6.0, shape))
         else:
             slope = _u(rng, 3.0, 8.0, shape) * strength
         return slope[..., None] * years, calm, none
@@ -161,22 +191,29 @@ def scenario_shape(
     if scenario == "CAPACITY_BREACH":
         end_level = _u(rng, 74.0, 86.0, shape)
         days_to_breach = _u(rng, 20.0, 75.0, shape) if extreme else _u(rng, 100.0, 170.0, shape)
-        breach = growth_to_breach(base, end_level, days_to_breach, t)
+        breach = growth_to_breach(base, end_level, days_to_breach, t, last=float(base_days - 1))
         steady = _u(rng, 1.0, 4.0, shape)[..., None] * years
         planted = np.where(primary, days_to_breach, np.nan)
         return np.where(primary[..., None], breach, steady), np.where(primary, 0.6, 1.0), planted
     if scenario == "BURSTY":
         rate = np.where(primary, 1 / 20, 1 / 60)[..., None]
-        starts = rng.random((*shape, t.size)) < rate
-        height = _u(rng, 20.0, 45.0, (*shape, t.size)) * strength[..., None]
-        duration = rng.integers(1, 6, (*shape, t.size))
+        starts = rng.random((*shape, base_days)) < rate
+        height = _u(rng, 20.0, 45.0, (*shape, base_days)) * strength[..., None]
+        duration = rng.integers(1, 6, (*shape, base_days))
+        if len(extension):
+            later = [
+                (day.random(shape), day.uniform(20.0, 45.0, shape), day.integers(1, 6, shape)) for day in extension
+            ]
+            starts = np.concatenate([starts, np.stack([d[0] for d in later], axis=-1) < rate], axis=-1)
+            height = np.concatenate([height, np.stack([d[1] for d in later], axis=-1) * strength[..., None]], axis=-1)
+            duration = np.concatenate([duration, np.stack([d[2] for d in later], axis=-1)], axis=-1)
         bursts = np.zeros((*shape, t.size))
         for lag in range(5):  # a burst lasts 1-5 days: spread each start over its duration
             spread = np.where(starts & (duration > lag), height, 0.0)
             bursts[..., lag:] = np.maximum(bursts[..., lag:], spread[..., : t.size - lag])
         return bursts - 0.4 * base[..., None], calm, none
     if scenario == "BLACK_SWAN":
-        step_day = rng.integers(t.size - 365, t.size - 45, (hosts, 1))
+        step_day = rng.integers(base_days - 365, base_days - 45, (hosts, 1))
         magnitude = _u(rng, 15.0, 35.0, shape) * np.where(rng.random((hosts, 1)) < 0.15, -0.6, 1.0)
         return (magnitude * strength)[..., None] * (t >= step_day[..., None]), calm, none
     if scenario == "IDLE":
@@ -191,27 +228,42 @@ def scenario_shape(
     raise ValueError(f"no generator for scenario {scenario}")
 
 
+def extension_rngs(seed: int, scenario: str, variant: str, purpose: int, extra_days: int) -> list[np.random.Generator]:
+    """One generator per day after the anchored window, keyed by the day's number after it: day k draws the
+    same numbers however many days the fleet is extended by (extend 7 = the first 7 days of extend 14)."""
+    key = zlib.crc32(f"{scenario}/{variant}".encode())
+    return [np.random.default_rng(np.random.SeedSequence([seed, 3, key, purpose, k])) for k in range(1, extra_days + 1)]
+
+
 def generate_group(
-    scenario: str, variant: str, primary_index: np.ndarray, cal: Calendar, seed: int
+    scenario: str, variant: str, primary_index: np.ndarray, cal: Calendar, seed: int, base_days: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Clean daily P95 values (hosts, resources, days) for the hosts of one DNA group, and its planted
-    breaches (hosts, resources; see :func:`scenario_shape`)."""
+    breaches (hosts, resources; see :func:`scenario_shape`). With ``base_days`` below the calendar's length,
+    the first ``base_days`` days are exactly those of a calendar that ends there, and the rest continue them."""
     rng = group_rng(seed, scenario, variant)
     hosts = primary_index.size
     shape = (hosts, len(RESOURCES))
+    base_days = cal.t.size if base_days is None else base_days
+    extra_days = cal.t.size - base_days
     primary = np.arange(len(RESOURCES))[None, :] == primary_index[:, None]
     base = base_levels(rng, hosts)
-    contribution, calm, planted = scenario_shape(scenario, variant, rng, cal, base, primary)
+    bursts = extension_rngs(seed, scenario, variant, 0, extra_days)
+    contribution, calm, planted = scenario_shape(scenario, variant, rng, cal, base, primary, base_days, bursts)
     season = weekly_and_yearly(rng, cal, shape, 3.0, 2.0)
     sigma = _u(rng, 0.8, 2.2, shape) * np.where(np.arange(len(RESOURCES)) == RESOURCES.index("network"), 1.5, 1.0)
-    wiggle = season + textures(rng, cal, hosts) + ar1_noise(rng, cal, shape, sigma)
+    noise_days = [day.standard_normal((2, *shape)) for day in extension_rngs(seed, scenario, variant, 1, extra_days)]
+    wiggle = season + textures(rng, cal, hosts) + ar1_noise(rng, base_days, shape, sigma, noise_days)
     values = base[..., None] + contribution + calm[..., None] * wiggle
     return np.clip(values, 0.0, 100.0), planted
 
 
-def generate_clean(hosts: pl.DataFrame, cal: Calendar, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def generate_clean(
+    hosts: pl.DataFrame, cal: Calendar, seed: int, base_days: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(hosts, resources, days) values in the row order of ``hosts``, and the planted breaches (hosts,
-    resources): days after the last day at which a CAPACITY_BREACH trend reaches 95%, NaN elsewhere."""
+    resources): days after the anchored window's last day at which a CAPACITY_BREACH trend reaches 95%, NaN
+    elsewhere. ``base_days``: see :func:`generate_group` (the fleet extended beyond its window)."""
     out = np.empty((hosts.height, len(RESOURCES), cal.t.size))
     planted = np.full((hosts.height, len(RESOURCES)), np.nan)
     primary_index = (
@@ -222,5 +274,5 @@ def generate_clean(hosts: pl.DataFrame, cal: Calendar, seed: int) -> tuple[np.nd
     groups = hosts.with_row_index("row").group_by("scenario", "variant", maintain_order=True).agg("row")
     for scenario, variant, rows in groups.iter_rows():
         index = np.asarray(rows, dtype=np.int64)
-        out[index], planted[index] = generate_group(scenario, variant, primary_index[index], cal, seed)
+        out[index], planted[index] = generate_group(scenario, variant, primary_index[index], cal, seed, base_days)
     return np.round(out, 2), planted

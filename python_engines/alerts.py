@@ -1,0 +1,167 @@
+"""What changed since the last build: risk_changes as JSON and CSV in the reports folder, and one summary
+message to a chat webhook when the user asks for it.
+
+The webhook URL is a secret (whoever has it can post to the channel), so it is taken from ``--notify`` or the
+environment variable ``HORIZONSCALE_NOTIFY_URL`` only, never from a dbt var (dbt writes vars into its
+manifest and logs), and it is never logged or stored. The message is ``{"text": ...}``, the shape both Slack
+and Microsoft Teams incoming webhooks accept. Nothing is posted when nothing changed; a failed post is logged
+as a warning and never fails the build.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from python_engines.report import neutralize_formulas
+
+log = logging.getLogger(__name__)
+
+NOTIFY_ENV = "HORIZONSCALE_NOTIFY_URL"
+CHANGES_TABLE = "risk_changes"
+CHANGE_ORDER: tuple[str, ...] = ("NEW_BREACH", "EARLIER", "LATER", "RESOLVED", "NO_FORECAST", "TRUST_CHANGED")
+CHANGE_WORDS: dict[str, str] = {
+    "NEW_BREACH": "new breach",
+    "EARLIER": "breach earlier",
+    "LATER": "breach later",
+    "RESOLVED": "resolved",
+    "NO_FORECAST": "no longer forecast",
+    "TRUST_CHANGED": "trust changed",
+}
+#: Lines of detail in the message; the rest are in the report files.
+MESSAGE_DETAIL_ROWS = 10
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    changes: pl.DataFrame
+    json_path: Path
+    csv_path: Path
+
+
+def read_changes(serving_file: Path) -> pl.DataFrame | None:
+    """risk_changes from the serving copy, most urgent first; None when the warehouse has no such table."""
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        if CHANGES_TABLE not in tables:
+            return None
+        order = ", ".join(f"'{kind}'" for kind in CHANGE_ORDER)
+        return con.sql(
+            f"select * from {CHANGES_TABLE} order by list_position([{order}], change_type), "
+            "coalesce(current_breach_date, previous_breach_date), hostname, resource"
+        ).pl()
+
+
+def write_change_reports(changes: pl.DataFrame, out_dir: Path, bom: bool = True) -> ChangeReport:
+    """``risk_changes.json`` (as_of pair, counts per change, every change) and ``risk_changes.csv``; written on
+    every build, empty when nothing changed, so the files always describe the latest build."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    as_of = changes.select("previous_as_of", "current_as_of").head(1).to_dicts()
+    document = {
+        "previous_as_of": str(as_of[0]["previous_as_of"]) if as_of else None,
+        "current_as_of": str(as_of[0]["current_as_of"]) if as_of else None,
+        "counts": change_counts(changes),
+        "changes": json.loads(changes.write_json()),
+    }
+    json_path, csv_path = out_dir / "risk_changes.json", out_dir / "risk_changes.csv"
+    partial = json_path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    partial.replace(json_path)
+    partial = csv_path.with_suffix(".csv.partial")
+    neutralize_formulas(changes).write_csv(partial, include_bom=bom)
+    partial.replace(csv_path)
+    log.info("report risk_changes: %d changes -> %s, %s", changes.height, json_path, csv_path)
+    return ChangeReport(changes, json_path, csv_path)
+
+
+def change_counts(changes: pl.DataFrame) -> dict[str, int]:
+    counted = dict(changes.group_by("change_type").len().iter_rows()) if changes.height else {}
+    return {kind: int(counted[kind]) for kind in CHANGE_ORDER if counted.get(kind)}
+
+
+def _detail(row: dict) -> str:
+    where = f"{row['hostname'] or row['host_id']} {row['resource']}"
+    kind = row["change_type"]
+    if kind == "NEW_BREACH":
+        return f"{where}: new breach on {row['current_breach_date']} ({row['current_champion']})"
+    if kind in ("EARLIER", "LATER"):
+        return (
+            f"{where}: breach moved {kind.lower()} by {abs(row['days_moved'])} days, "
+            f"{row['previous_breach_date']} -> {row['current_breach_date']}"
+        )
+    if kind == "RESOLVED":
+        return f"{where}: breach of {row['previous_breach_date']} no longer forecast"
+    if kind == "NO_FORECAST":
+        return f"{where}: had a breach on {row['previous_breach_date']}, has no forecast now"
+    return f"{where}: trust {row['previous_trust_level']} -> {row['current_trust_level']}"
+
+
+def summary_text(changes: pl.DataFrame) -> str | None:
+    """One message for the channel; None when nothing changed (then nothing is sent)."""
+    if changes.height == 0:
+        return None
+    first = changes.row(0, named=True)
+    counts = ", ".join(f"{n} {CHANGE_WORDS[kind]}" for kind, n in change_counts(changes).items())
+    lines = [f"HorizonScale: capacity risk changes {first['previous_as_of']} -> {first['current_as_of']}: {counts}"]
+    lines += [f"- {_detail(row)}" for row in changes.head(MESSAGE_DETAIL_ROWS).iter_rows(named=True)]
+    if changes.height > MESSAGE_DETAIL_ROWS:
+        lines.append(f"... and {changes.height - MESSAGE_DETAIL_ROWS} more in risk_changes.csv")
+    return "\n".join(lines)
+
+
+def post_message(url: str, text: str, timeout: float = 10.0) -> bool:
+    """POST ``{"text": text}`` to the webhook; True on a 2xx answer. Failures are logged (without the URL)."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"text": text}).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        log.warning("webhook: the post was refused (HTTP %s); the build is not affected", exc.code)
+        return False
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        log.warning("webhook: the post failed (%s); the build is not affected", str(reason).replace(url, "<url>"))
+        return False
+    log.info("webhook: summary of the risk changes posted (HTTP %s)", status)
+    return True
+
+
+def notify_url(given: str | None) -> str | None:
+    """``--notify`` wins over $HORIZONSCALE_NOTIFY_URL; empty means off, and so does anything but http(s)."""
+    url = (given or os.environ.get(NOTIFY_ENV) or "").strip()
+    if not url:
+        return None
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        log.warning("webhook: the notify URL is not http(s)://...; nothing will be posted")
+        return None
+    return url
+
+
+def report_and_notify(serving_file: Path, out_dir: Path, url: str | None, bom: bool = True) -> ChangeReport | None:
+    """After a build: write the change reports, then post one summary when something changed and a URL is set.
+    Never raises for the webhook."""
+    changes = read_changes(serving_file)
+    if changes is None:
+        log.info("no risk_changes table in this build: no change report")
+        return None
+    report = write_change_reports(changes, out_dir, bom)
+    text = summary_text(changes)
+    if url and text:
+        post_message(url, text)
+    elif url:
+        log.info("webhook: nothing changed since the last snapshot, nothing sent")
+    return report

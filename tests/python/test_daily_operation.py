@@ -1,0 +1,193 @@
+"""The daily loop end to end on a tiny fleet: build, the fleet continues by a week, build again.
+
+forecast_history then holds two snapshots, forecast_accuracy scores the first against the week that arrived,
+risk_changes lists the planted change, a host that went silent is AMBER in fleet_health (stale_hosts), and the
+local webhook received exactly one message (none after the first build: nothing to compare yet), whose URL is
+nowhere in the logs or the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+from support import PROJECT_ROOT, run_isolated
+
+from python_engines.paths import ProjectPaths
+from python_engines.serving import serving_file
+from python_engines.synthetic.generator import TELEMETRY_FILE
+
+HOSTS = 10
+SEED = 3
+START, END = date(2024, 7, 1), date(2025, 6, 30)
+EXTEND_DAYS = 7
+SECRET = "/hooks/T0/B0/daily-loop-secret"
+GENTLE = "{forecast_workers: 1}"
+
+
+class Hook:
+    """A local incoming webhook recording every POSTed JSON body."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        bodies = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET}"
+
+
+def _check(completed: subprocess.CompletedProcess[str]) -> str:
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-6000:]
+    return output
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _run_ids(paths: ProjectPaths) -> dict[date, tuple[str, int]]:
+    rows = _query(paths.warehouse, "select as_of, any_value(run_id), count(*) from forecast_history group by all")
+    return {as_of: (run_id, count) for as_of, run_id, count in rows}
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    work = tmp_path_factory.mktemp("daily")
+    paths = ProjectPaths(root=PROJECT_ROOT, data_dir=work / "data")
+    hook = Hook()
+    logs: list[str] = []
+
+    def cli(*args: str) -> str:
+        output = _check(run_isolated(["horizonscale", *args], paths.data_dir, work))
+        logs.append(output)
+        return output
+
+    cli("generate", "--hosts", str(HOSTS), "--seed", str(SEED), "--start", str(START), "--end", str(END))
+    cli("build", "--vars", GENTLE, "--notify", hook.url)
+    messages_after_first_build = len(hook.bodies)
+    first = _query(
+        serving_file(paths),
+        "select h.host_id, h.scenario from hosts as h order by h.scenario = 'IDLE' desc, h.hostname",
+    )
+    spiked, silenced = first[0][0], first[-1][0]
+
+    cli("generate", "--extend-days", str(EXTEND_DAYS))
+    # The planted change: the idle host's cpu jumps to 99% for the new week; another host goes silent.
+    lake = paths.lake_dir / TELEMETRY_FILE
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace (case when lower(host_id) = '{spiked}' and lower(trim(resource)) = 'cpu' "
+            f"and ts > date '{END}' then 99.0 else value end as value) from read_parquet('{lake}') "
+            f"where not (lower(host_id) = '{silenced}' and ts > date '{END}')) to '{lake}.new' (format parquet)"
+        )
+    Path(f"{lake}.new").replace(lake)
+    cli("build", "--vars", GENTLE, "--notify", hook.url)
+    hook.server.shutdown()
+    runs_before = _run_ids(paths)
+    # Rebuilding the latest snapshot (the pre-hook runs again) replaces that snapshot only.
+    logs.append(_check(run_isolated(["dbt", "run", "--select", "forecast_history"], paths.data_dir, work)))
+    yield {
+        "paths": paths,
+        "hook": hook,
+        "logs": "\n".join(logs),
+        "first_messages": messages_after_first_build,
+        "spiked": spiked,
+        "silenced": silenced,
+        "runs_before": runs_before,
+        "runs_after": _run_ids(paths),
+    }
+
+
+def test_history_keeps_both_snapshots(loop: dict) -> None:
+    paths: ProjectPaths = loop["paths"]
+    snapshots = _query(
+        paths.warehouse,  # a view over the Parquet history: in the warehouse, not copied to the serving copy
+        "select as_of, count(distinct run_id), min(horizon_days), max(horizon_days) from forecast_history "
+        "group by all order by as_of",
+    )
+    assert [row[0] for row in snapshots] == [END, END + timedelta(days=EXTEND_DAYS)]
+    assert all(row[1:] == (1, 1, 180) for row in snapshots)
+    files = sorted(p.relative_to(paths.history_dir).as_posix() for p in paths.history_dir.rglob("*.parquet"))
+    assert files == [
+        f"as_of={END}/forecasts0.parquet",
+        f"as_of={END + timedelta(days=EXTEND_DAYS)}/forecasts0.parquet",
+        "as_of=__HIVE_DEFAULT_PARTITION__/forecasts0.parquet",  # the empty-history placeholder row
+    ]
+
+
+def test_rebuild_replaces_only_its_own_snapshot(loop: dict) -> None:
+    before, after = loop["runs_before"], loop["runs_after"]
+    latest = END + timedelta(days=EXTEND_DAYS)
+    assert after[END] == before[END]
+    assert after[latest][1] == before[latest][1]
+    assert after[latest][0] != before[latest][0]
+
+
+def test_accuracy_scores_the_first_snapshot_on_the_new_week(loop: dict) -> None:
+    rows = _query(
+        serving_file(loop["paths"]),
+        "select as_of, horizon_bucket, sum(scored_days), max(max_horizon_days) from forecast_accuracy group by all",
+    )
+    assert len(rows) == 1
+    as_of, bucket, scored, furthest = rows[0]
+    assert (as_of, bucket, furthest) == (END, "1-7", EXTEND_DAYS)
+    # Every forecast series of the first snapshot, on every observed day of the week (a few days are missing).
+    assert 0.9 * HOSTS * 4 * EXTEND_DAYS * 0.9 < scored <= HOSTS * 4 * EXTEND_DAYS
+
+
+def test_risk_changes_list_the_planted_breach(loop: dict) -> None:
+    changes = _query(
+        serving_file(loop["paths"]),
+        f"select change_type, current_breach_date from risk_changes where host_id = '{loop['spiked']}' "
+        "and resource = 'cpu'",
+    )
+    assert changes[0][:1] == ("NEW_BREACH",), changes
+    assert changes[0][1] <= END + timedelta(days=EXTEND_DAYS + 90)
+
+
+def test_silent_host_is_stale_and_amber(loop: dict) -> None:
+    serving = serving_file(loop["paths"])
+    assert _query(serving, "select host_id, days_silent from stale_hosts") == [(loop["silenced"], EXTEND_DAYS)]
+    status, reason = _query(
+        serving, f"select status, status_reason from fleet_health where host_id = '{loop['silenced']}'"
+    )[0]
+    assert status == "AMBER"
+    assert reason.startswith(f"no telemetry since {END} ({EXTEND_DAYS} days)")
+
+
+def test_one_message_and_reports(loop: dict) -> None:
+    paths: ProjectPaths = loop["paths"]
+    assert loop["first_messages"] == 0  # one snapshot: nothing changed yet, nothing sent
+    assert len(loop["hook"].bodies) == 1
+    text = loop["hook"].bodies[0]["text"]
+    assert f"{END} -> {END + timedelta(days=EXTEND_DAYS)}" in text
+    report = json.loads((paths.data_dir / "reports" / "risk_changes.json").read_text())
+    assert report["counts"]["NEW_BREACH"] >= 1
+    assert (paths.data_dir / "reports" / "risk_changes.csv").is_file()
+
+
+def test_webhook_url_is_kept_secret(loop: dict) -> None:
+    paths: ProjectPaths = loop["paths"]
+    assert SECRET not in loop["logs"]
+    for stored in (paths.warehouse, serving_file(paths)):
+        assert SECRET.encode() not in stored.read_bytes()
+    assert not any(SECRET.encode() in p.read_bytes() for p in paths.history_dir.rglob("*.parquet"))
