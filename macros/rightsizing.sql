@@ -23,7 +23,11 @@
         'step': var('rightsizing_steps'),
         'min_size': var('rightsizing_min_sizes'),
     } -%}
-    {%- set names = {'target': 'rightsizing_targets', 'step': 'rightsizing_steps', 'min_size': 'rightsizing_min_sizes'} -%}
+    {%- set names = {
+        'target': 'rightsizing_targets',
+        'step': 'rightsizing_steps',
+        'min_size': 'rightsizing_min_sizes',
+    } -%}
     {%- for item in sized -%}
         {%- for key, values in settings.items() -%}
             {%- set value = values.get(item.resource) if values is mapping else none -%}
@@ -47,7 +51,7 @@
     select *
     from (
         values
-        {%- for item in rightsizing_resources() %}
+    {%- for item in rightsizing_resources() %}
             (
                 '{{ item.resource }}',
                 '{{ item.unit }}',
@@ -55,7 +59,7 @@
                 cast({{ item.step }} as double),
                 cast({{ item.min_size }} as double)
             ){{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     ) as settings (resource, capacity_unit, target_utilization, size_step, min_size)
 {%- endmacro %}
 

@@ -84,7 +84,7 @@
         {% for column in ['yhat', 'yhat_lower', 'yhat_upper'] -%}
             {{ whatif_adjust(column, 'is_affected', 'days_since_start', 'growth_pct_per_month', 'step_points',
                 'step_pct', 'capacity_factor') }} as scenario_{{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
+    {% endfor %}
     from (
         select
             scope.scenario_name,
@@ -147,7 +147,7 @@
                     when yhat > {{ threshold }} then 1.0
                     else 0.0
                 end >= {{ min_probability }}
-            {%- endif %} as is_alert_day
+    {%- endif %} as is_alert_day
         from scored
     ),
 
@@ -188,8 +188,8 @@
             host_id,
             resource,
             {% if min_days == 1 -%}
-                coalesce(bool_or(is_in_window and is_alert_day), false) as is_breach_alert,
-            {%- endif %}
+        coalesce(bool_or(is_in_window and is_alert_day), false) as is_breach_alert,
+    {%- endif %}
             min(ds) filter (where is_upper_breach) as first_breach_date,
             min(days_ahead) filter (where is_upper_breach) as days_to_breach,
             min(ds) filter (where is_point_breach) as expected_breach_date,
@@ -206,8 +206,8 @@
         {% if min_days == 1 -%}
             per_series.is_breach_alert as {{ out_prefix }}is_breach_alert,
         {%- else -%}
-            coalesce(runs.longest_alert_run_days, 0) >= {{ min_days }} as {{ out_prefix }}is_breach_alert,
-        {%- endif %}
+        coalesce(runs.longest_alert_run_days, 0) >= {{ min_days }} as {{ out_prefix }}is_breach_alert,
+    {%- endif %}
         per_series.first_breach_date as {{ out_prefix }}first_breach_date,
         per_series.days_to_breach as {{ out_prefix }}days_to_breach,
         per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
