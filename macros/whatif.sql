@@ -248,10 +248,12 @@
 {#-
     fleet_health's Red/Amber/Green rule over the breach facts of <prefix> (baseline_ or scenario_): RED = a
     series flagged; AMBER = an upper bound crosses the threshold later in the horizon, or the window's peak
-    upper bound exceeds amber_threshold, or a series has no forecast; GREEN otherwise.
+    upper bound exceeds amber_threshold, or a series has no forecast, or (given stale_hosts) the host stopped
+    reporting, whatever the scenario; GREEN otherwise.
 -#}
-{% macro whatif_rag_status(prefix, amber_threshold) -%}
+{% macro whatif_rag_status(prefix, amber_threshold, stale_hosts=none) -%}
     case
+        {% if stale_hosts %}when any_value(stale.host_id) is not null then 'AMBER'{% endif %}
         when bool_or(series.{{ prefix }}is_breach_alert) then 'RED'
         when min(series.{{ prefix }}days_to_breach) is not null then 'AMBER'
         when max(series.{{ prefix }}peak_yhat_upper) > {{ amber_threshold }} then 'AMBER'
@@ -261,7 +263,7 @@
 {%- endmacro %}
 
 {#- Per scenario x host in scope: baseline vs scenario status and soonest flagged breach. -#}
-{% macro whatif_host_comparison(scope_hosts, series_comparison, exclusions, amber_threshold) -%}
+{% macro whatif_host_comparison(scope_hosts, series_comparison, exclusions, amber_threshold, stale_hosts=none) -%}
     select
         scope.scenario_name,
         scope.host_id,
@@ -270,8 +272,8 @@
         any_value(scope.app_code) as app_code,
         any_value(scope.region) as region,
         any_value(scope.environment) as environment,
-        {{ whatif_rag_status('baseline_', amber_threshold) }} as baseline_status,
-        {{ whatif_rag_status('scenario_', amber_threshold) }} as scenario_status,
+        {{ whatif_rag_status('baseline_', amber_threshold, stale_hosts) }} as baseline_status,
+        {{ whatif_rag_status('scenario_', amber_threshold, stale_hosts) }} as scenario_status,
         min(series.baseline_first_breach_date) filter (where series.baseline_is_breach_alert)
         as baseline_breach_date,
         min(series.scenario_first_breach_date) filter (where series.scenario_is_breach_alert)
@@ -294,6 +296,7 @@
         from {{ exclusions }}
         group by all
     ) as excluded on scope.host_id = excluded.host_id
+    {% if stale_hosts %}left join {{ stale_hosts }} as stale on scope.host_id = stale.host_id{% endif %}
     group by scope.scenario_name, scope.host_id
 {%- endmacro %}
 

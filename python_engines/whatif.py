@@ -177,6 +177,8 @@ class Rules:
     band_z: float
     breach_alert_min_probability: float | None
     breach_alert_min_days: int
+    #: The serving copy lists hosts that stopped reporting (stale_hosts): they stay AMBER under any scenario.
+    stale_hosts: bool = False
 
 
 def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
@@ -187,7 +189,13 @@ def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
     if not row:
         raise WhatIfError("whatif_rules is empty: rebuild the warehouse (horizonscale build)")
     values = row[0]
-    return Rules(float(values[0]), int(values[1]), float(values[2]), float(values[3]), values[4], int(values[5]))
+    stale = has_table(con, "stale_hosts")
+    return Rules(float(values[0]), int(values[1]), float(values[2]), float(values[3]), values[4], int(values[5]), stale)
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchall()
+    return bool(found[0][0])
 
 
 def _chain(rules: Rules) -> str:
@@ -212,7 +220,13 @@ def _chain(rules: Rules) -> str:
 def host_comparison_sql(rules: Rules, scope_hosts: str = "scope_hosts", series: str = "series") -> str:
     """Per host in scope: baseline vs scenario status (the columns of scenario_host_status)."""
     return str(
-        _macros().whatif_host_comparison(scope_hosts, series, "forecast_exclusions", repr(rules.amber_threshold))
+        _macros().whatif_host_comparison(
+            scope_hosts,
+            series,
+            "forecast_exclusions",
+            repr(rules.amber_threshold),
+            "stale_hosts" if rules.stale_hosts else None,
+        )
     )
 
 

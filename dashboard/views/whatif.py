@@ -47,6 +47,9 @@ def rules(snapshot: Snapshot) -> whatif.Rules:
         band_z=float(row["band_z"]),
         breach_alert_min_probability=row["breach_alert_min_probability"],
         breach_alert_min_days=int(row["breach_alert_min_days"]),
+        stale_hosts=not query(
+            snapshot, "select 1 from information_schema.tables where table_name = 'stale_hosts'"
+        ).is_empty(),
     )
 
 

@@ -18,8 +18,12 @@ exclusions as (
     select * from {{ ref('forecast_exclusions') }}
 ),
 
+stale as (
+    select * from {{ ref('stale_hosts') }}
+),
+
 scope_hosts as (
     {{ whatif_scope_hosts('scenarios', 'hosts') }}
 )
 
-{{ whatif_host_comparison('scope_hosts', 'outlook', 'exclusions', var('amber_threshold')) }}
+{{ whatif_host_comparison('scope_hosts', 'outlook', 'exclusions', var('amber_threshold'), 'stale') }}

@@ -53,8 +53,12 @@ series as (
         var('breach_alert_min_days', 1) | int(1)) }}
 ),
 
+stale as (
+    select * from {{ ref('stale_hosts') }}
+),
+
 host_status as (
-    {{ whatif_host_comparison('scope_hosts', 'series', 'exclusions', var('amber_threshold')) }}
+    {{ whatif_host_comparison('scope_hosts', 'series', 'exclusions', var('amber_threshold'), 'stale') }}
 ),
 
 outlook as (
