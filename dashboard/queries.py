@@ -291,6 +291,19 @@ def sizing_dimensions(snapshot: Snapshot) -> pl.DataFrame:
     return query(snapshot, "select region, department, environment from rightsizing group by all order by all")
 
 
+#: Hosts to resize and the cores / GB they give back or need: the measures every right-sizing roll-up shows.
+_SIZING_MEASURES = """
+    count(distinct host_id) filter (where action = 'downsize') as hosts_to_downsize,
+    count(distinct host_id) filter (where action = 'upsize') as hosts_to_upsize,
+    coalesce(sum(reclaimable_capacity) filter (where resource = 'cpu'), 0) as reclaimable_cores,
+    coalesce(sum(reclaimable_capacity) filter (where resource = 'memory'), 0) as reclaimable_memory_gb,
+    coalesce(sum(reclaimable_capacity) filter (where resource = 'disk'), 0) as reclaimable_disk_gb,
+    coalesce(sum(capacity_to_add) filter (where resource = 'cpu'), 0) as cores_to_add,
+    coalesce(sum(capacity_to_add) filter (where resource = 'memory'), 0) as memory_gb_to_add,
+    coalesce(sum(capacity_to_add) filter (where resource = 'disk'), 0) as disk_gb_to_add,
+    min(needed_by_date) as soonest_needed_by_date"""
+
+
 def sizing_totals(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
     """Hosts to downsize and upsize, and the cores and GB they give back or need, over the filtered series."""
     where, params = _sizing_where(filters)
@@ -299,17 +312,9 @@ def sizing_totals(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
         f"""
         select
             count(distinct host_id) as hosts,
-            count(distinct host_id) filter (where action = 'downsize') as hosts_to_downsize,
-            count(distinct host_id) filter (where action = 'upsize') as hosts_to_upsize,
             count(*) filter (where action = 'no_recommendation' and resource <> 'network')
                 as series_without_recommendation,
-            coalesce(sum(reclaimable_capacity) filter (where resource = 'cpu'), 0) as reclaimable_cores,
-            coalesce(sum(reclaimable_capacity) filter (where resource = 'memory'), 0) as reclaimable_memory_gb,
-            coalesce(sum(reclaimable_capacity) filter (where resource = 'disk'), 0) as reclaimable_disk_gb,
-            coalesce(sum(capacity_to_add) filter (where resource = 'cpu'), 0) as cores_to_add,
-            coalesce(sum(capacity_to_add) filter (where resource = 'memory'), 0) as memory_gb_to_add,
-            coalesce(sum(capacity_to_add) filter (where resource = 'disk'), 0) as disk_gb_to_add,
-            min(needed_by_date) as soonest_needed_by_date
+            {_SIZING_MEASURES}
         from rightsizing where {where}
         """,
         params,
@@ -327,15 +332,7 @@ def sizing_by_group(snapshot: Snapshot, group: str, filters: Filters) -> pl.Data
         select
             coalesce({column}, '(none)') as owner,
             count(distinct host_id) as hosts,
-            count(distinct host_id) filter (where action = 'downsize') as hosts_to_downsize,
-            count(distinct host_id) filter (where action = 'upsize') as hosts_to_upsize,
-            coalesce(sum(reclaimable_capacity) filter (where resource = 'cpu'), 0) as reclaimable_cores,
-            coalesce(sum(reclaimable_capacity) filter (where resource = 'memory'), 0) as reclaimable_memory_gb,
-            coalesce(sum(reclaimable_capacity) filter (where resource = 'disk'), 0) as reclaimable_disk_gb,
-            coalesce(sum(capacity_to_add) filter (where resource = 'cpu'), 0) as cores_to_add,
-            coalesce(sum(capacity_to_add) filter (where resource = 'memory'), 0) as memory_gb_to_add,
-            coalesce(sum(capacity_to_add) filter (where resource = 'disk'), 0) as disk_gb_to_add,
-            min(needed_by_date) as soonest_needed_by_date
+            {_SIZING_MEASURES}
         from rightsizing where {where}
         group by all
         order by reclaimable_cores desc, cores_to_add desc, owner
