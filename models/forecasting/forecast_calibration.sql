@@ -3,9 +3,15 @@
 -- The engines' bands are already calibrated by horizon on held-out history before the backtest, but one
 -- fleet-wide band fits some kinds of series better than others. So each band gets a stretch factor k
 -- (yhat +- k x its own half-widths): the conformal quantile, at the nominal level, of stretch_score over
--- every backtest point of its calibration group = the engine x the trust level its own backtest MAPE earns
--- (a forecast that missed by a lot is stretched by what forecasts like it missed by). A group with fewer
--- than calibration_min_series series falls back to the engine's pooled factor.
+-- every backtest point of its calibration group. With calibration_grouping 'engine_difficulty' (the
+-- default) the group is the engine x the band of the series' own median stretch_score on the backtest
+-- (difficulty_score, cut at calibration_difficulty_edges): a series whose typical backtest miss was half its
+-- band is stretched by what series like it missed by, one whose typical miss was three bands by what those
+-- missed by. Why not the trust level ('engine_trust'): MAPE mixes relative noise with misses, so a calm host
+-- at 10% utilization lands in MEDIUM or LOW and took those groups' large factors (measured on stress seed 1:
+-- calm MEDIUM/LOW series covered 0.99-1.00 of their future with bands 13-17 points wide). There a group with
+-- fewer than calibration_min_series series falls back to the engine's pooled factor; the difficulty groups
+-- rely on the shrinkage below instead (an empty fallback would give a large-miss series the calm pool's k).
 --
 -- Why groups and not one offset per series: 122 autocorrelated days of one series are a handful of
 -- independent looks, and a single missed ramp turned into +20 points on every future day. Groups pool
@@ -21,6 +27,8 @@
 {% set level = var('interval_width') %}
 {% set min_series = var('calibration_min_series') %}
 {% set prior = var('calibration_prior_series') %}
+{% set settings = calibration_settings() %}
+{% set grouping, edges = settings.grouping, settings.edges %}
 with
 
 errors as (
@@ -44,6 +52,10 @@ labelled as (
             when leaderboard.mape <= {{ var('trust_medium_max_mape') }} then 'MEDIUM'
             else 'LOW'
         end as trust_level,
+        -- The series' typical backtest miss in units of its own half-width (< ~0.5 for a band that fits).
+        median(errors.stretch_score) over (
+            partition by errors.host_id, errors.resource, errors.model
+        ) as difficulty_score,
         -- Whole hosts per fold: a host's resources share its behaviour, so they must not straddle folds.
         cast(hash(errors.host_id) % 2 as integer) as fold
     from errors
@@ -55,19 +67,32 @@ labelled as (
     where leaderboard.is_eligible
 ),
 
--- Every point once per group it belongs to: its trust level and 'ALL' (the engine pooled), each for its own
+grouped as (
+    select
+        *,
+        {%- if grouping == 'engine_difficulty' %}
+            {{ calibration_difficulty_group('difficulty_score', edges) }} as own_group
+        {%- elif grouping == 'engine_trust' %}
+            trust_level as own_group
+        {%- else %}
+            'ALL' as own_group
+        {%- endif %}
+    from labelled
+),
+
+-- Every point once per group it belongs to: its own group and 'ALL' (the engine pooled), each for its own
 -- fold and for -1 (both folds).
 expanded as (
     select
-        labelled.model,
-        trust_groups.calibration_group,
+        grouped.model,
+        own_groups.calibration_group,
         fold_groups.fold,
-        labelled.host_id,
-        labelled.resource,
-        labelled.stretch_score
-    from labelled
-    cross join unnest([labelled.trust_level, 'ALL']) as trust_groups (calibration_group)
-    cross join unnest([labelled.fold, -1]) as fold_groups (fold)
+        grouped.host_id,
+        grouped.resource,
+        grouped.stretch_score
+    from grouped
+    cross join unnest(list_distinct([grouped.own_group, 'ALL'])) as own_groups (calibration_group)
+    cross join unnest([grouped.fold, -1]) as fold_groups (fold)
 ),
 
 ranked as (
@@ -117,11 +142,13 @@ per_series as (
         resource,
         model,
         any_value(trust_level) as trust_level,
+        any_value(own_group) as own_group,
+        any_value(difficulty_score) as difficulty_score,
         any_value(fold) as fold,
         any_value(is_champion) as is_champion,
         count(*) as points,
         avg(case when is_covered then 1.0 else 0.0 end) as raw_coverage
-    from labelled
+    from grouped
     group by all
 ),
 
@@ -129,16 +156,16 @@ chosen as (
     select
         per_series.*,
         case
-            when
-                '{{ var("calibration_grouping") }}' = 'engine_trust' and group_factor.series >= {{ min_series }}
-                then per_series.trust_level
+            when '{{ grouping }}' = 'engine_difficulty' then per_series.own_group
+            when '{{ grouping }}' = 'engine_trust' and group_factor.series >= {{ min_series }}
+                then per_series.own_group
             else 'ALL'
         end as calibration_group
     from per_series
     left join factors as group_factor
         on
             per_series.model = group_factor.model
-            and per_series.trust_level = group_factor.calibration_group
+            and per_series.own_group = group_factor.calibration_group
             and group_factor.fold = -1
 ),
 
@@ -170,6 +197,7 @@ select
     chosen.is_champion,
     chosen.trust_level,
     chosen.calibration_group,
+    chosen.difficulty_score,
     chosen.fold,
     chosen.points,
     {{ level }} as nominal_coverage,

@@ -1,0 +1,37 @@
+-- Calibration groups of forecast_calibration: the checks on their vars and the difficulty band of a series.
+
+{#- The vars calibration_grouping and calibration_difficulty_edges as {'grouping': .., 'edges': [..]}, checked. -#}
+{% macro calibration_settings() -%}
+    {%- if execute is not defined -%}
+        {#- Not dbt (sqlfluff's Jinja templater, whose var() is a placeholder string): lint the default. -#}
+        {{ return({'grouping': 'engine_difficulty', 'edges': [0.5, 1, 2, 4]}) }}
+    {%- endif -%}
+    {%- set grouping = var('calibration_grouping') -%}
+    {%- set edges = var('calibration_difficulty_edges') -%}
+    {{- check_calibration_vars(grouping, edges) -}}
+    {{ return({'grouping': grouping, 'edges': edges}) }}
+{%- endmacro %}
+
+{% macro check_calibration_vars(grouping, edges) -%}
+    {%- set known = ['engine_difficulty', 'engine_trust', 'engine'] -%}
+    {%- if grouping not in known -%}
+        {{ exceptions.raise_compiler_error(
+            "calibration_grouping must be one of " ~ known | join(', ') ~ ", got '" ~ grouping ~ "'") }}
+    {%- endif -%}
+    {%- if edges is string or edges | length == 0 or edges | sort != edges or edges[0] <= 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "calibration_difficulty_edges must be a non-empty ascending list of positive numbers "
+            ~ "(median backtest stretch scores, e.g. [0.5, 1, 2, 4]), got " ~ edges) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The band of a median stretch score between ascending edges: 'score<e1', 'score e1-e2', ..., 'score>=en'. -#}
+{% macro calibration_difficulty_group(score, edges) -%}
+    case
+    {%- for edge in edges %}
+        when {{ score }} < {{ edge }}
+            then '{{ "score<" ~ edge if loop.first else "score " ~ edges[loop.index0 - 1] ~ "-" ~ edge }}'
+    {%- endfor %}
+        else '{{ "score>=" ~ edges[-1] }}'
+    end
+{%- endmacro %}
