@@ -387,11 +387,12 @@ def test_prophet_follows_a_ramp_that_began_after_its_last_changepoint() -> None:
 
 def test_prophet_keeps_the_long_run_trend_of_a_series_that_resets() -> None:
     """A disk that fills and is cleaned up every 60 days is ramping at the end, as it always has: the
-    forecast is Prophet's own, not the latest fill carried on."""
+    forecast is Prophet's own, not the latest fill carried on. (The yearly check is off here: a 60-day cycle
+    gives the years nothing to agree on, and dropping the yearly term is tested on its own.)"""
     n = WINDOWS.history_dates().size
     values = 30.0 + 0.5 * (np.arange(n) % 60) + np.random.default_rng(9).normal(0.0, 0.5, n)
     series = _shape(values, "fill")
-    settings = ProphetSettings()
+    settings = ProphetSettings(yearly_min_agreement=None)
     result = prophet_forecast(series, WINDOWS, settings)
     plain = prophet_forecast(series, WINDOWS, replace(settings, extrapolation="prophet"))
     assert np.allclose(result.forecast.yhat, plain.forecast.yhat)
@@ -415,3 +416,26 @@ def test_prophet_continues_compounding_growth_as_a_curve() -> None:
     slope = 80.0 * rate * np.exp(-40 * rate)  # the curve's slope on the last day
     line = 60.0 + slope * recent + rng.normal(0.0, 1.0, recent.size)
     assert prophet_engine.compounding_growth(recent, line, ProphetSettings()) is None
+
+
+def test_prophet_continues_yearly_seasonality_only_where_the_years_agree() -> None:
+    """A load that rose from 13 to 76 a year before the end (a logistic ramp) and has been level for 8 months:
+    Prophet's yearly term learns the ramp as "seasonality" and, a year on, forecasts it again (measured on a
+    stress fleet: +15 points on a flat host, a false breach alarm). The years disagree on the shape, so the
+    yearly term is dropped and the forecast stays at the plateau. A real annual swell of 8 points, the same
+    every year, agrees and is kept: the forecast still rises and falls with the season."""
+    rng = np.random.default_rng(21)
+    n = WINDOWS.history_dates().size
+    x = np.arange(n) - (n - 1)
+    ramp = 13.0 + 63.0 / (1.0 + np.exp(-(x + 330.0) / 20.0)) + rng.normal(0.0, 1.0, n)
+    assert prophet_engine.yearly_agreement(_shape(ramp, "ramp").ds, ramp) < 0.3
+    result = prophet_forecast(_shape(ramp, "ramp"), WINDOWS)
+    assert np.abs(result.forecast.yhat - 76.0).max() < 4.0, result.forecast.yhat.max()
+
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    season = 8.0 * np.sin(2 * np.pi * (days - np.datetime64("2020-01-01")).astype(float) / 365.25)
+    seasonal = 50.0 + season + rng.normal(0.0, 1.0, n)
+    assert prophet_engine.yearly_agreement(days, seasonal) > 0.8
+    forecast = prophet_forecast(_shape(seasonal, "seasonal"), WINDOWS).forecast.yhat
+    # January to June of a sine peaking in April: 0 -> +8 -> 0, a range of 8 points (without it, noise only).
+    assert forecast.max() - forecast.min() > 6.0, (forecast.min(), forecast.max())
