@@ -172,7 +172,7 @@ select
     chosen.calibration_group,
     chosen.fold,
     chosen.points,
-    {{ level }} as nominal_coverage,
+    cast({{ level }} as double) as nominal_coverage,
     chosen.raw_coverage,
     applied.stretch as interval_stretch,
     applied.conformal_stretch,
