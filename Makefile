@@ -78,4 +78,4 @@ docs: install
 	$(BIN)/dbt docs generate
 
 clean:
-	rm -rf target logs data reports $(VENV)
+	rm -rf target logs data reports $(VENV) .venv-duckdb1

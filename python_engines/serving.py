@@ -8,6 +8,11 @@ sees the new one; nobody ever sees a half-written file, and a failed build leave
 `horizonscale build` publishes only after a green build of the whole DAG; ``publish`` itself refuses a warehouse
 that lacks any table the dashboard and reports read (e.g. after a `load` and a build with --select), so the
 serving copy is never replaced by part of a warehouse.
+
+The serving copy is the product, not the plumbing: the marts (dbt ``access: public``) and the seeds, all in
+``main``; the refinery's staging and intermediate models (``stg_*``, ``int_*``: ``access`` private or protected)
+stay in the warehouse. It is written in DuckDB's v1.2.0 storage format, so DuckDB 1.2 .. 1.5 clients (DBeaver's
+driver, the node and .NET packages, older CLIs) open it as well as DuckDB 2.0.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from python_engines.paths import ProjectPaths
 log = logging.getLogger(__name__)
 
 SERVING_FILE = "horizonscale.duckdb"
+#: Storage format of the serving copy: the oldest DuckDB that opens it is 1.2.0 (DuckDB 2.0's own format, version
+#: 69, is refused by every 1.x client: "can only read versions between 64 and 68").
+SERVING_STORAGE_VERSION = "v1.2.0"
+#: Name prefixes of the refinery's plumbing (staging and intermediate models): never published.
+PLUMBING_PREFIXES: tuple[str, ...] = ("int_", "stg_")
 #: Marts also exported as Parquet for tools whose DuckDB is older than 2.0 (or that speak only Parquet).
 PARQUET_EXPORTS: tuple[str, ...] = (
     "hosts",
@@ -79,8 +89,13 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def is_plumbing(table: str) -> bool:
+    """A staging or intermediate model: it stays in the warehouse, out of the serving copy."""
+    return table.startswith(PLUMBING_PREFIXES)
+
+
 def _copy_tables(con: duckdb.DuckDBPyConnection, source: Path) -> dict[str, int]:
-    """Copy every model table (all schemas but raw) into ``main``, with table and column comments."""
+    """Copy every mart and seed table (all schemas but raw; no plumbing) into ``main``, with their comments."""
     con.execute(f"attach {_literal(str(source))} as warehouse (read_only)")
     tables = con.execute(
         """
@@ -100,6 +115,8 @@ def _copy_tables(con: duckdb.DuckDBPyConnection, source: Path) -> dict[str, int]
         )
     counts: dict[str, int] = {}
     for schema, table, comment in tables:
+        if is_plumbing(table):
+            continue
         if table in counts:
             raise RuntimeError(f"table {table} exists in two schemas; cannot flatten it into the serving copy")
         con.execute(f"create table main.{_quote(table)} as from warehouse.{_quote(schema)}.{_quote(table)}")
@@ -149,7 +166,8 @@ def publish(paths: ProjectPaths) -> PublishResult:
     partial = out_dir / f".{SERVING_FILE}.{stamp}.partial"
     parquet_dir = out_dir / f"parquet-{stamp}"
     try:
-        with duckdb.connect(str(partial)) as con:
+        storage = {"storage_compatibility_version": SERVING_STORAGE_VERSION}
+        with duckdb.connect(str(partial), config=storage) as con:
             tables = _copy_tables(con, paths.warehouse)
             con.execute(
                 "create table main._published as select now() as published_at, ? as warehouse_path",
@@ -164,5 +182,11 @@ def publish(paths: ProjectPaths) -> PublishResult:
         raise
     _swap_symlink(out_dir / "parquet", parquet_dir)
     seconds = time.perf_counter() - started
-    log.info("published %d tables to %s in %.1f s", len(tables), out_dir / SERVING_FILE, seconds)
+    log.info(
+        "published %d tables to %s (storage %s: DuckDB >= 1.2 opens it) in %.1f s",
+        len(tables),
+        out_dir / SERVING_FILE,
+        SERVING_STORAGE_VERSION,
+        seconds,
+    )
     return PublishResult(out_dir / SERVING_FILE, out_dir / "parquet", tables, seconds)

@@ -200,7 +200,7 @@ select
     chosen.difficulty_score,
     chosen.fold,
     chosen.points,
-    {{ level }} as nominal_coverage,
+    cast({{ level }} as double) as nominal_coverage,
     chosen.raw_coverage,
     applied.stretch as interval_stretch,
     applied.conformal_stretch,

@@ -53,7 +53,7 @@ select
     median(1 - selection_score / nullif(naive_score, 0)) filter (
         where is_eligible and model != 'seasonal_naive'
     ) as median_improvement_over_naive,
-    {{ var('interval_width') }} as nominal_coverage,
+    cast({{ var('interval_width') }} as double) as nominal_coverage,
     avg(coverage) filter (where is_eligible) as interval_coverage,
     avg(crossfit_coverage) filter (where is_eligible) as calibrated_coverage
 from scored

@@ -85,7 +85,8 @@ def test_raw_rows_are_used_or_rejected_with_a_reason(built: tuple[ProjectPaths, 
     lake = paths.lake_dir / "master_daily_2023_2025.parquet"
     (raw,) = _query(serving, f"select count(*) from read_parquet('{lake}')")[0]
     reasons = dict(_query(serving, "select reason, count(*) from telemetry_rejects group by all"))
-    (used,) = _query(serving, "select count(*) from int_telemetry_deduped")[0]
+    # int_telemetry_deduped is plumbing: it stays in the warehouse, out of the serving copy.
+    (used,) = _query(paths.warehouse, "select count(*) from int_telemetry_deduped")[0]
     assert raw == used + sum(reasons.values())
     for reason in ("duplicate_superseded", "out_of_range", "missing_value"):
         assert reasons.get(reason, 0) > 0, reasons
