@@ -26,6 +26,7 @@ checked as (
         telemetry.ds,
         telemetry.y,
         telemetry.loaded_at,
+        telemetry.load_id,
         case
             when telemetry.y is null then 'missing_value'
             when telemetry.y < 0 or telemetry.y > 100 then 'out_of_range'
