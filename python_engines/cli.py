@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--select", help="dbt node selection (default: everything)")
     build.add_argument("--exclude", help="dbt nodes to leave out (dbt --exclude syntax)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental refinery models from nothing (same rows as the incremental path; use it "
+        "after changing a refinery model or the inventory)",
+    )
     _add_report_out(build)
     _add_notify(build)
     _add_data_dir(build)
@@ -319,6 +325,7 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     if last_load:
         log.info(last_load)
     extra = ["--vars", args.vars] if args.vars else []
+    extra += ["--full-refresh"] if getattr(args, "full_refresh", False) else []
     selection = ["--select", args.select, "--indirect-selection", "cautious"] if args.select else []
     selection += ["--exclude", args.exclude] if getattr(args, "exclude", None) else []
     try:

@@ -1,4 +1,17 @@
-{#- The analytical base table: one continuous daily series per host and resource, with its owners. -#}
+{#-
+    The analytical base table: one continuous daily series per host and resource, with its owners.
+    Incremental like int_telemetry_gap_filled (macros/incremental_refinery.sql): the rows from the same anchor
+    on are deleted and copied again from it.
+-#}
+{% set anchor = refinery_anchor(refinery_change().cutoff) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ refinery_delete_from('ds', refinery_anchor(refinery_change().cutoff)) }}",
+    )
+}}
 -- The quarantine gate: built after quarantine_summary and its reject-share test (fail fast, before any engine).
 -- depends_on: {{ ref('quarantine_summary') }}
 with
@@ -6,6 +19,9 @@ with
 gap_filled as (
 
     select * from {{ ref('int_telemetry_gap_filled') }}
+    {% if is_incremental() %}
+        where ds >= {{ anchor }}
+    {% endif %}
 
 ),
 

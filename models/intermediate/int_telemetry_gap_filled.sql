@@ -4,13 +4,31 @@
     days around it, or, after a series' last observation, that observation carried forward to history_end.
     Set-based: one lead() per series finds the next observation, and only the few observations followed by
     a gap are expanded (unnest of a day range), so the millions of ordinary days cost a plain scan.
+
+    Incremental (macros/incremental_refinery.sql): a run after new or undone loads rebuilds the rows from the
+    anchor on: the latest observed day before the change of the series that stopped earliest, so the
+    interpolation into a late or new observation and every tail carried forward to the new history_end are
+    recomputed from observations at or after it (every series has one there, or starts after it).
 -#}
+{% set anchor = refinery_anchor(refinery_change().cutoff) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ refinery_delete_from('ds', refinery_anchor(refinery_change().cutoff)) }}",
+    )
+}}
+
 with
 
 -- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
 deduped as not materialized (
 
     select * from {{ ref('int_telemetry_deduped') }}
+    {% if is_incremental() %}
+        where ds >= {{ anchor }}
+    {% endif %}
 
 ),
 
