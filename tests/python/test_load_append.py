@@ -3,7 +3,9 @@
 Load 1 is half a year of daily rows for two hosts (one day missing); load 2 brings three new days, the missing
 day late, and one day re-sent with another value. The later load wins the re-sent day and the earlier row is
 kept in telemetry_rejects as superseded_by_later_load (raw = used + rejected holds: the singular test runs in
-the build). Undoing load 2 gives back the first build's processed_data exactly.
+the build). The builds after the append and after the undo are incremental (they reprocess from the earliest
+day the change touches: the re-sent day); the append's equals a --full-refresh build, and undoing load 2 gives
+back the first build's processed_data exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,18 @@ import duckdb
 import pytest
 from support import run_isolated
 
-REFINERY = ["dbt", "build", "--select", "+core", "+intermediate", "--indirect-selection", "cautious"]
+# The refinery with its data tests (raw = used + rejected among them); the unit tests run in other tests.
+REFINERY = [
+    "dbt",
+    "build",
+    "--select",
+    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]
+REFINED_TABLES = ("processed_data", "telemetry_rejects", "quarantine_summary")
 FIRST, LAST = date(2025, 1, 1), date(2025, 6, 30)
 MISSING = date(2025, 3, 10)  # h1 cpu: not in load 1, arrives late in load 2
 RESENT = date(2025, 2, 1)  # h1 cpu: re-sent by load 2 with another value
@@ -70,12 +83,18 @@ def loads(tmp_path_factory: pytest.TempPathFactory) -> dict:
     def processed() -> list[tuple]:
         return _query(database, "select host_id, resource, ds, y, is_imputed from processed_data order by all")
 
+    def refined() -> dict[str, list[tuple]]:
+        return {table: _query(database, f"select * from {table} order by all") for table in REFINED_TABLES}
+
     _ok(cli("load", "--inventory", str(inventory), "--telemetry", str(base)))
     _ok(run_isolated(REFINERY, data, work))
     first = processed()
     _ok(cli("load", "--append", "--telemetry", str(more)))
     _ok(run_isolated(REFINERY, data, work))
     appended = processed()
+    incremental = refined()
+    _ok(run_isolated([*REFINERY, "--full-refresh"], data, work))
+    full_refresh = refined()
     rejects = _query(database, "select raw_row_id, ts, value, load_id, reason from telemetry_rejects order by all")
     audit = _query(database, "select load_id, load_mode, telemetry_rows, lake_file from raw.load_audit order by 1")
     refused = {
@@ -93,6 +112,8 @@ def loads(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "refused": refused,
         "undo_again": cli("load", "--undo", "2"),
         "lake": sorted(p.name for p in (data / "lake").iterdir()),
+        "incremental": incremental,
+        "full_refresh": full_refresh,
     }
 
 
@@ -135,3 +156,8 @@ def test_bad_requests_change_nothing_and_say_why(loads: dict) -> None:
     assert "load 2 was already undone" in loads["undo_again"].stderr
     for result in (unknown, loads["undo_again"]):
         assert "Traceback" not in result.stderr
+
+
+def test_incremental_build_after_the_append_equals_a_full_refresh(loads: dict) -> None:
+    for table in REFINED_TABLES:
+        assert loads["incremental"][table] == loads["full_refresh"][table], table
