@@ -8,9 +8,9 @@
       int_fleet_telemetry, so a late row for an old day pulls the cutoff back to that day; gone loads: their
       recorded first day). Every model deletes its rows from the cutoff on and inserts them again from its
       inputs, so late rows, re-sent rows, new days and undone loads are all handled by the same rule;
-    - refinery_anchor(): gap filling reaches back further, to the latest observed day before the cutoff of the
-      series that stopped earliest (min over series): the interpolation into the first new observation and a
-      tail carried forward to the new history_end both start there.
+    - refinery_series_anchors(): gap filling reaches back further, per series to its latest observed day
+      before the cutoff: the interpolation into the first new observation and a tail carried forward to the
+      new history_end both start there.
 
     When the window vars (history_start, history_end) differ from the recorded run, or nothing is recorded,
     the cutoff is 0001-01-01: the whole history is reprocessed (the same rows as `--full-refresh`, which also
@@ -30,7 +30,7 @@
 {% macro refinery_change() %}
     {#- {'cutoff': "date 'YYYY-MM-DD'" or 'null', 'new': '3, 4' (load ids), 'gone': '2'} -#}
     {% set nothing = {'cutoff': 'null', 'new': '', 'gone': ''} %}
-    {% if not execute %}
+    {% if not execute or this is none %}  {#- parsing, or a unit test (its model is not incremental there) -#}
         {{ return(nothing) }}
     {% endif %}
     {% set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_refinery_loads') %}
@@ -78,21 +78,36 @@
 {% endmacro %}
 
 
-{% macro refinery_anchor(cutoff) %}
-    {#- The latest observed day before the cutoff of the series that stopped earliest (or the cutoff). -#}
-    {% if not execute or cutoff == 'null' %}
-        {{ return(cutoff) }}
+{% macro refinery_series_anchors(cutoff) %}
+    {#- Per series, the day gap filling restarts from: its latest observation before the cutoff (so the
+        interpolation into a new observation, or a tail carried forward, is recomputed whole), else the
+        cutoff. A subquery (series_key, host_id, resource, anchor_day); rows before the cutoff are unchanged
+        by the run, so the pre-hook and the model body see the same anchors. -#}
+    (
+        select
+            series.series_key,
+            series.host_id,
+            series.resource,
+            coalesce(max(deduped.ds), {{ cutoff }}) as anchor_day
+        from {{ refinery_relation('int_telemetry_series') }} as series
+        left join {{ refinery_relation('int_telemetry_deduped') }} as deduped
+            on series.series_key = deduped.series_key and deduped.ds < {{ cutoff }}
+        group by series.series_key, series.host_id, series.resource
+    )
+{%- endmacro %}
+
+
+{% macro refinery_delete_from_anchors(key_columns) %}
+    {#- pre_hook of int_telemetry_gap_filled and processed_data: drop each series' rows from its anchor on. -#}
+    {% set cutoff = refinery_change().cutoff %}
+    {% if is_incremental() and cutoff != 'null' %}
+        delete from {{ this }} using {{ refinery_series_anchors(cutoff) }} as anchors
+        where
+            {% for column in key_columns %}{{ this }}.{{ column }} = anchors.{{ column }} and {% endfor %}
+            {{ this }}.ds >= anchors.anchor_day
+    {% else %}
+        select 1
     {% endif %}
-    {% set query %}
-        select min(last_before) from (
-            select max(ds) as last_before
-            from {{ refinery_relation('int_telemetry_deduped') }}
-            where ds < {{ cutoff }}
-            group by series_key
-        )
-    {% endset %}
-    {% set anchor = run_query(query).rows[0][0] %}
-    {{ return(("date '" ~ anchor ~ "'") if anchor is not none else cutoff) }}
 {% endmacro %}
 
 

@@ -5,18 +5,18 @@
     Set-based: one lead() per series finds the next observation, and only the few observations followed by
     a gap are expanded (unnest of a day range), so the millions of ordinary days cost a plain scan.
 
-    Incremental (macros/incremental_refinery.sql): a run after new or undone loads rebuilds the rows from the
-    anchor on: the latest observed day before the change of the series that stopped earliest, so the
-    interpolation into a late or new observation and every tail carried forward to the new history_end are
-    recomputed from observations at or after it (every series has one there, or starts after it).
+    Incremental (macros/incremental_refinery.sql): a run after new or undone loads rebuilds each series from
+    its anchor on: its latest observed day before the change, so the interpolation into a late or new
+    observation and a tail carried forward to the new history_end are recomputed from observations at or
+    after it (the anchor itself is one, so no gap starts before it).
 -#}
-{% set anchor = refinery_anchor(refinery_change().cutoff) %}
+{% set cutoff = refinery_change().cutoff %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ refinery_delete_from('ds', refinery_anchor(refinery_change().cutoff)) }}",
+        pre_hook="{{ refinery_delete_from_anchors(['series_key']) }}",
     )
 }}
 
@@ -25,9 +25,13 @@ with
 -- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
 deduped as not materialized (
 
-    select * from {{ ref('int_telemetry_deduped') }}
     {% if is_incremental() %}
-        where ds >= {{ anchor }}
+        select deduped.*
+        from {{ ref('int_telemetry_deduped') }} as deduped
+        inner join {{ refinery_series_anchors(cutoff) }} as anchors
+            on deduped.series_key = anchors.series_key and deduped.ds >= anchors.anchor_day
+    {% else %}
+        select * from {{ ref('int_telemetry_deduped') }}
     {% endif %}
 
 ),
