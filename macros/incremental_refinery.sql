@@ -12,30 +12,56 @@
       before the cutoff: the interpolation into the first new observation and a tail carried forward to the
       new history_end both start there.
 
-    When the window vars (history_start, history_end) differ from the recorded run, or nothing is recorded,
-    the cutoff is 0001-01-01: the whole history is reprocessed (the same rows as `--full-refresh`, which also
+    When anything else the refinery reads differs from the recorded run (refinery_inputs_key: the window vars,
+    the hosts, the own inventory's verdicts, the resource aliases), or nothing is recorded, the cutoff is
+    0001-01-01: the whole history is reprocessed (the same rows as `--full-refresh`, which also
     rebuilds the tables from nothing). Queries run at execution only (`execute`), never at parse time.
 -#}
 
 {% macro refinery_relation(name) %}
+    {#- A model of the refinery by name, without ref() (no edge in the DAG); the bare name when not executing. -#}
+    {% if not execute or this is none %}
+        {{ return(name) }}
+    {% endif %}
     {{- return(api.Relation.create(database=this.database, schema=this.schema, identifier=name)) -}}
 {% endmacro %}
 
 
-{% macro refinery_window_key() %}
-    {{- return((var('history_start') or '') ~ '/' ~ (var('history_end') or '')) -}}
-{% endmacro %}
+{% macro refinery_inputs_key() %}
+    {#- A SQL expression: the fingerprint of what the refinery reads besides the loads, i.e. the window vars,
+        max_sample_age_days, the series (hosts x resources), the own inventory's verdicts and the resource
+        aliases. A run whose fingerprint differs from the recorded one reprocesses the whole history
+        (e.g. after a new row in seeds/resource_aliases.csv and `dbt seed`). -#}
+    md5(concat_ws(
+        '|',
+        '{{ var('history_start') or '' }}/{{ var('history_end') or '' }}/{{ var('max_sample_age_days') }}',
+        (
+            select string_agg(series_key || ':' || host_id || ':' || resource, ',' order by series_key)
+            from {{ refinery_relation('int_telemetry_series') }}
+        ),
+        (
+            select string_agg(raw_row_id || ':' || coalesce(host_id, '') || ':' || coalesce(reason, ''), ','
+                order by raw_row_id)
+            from {{ refinery_relation('int_inventory_validated') }}
+        ),
+        (
+            select string_agg(alias || '=' || resource, ',' order by alias)
+            from {{ refinery_relation('stg_resource_aliases') }}
+        )
+    ))
+{%- endmacro %}
 
 
 {% macro refinery_change() %}
     {#- {'cutoff': "date 'YYYY-MM-DD'" or 'null', 'new': '3, 4' (load ids), 'gone': '2'} -#}
     {% set nothing = {'cutoff': 'null', 'new': '', 'gone': ''} %}
-    {% if not execute or this is none %}  {#- parsing, or a unit test (its model is not incremental there) -#}
+    {#- Parsing, a unit test (its model is not incremental there), a first build or --full-refresh. -#}
+    {% if not execute or this is none or not is_incremental() %}
         {{ return(nothing) }}
     {% endif %}
     {% set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_refinery_loads') %}
     {% set everything = {'cutoff': "date '0001-01-01'", 'new': '', 'gone': ''} %}
-    {% if state is none %}
+    {% if state is none or 'inputs_key' not in (adapter.get_columns_in_relation(state) | map(attribute='name')) %}
         {{ return(everything) }}
     {% endif %}
     {% set query %}
@@ -44,7 +70,7 @@
             select load_id from {{ this.database }}.raw.load_audit where undone_at is null
         ),
         seen as (
-            select load_id, first_day, window_key from {{ state }}
+            select load_id, first_day, inputs_key from {{ state }}
         ),
         new_loads as (
             select load_id from live
@@ -63,10 +89,10 @@
             (select min(first_day) from gone_loads) as gone_first_day,
             (select string_agg(cast(load_id as varchar), ', ' order by load_id) from new_loads) as new_ids,
             (select string_agg(cast(load_id as varchar), ', ' order by load_id) from gone_loads) as gone_ids,
-            (select count(*) from seen where window_key <> '{{ refinery_window_key() }}') as window_changed
+            (select count(*) from seen where inputs_key <> {{ refinery_inputs_key() }}) as inputs_changed
     {% endset %}
     {% set row = run_query(query).rows[0] %}
-    {% if row['window_changed'] > 0 %}
+    {% if row['inputs_changed'] > 0 %}
         {{ return(everything) }}
     {% endif %}
     {% set days = [row['new_first_day'], row['gone_first_day']] | reject('none') | list %}

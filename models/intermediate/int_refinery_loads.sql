@@ -1,10 +1,13 @@
 {#-
     The loads the incremental refinery was last built from (macros/incremental_refinery.sql): one row per live
-    load with the first and last day of its rows and the window vars of the run. Built after processed_data,
+    load with the first and last day of its rows and the fingerprint of the refinery's other inputs. Built after processed_data,
     so it records a complete refinery run; the next run compares it with raw.load_audit to find what changed
     (new or undone loads) and from which day to reprocess.
 -#}
 -- depends_on: {{ ref('processed_data') }}
+-- depends_on: {{ ref('stg_resource_aliases') }}
+-- depends_on: {{ ref('int_inventory_validated') }}
+-- depends_on: {{ ref('int_telemetry_series') }}
 with
 
 live_loads as (
@@ -58,7 +61,7 @@ final as (
         load_days.first_day,
         load_days.last_day,
         coalesce(load_days.raw_rows, 0) as raw_rows,
-        '{{ refinery_window_key() }}' as window_key
+        {{ refinery_inputs_key() }} as inputs_key
 
     from live_loads
     left join load_days

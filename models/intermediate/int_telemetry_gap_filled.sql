@@ -26,10 +26,10 @@ with
 deduped as not materialized (
 
     {% if is_incremental() %}
-        select deduped.*
-        from {{ ref('int_telemetry_deduped') }} as deduped
+        select observed.*
+        from {{ ref('int_telemetry_deduped') }} as observed
         inner join {{ refinery_series_anchors(cutoff) }} as anchors
-            on deduped.series_key = anchors.series_key and deduped.ds >= anchors.anchor_day
+            on observed.series_key = anchors.series_key and observed.ds >= anchors.anchor_day
     {% else %}
         select * from {{ ref('int_telemetry_deduped') }}
     {% endif %}
