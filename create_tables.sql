@@ -60,15 +60,23 @@ create table raw.inventory (
     source_file varchar not null
 );
 
--- One row per `horizonscale load`; empty for a synthetic fleet.
+-- One row per load of telemetry into the lake, either fleet: `horizonscale load` (replace: the first load of
+-- your own fleet; append: `load --append`) and `horizonscale generate` (replace) / `generate --extend-days`
+-- (append). Every raw telemetry row carries the load_id of the load that landed it; `load --undo LOAD_ID`
+-- deletes that load's lake file and stamps undone_at here (the row stays, so the history of loads is kept).
 create table raw.load_audit (
-    loaded_at timestamp not null,      -- UTC; telemetry timestamped after it is rejected as future_timestamp
-    inventory_file varchar not null,
+    load_id integer not null,          -- 1 for the load that created the raw layer, then 2, 3, ... (never reused)
+    fleet varchar not null,            -- synthetic | own
+    load_mode varchar not null,        -- replace | append
+    loaded_at timestamp not null,      -- UTC; own telemetry timestamped after it is rejected as future_timestamp
+    inventory_file varchar,            -- own fleet: the inventory file (of the replace load; null for appends)
     telemetry_pattern varchar not null,
     telemetry_files integer not null,
     inventory_rows bigint not null,
     telemetry_rows bigint not null,
-    value_scale varchar not null       -- percent (0-100) or fraction (0-1, multiplied by 100)
+    value_scale varchar not null,      -- percent (0-100) or fraction (0-1, multiplied by 100)
+    lake_file varchar not null,        -- the lake file holding this load's rows (name inside the lake directory)
+    undone_at timestamp                -- set by `load --undo`: the load's rows are gone from the lake
 );
 
 -- Synthetic fleets only: the breaches the generator planted (CAPACITY_BREACH primaries), i.e. the day after

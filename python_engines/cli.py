@@ -37,6 +37,8 @@ telemetry columns: host_id, resource, ts, value
             with an offset or zone it is converted to UTC, without one it is taken as UTC; each row
             counts for its UTC day. Epoch numbers and dates like 01/06/2025 are rejected.
   value     a number with a decimal point: percent 0-100 (0-1 with --value-scale fraction)
+Each load gets a load_id (raw.load_audit; on every raw row). `load` replaces the raw layer (load 1);
+`load --append --telemetry FILE` adds a load beside it; `load --undo LOAD_ID` removes one load's rows.
 load changes nothing and exits 2 when a file cannot be read or lacks a required column, when no
 telemetry row would be usable, or when the values look like 0-1 fractions and --value-scale is not
 given; it warns when a problem would get many rows rejected. The build keeps every unusable row in
@@ -104,12 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser(
         "load",
         help="bring your own fleet: land an inventory and telemetry exports",
-        description="Land your own fleet's inventory and telemetry exports in the raw layer (replacing it).",
+        description="Land your own fleet's inventory and telemetry exports in the raw layer (replacing it), or add "
+        "more telemetry to it (--append), or remove one load (--undo).",
         epilog=LOAD_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    load.add_argument("--inventory", required=True, help="inventory CSV or Parquet file")
-    load.add_argument("--telemetry", required=True, help="telemetry CSV/Parquet file or glob, e.g. 'exports/*.csv'")
+    load.add_argument("--inventory", help="inventory CSV or Parquet file (required, except with --append / --undo)")
+    load.add_argument("--telemetry", help="telemetry CSV/Parquet file or glob, e.g. 'exports/*.csv'")
+    load.add_argument(
+        "--append",
+        action="store_true",
+        help="add the telemetry to the fleet already loaded, as a new load (new days, late rows, re-sent rows; "
+        "a repeated host/resource/instant: the later load wins); the inventory stays",
+    )
+    load.add_argument(
+        "--undo",
+        type=int,
+        metavar="LOAD_ID",
+        help="remove the rows of one load (see raw.load_audit) from the lake, then rebuild",
+    )
     load.add_argument(
         "--value-scale",
         choices=("percent", "fraction"),
@@ -136,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--select", help="dbt node selection (default: everything)")
     build.add_argument("--exclude", help="dbt nodes to leave out (dbt --exclude syntax)")
     build.add_argument("--vars", help="dbt vars as YAML, e.g. \"{history_end: '2025-10-31'}\"")
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental refinery models from nothing (same rows as the incremental path; use it "
+        "after changing a refinery model or the inventory)",
+    )
     _add_report_out(build)
     _add_notify(build)
     _add_data_dir(build)
@@ -205,10 +226,34 @@ def cmd_generate(args: argparse.Namespace, paths: ProjectPaths) -> None:
 
 
 def cmd_load(args: argparse.Namespace, paths: ProjectPaths) -> None:
-    from python_engines.ingest import IngestError, ingest
+    from python_engines.ingest import IngestError, append_telemetry, ingest
+    from python_engines.loads import LoadError, undo_load
 
+    if args.undo is not None:
+        if args.append or args.inventory or args.telemetry:
+            raise CliError("--undo LOAD_ID takes no other input: drop --append, --inventory and --telemetry", 2)
+        _refuse_if_locked(paths)
+        try:
+            undo_load(paths, args.undo)
+        except LoadError as exc:
+            raise CliError(str(exc), EXIT_BAD_INPUT) from exc
+        return
+    if not args.telemetry:
+        raise CliError("--telemetry is required (a file or glob of your telemetry exports)", EXIT_BAD_INPUT)
+    if args.append and args.inventory:
+        raise CliError(
+            "--append adds telemetry only and keeps the inventory: drop --inventory, or load both without "
+            "--append to replace the fleet",
+            EXIT_BAD_INPUT,
+        )
+    if not args.append and not args.inventory:
+        raise CliError("--inventory is required (or --append to add telemetry to the fleet loaded)", EXIT_BAD_INPUT)
     try:
-        ingest(paths, args.inventory, args.telemetry, args.value_scale)
+        if args.append:
+            _refuse_if_locked(paths)
+            append_telemetry(paths, args.telemetry, args.value_scale)
+        else:
+            ingest(paths, args.inventory, args.telemetry, args.value_scale)
     except IngestError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from exc
 
@@ -280,6 +325,7 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     if last_load:
         log.info(last_load)
     extra = ["--vars", args.vars] if args.vars else []
+    extra += ["--full-refresh"] if getattr(args, "full_refresh", False) else []
     selection = ["--select", args.select, "--indirect-selection", "cautious"] if args.select else []
     selection += ["--exclude", args.exclude] if getattr(args, "exclude", None) else []
     try:

@@ -30,8 +30,9 @@ from python_engines.load_checks import (
     profile_telemetry,
     resolve_value_scale,
 )
+from python_engines.loads import LoadRecord, fleet_in_warehouse, max_raw_row_id, next_load_id, record_load, utc_now
 from python_engines.paths import ProjectPaths
-from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, purge
+from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, load_file_name, purge
 
 log = logging.getLogger(__name__)
 
@@ -216,13 +217,16 @@ def land_inventory(con: duckdb.DuckDBPyConnection, staged: Path) -> int:
     return con.execute("select count(*) from raw.inventory").fetchone()[0]
 
 
-def land_telemetry(con: duckdb.DuckDBPyConnection, parts: list[tuple[Path, int]], target: Path) -> int:
-    """The staged files as one lake file; raw_row_id numbers the rows across files in the order given."""
-    selects, offset = [], 0
+def land_telemetry(
+    con: duckdb.DuckDBPyConnection, parts: list[tuple[Path, int]], target: Path, load_id: int = 1, first_row: int = 0
+) -> int:
+    """The staged files as one lake file (one load); raw_row_id numbers the rows across files in the order
+    given, after ``first_row`` (the highest id of earlier loads), so ids stay unique across loads."""
+    selects, offset = [], first_row
     for staged, rows in parts:
         selects.append(
-            f"select file_row + {offset} as raw_row_id, {', '.join(TELEMETRY_REQUIRED)}, source_file "
-            f"from read_parquet({_literal(str(staged))})"
+            f"select file_row + {offset} as raw_row_id, {', '.join(TELEMETRY_REQUIRED)}, source_file, "
+            f"cast({int(load_id)} as integer) as load_id from read_parquet({_literal(str(staged))})"
         )
         offset += rows
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -256,13 +260,21 @@ def rebuild_raw_layer(
     try:
         inventory_rows = land_inventory(con, staged_inventory)
         telemetry_rows = land_telemetry(con, parts, paths.lake_dir / OWN_TELEMETRY_FILE)
-        con.execute(
-            """
-            insert into raw.load_audit
-            select timezone('UTC', now()) as loaded_at, $inventory_file, $telemetry_pattern, $telemetry_files,
-                   $inventory_rows, $telemetry_rows, $value_scale
-            """,
-            {**audit, "inventory_rows": inventory_rows, "telemetry_rows": telemetry_rows},
+        record_load(
+            con,
+            LoadRecord(
+                load_id=1,
+                fleet="own",
+                load_mode="replace",
+                loaded_at=utc_now(),
+                inventory_file=str(audit["inventory_file"]),
+                telemetry_pattern=str(audit["telemetry_pattern"]),
+                telemetry_files=int(audit["telemetry_files"]),
+                inventory_rows=inventory_rows,
+                telemetry_rows=telemetry_rows,
+                value_scale=str(audit["value_scale"]),
+                lake_file=OWN_TELEMETRY_FILE,
+            ),
         )
     finally:
         con.close()
@@ -329,6 +341,80 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
     return IngestResult(inventory_rows, telemetry_rows, len(telemetry_files), seconds)
 
 
+def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | None = None) -> IngestResult:
+    """``load --append``: land more telemetry of the fleet already loaded, beside what is there, as a new load
+    (its own lake file and load_id; raw_row_ids continue after the highest so far). The inventory stays; the
+    same checks as a first load run against it, and nothing is changed when they fail. New days, late rows for
+    old days and re-sent rows are all just rows: the refinery decides (the later load wins a repeated instant
+    or day; the earlier row is rejected as superseded_by_later_load)."""
+    started = time.perf_counter()
+    if value_scale is not None and value_scale not in VALUE_SCALES:
+        raise IngestError(f"--value-scale must be one of {', '.join(VALUE_SCALES)}, got {value_scale!r}")
+    if not paths.warehouse.is_file():
+        raise IngestError(f"no warehouse at {paths.warehouse}: load your fleet first (without --append)")
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        try:
+            fleet = fleet_in_warehouse(con)
+        except duckdb.Error as exc:
+            raise IngestError(f"the warehouse in {paths.data_dir} predates numbered loads: load it again") from exc
+    if fleet != "own":
+        raise IngestError(
+            "--append adds to your own fleet, but the warehouse holds "
+            + ("a synthetic fleet (use `generate --extend-days N`)" if fleet else "no loaded fleet")
+            + ": load inventory and telemetry without --append first"
+        )
+    telemetry_files = expand(telemetry)
+    staging = paths.data_dir / ".load_staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        with duckdb.connect() as probe:
+            probe.execute("set TimeZone = 'UTC'")
+            for path in telemetry_files:
+                _select_text(_columns(probe, path), TELEMETRY_REQUIRED, path, True)
+            parts = stage_telemetry(probe, telemetry_files, staging)
+            staged_inventory = staging / "inventory.parquet"
+            probe.execute(f"attach {_literal(str(paths.warehouse))} as warehouse (read_only)")
+            probe.execute(f"copy warehouse.raw.inventory to {_literal(str(staged_inventory))} (format parquet)")
+            probe.execute("detach warehouse")
+        if not any(rows for _, rows in parts):
+            raise IngestError(f"{', '.join(telemetry_files)}: no telemetry rows (check the export)")
+        scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
+        first_row = max_raw_row_id(paths, "own")
+        with duckdb.connect(str(paths.warehouse)) as con:
+            load_id = next_load_id(con)
+            lake_file = load_file_name("own", load_id)
+            rows = land_telemetry(con, parts, paths.lake_dir / lake_file, load_id, first_row)
+            record_load(
+                con,
+                LoadRecord(
+                    load_id=load_id,
+                    fleet="own",
+                    load_mode="append",
+                    loaded_at=utc_now(),
+                    inventory_file=None,
+                    telemetry_pattern=telemetry,
+                    telemetry_files=len(telemetry_files),
+                    inventory_rows=0,
+                    telemetry_rows=rows,
+                    value_scale=scale,
+                    lake_file=lake_file,
+                ),
+            )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    log.info(
+        "load %d: appended %s telemetry rows from %d file(s) in %.1f s (values as %s)",
+        load_id,
+        f"{rows:,}",
+        len(telemetry_files),
+        seconds,
+        scale,
+    )
+    return IngestResult(0, rows, len(telemetry_files), seconds)
+
+
 def describe_last_load(warehouse: Path) -> str | None:
     """The last `horizonscale load` in one line (when, which files, the value scale it decided), for the build
     log; None for a synthetic fleet or when the warehouse cannot be read."""
@@ -338,7 +424,7 @@ def describe_last_load(warehouse: Path) -> str | None:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             row = con.execute(
                 "select loaded_at, inventory_file, telemetry_pattern, telemetry_files, telemetry_rows, value_scale "
-                "from raw.load_audit order by loaded_at desc limit 1"
+                "from raw.load_audit where fleet = 'own' and load_id = 1 and undone_at is null"
             ).fetchone()
     except duckdb.Error as exc:
         log.debug("no load audit in %s: %s", warehouse, exc)

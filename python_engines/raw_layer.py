@@ -5,6 +5,10 @@ create the whole raw layer: every raw table of ``create_tables.sql`` and an empt
 fleet's telemetry; then they fill their own fleet's part. So the raw layer always has the same shape and
 exactly one fleet holds rows: the dbt refinery reads both fleets' sources on every build (the empty one costs
 nothing), and which command ran last is the switch between them.
+
+Later loads of the same fleet (`load --append`, `generate --extend-days`) land beside the first: each load is
+one lake file (load 1 is the file named below, load N ``<stem>.load_000N.parquet``), every row carries its
+``load_id``, and the dbt sources read the glob of them (``python_engines.loads``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ SYNTHETIC_TELEMETRY_COLUMNS: dict[str, str] = {
     "ts": "date",
     "value": "double",
     "loaded_at": "timestamp",
+    "load_id": "integer",
 }
 OWN_TELEMETRY_COLUMNS: dict[str, str] = {
     "raw_row_id": "bigint",
@@ -35,7 +40,23 @@ OWN_TELEMETRY_COLUMNS: dict[str, str] = {
     "ts": "varchar",
     "value": "varchar",
     "source_file": "varchar",
+    "load_id": "integer",
 }
+#: Fleet -> the lake file of its first load (the load that created the raw layer).
+FLEET_FILES: dict[str, str] = {"synthetic": SYNTHETIC_TELEMETRY_FILE, "own": OWN_TELEMETRY_FILE}
+FLEET_COLUMNS: dict[str, dict[str, str]] = {"synthetic": SYNTHETIC_TELEMETRY_COLUMNS, "own": OWN_TELEMETRY_COLUMNS}
+
+
+def load_file_name(fleet: str, load_id: int) -> str:
+    """The lake file of one load: the fleet's file for load 1, ``<stem>.load_000N.parquet`` for a later one (the
+    sources' glob ``<stem>*.parquet`` reads them all)."""
+    base = FLEET_FILES[fleet]
+    return base if load_id == 1 else base.replace(".parquet", f".load_{load_id:04d}.parquet")
+
+
+def lake_glob(paths: ProjectPaths, fleet: str) -> str:
+    """Every lake file of one fleet, as a DuckDB glob."""
+    return str(paths.lake_dir / FLEET_FILES[fleet].replace(".parquet", "*.parquet"))
 
 
 def _literal(text: str) -> str:

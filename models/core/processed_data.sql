@@ -1,11 +1,31 @@
-{#- The analytical base table: one continuous daily series per host and resource, with its owners. -#}
+{#-
+    The analytical base table: one continuous daily series per host and resource, with its owners.
+    Incremental like int_telemetry_gap_filled (macros/incremental_refinery.sql): each series' rows from the
+    same anchor on are deleted and copied again from it.
+-#}
+{% set cutoff = refinery_change().cutoff %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ refinery_delete_from_anchors(['host_id', 'resource']) }}",
+    )
+}}
 -- The quarantine gate: built after quarantine_summary and its reject-share test (fail fast, before any engine).
 -- depends_on: {{ ref('quarantine_summary') }}
 with
 
 gap_filled as (
 
-    select * from {{ ref('int_telemetry_gap_filled') }}
+    {% if is_incremental() %}
+        select gap_filled.*
+        from {{ ref('int_telemetry_gap_filled') }} as gap_filled
+        inner join {{ refinery_series_anchors(cutoff) }} as anchors
+            on gap_filled.series_key = anchors.series_key and gap_filled.ds >= anchors.anchor_day
+    {% else %}
+        select * from {{ ref('int_telemetry_gap_filled') }}
+    {% endif %}
 
 ),
 

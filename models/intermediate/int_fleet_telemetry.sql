@@ -28,7 +28,8 @@ final as (
         resource,
         ds,
         y,
-        loaded_at
+        loaded_at,
+        load_id
 
     from synthetic_feed
 
@@ -40,7 +41,8 @@ final as (
         resource,
         ds,
         y,
-        loaded_at
+        loaded_at,
+        load_id
 
     from own_daily
 

@@ -17,7 +17,9 @@ inventory as (
 
 load_audit as (
 
+    -- The load that delivered the inventory (appended loads bring telemetry only).
     select max(loaded_at) as loaded_at from {{ ref('stg_load_audit') }}
+    where fleet = 'own' and load_mode = 'replace'
 
 ),
 

@@ -23,7 +23,8 @@ final as (
         ds,
         quantile_cont(y, 0.95) as y,
         count(*) as raw_rows,
-        max(loaded_at) as loaded_at
+        max(loaded_at) as loaded_at,
+        max(load_id) as load_id
 
     from samples
     where is_valid

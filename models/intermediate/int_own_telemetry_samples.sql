@@ -7,9 +7,11 @@
     max_sample_age_days before it: a placeholder date would stretch the history window), missing_value,
     non_numeric_value (NaN included), out_of_range (outside 0-100 after the value scale), unknown_resource
     (not in the resource_aliases seed), unknown_host (not in the inventory), rejected_host (its inventory
-    rows are all in inventory_rejects), then duplicate_sample: of several valid rows for the same host,
-    resource and instant, the highest value wins (capacity planning never understates a measurement), then
-    the lowest raw_row_id. Only the few repeated instants are ranked.
+    rows are all in inventory_rejects), then for several valid rows of the same host, resource and instant:
+    the row of the latest load wins (`load --append` re-sending an instant corrects it), and the earlier
+    loads' rows are superseded_by_later_load; within one load the highest value wins (capacity planning never
+    understates a measurement), then the lowest raw_row_id, and the others are duplicate_sample. Only the few
+    repeated instants are ranked. Each row is checked against its own load (loaded_at, value scale).
 -#}
 with
 
@@ -19,14 +21,17 @@ telemetry as (
 
 ),
 
--- One row whatever the load audit holds (empty for a synthetic fleet, whose own telemetry is empty too).
+-- Each own load's reference instant and value scale (no rows for a synthetic fleet, whose own telemetry is
+-- empty too).
 load_settings as (
 
     select
-        max(loaded_at) as loaded_at,
-        coalesce(max(value_scale), 'percent') as value_scale
+        load_id,
+        loaded_at,
+        value_scale
 
     from {{ ref('stg_load_audit') }}
+    where fleet = 'own'
 
 ),
 
@@ -52,6 +57,7 @@ scaled as (
 
     select
         telemetry.raw_row_id,
+        telemetry.load_id,
         telemetry.host_id,
         aliases.resource,
         telemetry.ts_utc,
@@ -66,7 +72,8 @@ scaled as (
         coalesce(inventory_hosts.has_valid_row, false) as has_valid_inventory_row
 
     from telemetry
-    cross join load_settings
+    left join load_settings
+        on telemetry.load_id = load_settings.load_id
     left join aliases
         on telemetry.resource = aliases.alias
     left join inventory_hosts
@@ -78,6 +85,7 @@ checked as (
 
     select
         raw_row_id,
+        load_id,
         host_id,
         resource,
         ts_utc,
@@ -118,10 +126,9 @@ duplicates as (
 
     select
         checked.raw_row_id,
-        row_number() over (
-            partition by checked.host_id, checked.resource, checked.ts_utc
-            order by checked.y desc, checked.raw_row_id asc
-        ) as duplicate_rank
+        checked.load_id,
+        row_number() over instant as duplicate_rank,
+        max(checked.load_id) over (partition by checked.host_id, checked.resource, checked.ts_utc) as latest_load_id
 
     from checked
     semi join repeated_instants
@@ -130,6 +137,10 @@ duplicates as (
             and checked.resource = repeated_instants.resource
             and checked.ts_utc = repeated_instants.ts_utc
     where checked.row_reason is null
+    window instant as (
+        partition by checked.host_id, checked.resource, checked.ts_utc
+        order by checked.load_id desc, checked.y desc, checked.raw_row_id asc
+    )
 
 ),
 
@@ -137,13 +148,20 @@ final as (
 
     select
         checked.raw_row_id,
+        checked.load_id,
         checked.host_id,
         checked.resource,
         checked.ts_utc,
         checked.ds,
         checked.y,
         checked.loaded_at,
-        coalesce(checked.row_reason, case when duplicates.duplicate_rank > 1 then 'duplicate_sample' end) as reason
+        coalesce(
+            checked.row_reason,
+            case
+                when duplicates.load_id < duplicates.latest_load_id then 'superseded_by_later_load'
+                when duplicates.duplicate_rank > 1 then 'duplicate_sample'
+            end
+        ) as reason
 
     from checked
     left join duplicates

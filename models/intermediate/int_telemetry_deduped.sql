@@ -2,12 +2,28 @@
     One row per host, resource and day: the valid rows inside the history window, less the losers of the
     contested days (int_telemetry_duplicates). The series is kept as series_key: processed_data adds the
     host and resource text once, at the end.
+
+    Incremental (macros/incremental_refinery.sql): a run after new or undone loads deletes and rebuilds the
+    days from the earliest day they touch.
 -#}
+{% set change = refinery_change() %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ refinery_delete_from('ds', refinery_change().cutoff) }}",
+    )
+}}
+
 with
 
 validated as (
 
     select * from {{ ref('int_telemetry_validated') }}
+    {% if is_incremental() %}
+        where ds >= {{ change.cutoff }}
+    {% endif %}
 
 ),
 

@@ -1,7 +1,8 @@
 {#-
     The contested days: every valid row inside the history window whose host, resource and day were
-    delivered more than once, ranked. Rank 1 wins: the latest loaded_at, then the higher value, then the
-    lowest raw_row_id (deterministic on any re-run). Only these few rows (well under 1% of the feed) are
+    delivered more than once, ranked. Rank 1 wins: the latest load (a later `generate --extend-days` or
+    `load --append` that re-sends a day corrects it), then the latest loaded_at, then the higher value, then
+    the lowest raw_row_id (deterministic on any re-run). Only these few rows (well under 1% of the feed) are
     ranked.
 -#}
 with
@@ -50,10 +51,16 @@ ranked as (
         validated.ds,
         validated.y,
         validated.loaded_at,
+        validated.load_id,
         row_number() over (
             partition by validated.series_key, validated.ds
-            order by validated.loaded_at desc nulls last, validated.y desc, validated.raw_row_id asc
-        ) as duplicate_rank
+            order by
+                validated.load_id desc nulls last,
+                validated.loaded_at desc nulls last,
+                validated.y desc,
+                validated.raw_row_id asc
+        ) as duplicate_rank,
+        max(validated.load_id) over (partition by validated.series_key, validated.ds) as latest_load_id
 
     from validated
     semi join repeated_days
@@ -74,6 +81,8 @@ final as (
         ranked.ds,
         ranked.y,
         ranked.loaded_at,
+        ranked.load_id,
+        ranked.latest_load_id,
         ranked.duplicate_rank,
         ranked.duplicate_rank = 1 as is_winner
 

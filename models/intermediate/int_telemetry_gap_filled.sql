@@ -4,13 +4,35 @@
     days around it, or, after a series' last observation, that observation carried forward to history_end.
     Set-based: one lead() per series finds the next observation, and only the few observations followed by
     a gap are expanded (unnest of a day range), so the millions of ordinary days cost a plain scan.
+
+    Incremental (macros/incremental_refinery.sql): a run after new or undone loads rebuilds each series from
+    its anchor on: its latest observed day before the change, so the interpolation into a late or new
+    observation and a tail carried forward to the new history_end are recomputed from observations at or
+    after it (the anchor itself is one, so no gap starts before it).
 -#}
+{% set cutoff = refinery_change().cutoff %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ refinery_delete_from_anchors(['series_key']) }}",
+    )
+}}
+
 with
 
 -- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
 deduped as not materialized (
 
-    select * from {{ ref('int_telemetry_deduped') }}
+    {% if is_incremental() %}
+        select observed.*
+        from {{ ref('int_telemetry_deduped') }} as observed
+        inner join {{ refinery_series_anchors(cutoff) }} as anchors
+            on observed.series_key = anchors.series_key and observed.ds >= anchors.anchor_day
+    {% else %}
+        select * from {{ ref('int_telemetry_deduped') }}
+    {% endif %}
 
 ),
 

@@ -1,9 +1,9 @@
 {#-
     How much of the delivered data the refinery quarantined, per rejects table: raw rows, rejected rows by
     reason, and the reject share that the test reject_share_within_max_reject_share holds to the var
-    max_reject_share (default 0.05). out_of_window rows are listed in telemetry_rejects but do not count
-    towards the share: a history window set with the history_start / history_end vars is a choice, not bad
-    data. example_row shows the first rejected row of the most frequent counted reason, as delivered, so the
+    max_reject_share (default 0.05). out_of_window and superseded_by_later_load rows are listed in
+    telemetry_rejects but do not count towards the share: a history window set with the history_start /
+    history_end vars is a choice, and a value a later load corrected is not bad data. example_row shows the first rejected row of the most frequent counted reason, as delivered, so the
     build's one-line advice can show what is wrong. The reject-share test is the quarantine gate: processed_data
     and forecast_windows depend on this model, so a failing share stops the build before any engine runs.
 -#}
@@ -56,7 +56,7 @@ examples as (
         || ' in ' || coalesce(regexp_extract(source_file, '[^/]+$'), 'an unknown file') as example_row
 
     from {{ ref('telemetry_rejects') }}
-    where reason <> 'out_of_window'
+    where reason not in ('out_of_window', 'superseded_by_later_load')
 
     union all
 
@@ -88,9 +88,11 @@ per_table as (
     select
         rejects_table,
         sum(rejected_rows) as rejected_rows,
-        sum(rejected_rows) filter (where reason <> 'out_of_window') as counted_rows,
+        sum(rejected_rows) filter (where reason not in ('out_of_window', 'superseded_by_later_load')) as counted_rows,
         string_agg(reason || ': ' || rejected_rows, ', ' order by rejected_rows desc, reason asc) as rejects_by_reason,
-        arg_min(reason, (reason = 'out_of_window', -rejected_rows, reason)) as top_reason
+        arg_min(
+            reason, (reason in ('out_of_window', 'superseded_by_later_load'), -rejected_rows, reason)
+        ) as top_reason
 
     from by_reason
     group by rejects_table

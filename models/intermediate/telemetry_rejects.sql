@@ -2,7 +2,8 @@
     Every raw telemetry row the refinery does not use, exactly as delivered (as text, with its file), and the
     reason. The shared refinery judges daily rows (int_fleet_telemetry): the failed row-level check, else
     out_of_window (valid but outside the history window), else duplicate_superseded (valid, in the window,
-    but another row won its host, resource and day). Your own fleet's rows are judged first, row by row, in
+    but another row of the same load won its host, resource and day), or superseded_by_later_load (a later
+    load re-sent the day and won it). Your own fleet's rows are judged first, row by row, in
     int_own_telemetry_samples; when the shared refinery then rejects one of its days, every raw row of that
     day is listed with the day's reason.
 -#}
@@ -22,7 +23,11 @@ history_window as (
 
 superseded as (
 
-    select raw_row_id from {{ ref('int_telemetry_duplicates') }}
+    select
+        raw_row_id,
+        load_id < latest_load_id as is_from_earlier_load
+
+    from {{ ref('int_telemetry_duplicates') }}
     where not is_winner
 
 ),
@@ -36,6 +41,12 @@ synthetic_feed as (
 own_telemetry as (
 
     select * from {{ ref('stg_own_telemetry') }}
+
+),
+
+load_audit as (
+
+    select * from {{ ref('stg_load_audit') }}
 
 ),
 
@@ -62,6 +73,7 @@ classified as (
                 or validated.ds < history_window.history_start
                 or validated.ds > history_window.history_end
                 then 'out_of_window'
+            when superseded.is_from_earlier_load then 'superseded_by_later_load'
             when superseded.raw_row_id is not null then 'duplicate_superseded'
         end as reason
 
@@ -88,12 +100,15 @@ synthetic_rejects as (
         cast(synthetic_feed.ds as varchar) as ts,  -- noqa: RF04
         cast(synthetic_feed.y as varchar) as value,  -- noqa: RF04
         synthetic_feed.loaded_at,
-        'master_daily_2023_2025.parquet' as source_file,
+        synthetic_feed.load_id,
+        coalesce(load_audit.lake_file, 'master_daily_2023_2025.parquet') as source_file,
         rejected_days.reason
 
     from rejected_days
     inner join synthetic_feed
         on rejected_days.raw_row_id = synthetic_feed.raw_row_id
+    left join load_audit
+        on synthetic_feed.load_id = load_audit.load_id
 
 ),
 
@@ -134,6 +149,7 @@ own_rejects as (
         own_telemetry.source_ts as ts,  -- noqa: RF04
         own_telemetry.source_value as value,  -- noqa: RF04
         own_samples.loaded_at,
+        own_telemetry.load_id,
         own_telemetry.source_file,
         own_rejected_rows.reason
 

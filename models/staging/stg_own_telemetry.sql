@@ -30,6 +30,7 @@ renamed as (
         end as ts_utc,
         nullif(trim(value), '') as value_text,
         try_cast(trim(value) as double) as value_number,
+        cast(load_id as integer) as load_id,
         host_id as source_host_id,
         resource as source_resource,
         ts as source_ts,

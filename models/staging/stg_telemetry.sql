@@ -21,6 +21,7 @@ renamed as (
         try_cast(ts as date) as ds,
         try_cast(value as double) as y,
         try_cast(loaded_at as timestamp) as loaded_at,
+        cast(load_id as integer) as load_id,
         host_id as source_host_id,
         resource as source_resource
 

@@ -141,17 +141,27 @@ def dirty_feed(
 
 
 def extension_feed(
-    clean: np.ndarray, host_ids: list[str], cal: Calendar, seed: int, rates: DirtRates, first_row_id: int
+    clean: np.ndarray,
+    host_ids: list[str],
+    cal: Calendar,
+    seed: int,
+    rates: DirtRates,
+    first_row_id: int,
+    first_day_number: int = 1,
 ) -> tuple[pl.DataFrame, DirtCounts]:
     """The dirty feed of the days after the anchored window, one day at a time from a stream keyed by the day's
     number after the window, so a day's rows are the same however far the fleet is extended. The rates are
-    those of one day: a collector outage (a multi-day story) does not start on an extension day."""
+    those of one day: a collector outage (a multi-day story) does not start on an extension day.
+    ``first_day_number``: the number of ``cal``'s first day after the window (1 unless earlier days were
+    written by an earlier extension)."""
     daily = DirtRates(**{**asdict(rates), "outage_series": 0.0})
     frames: list[pl.DataFrame] = []
     totals = np.zeros(5, dtype=np.int64)
     for k in range(clean.shape[2]):
         day_cal = Calendar.between(cal.days[k].item(), cal.days[k].item())
-        frame, counts = dirty_feed(clean[:, :, k : k + 1], host_ids, day_cal, seed, daily, (k + 1,), first_row_id)
+        frame, counts = dirty_feed(
+            clean[:, :, k : k + 1], host_ids, day_cal, seed, daily, (k + first_day_number,), first_row_id
+        )
         first_row_id += frame.height
         frames.append(frame)
         totals += np.array(list(counts.as_dict().values()))

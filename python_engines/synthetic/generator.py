@@ -14,8 +14,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from python_engines.loads import LoadRecord, max_raw_row_id, next_load_id, record_load
 from python_engines.paths import ProjectPaths
-from python_engines.raw_layer import SYNTHETIC_TELEMETRY_FILE, create_warehouse, purge
+from python_engines.raw_layer import SYNTHETIC_TELEMETRY_FILE, create_warehouse, load_file_name, purge
 from python_engines.synthetic.catalog import GeneratorInputError, ReferenceData, load_reference_data
 from python_engines.synthetic.dirt import DirtCounts, DirtRates, dirty_feed, extension_feed
 from python_engines.synthetic.fleet import RESOURCES, build_fleet
@@ -105,6 +106,28 @@ def audit(con: duckdb.DuckDBPyConnection, reference: ReferenceData, config: Gene
         raise GeneratorAuditError(f"audit failed: no host carries DNA {missing}")
 
 
+def _record_synthetic_load(
+    con: duckdb.DuckDBPyConnection, feed: pl.DataFrame, load_id: int, mode: str, pattern: str
+) -> None:
+    """The load audit row of a synthetic load: loaded when its last row was (deterministic)."""
+    record_load(
+        con,
+        LoadRecord(
+            load_id=load_id,
+            fleet="synthetic",
+            load_mode=mode,
+            loaded_at=feed["loaded_at"].max(),
+            inventory_file=None,
+            telemetry_pattern=pattern,
+            telemetry_files=1,
+            inventory_rows=0,
+            telemetry_rows=feed.height,
+            value_scale="percent",
+            lake_file=load_file_name("synthetic", load_id),
+        ),
+    )
+
+
 def extended_config(paths: ProjectPaths, more_days: int) -> GeneratorConfig:
     """The config of the synthetic fleet in ``paths`` continued by ``more_days`` days (``generate --extend-days``)."""
     if more_days < 1:
@@ -141,6 +164,8 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
         raise GeneratorInputError(f"DDL file {paths.ddl} not found: run from the project root")
     loaded_at = datetime(config.end.year, config.end.month, config.end.day, 23, 0)
     fleet = build_fleet(reference, config.hosts, config.seed, loaded_at)
+    if config.extend_days and paths.warehouse.is_file():
+        return _append_extension(config, paths, fleet, started)
 
     purge(paths)
     if not config.extend_days and paths.history_dir.is_dir():
@@ -173,8 +198,10 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
             )
             log.info("telemetry: extended by %d days after %s (%s rows)", config.extend_days, config.end, later.height)
         del clean
+        feed = feed.with_columns(pl.lit(1, dtype=pl.Int32).alias("load_id"))
         target = paths.lake_dir / TELEMETRY_FILE
         write_parquet_atomically(feed, target)
+        _record_synthetic_load(con, feed, 1, "replace", f"generate --hosts {config.hosts} --seed {config.seed}")
         log.info("telemetry: %s raw rows written to %s", f"{feed.height:,}", target)
 
         con.execute(
@@ -201,6 +228,79 @@ def generate(config: GeneratorConfig, paths: ProjectPaths) -> GenerationResult:
         audit(con, reference, config)
     finally:
         con.close()
+    return GenerationResult(
+        hosts=fleet.height,
+        telemetry_rows=feed.height,
+        telemetry_path=target,
+        warehouse_path=paths.warehouse,
+        dirt=dirt,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _append_extension(
+    config: GeneratorConfig, paths: ProjectPaths, fleet: pl.DataFrame, started: float
+) -> GenerationResult:
+    """``generate --extend-days`` on a warehouse that holds the fleet: the days after its last one land as a new
+    load (its own lake file, a new load_id) beside the rows already there; the warehouse, its built models and
+    the forecast history stay. The rows are those a generation extended at once would have (same ids, values,
+    dirt, loaded_at)."""
+    with duckdb.connect(str(paths.warehouse)) as con:
+        try:
+            (written_days,) = con.execute("select extend_days from raw.generation_audit").fetchone()
+            load_id = next_load_id(con)
+        except (duckdb.Error, TypeError) as exc:
+            raise GeneratorInputError(
+                f"the warehouse in {paths.data_dir} predates numbered loads: run `horizonscale generate` again"
+            ) from exc
+        cal = Calendar.between(config.start, config.last_day)
+        base_days = Calendar.between(config.start, config.end).t.size
+        clean, _ = generate_clean(fleet, cal, config.seed, base_days)
+        first_new = base_days + written_days
+        new_cal = Calendar.between(config.end + timedelta(days=written_days + 1), config.last_day)
+        feed, dirt = extension_feed(
+            clean[:, :, first_new:],
+            fleet["host_id"].to_list(),
+            new_cal,
+            config.seed,
+            config.dirt,
+            max_raw_row_id(paths, "synthetic") + 1,
+            first_day_number=written_days + 1,
+        )
+        del clean
+        feed = feed.with_columns(pl.lit(load_id, dtype=pl.Int32).alias("load_id"))
+        target = paths.lake_dir / load_file_name("synthetic", load_id)
+        write_parquet_atomically(feed, target)
+        _record_synthetic_load(
+            con, feed, load_id, "append", f"generate --extend-days {config.extend_days - written_days}"
+        )
+        con.execute(
+            """
+            update raw.generation_audit
+            set end_date = $last_day, extend_days = $extend_days, telemetry_rows = telemetry_rows + $rows,
+                duplicate_rows = duplicate_rows + $dup, missing_rows = missing_rows + $missing,
+                mixed_case_rows = mixed_case_rows + $mixed, out_of_range_rows = out_of_range_rows + $range,
+                null_value_rows = null_value_rows + $nulls
+            """,
+            {
+                "last_day": config.last_day,
+                "extend_days": config.extend_days,
+                "rows": feed.height,
+                "dup": dirt.duplicate_rows,
+                "missing": dirt.missing_rows,
+                "mixed": dirt.mixed_case_rows,
+                "range": dirt.out_of_range_rows,
+                "nulls": dirt.null_value_rows,
+            },
+        )
+    log.info(
+        "telemetry: load %d: %d days after %s (%s rows) appended as %s",
+        load_id,
+        new_cal.t.size,
+        config.end + timedelta(days=written_days),
+        f"{feed.height:,}",
+        target,
+    )
     return GenerationResult(
         hosts=fleet.height,
         telemetry_rows=feed.height,

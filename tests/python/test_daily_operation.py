@@ -21,8 +21,8 @@ import pytest
 from support import PROJECT_ROOT, run_isolated
 
 from python_engines.paths import ProjectPaths
+from python_engines.raw_layer import load_file_name
 from python_engines.serving import serving_file
-from python_engines.synthetic.generator import TELEMETRY_FILE
 
 HOSTS = 10
 SEED = 3
@@ -64,6 +64,24 @@ def _query(path: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+# The refinery's models (the incremental ones and the quarantine tables) with their tests, no unit tests.
+REFINERY = [
+    "dbt",
+    "build",
+    "--select",
+    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]
+REFINED_TABLES = ("processed_data", "telemetry_rejects", "inventory_rejects", "quarantine_summary")
+
+
+def _refined(paths: ProjectPaths) -> dict[str, list[tuple]]:
+    return {table: _query(paths.warehouse, f"select * from {table} order by all") for table in REFINED_TABLES}
+
+
 def _run_ids(paths: ProjectPaths) -> dict[date, tuple[str, int]]:
     rows = _query(paths.warehouse, "select as_of, any_value(run_id), count(*) from forecast_history group by all")
     return {as_of: (run_id, count) for as_of, run_id, count in rows}
@@ -91,8 +109,9 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     spiked, silenced = first[0][0], first[-1][0]
 
     cli("generate", "--extend-days", str(EXTEND_DAYS))
-    # The planted change: the idle host's cpu jumps to 99% for the new week; another host goes silent.
-    lake = paths.lake_dir / TELEMETRY_FILE
+    # The planted change: the idle host's cpu jumps to 99% for the new week; another host goes silent. The new
+    # week landed beside the fleet as load 2 (its own lake file); the second build refines it incrementally.
+    lake = paths.lake_dir / load_file_name("synthetic", 2)
     with duckdb.connect() as con:
         con.execute(
             f"copy (select * replace (case when lower(host_id) = '{spiked}' and lower(trim(resource)) = 'cpu' "
@@ -103,8 +122,11 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     cli("build", "--vars", GENTLE, "--notify", hook.url)
     hook.server.shutdown()
     runs_before = _run_ids(paths)
+    incremental = _refined(paths)
     # Rebuilding the latest snapshot (the pre-hook runs again) replaces that snapshot only.
     logs.append(_check(run_isolated(["dbt", "run", "--select", "forecast_history"], paths.data_dir, work)))
+    # The same refinery from nothing: the incremental path must have given the same rows.
+    logs.append(_check(run_isolated([*REFINERY, "--full-refresh"], paths.data_dir, work)))
     yield {
         "paths": paths,
         "hook": hook,
@@ -114,6 +136,8 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "silenced": silenced,
         "runs_before": runs_before,
         "runs_after": _run_ids(paths),
+        "incremental": incremental,
+        "full_refresh": _refined(paths),
     }
 
 
@@ -191,3 +215,11 @@ def test_webhook_url_is_kept_secret(loop: dict) -> None:
     for stored in (paths.warehouse, serving_file(paths)):
         assert SECRET.encode() not in stored.read_bytes()
     assert not any(SECRET.encode() in p.read_bytes() for p in paths.history_dir.rglob("*.parquet"))
+
+
+def test_incremental_refinery_equals_full_refresh(loop: dict) -> None:
+    """The second build reprocessed only the new week (and the gap fill back to the latest observation before
+    it); a --full-refresh of the refinery gives the same rows in processed_data and the quarantine tables."""
+    for table in REFINED_TABLES:
+        assert loop["incremental"][table] == loop["full_refresh"][table], table
+    assert max(row[2] for row in loop["incremental"]["processed_data"]) == END + timedelta(days=EXTEND_DAYS)

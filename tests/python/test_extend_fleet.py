@@ -10,15 +10,17 @@ import duckdb
 from support import PROJECT_ROOT, horizonscale
 
 from python_engines.paths import ProjectPaths
+from python_engines.raw_layer import lake_glob
 from python_engines.synthetic import GeneratorConfig, generate
-from python_engines.synthetic.generator import TELEMETRY_FILE, extended_config
+from python_engines.synthetic.generator import extended_config
 
 HOSTS = 10
 END = date(2024, 6, 30)
 
 
 def _telemetry(paths: ProjectPaths) -> str:
-    return f"read_parquet('{paths.lake_dir / TELEMETRY_FILE}')"
+    """Every load of the fleet's lake, without load_id (extending by 3 then 4 days is two loads, by 7 one)."""
+    return f"(select * exclude (load_id) from read_parquet('{lake_glob(paths, 'synthetic')}'))"
 
 
 def _one(query: str) -> tuple:
@@ -57,6 +59,10 @@ def test_extension_keeps_every_day_it_had(tmp_path: Path) -> None:
             7,
         )
         assert con.execute("select count(*) from raw.hosts").fetchone() == (HOSTS,)
+        # Each extension landed beside the fleet as a load of its own.
+        loads = con.execute("select load_id, load_mode, lake_file from raw.load_audit order by 1").fetchall()
+        assert [(i, mode) for i, mode, _ in loads] == [(1, "replace"), (2, "append"), (3, "append")]
+        assert all((stepwise.lake_dir / lake_file).is_file() for *_, lake_file in loads)
     days = _one(f"select count(distinct ts) from {_telemetry(stepwise)} where ts > date '{END}'")
     assert days == (7,)
     # The new days continue the series: no level jump from the last generated week to the first new one.

@@ -1,0 +1,104 @@
+"""Benchmark the daily loop: a refresh after one new day against a full build of the same data.
+
+    python -m bench.daily_refresh [--hosts 200] [--data-dir /tmp/hs_bench_daily] [--workers 2]
+
+Steps, each as its own process (as a user runs them):
+
+1. ``generate --hosts N`` and ``build``: the warehouse as it stands before the day (not measured in the table);
+2. daily refresh: ``generate --extend-days 1`` (the day lands as a new load) and ``build`` (dbt build with the
+   incremental refinery, then publish + reports);
+3. full build: ``build --full-refresh`` of the same data (the refinery from nothing).
+
+For each build the dbt run results are split into the refinery (models under staging, intermediate and core,
+where the incremental models are), the forecasting engines (models/forecasting: every engine refits every
+series, since each series' history gained a day), the rest of the DAG (risk, history, scenarios), dbt's data
+and unit tests, and what is outside the dbt nodes (dbt start-up and parsing, publish, reports). Prints a
+Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("refinery models", "forecasting engines", "other models", "dbt tests", "outside dbt nodes")
+
+
+def run(command: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one child process (exits with its log tail on failure)."""
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{(done.stdout + done.stderr)[-4000:]}")
+    return time.perf_counter() - started
+
+
+def part_of(node: dict) -> str:
+    if node["resource_type"] != "model":
+        return "dbt tests"
+    path = node["original_file_path"]
+    if path.startswith(("models/staging/", "models/intermediate/", "models/core/")):
+        return "refinery models"
+    if path.startswith("models/forecasting/"):
+        return "forecasting engines"
+    return "other models"
+
+
+def split_build(target: Path, wall: float) -> dict[str, float]:
+    """Seconds per part of one build, from dbt's run_results.json and manifest.json (threads run nodes in
+    parallel, so the node times add up to more than the wall time when nodes overlapped)."""
+    results = json.loads((target / "run_results.json").read_text())
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    seconds: dict[str, float] = defaultdict(float)
+    for result in results["results"]:
+        node = nodes.get(result["unique_id"])
+        if node is not None:
+            seconds[part_of(node)] += result["execution_time"]
+    seconds["outside dbt nodes"] = wall - results["elapsed_time"]
+    seconds["build wall"] = wall
+    return dict(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--data-dir", default="/tmp/hs_bench_daily")
+    parser.add_argument("--workers", type=int, default=2, help="forecast_workers var (default 2)")
+    args = parser.parse_args()
+    data = Path(args.data_dir)
+    shutil.rmtree(data, ignore_errors=True)
+    target = data / "dbt_target"
+    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(data), "DBT_TARGET_PATH": str(target)}
+    cli = [sys.executable, "-m", "python_engines.cli"]
+    gentle = ["--vars", f"{{forecast_workers: {args.workers}}}"]
+
+    run([*cli, "generate", "--hosts", str(args.hosts)], env)
+    run([*cli, "build", *gentle], env)
+    extend = run([*cli, "generate", "--extend-days", "1"], env)
+    daily = split_build(target, run([*cli, "build", *gentle], env))
+    full = split_build(target, run([*cli, "build", "--full-refresh", *gentle], env))
+
+    print(f"Daily refresh after one new day vs a full build, {args.hosts:,} hosts ({args.hosts * 4:,} series)\n")
+    print("| part | daily refresh s | full build s | daily / full |")
+    print("|---|---:|---:|---:|")
+    print(f"| load the day (`generate --extend-days 1`) | {extend:.1f} | | |")
+    for part in (*PARTS, "build wall"):
+        a, b = daily.get(part, 0.0), full.get(part, 0.0)
+        print(f"| {part} | {a:.1f} | {b:.1f} | {a / b:.0%} |" if b else f"| {part} | {a:.1f} | {b:.1f} | |")
+    total = extend + daily["build wall"]
+    print(
+        f"| **whole refresh (load + build + publish)** | {total:.1f} | {full['build wall']:.1f} | "
+        f"{total / full['build wall']:.0%} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

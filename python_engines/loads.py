@@ -1,0 +1,132 @@
+"""Loads of telemetry into the lake: numbering, the audit row, and undoing one load.
+
+A load is one lake file: `generate` / `load` write load 1 (and recreate the raw layer); `generate --extend-days`
+and `load --append` add load 2, 3, ... beside it, each row stamped with its ``load_id``. ``raw.load_audit``
+keeps one row per load (never deleted: an undone load gets ``undone_at``). The refinery decides what a row that
+arrives again means (the later load wins; see ``int_telemetry_duplicates`` / ``int_own_telemetry_samples``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from python_engines.paths import ProjectPaths
+from python_engines.raw_layer import FLEET_COLUMNS, lake_glob, write_empty_parquet
+
+log = logging.getLogger(__name__)
+
+
+class LoadError(ValueError):
+    """A load that cannot be added or undone as asked: the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    load_id: int
+    fleet: str
+    load_mode: str
+    loaded_at: datetime
+    inventory_file: str | None
+    telemetry_pattern: str
+    telemetry_files: int
+    inventory_rows: int
+    telemetry_rows: int
+    value_scale: str
+    lake_file: str
+
+
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id the next load gets: one more than any load so far (undone ones included, ids are never reused)."""
+    return int(con.execute("select coalesce(max(load_id), 0) + 1 from raw.load_audit").fetchone()[0])
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_load(con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:
+    con.execute(
+        """
+        insert into raw.load_audit (load_id, fleet, load_mode, loaded_at, inventory_file, telemetry_pattern,
+            telemetry_files, inventory_rows, telemetry_rows, value_scale, lake_file)
+        values ($load_id, $fleet, $load_mode, $loaded_at, $inventory_file, $telemetry_pattern, $telemetry_files,
+            $inventory_rows, $telemetry_rows, $value_scale, $lake_file)
+        """,
+        record.__dict__,
+    )
+
+
+def fleet_in_warehouse(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fleet the raw layer holds (from its live loads), or None."""
+    row = con.execute(
+        "select fleet from raw.load_audit where undone_at is null order by load_id desc limit 1"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def max_raw_row_id(paths: ProjectPaths, fleet: str) -> int:
+    """The highest raw_row_id in the fleet's lake files (0 when empty): a new load numbers its rows after it."""
+    with duckdb.connect() as con:
+        row = con.execute(f"select coalesce(max(raw_row_id), 0) from read_parquet('{lake_glob(paths, fleet)}')")
+        return int(row.fetchone()[0])
+
+
+def undo_load(paths: ProjectPaths, load_id: int) -> str:
+    """Remove one load's rows from the lake (its file; load 1's file is emptied so the raw layer keeps its
+    shape) and stamp its audit row. A synthetic fleet can only drop its latest extension (the generator
+    continues from the last day it wrote); load 1 of a synthetic fleet is the fleet itself."""
+    if not paths.warehouse.is_file():
+        raise LoadError(f"no warehouse at {paths.warehouse}: nothing to undo")
+    with duckdb.connect(str(paths.warehouse)) as con:
+        loads = con.execute(
+            "select load_id, fleet, lake_file, undone_at, telemetry_rows from raw.load_audit order by load_id"
+        ).fetchall()
+        by_id = {row[0]: row for row in loads}
+        live = [row[0] for row in loads if row[3] is None]
+        if load_id not in by_id:
+            known = ", ".join(str(i) for i in live) or "none"
+            raise LoadError(
+                f"no load {load_id} in this warehouse (live loads: {known}; see raw.load_audit); nothing was changed"
+            )
+        _, fleet, lake_file, undone_at, rows = by_id[load_id]
+        if undone_at is not None:
+            raise LoadError(f"load {load_id} was already undone at {undone_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
+        if fleet == "synthetic":
+            if load_id == 1:
+                raise LoadError("load 1 is the generated fleet itself: run `horizonscale generate` for a new one")
+            if load_id != max(live):
+                raise LoadError(
+                    f"a synthetic fleet continues from its last day: undo its latest extension first "
+                    f"(load {max(live)}); nothing was changed"
+                )
+        target = paths.lake_dir / lake_file
+        if load_id == 1:
+            write_empty_parquet(con, FLEET_COLUMNS[fleet], target.with_suffix(".parquet.partial"))
+            target.with_suffix(".parquet.partial").replace(target)
+        else:
+            target.unlink(missing_ok=True)
+        con.execute("update raw.load_audit set undone_at = $now where load_id = $id", {"now": utc_now(), "id": load_id})
+        if fleet == "synthetic":
+            _shorten_generation_audit(con, paths)
+    message = f"load {load_id} ({fleet}, {rows:,} telemetry rows, {lake_file}) undone; rebuild to refresh the warehouse"
+    log.info(message)
+    return message
+
+
+def _shorten_generation_audit(con: duckdb.DuckDBPyConnection, paths: ProjectPaths) -> None:
+    """After a synthetic extension is undone, the generation audit ends at the last day the lake still holds."""
+    (last_day, rows) = con.execute(
+        f"select max(ts), count(*) from read_parquet('{lake_glob(paths, 'synthetic')}')"
+    ).fetchone()
+    con.execute(
+        """
+        update raw.generation_audit
+        set extend_days = extend_days - datediff('day', $last_day, end_date), end_date = $last_day,
+            telemetry_rows = $rows
+        """,
+        {"last_day": last_day, "rows": rows},
+    )

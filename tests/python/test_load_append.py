@@ -1,0 +1,163 @@
+"""`horizonscale load --append` / `--undo` on a tiny own fleet, through the real CLI and a real dbt refinery build.
+
+Load 1 is half a year of daily rows for two hosts (one day missing); load 2 brings three new days, the missing
+day late, and one day re-sent with another value. The later load wins the re-sent day and the earlier row is
+kept in telemetry_rejects as superseded_by_later_load (raw = used + rejected holds: the singular test runs in
+the build). The builds after the append and after the undo are incremental (they reprocess from the earliest
+day the change touches: the re-sent day); the append's equals a --full-refresh build, and undoing load 2 gives
+back the first build's processed_data exactly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from support import run_isolated
+
+# The refinery with its data tests (raw = used + rejected among them); the unit tests run in other tests.
+REFINERY = [
+    "dbt",
+    "build",
+    "--select",
+    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]
+REFINED_TABLES = ("processed_data", "telemetry_rejects", "quarantine_summary")
+FIRST, LAST = date(2025, 1, 1), date(2025, 6, 30)
+MISSING = date(2025, 3, 10)  # h1 cpu: not in load 1, arrives late in load 2
+RESENT = date(2025, 2, 1)  # h1 cpu: re-sent by load 2 with another value
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"exit {result.returncode}\n{output[-6000:]}"
+    return output
+
+
+def _query(database: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _write_exports(directory: Path) -> tuple[Path, Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    inventory = directory / "inventory.csv"
+    inventory.write_text(
+        "host_id,hostname,department,app_code,app_manager,region\n"
+        "h1,h1.corp,Payments,PAY,Ann Lee,EMEA\n"
+        "h2,h2.corp,Trading,TRD,Raj Patel,APAC\n"
+    )
+    base, more = ["host_id,resource,ts,value"], ["host_id,resource,ts,value"]
+    day = FIRST
+    while day <= LAST:
+        for host, resource, level in (("h1", "cpu", 20), ("h2", "memory", 50)):
+            if (host, day) != ("h1", MISSING):
+                base.append(f"{host},{resource},{day},{level + day.toordinal() % 7}.0")
+        day += timedelta(days=1)
+    for offset in range(1, 4):
+        new_day = LAST + timedelta(days=offset)
+        more += [f"h1,cpu,{new_day},30.0", f"h2,memory,{new_day},55.0"]
+    more += [f"h1,cpu,{MISSING},77.0", f"h1,cpu,{RESENT},88.0"]
+    (directory / "base.csv").write_text("\n".join(base) + "\n")
+    (directory / "more.csv").write_text("\n".join(more) + "\n")
+    return inventory, directory / "base.csv", directory / "more.csv"
+
+
+@pytest.fixture(scope="module")
+def loads(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("append")
+    data, work = root / "data", root / "work"
+    inventory, base, more = _write_exports(root / "exports")
+    database = data / "horizonscale.duckdb"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_isolated(["horizonscale", *args], data, work)
+
+    def processed() -> list[tuple]:
+        return _query(database, "select host_id, resource, ds, y, is_imputed from processed_data order by all")
+
+    def refined() -> dict[str, list[tuple]]:
+        return {table: _query(database, f"select * from {table} order by all") for table in REFINED_TABLES}
+
+    _ok(cli("load", "--inventory", str(inventory), "--telemetry", str(base)))
+    _ok(run_isolated(REFINERY, data, work))
+    first = processed()
+    _ok(cli("load", "--append", "--telemetry", str(more)))
+    _ok(run_isolated(REFINERY, data, work))
+    appended = processed()
+    incremental = refined()
+    _ok(run_isolated([*REFINERY, "--full-refresh"], data, work))
+    full_refresh = refined()
+    rejects = _query(database, "select raw_row_id, ts, value, load_id, reason from telemetry_rejects order by all")
+    audit = _query(database, "select load_id, load_mode, telemetry_rows, lake_file from raw.load_audit order by 1")
+    refused = {
+        "unknown": cli("load", "--undo", "99"),
+        "with_inventory": cli("load", "--append", "--inventory", str(inventory), "--telemetry", str(more)),
+    }
+    _ok(cli("load", "--undo", "2"))
+    _ok(run_isolated(REFINERY, data, work))
+    return {
+        "first": first,
+        "appended": appended,
+        "undone": processed(),
+        "rejects": rejects,
+        "audit": audit,
+        "refused": refused,
+        "undo_again": cli("load", "--undo", "2"),
+        "lake": sorted(p.name for p in (data / "lake").iterdir()),
+        "incremental": incremental,
+        "full_refresh": full_refresh,
+    }
+
+
+def test_each_load_is_audited_with_its_own_lake_file(loads: dict) -> None:
+    assert loads["audit"] == [
+        (1, "replace", 2 * 181 - 1, "own_telemetry.parquet"),
+        (2, "append", 8, "own_telemetry.load_0002.parquet"),
+    ]
+
+
+def test_appended_days_late_rows_and_resent_rows_are_used(loads: dict) -> None:
+    appended = {(h, r, ds): (y, imputed) for h, r, ds, y, imputed in loads["appended"]}
+    assert max(ds for _, _, ds in appended) == LAST + timedelta(days=3)  # history_end moved with the data
+    assert appended[("h1", "cpu", MISSING)] == (77.0, False)  # the late row fills its day
+    assert appended[("h1", "cpu", RESENT)] == (88.0, False)  # the later load wins the re-sent day
+    assert appended[("h1", "cpu", LAST + timedelta(days=2))] == (30.0, False)
+    first = {(h, r, ds): (y, imputed) for h, r, ds, y, imputed in loads["first"]}
+    assert first[("h1", "cpu", MISSING)][1] is True  # imputed before the late row arrived
+
+
+def test_the_superseded_row_stays_in_rejects_with_its_load(loads: dict) -> None:
+    superseded = [row for row in loads["rejects"] if row[4] == "superseded_by_later_load"]
+    assert len(superseded) == 1
+    _, ts, value, load_id, _ = superseded[0]
+    assert (ts, load_id) == (str(RESENT), 1)
+    assert float(value) == 20 + RESENT.toordinal() % 7
+
+
+def test_undo_gives_back_the_first_build(loads: dict) -> None:
+    assert loads["undone"] == loads["first"]
+    assert "own_telemetry.load_0002.parquet" not in loads["lake"]
+
+
+def test_bad_requests_change_nothing_and_say_why(loads: dict) -> None:
+    unknown = loads["refused"]["unknown"]
+    assert unknown.returncode == 2
+    assert "no load 99 in this warehouse (live loads: 1, 2" in unknown.stderr
+    assert "--append adds telemetry only" in loads["refused"]["with_inventory"].stderr
+    assert loads["undo_again"].returncode == 2
+    assert "load 2 was already undone" in loads["undo_again"].stderr
+    for result in (unknown, loads["undo_again"]):
+        assert "Traceback" not in result.stderr
+
+
+def test_incremental_build_after_the_append_equals_a_full_refresh(loads: dict) -> None:
+    for table in REFINED_TABLES:
+        assert loads["incremental"][table] == loads["full_refresh"][table], table
