@@ -65,3 +65,17 @@ def registered_engines() -> list[dict[str, Any]]:
     """The engine registry as dbt_project.yml declares it (var ``engines``), in its order."""
     project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
     return list(project["vars"]["engines"])
+
+
+#: The incremental refinery and the quarantine tables with their data tests (raw = used + rejected among them),
+#: without the unit tests (they run in other tests): a build of just the part that grows with every load.
+INCREMENTAL_REFINERY = [
+    "dbt",
+    "build",
+    "--select",
+    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]

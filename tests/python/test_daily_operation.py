@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support import INCREMENTAL_REFINERY as REFINERY
 from support import PROJECT_ROOT, run_isolated
 
 from python_engines.paths import ProjectPaths
@@ -64,17 +65,6 @@ def _query(path: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-# The refinery's models (the incremental ones and the quarantine tables) with their tests, no unit tests.
-REFINERY = [
-    "dbt",
-    "build",
-    "--select",
-    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
-    "--indirect-selection",
-    "cautious",
-    "--exclude-resource-type",
-    "unit_test",
-]
 REFINED_TABLES = ("processed_data", "telemetry_rejects", "inventory_rejects", "quarantine_summary")
 
 

@@ -16,19 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support import INCREMENTAL_REFINERY as REFINERY
 from support import run_isolated
 
-# The refinery with its data tests (raw = used + rejected among them); the unit tests run in other tests.
-REFINERY = [
-    "dbt",
-    "build",
-    "--select",
-    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
-    "--indirect-selection",
-    "cautious",
-    "--exclude-resource-type",
-    "unit_test",
-]
 REFINED_TABLES = ("processed_data", "telemetry_rejects", "quarantine_summary")
 FIRST, LAST = date(2025, 1, 1), date(2025, 6, 30)
 MISSING = date(2025, 3, 10)  # h1 cpu: not in load 1, arrives late in load 2
