@@ -124,21 +124,32 @@ def test_every_series_has_a_golden_forecast_or_a_reason(built: tuple[ProjectPath
     assert forecast_series >= 0.9 * PIPELINE_HOSTS * 4
 
 
-def test_breach_dna_is_flagged_far_more_often_than_steady_hosts(built: tuple[ProjectPaths, Path]) -> None:
+def test_planted_breaches_are_flagged_far_more_often_than_steady_hosts(built: tuple[ProjectPaths, Path]) -> None:
+    """The alert against what the generator planted: capacity-breach hosts whose primary resource truly crosses
+    95% within 90 days (raw.planted_breaches, in the warehouse only) are flagged, steady hosts hardly ever.
+    Breach hosts planted for day 91-180 count for neither side: the 90-day alert may or may not see them yet."""
     paths, _ = built
     shares = dict(
         _query(
-            serving_file(paths),
+            paths.warehouse,
             """
-            select h.scenario, avg(case when r.host_id is not null then 1.0 else 0.0 end)
+            select
+                case
+                    when h.scenario = 'CAPACITY_BREACH' and p.days_after_end <= 90 then 'planted within 90 days'
+                    else h.scenario
+                end as kind,
+                avg(case when r.host_id is not null then 1.0 else 0.0 end) as flagged
             from hosts as h
+            left join raw.planted_breaches as p on h.host_id = p.host_id and h.primary_resource = p.resource
             left join capacity_risks as r on h.host_id = r.host_id and h.primary_resource = r.resource
+            where h.scenario <> 'CAPACITY_BREACH' or p.days_after_end <= 90
             group by all
             """,
         )
     )
-    assert shares["CAPACITY_BREACH"] >= 0.5, shares
-    assert shares["CAPACITY_BREACH"] > 3 * max(shares["STEADY_GROWTH"], shares["IDLE"], shares["DECLINING"]), shares
+    planted = shares["planted within 90 days"]
+    assert planted >= 0.75, shares
+    assert planted > 3 * max(shares["STEADY_GROWTH"], shares["IDLE"], shares["DECLINING"]), shares
 
 
 def _sizing_by_dna(path: Path) -> dict[str, dict[str, int]]:
