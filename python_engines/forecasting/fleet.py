@@ -13,8 +13,9 @@ Python models inside the dbt process; the workers import the installed ``python_
 - BLAS/OpenMP/XGBoost threads are pinned to 1 per worker (no oversubscription);
 - progress (done, rate, ETA) is logged every ``progress_seconds``.
 
-Dask mode (``scheduler`` = a ``tcp://`` address) maps the same chunk function over the cluster with
-``client.map``; results are identical because engines are deterministic functions of their inputs.
+Dask mode (``scheduler`` = a ``tcp://`` address) submits the same chunk function to the cluster, one task
+per chunk; results are identical because engines are deterministic functions of their inputs. A killed
+worker's chunks are rerun elsewhere (see ``run_dask``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 import os
 import signal
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -73,6 +75,8 @@ class FleetOptions:
     scheduler: str | None = None  # Dask scheduler address; None = local processes
     grace_seconds: float = 30.0
     progress_seconds: float = 15.0
+    connect_seconds: float = 20.0  # Dask: to reach the scheduler, and again for a first worker
+    dask_resubmits: int = 3  # Dask: resubmissions of a chunk lost to anything but its own crashes
 
 
 @dataclass
@@ -332,33 +336,137 @@ def run_local(task: EngineTask, series: Sequence[Series], options: FleetOptions)
     return FleetPass(ordered, time.perf_counter() - started, workers_wanted, "local")
 
 
+class DaskClusterError(RuntimeError):
+    """The Dask cluster cannot run the fleet (unreachable, no workers, lost): a one-line cause and fix."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _connect(address: str, options: FleetOptions) -> Any:
+    """A client on ``address`` with at least one worker, or a one-line DaskClusterError saying what to do."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=options.connect_seconds, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DaskClusterError(
+            f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {str(exc).splitlines()[0]}): "
+            f"start it with `dask scheduler` and workers with `dask worker {address} --nthreads 1`, "
+            "or unset the dask_scheduler var to run on this machine's processes"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=options.connect_seconds)
+    except (OSError, TimeoutError):
+        client.close()
+        raise DaskClusterError(
+            f"the Dask scheduler at {address} has no workers after {options.connect_seconds:g} s: "
+            f"start some with `dask worker {address} --nthreads 1`"
+        ) from None
+    return client
+
+
+def _killed_unit_results(task: EngineTask, unit: list[Series], workers: int) -> list[SeriesForecast]:
+    reason = f"worker process died each time it ran this ({workers} Dask workers over two submissions); see their logs"
+    log.warning("%s: %s: %s", task.model, ", ".join(f"{s.host_id}/{s.resource}" for s in unit[:3]), reason)
+    return [failed(s.host_id, s.resource, task.model, reason) for s in unit]
+
+
 def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
-    """The same chunks on a Dask cluster at ``options.scheduler``.
+    """The same chunks on a Dask cluster at ``options.scheduler``; results in input order.
+
+    Worker death: Dask reschedules the tasks a lost worker was running (or holding results of) on the
+    surviving workers, as long as each task has killed at most ``distributed.scheduler.allowed-failures``
+    (default 3) workers. A chunk past that limit comes back as ``KilledWorker``: its series are
+    resubmitted one task each, and a series is recorded as failed only when it comes back ``KilledWorker``
+    on its own twice (Dask also blames the tasks merely queued on a dying worker, hence the second chance).
+    That mirrors the local pool, where the series a dead worker was on fails and the rest of its chunk is
+    requeued; an engine that vectorises over a chunk (XGBoost) gets the second chance as a whole chunk.
+    Any other infrastructure error of a chunk (lost before its result was gathered, cancelled by a
+    scheduler restart) is resubmitted up to ``dask_resubmits`` times and then raised. No series is ever
+    silently dropped: the pass only returns when every series has a result.
+
+    The task (engine function, windows, parameters such as XGBoost's boosters) goes to the cluster once,
+    as a task of its own rather than scattered data: if every worker holding it dies, Dask recomputes it
+    from the graph instead of losing it.
 
     Per-series time limits here are the engines' own (Stan runs with a timeout); Dask runs tasks in
     worker threads, where SIGALRM is not available.
     """
-    from distributed import Client, as_completed
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
 
     started = time.perf_counter()
+    address = str(options.scheduler)
     if not series:
-        return FleetPass([], 0.0, 0, f"dask {options.scheduler}")
-    chunks = chunked(series, options.chunk_size)
+        return FleetPass([], 0.0, 0, f"dask {address}")
     progress = _Progress(task.model, len(series), options.progress_seconds)
-    with Client(options.scheduler, set_as_default=False) as client:
-        shared = client.scatter(task, broadcast=True)
-        futures = client.map(run_chunk, chunks, task=shared, pure=False)
-        index = {future.key: i for i, future in enumerate(futures)}
-        by_chunk: dict[int, list[SeriesForecast]] = {}
-        done = 0
-        for future in as_completed(futures, loop=client.loop):
-            by_chunk[index[future.key]] = future.result()
-            done += len(by_chunk[index[future.key]])
-            progress.update(done)
-        workers = len(client.scheduler_info().get("workers", {}))
-    progress.update(done, force=True)
-    ordered = [r for i in range(len(chunks)) for r in by_chunk[i]]
-    return FleetPass(ordered, time.perf_counter() - started, workers, f"dask {options.scheduler}")
+    results: dict[tuple[str, str], SeriesForecast] = {}
+    with _connect(address, options) as client:
+        workers_at_start = len(client.nthreads())
+        log.info(
+            "%s: %d series on the Dask cluster at %s (%d workers)", task.model, len(series), address, workers_at_start
+        )
+        shared = client.submit(_same, task, pure=False, key=f"engine-task-{task.model}-{uuid.uuid4().hex}")
+        units: dict[str, tuple[list[Series], int]] = {}  # future key -> (its series, resubmissions so far)
+        queue = as_completed(loop=client.loop)
+
+        def submit(unit: list[Series], attempt: int) -> None:
+            future = client.submit(run_chunk, unit, shared, pure=False)
+            units[future.key] = (unit, attempt)
+            queue.add(future)
+
+        for chunk in chunked(series, options.chunk_size):
+            submit(chunk, 0)
+        for future in queue:
+            unit, attempt = units.pop(future.key)
+            if future.status == "finished":
+                try:
+                    rows = future.result()
+                except Exception as exc:  # lost between finishing and gathering: Dask recomputes, we resubmit
+                    rows, error = [], exc
+                else:
+                    error = None
+            else:
+                rows, error = [], future.exception() if future.status == "error" else None
+            future.release()
+            if error is None and rows:
+                for row in rows:
+                    results[(row.host_id, row.resource)] = row
+                progress.update(len(results))
+                continue
+            if isinstance(error, KilledWorker):
+                if task.per_series and len(unit) > 1:
+                    log.warning(
+                        "%s: a chunk of %d series killed workers; resubmitting its series one by one",
+                        task.model,
+                        len(unit),
+                    )
+                    for s in unit:
+                        submit([s], 0)
+                elif attempt == 0:  # Dask blames every task queued on a dying worker: give an innocent a second chance
+                    log.warning("%s: %d series killed workers; resubmitting once more", task.model, len(unit))
+                    submit(unit, 1)
+                else:
+                    for row in _killed_unit_results(task, unit, 2 * (error.allowed_failures + 1)):
+                        results[(row.host_id, row.resource)] = row
+                continue
+            if attempt >= options.dask_resubmits:
+                raise DaskClusterError(
+                    f"{task.model}: a chunk of {len(unit)} series failed {attempt + 1} times on the Dask cluster "
+                    f"at {address} ({future.status}: {error}); check the scheduler and worker logs"
+                )
+            log.warning("%s: chunk of %d series %s (%s); resubmitting", task.model, len(unit), future.status, error)
+            submit(unit, attempt + 1)
+        workers = len(client.nthreads())
+    if workers != workers_at_start:
+        log.warning(
+            "%s: the Dask cluster went from %d to %d workers during the run", task.model, workers_at_start, workers
+        )
+    progress.update(len(results), force=True)
+    ordered = [results[s.key] for s in series]
+    return FleetPass(ordered, time.perf_counter() - started, workers, f"dask {address}")
 
 
 def run_fleet(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
