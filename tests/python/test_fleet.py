@@ -1,4 +1,4 @@
-"""The fleet runner: spawn pool isolation (errors, time limits, hangs, crashes), real engines, Dask equality.
+"""The fleet runner: spawn pool isolation (errors, time limits, hangs, crashes), real engines (Dask: elsewhere).
 
 The fake engines below are module-level functions so that spawn workers can import them (pytest puts
 tests/python on sys.path and spawn children inherit it).
@@ -11,20 +11,16 @@ import os
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 
 import numpy as np
-import pytest
 from test_engines import WINDOWS, synthetic
 
-from python_engines.forecasting.fleet import EngineTask, FleetOptions, run_dask, run_fleet, run_local
+from python_engines.forecasting.fleet import EngineTask, FleetOptions, run_fleet, run_local
 from python_engines.forecasting.output import STATUS_FAILED, STATUS_OK, Band, SeriesForecast, forecast_table
 from python_engines.forecasting.prophet_engine import ProphetParams, ProphetSettings, prophet_chunk
-from python_engines.forecasting.runs import FleetConfig, run_prophet, run_xgboost
 from python_engines.forecasting.series import Series
 from python_engines.forecasting.windows import ForecastWindows
-from python_engines.forecasting.xgboost_engine import XGBoostSettings
 
 logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
 
@@ -87,38 +83,6 @@ def test_real_prophet_through_the_pool_equals_direct_calls() -> None:
     task = EngineTask("prophet", prophet_chunk, WINDOWS, params)
     pooled = run_fleet(task, series, FleetOptions(workers=2, chunk_size=1)).results
     assert _table(pooled).equals(_table(direct))
-
-
-@pytest.fixture(scope="module")
-def dask_address():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
-
-
-def test_dask_gives_the_same_forecasts_as_the_local_pool(dask_address: str) -> None:
-    series = [synthetic(f"d{i}", seed=10 + i, slope_per_year=3.0 * i) for i in range(4)] + [tiny("short")]
-    config = FleetConfig(
-        workers=2,
-        calibration_series=4,
-        prophet_chunk_size=2,
-        xgboost=XGBoostSettings(n_estimators=40, learning_rate=0.2, max_train_rows=20_000),
-    )
-    for run in (run_prophet, run_xgboost):
-        local = run(series, WINDOWS, config)
-        on_dask = run(series, WINDOWS, replace(config, scheduler=dask_address))
-        assert [r.status for r in local.results] == [r.status for r in on_dask.results]
-        assert local.results[-1].status == "insufficient_history"
-        assert _table(local.results).equals(_table(on_dask.results)), run.__name__
-        assert any(t.backend.startswith("dask") for t in on_dask.timings)
-
-
-def test_dask_isolates_failures(dask_address: str) -> None:
-    series = [tiny("ok1"), tiny("raises"), tiny("ok2")]
-    task = EngineTask("fake", misbehaving_engine, WINDOWS, None)
-    results = run_dask(task, series, FleetOptions(scheduler=dask_address, chunk_size=2)).results
-    assert [r.status for r in results] == [STATUS_OK, STATUS_FAILED, STATUS_OK]
 
 
 def _table(results: list[SeriesForecast]):

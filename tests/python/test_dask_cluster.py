@@ -1,0 +1,274 @@
+"""The engines on a real Dask cluster started the way users start one: `dask scheduler` and `dask worker`.
+
+The scheduler and two workers (one process, one thread each) run as separate command-line processes on this
+machine, each in its own process group so that teardown (and the killed-worker test) can end a whole worker
+with its nanny. The workers import ``python_engines`` and this module through PYTHONPATH (in CI the package is
+installed in the venv anyway); the fake engine below is module-level so that they can unpickle it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support import PROJECT_ROOT
+from test_engines import WINDOWS, synthetic
+from test_fleet import misbehaving_engine, tiny
+
+from python_engines.dbt_process import _child_setup
+from python_engines.forecasting.fleet import DaskClusterError, EngineTask, FleetOptions, run_dask, run_local
+from python_engines.forecasting.output import STATUS_FAILED, STATUS_OK, Band, SeriesForecast, forecast_table
+from python_engines.forecasting.prophet_engine import ProphetParams, ProphetSettings, prophet_chunk
+from python_engines.forecasting.series import Series
+from python_engines.forecasting.windows import ForecastWindows
+from python_engines.forecasting.xgboost_engine import XGBoostParams, XGBoostSettings, train_global, xgboost_chunk
+
+logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+
+DASK = Path(sys.executable).with_name("dask")
+
+
+@dataclass(frozen=True)
+class SlowParams:
+    seconds_per_series: float
+    marker_dir: str | None  # each series touches <host>.<worker pid> here when it starts
+
+
+def slow_engine(chunk: Sequence[Series], windows: ForecastWindows, params: SlowParams) -> list[SeriesForecast]:
+    """Forecasts a series' mean, after a pause: a deterministic stand-in slow enough to kill a worker under."""
+    results = []
+    for s in chunk:
+        if params.marker_dir:
+            Path(params.marker_dir, f"{s.host_id}.{os.getpid()}").touch()
+        time.sleep(params.seconds_per_series)
+        level = np.full(windows.backtest_days, float(np.mean(s.y)))
+        ahead = np.full(windows.horizon_days, float(np.mean(s.y)))
+        results.append(
+            SeriesForecast(
+                s.host_id,
+                s.resource,
+                "slow",
+                STATUS_OK,
+                backtest=Band.bounded(level, level - 1, level + 1),
+                forecast=Band.bounded(ahead, ahead - 1, ahead + 1),
+            )
+        )
+    return results
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """End a process and everything in its group (a `dask worker` is a nanny plus its worker process)."""
+    for attempt in (sig, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, attempt)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@dataclass
+class CliCluster:
+    """`dask scheduler` + `dask worker` processes on 127.0.0.1; logs in ``logs``."""
+
+    logs: Path
+    port: int = field(default_factory=_free_port)
+    scheduler: subprocess.Popen | None = None
+    workers: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        python_path = os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "python")])
+        env = {**os.environ, "PYTHONPATH": python_path}
+        with (self.logs / f"{name}.log").open("w") as log:
+            return subprocess.Popen(
+                [str(DASK), *args],
+                cwd=self.logs,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: killpg ends the nanny and its worker together
+                preexec_fn=_child_setup(os.getpid()),  # and it dies with pytest, even a killed one
+            )
+
+    def start_scheduler(self) -> None:
+        self.scheduler = self._spawn(
+            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"
+        )
+
+    def start_worker(self, name: str) -> None:
+        self.workers[name] = self._spawn(
+            name,
+            "worker",
+            self.address,
+            "--name",
+            name,
+            "--nworkers",
+            "1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--local-directory",
+            str(self.logs / name),
+            "--death-timeout",
+            "30",  # a worker whose scheduler is gone exits
+        )
+
+    def wait_for_workers(self, count: int, timeout: float = 60.0) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=timeout, set_as_default=False) as client:
+            client.wait_for_workers(count, timeout=timeout)
+
+    def worker_pids(self) -> dict[str, int]:
+        """Name of each `dask worker` command -> pid of the worker process doing the work (the nanny's child)."""
+        from distributed import Client
+
+        with Client(self.address, timeout=30, set_as_default=False) as client:
+            pids = client.run(os.getpid).values()
+        return {name: pid for name, process in self.workers.items() for pid in pids if os.getpgid(pid) == process.pid}
+
+    def close(self) -> None:
+        for process in self.workers.values():
+            _stop(process)
+        if self.scheduler is not None:
+            _stop(self.scheduler)
+
+    def log_tail(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(self.logs.glob("*.log")))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliCluster]:
+    assert DASK.exists(), f"{DASK} missing: dask[distributed] is a dependency in pyproject.toml"
+    cluster = CliCluster(tmp_path_factory.mktemp("dask_cluster"))
+    try:
+        cluster.start_scheduler()
+        for name in ("w0", "w1"):
+            cluster.start_worker(name)
+        try:
+            cluster.wait_for_workers(2)
+        except Exception:
+            pytest.fail(f"the CLI cluster did not come up:\n{cluster.log_tail()}")
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def _table(results: list[SeriesForecast]):
+    return forecast_table(results, WINDOWS)
+
+
+def test_both_engines_give_the_local_pools_forecasts_on_a_cli_cluster(cluster: CliCluster) -> None:
+    # One pass per engine (the calibrate and forecast passes of runs.py are the same call with other windows),
+    # XGBoost in its global mode so that trained boosters travel to the workers inside the task.
+    series = [synthetic(f"d{i}", seed=20 + i, slope_per_year=2.0 * i) for i in range(3)] + [tiny("short")]
+    settings = XGBoostSettings(n_estimators=40, learning_rate=0.2, max_train_rows=20_000, nthread=1)
+    boosters = train_global(series, WINDOWS, [WINDOWS.train_end, WINDOWS.history_end], settings, 1)
+    tasks = [
+        EngineTask("prophet", prophet_chunk, WINDOWS, ProphetParams(ProphetSettings())),
+        EngineTask("xgboost", xgboost_chunk, WINDOWS, XGBoostParams(settings, boosters), per_series=False),
+    ]
+    for task in tasks:
+        local = run_local(task, series, FleetOptions(workers=2, chunk_size=2))
+        on_dask = run_dask(task, series, FleetOptions(scheduler=cluster.address, chunk_size=2))
+        assert [r.status for r in on_dask.results] == [STATUS_OK] * 3 + ["insufficient_history"], task.model
+        assert _table(local.results).equals(_table(on_dask.results)), task.model
+        assert (on_dask.backend, on_dask.workers) == (f"dask {cluster.address}", 2)
+
+
+def test_a_failing_series_fails_alone_on_a_cli_cluster(cluster: CliCluster) -> None:
+    series = [tiny("ok1"), tiny("raises"), tiny("ok2")]
+    task = EngineTask("fake", misbehaving_engine, WINDOWS, None)
+    results = run_dask(task, series, FleetOptions(scheduler=cluster.address, chunk_size=2)).results
+    assert [r.status for r in results] == [STATUS_OK, STATUS_FAILED, STATUS_OK]
+    assert "ValueError: bad input" in results[1].error
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_it_and_the_fix() -> None:
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    task = EngineTask("slow", slow_engine, WINDOWS, SlowParams(0.0, None))
+    started = time.perf_counter()
+    with pytest.raises(DaskClusterError) as error:
+        run_dask(task, [synthetic("h")], FleetOptions(scheduler=address, connect_seconds=2.0))
+    message = str(error.value)
+    assert time.perf_counter() - started < 30
+    assert "\n" not in message
+    assert address in message and "dask scheduler" in message and "dask_scheduler" in message
+
+
+def test_a_worker_killed_mid_run_loses_no_series(cluster: CliCluster, tmp_path: Path) -> None:
+    series = [synthetic(f"k{i:02d}", seed=i) for i in range(40)]
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    task = EngineTask("slow", slow_engine, WINDOWS, SlowParams(0.1, str(markers)))
+    expected = run_local(replace(task, params=SlowParams(0.0, None)), series, FleetOptions(workers=1, chunk_size=20))
+    victim = "w1"
+    pid = cluster.worker_pids()[victim]
+    killed_at: list[float] = []
+
+    def kill_when_busy() -> None:
+        deadline = time.monotonic() + 60
+        while len(list(markers.glob(f"*.{pid}"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _stop(cluster.workers[victim], signal.SIGKILL)  # the whole `dask worker` command: nanny and worker
+        killed_at.append(time.monotonic())
+
+    killer = threading.Thread(target=kill_when_busy)
+    started = time.monotonic()
+    killer.start()
+    try:
+        on_dask = run_dask(task, series, FleetOptions(scheduler=cluster.address, chunk_size=2))
+    finally:
+        killer.join()
+        finished = time.monotonic()
+    try:
+        assert killed_at and started < killed_at[0] < finished, "the worker was not killed mid-run"
+        assert [r.host_id for r in on_dask.results] == [s.host_id for s in series]
+        assert all(r.status == STATUS_OK for r in on_dask.results)
+        assert _table(on_dask.results).equals(_table(expected.results))
+        assert on_dask.workers == 1
+        pids_by_host: dict[str, set[str]] = {}
+        for marker in markers.iterdir():
+            host, worker_pid = marker.name.split(".")
+            pids_by_host.setdefault(host, set()).add(worker_pid)
+        victims_work = {h for h, pids in pids_by_host.items() if str(pid) in pids}
+        rerun = {h for h, pids in pids_by_host.items() if len(pids) > 1}
+        assert rerun, "no series the killed worker had started was rerun elsewhere"
+        assert rerun <= victims_work
+        logging.getLogger(__name__).info(
+            "killed %s after %.1f s of a %.1f s run; %d series started there, %d rerun on the survivor",
+            victim,
+            killed_at[0] - started,
+            finished - started,
+            len(victims_work),
+            len(rerun),
+        )
+    finally:
+        cluster.start_worker(victim)  # later tests in this module get their two workers back
+        cluster.wait_for_workers(2)
