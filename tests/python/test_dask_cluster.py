@@ -20,16 +20,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from support import PROJECT_ROOT
 from test_engines import WINDOWS, synthetic
 from test_fleet import misbehaving_engine, tiny
 
 from python_engines.dbt_process import _child_setup
+from python_engines.forecasting.dbt_bridge import run_engine_model
 from python_engines.forecasting.fleet import DaskClusterError, EngineTask, FleetOptions, run_dask, run_local
 from python_engines.forecasting.output import STATUS_FAILED, STATUS_OK, Band, SeriesForecast, forecast_table
-from python_engines.forecasting.prophet_engine import ProphetParams, ProphetSettings, prophet_chunk
 from python_engines.forecasting.series import Series
 from python_engines.forecasting.windows import ForecastWindows
 from python_engines.forecasting.xgboost_engine import XGBoostParams, XGBoostSettings, train_global, xgboost_chunk
@@ -184,22 +187,61 @@ def _table(results: list[SeriesForecast]):
     return forecast_table(results, WINDOWS)
 
 
-def test_both_engines_give_the_local_pools_forecasts_on_a_cli_cluster(cluster: CliCluster) -> None:
-    # One pass per engine (the calibrate and forecast passes of runs.py are the same call with other windows),
-    # XGBoost in its global mode so that trained boosters travel to the workers inside the task.
+def test_xgboost_gives_the_local_pools_forecasts_on_a_cli_cluster(cluster: CliCluster) -> None:
+    # The global mode: the boosters trained in this process travel to the workers inside the task.
     series = [synthetic(f"d{i}", seed=20 + i, slope_per_year=2.0 * i) for i in range(3)] + [tiny("short")]
     settings = XGBoostSettings(n_estimators=40, learning_rate=0.2, max_train_rows=20_000, nthread=1)
     boosters = train_global(series, WINDOWS, [WINDOWS.train_end, WINDOWS.history_end], settings, 1)
-    tasks = [
-        EngineTask("prophet", prophet_chunk, WINDOWS, ProphetParams(ProphetSettings())),
-        EngineTask("xgboost", xgboost_chunk, WINDOWS, XGBoostParams(settings, boosters), per_series=False),
-    ]
-    for task in tasks:
-        local = run_local(task, series, FleetOptions(workers=2, chunk_size=2))
-        on_dask = run_dask(task, series, FleetOptions(scheduler=cluster.address, chunk_size=2))
-        assert [r.status for r in on_dask.results] == [STATUS_OK] * 3 + ["insufficient_history"], task.model
-        assert _table(local.results).equals(_table(on_dask.results)), task.model
-        assert (on_dask.backend, on_dask.workers) == (f"dask {cluster.address}", 2)
+    task = EngineTask("xgboost", xgboost_chunk, WINDOWS, XGBoostParams(settings, boosters), per_series=False)
+    local = run_local(task, series, FleetOptions(workers=2, chunk_size=2))
+    on_dask = run_dask(task, series, FleetOptions(scheduler=cluster.address, chunk_size=2))
+    assert [r.status for r in on_dask.results] == [STATUS_OK] * 3 + ["insufficient_history"]
+    assert _table(local.results).equals(_table(on_dask.results))
+    assert (on_dask.backend, on_dask.workers) == (f"dask {cluster.address}", 2)
+
+
+def _warehouse(path: Path, series: Sequence[Series]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB file with ``processed_data`` (the engines' input columns) and ``forecast_windows``."""
+    frame = pl.concat(
+        pl.DataFrame({"host_id": s.host_id, "resource": s.resource, "ds": s.ds, "y": s.y, "is_imputed": s.is_imputed})
+        for s in series
+    )
+    windows = pl.DataFrame({name: [getattr(WINDOWS, name)] for name in WINDOWS.__dataclass_fields__})
+    con = duckdb.connect(str(path))
+    con.register("frame_view", frame)
+    con.register("windows_view", windows)
+    con.execute("create table processed_data as select * from frame_view")
+    con.execute("create table forecast_windows as select * from windows_view")
+    return con
+
+
+def test_prophet_model_through_the_dbt_bridge_on_a_cli_cluster(cluster: CliCluster, tmp_path: Path) -> None:
+    # What models/forecasting/prophet_forecasts.py runs with --vars '{dask_scheduler: ...}' (calibration,
+    # then forecasts, then the lake files), from real DuckDB relations; a full `dbt build` of the refinery
+    # first would cost minutes, and dbt only passes the var through.
+    series = [synthetic(f"b{i}", seed=40 + i, slope_per_year=3.0 * i) for i in range(3)] + [tiny("short")]
+    con = _warehouse(tmp_path / "warehouse.duckdb", series)
+    tables = {}
+    try:
+        for name, scheduler in (("local", None), ("dask", cluster.address)):
+            configs = {
+                "lake_dir": str(tmp_path / name),
+                "forecast_workers": 2,
+                "dask_scheduler": scheduler,
+                "calibration_series": 3,
+            }
+            tables[name] = run_engine_model(
+                "prophet", con.table("processed_data"), con.table("forecast_windows"), configs
+            )
+    finally:
+        con.close()
+    assert tables["dask"].num_rows > 0 and tables["dask"].equals(tables["local"])
+    timings = pq.read_table(tmp_path / "dask" / "forecasts" / "prophet_timings.parquet").to_pylist()
+    assert {(t["phase"], t["backend"], t["workers"]) for t in timings} == {
+        (phase, f"dask {cluster.address}", 2) for phase in ("calibrate", "forecast")
+    }
+    runs = pq.read_table(tmp_path / "dask" / "forecasts" / "prophet_runs.parquet").to_pylist()
+    assert sorted(r["status"] for r in runs) == ["insufficient_history"] + [STATUS_OK] * 3
 
 
 def test_a_failing_series_fails_alone_on_a_cli_cluster(cluster: CliCluster) -> None:
