@@ -303,6 +303,24 @@ def _refuse_if_locked(paths: ProjectPaths) -> None:
         raise CliError(locked)
 
 
+def _refuse_unreachable_dask(dbt_vars: str | None) -> None:
+    """With --vars '{dask_scheduler: ...}', check that a scheduler answers there before dbt starts."""
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(dbt_vars) if dbt_vars else None
+    except yaml.YAMLError:
+        return  # dbt reports bad --vars itself
+    address = parsed.get("dask_scheduler") if isinstance(parsed, dict) else None
+    if address in (None, "", "none", "null"):
+        return
+    from python_engines.forecasting.fleet import dask_scheduler_problem
+
+    problem = dask_scheduler_problem(str(address).strip())
+    if problem:
+        raise CliError(problem, EXIT_BAD_INPUT)
+
+
 def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     """dbt build, then (only after a green build of the whole DAG) publish the serving copy and the reports.
 
@@ -324,6 +342,7 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     last_load = describe_last_load(paths.warehouse)
     if last_load:
         log.info(last_load)
+    _refuse_unreachable_dask(args.vars)
     extra = ["--vars", args.vars] if args.vars else []
     extra += ["--full-refresh"] if getattr(args, "full_refresh", False) else []
     selection = ["--select", args.select, "--indirect-selection", "cautious"] if args.select else []

@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, horizonscale
 from test_engines import WINDOWS, synthetic
 from test_fleet import misbehaving_engine, tiny
 
@@ -36,6 +36,7 @@ from python_engines.forecasting.output import STATUS_FAILED, STATUS_OK, Band, Se
 from python_engines.forecasting.series import Series
 from python_engines.forecasting.windows import ForecastWindows
 from python_engines.forecasting.xgboost_engine import XGBoostParams, XGBoostSettings, train_global, xgboost_chunk
+from python_engines.paths import ProjectPaths
 
 logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
 
@@ -262,6 +263,18 @@ def test_an_unreachable_scheduler_is_one_line_naming_it_and_the_fix() -> None:
     assert time.perf_counter() - started < 30
     assert "\n" not in message
     assert address in message and "dask scheduler" in message and "dask_scheduler" in message
+
+
+def test_a_build_with_an_unreachable_scheduler_stops_in_seconds_with_one_line(small_fleet: ProjectPaths) -> None:
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    result = horizonscale("build", "--vars", f"{{dask_scheduler: '{address}'}}", data_dir=small_fleet.data_dir)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"horizonscale: error: cannot reach the Dask scheduler at {address}")
+    )
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_a_worker_killed_mid_run_loses_no_series(cluster: CliCluster, tmp_path: Path) -> None:
