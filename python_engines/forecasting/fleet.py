@@ -77,6 +77,7 @@ class FleetOptions:
     progress_seconds: float = 15.0
     connect_seconds: float = 20.0  # Dask: to reach the scheduler, and again for a first worker
     dask_resubmits: int = 3  # Dask: resubmissions of a chunk lost to anything but its own crashes
+    dask_chunks_per_thread: int = 3  # Dask: chunks in flight per worker thread (the rest wait in this process)
 
 
 @dataclass
@@ -400,6 +401,22 @@ def _killed_unit_results(task: EngineTask, unit: list[Series], workers: int) -> 
     return [failed(s.host_id, s.resource, task.model, reason) for s in unit]
 
 
+class _Window:
+    """How many chunks to keep in flight: ``per_thread`` per worker thread, the count refreshed every 10 s
+    (workers may join or leave during a run)."""
+
+    def __init__(self, client: Any, per_thread: int) -> None:
+        self.client, self.per_thread = client, per_thread
+        self.checked, self.threads = 0.0, 1
+
+    def size(self) -> int:
+        now = time.monotonic()
+        if now - self.checked > 10.0:
+            self.checked = now
+            self.threads = max(sum(self.client.nthreads().values()), 1)
+        return max(self.per_thread * self.threads, 2)
+
+
 def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) -> FleetPass:
     """The same chunks on a Dask cluster at ``options.scheduler``; results in input order.
 
@@ -416,7 +433,8 @@ def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) 
 
     The task (engine function, windows, parameters such as XGBoost's boosters) goes to the cluster once,
     as a task of its own rather than scattered data: if every worker holding it dies, Dask recomputes it
-    from the graph instead of losing it.
+    from the graph instead of losing it. Chunks are submitted as results come back, ``dask_chunks_per_thread``
+    per worker thread at a time, so the scheduler never holds the whole fleet's series.
 
     Per-series time limits here are the engines' own (Stan runs with a timeout); Dask runs tasks in
     worker threads, where SIGALRM is not available.
@@ -436,41 +454,47 @@ def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) 
             "%s: %d series on the Dask cluster at %s (%d workers)", task.model, len(series), address, workers_at_start
         )
         shared = client.submit(_same, task, pure=False, key=f"engine-task-{task.model}-{uuid.uuid4().hex}")
-        units: dict[str, tuple[list[Series], int]] = {}  # future key -> (its series, resubmissions so far)
+        units: dict[str, tuple[list[Series], int]] = {}  # in flight: future key -> (its series, resubmissions)
+        waiting: deque[tuple[list[Series], int]] = deque((chunk, 0) for chunk in chunked(series, options.chunk_size))
         queue = as_completed(loop=client.loop)
+        window = _Window(client, options.dask_chunks_per_thread)
 
         def submit(unit: list[Series], attempt: int) -> None:
-            future = client.submit(run_chunk, unit, shared, pure=False)
-            units[future.key] = (unit, attempt)
-            queue.add(future)
+            waiting.appendleft((unit, attempt))  # resubmissions go first
 
-        for chunk in chunked(series, options.chunk_size):
-            submit(chunk, 0)
-        for future in queue:
+        def top_up() -> None:
+            """Keep a few chunks per worker thread in flight, not the whole fleet in the scheduler's memory."""
+            while waiting and len(units) < window.size():
+                unit, attempt = waiting.popleft()
+                future = client.submit(run_chunk, unit, shared, pure=False)
+                units[future.key] = (unit, attempt)
+                queue.add(future)
+
+        def collect(future: Any) -> None:
+            """Record a finished chunk, or decide what to resubmit (see the docstring)."""
             unit, attempt = units.pop(future.key)
+            error: BaseException | None = None
+            rows: list[SeriesForecast] = []
             if future.status == "finished":
                 try:
                     rows = future.result()
-                except Exception as exc:  # lost between finishing and gathering: Dask recomputes, we resubmit
-                    rows, error = [], exc
-                else:
-                    error = None
-            else:
-                rows, error = [], future.exception() if future.status == "error" else None
+                except Exception as exc:  # lost between finishing and gathering
+                    error = exc
+            elif future.status == "error":
+                error = future.exception()
             future.release()
             if error is None and rows:
                 for row in rows:
                     results[(row.host_id, row.resource)] = row
                 progress.update(len(results))
-                continue
-            if isinstance(error, KilledWorker):
+            elif isinstance(error, KilledWorker):
                 if task.per_series and len(unit) > 1:
                     log.warning(
                         "%s: a chunk of %d series killed workers; resubmitting its series one by one",
                         task.model,
                         len(unit),
                     )
-                    for s in unit:
+                    for s in reversed(unit):
                         submit([s], 0)
                 elif attempt == 0:  # Dask blames every task queued on a dying worker: give an innocent a second chance
                     log.warning("%s: %d series killed workers; resubmitting once more", task.model, len(unit))
@@ -478,14 +502,19 @@ def run_dask(task: EngineTask, series: Sequence[Series], options: FleetOptions) 
                 else:
                     for row in _killed_unit_results(task, unit, 2 * (error.allowed_failures + 1)):
                         results[(row.host_id, row.resource)] = row
-                continue
-            if attempt >= options.dask_resubmits:
+            elif attempt >= options.dask_resubmits:
                 raise DaskClusterError(
                     f"{task.model}: a chunk of {len(unit)} series failed {attempt + 1} times on the Dask cluster "
                     f"at {address} ({future.status}: {error}); check the scheduler and worker logs"
                 )
-            log.warning("%s: chunk of %d series %s (%s); resubmitting", task.model, len(unit), future.status, error)
-            submit(unit, attempt + 1)
+            else:
+                log.warning("%s: chunk of %d series %s (%s); resubmitting", task.model, len(unit), future.status, error)
+                submit(unit, attempt + 1)
+
+        top_up()
+        for future in queue:
+            collect(future)
+            top_up()
         workers = len(client.nthreads())
     if workers != workers_at_start:
         log.warning(
