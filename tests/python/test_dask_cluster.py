@@ -157,6 +157,15 @@ class CliCluster:
             pids = client.run(os.getpid).values()
         return {name: pid for name, process in self.workers.items() for pid in pids if os.getpgid(pid) == process.pid}
 
+    def import_everywhere(self, module: str) -> None:
+        """Import ``module`` on every worker now, so that the first task of a timed run does not pay for it."""
+        import importlib
+
+        from distributed import Client
+
+        with Client(self.address, timeout=30, set_as_default=False) as client:
+            client.run(importlib.import_module, module)
+
     def close(self) -> None:
         for process in self.workers.values():
             _stop(process)
@@ -283,14 +292,16 @@ def test_a_worker_killed_mid_run_loses_no_series(cluster: CliCluster, tmp_path: 
     markers.mkdir()
     task = EngineTask("slow", slow_engine, WINDOWS, SlowParams(0.1, str(markers)))
     expected = run_local(replace(task, params=SlowParams(0.0, None)), series, FleetOptions(workers=1, chunk_size=20))
+    cluster.import_everywhere(slow_engine.__module__)  # a fresh worker takes seconds to import it, under load
     victim = "w1"
     pid = cluster.worker_pids()[victim]
     killed_at: list[float] = []
+    run_over = threading.Event()
 
     def kill_when_busy() -> None:
-        deadline = time.monotonic() + 60
-        while len(list(markers.glob(f"*.{pid}"))) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        while len(list(markers.glob(f"*.{pid}"))) < 2:
+            if run_over.wait(0.02):
+                return  # never busy during the run: the assertion below says so
         _stop(cluster.workers[victim], signal.SIGKILL)  # the whole `dask worker` command: nanny and worker
         killed_at.append(time.monotonic())
 
@@ -299,9 +310,10 @@ def test_a_worker_killed_mid_run_loses_no_series(cluster: CliCluster, tmp_path: 
     killer.start()
     try:
         on_dask = run_dask(task, series, FleetOptions(scheduler=cluster.address, chunk_size=2))
-    finally:
-        killer.join()
         finished = time.monotonic()
+    finally:
+        run_over.set()
+        killer.join()
     try:
         assert killed_at and started < killed_at[0] < finished, "the worker was not killed mid-run"
         assert [r.host_id for r in on_dask.results] == [s.host_id for s in series]
