@@ -83,6 +83,7 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         try:
             os.killpg(process.pid, attempt)
         except ProcessLookupError:
+            process.poll()  # already gone: reap it
             break
         try:
             process.wait(10)
@@ -105,7 +106,8 @@ class CliCluster:
         return f"tcp://127.0.0.1:{self.port}"
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
-        python_path = os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "python")])
+        inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        python_path = os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "python"), *inherited])
         env = {**os.environ, "PYTHONPATH": python_path}
         with (self.logs / f"{name}.log").open("w") as log:
             return subprocess.Popen(
