@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import date
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -439,3 +440,43 @@ def test_prophet_continues_yearly_seasonality_only_where_the_years_agree() -> No
     forecast = prophet_forecast(_shape(seasonal, "seasonal"), WINDOWS).forecast.yhat
     # January to June of a sine peaking in April: 0 -> +8 -> 0, a range of 8 points (without it, noise only).
     assert forecast.max() - forecast.min() > 6.0, (forecast.min(), forecast.max())
+
+
+def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped() -> None:
+    """A host that joined 8 months before the end (a stress-fleet network series, stored as it came out of
+    the refinery) rose from 42 to 55. With less than a year of history the yearly Fourier terms soak up the
+    rise, so the fit without them sits 15-20 points low; the forecast is re-anchored on the last weeks."""
+    table = pl.read_csv(Path(__file__).parent / "fixtures" / "late_joiner_network.csv", try_parse_dates=True)
+    table = table.filter(~pl.col("is_imputed"))
+    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    settings = ProphetSettings()
+    fit = prophet_engine.fit_prophet(days, values, settings)
+    future = WINDOWS.forecast_dates()
+    last_weeks = values[-28:].mean()
+    assert prophet_engine.yearly_agreement(days, values) is None  # no second year to agree with
+    anchored = prophet_engine.consensus_predict(fit, days, values, future)
+    assert abs(anchored[:14].mean() - last_weeks) < 3.0, (anchored[:14].mean(), last_weeks)
+    unanchored = replace(fit, settings=replace(settings, anchor_without_yearly=False))
+    plain = prophet_engine.consensus_predict(unanchored, days, values, future)
+    assert abs(plain[:14].mean() - last_weeks) > 10.0, (plain[:14].mean(), last_weeks)
+
+
+def test_prophet_levels_off_growth_that_is_slowing_toward_a_ceiling() -> None:
+    """An S-curve from 20 to 87 whose knee was 90 days before the end, still rising a little in its last
+    weeks: the forecast levels off near 87, where a trend that carries the last months' slope on runs into
+    a false breach of 95 within the horizon. A straight line, and a rise that has turned down, are not
+    read as slowing growth."""
+    rng = np.random.default_rng(3)
+    n = WINDOWS.history_dates().size
+    x = np.arange(n) - (n - 1)
+    values = 20.0 + 67.0 / (1.0 + np.exp(-(x + 190.0) / 40.0)) + rng.normal(0.0, 1.0, n)
+    series = _shape(values, "saturating")
+    forecast = prophet_forecast(series, WINDOWS).forecast.yhat
+    assert forecast.max() < 91.0 and abs(forecast[-30:].mean() - 87.0) < 3.0, (forecast.max(), forecast[-30:].mean())
+    unchecked = prophet_forecast(series, WINDOWS, ProphetSettings(saturation_evidence=None)).forecast.yhat
+    assert unchecked.max() > 95.0, unchecked.max()
+    window = x[-252:].astype(float)
+    curve = prophet_engine.saturating_growth(window, values[-252:], ProphetSettings())
+    assert curve is not None and abs(curve.ceiling - 87.0) < 2.0, curve
+    line = 40.0 + 0.08 * window + rng.normal(0.0, 1.0, window.size)
+    assert prophet_engine.saturating_growth(window, line, ProphetSettings()) is None
