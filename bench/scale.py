@@ -110,17 +110,19 @@ def stages(hosts: int, seed: int, data_dir: Path, dbt_vars: str | None) -> dict[
         "generate": [[cli, "generate", "--hosts", str(hosts), "--seed", str(seed), "--data-dir", str(data_dir)]],
         "refinery": [[dbt, "seed", *extra], build("--select", REFINERY)],
     }
-    for engine in registered_engines():
-        plan[f"engine {engine['name']}"] = [build("--select", engine["relation"])]
+    for engine in registered_engines():  # the engine and what it alone needs (eligibility, windows)
+        others = [e for e in engines if e != engine["relation"]]
+        plan[f"engine {engine['name']}"] = [build("--select", f"+{engine['relation']}", "--exclude", REFINERY, *others)]
     plan["marts"] = [build("--exclude", REFINERY, *engines, "--exclude-resource-type", "seed")]
     plan["publish"] = [[cli, "publish", "--data-dir", str(data_dir)]]
     return plan
 
 
-def run_fleet(hosts: int, seed: int, root: Path, dbt_vars: str | None) -> list[Measure]:
+def run_fleet(hosts: int, seed: int, root: Path, dbt_vars: str | None, only: set[str] | None = None) -> list[Measure]:
     data_dir = root / f"hosts_{hosts}"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
+    if only is None:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "HORIZONSCALE_DATA_DIR": str(data_dir),
@@ -129,6 +131,8 @@ def run_fleet(hosts: int, seed: int, root: Path, dbt_vars: str | None) -> list[M
     }
     measures = []
     for stage, commands in stages(hosts, seed, data_dir, dbt_vars).items():
+        if only is not None and stage not in only:
+            continue
         wall, process, tree = 0.0, 0.0, 0.0
         for command in commands:
             w, p, t = run_measured(command, env)
@@ -195,14 +199,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=Path("/tmp/horizonscale_scale"), help="one data dir per size")
     parser.add_argument("--vars", help='dbt vars (YAML) for every build, e.g. "{forecast_chunk_hosts: 250}"')
     parser.add_argument("--keep", action="store_true", help="keep each size's data dir (default: removed)")
+    parser.add_argument(
+        "--stages",
+        help="comma-separated stages to (re)run on a kept data dir, e.g. 'engine prophet,marts' (default: all, "
+        "in a fresh data dir)",
+    )
     args = parser.parse_args(argv)
     sizes = sorted({*args.hosts, *([8000] if args.with_8000 else []), *([20000] if args.with_20000 else [])})
     if any(h < 1 for h in sizes):
         parser.error("--hosts must be positive")
     measures: list[Measure] = []
     for hosts in sizes:
-        measures += run_fleet(hosts, args.seed, args.root, args.vars)
-        if not args.keep:
+        only = {name.strip() for name in args.stages.split(",")} if args.stages else None
+        measures += run_fleet(hosts, args.seed, args.root, args.vars, only)
+        if not args.keep and not args.stages:
             shutil.rmtree(args.root / f"hosts_{hosts}", ignore_errors=True)
     print()
     print(tables(measures))
