@@ -177,6 +177,8 @@ def tables(measures: list[Measure]) -> str:
                 f"{rows['peak_tree_gib'].max():.2f}"
             )
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    if len(sizes) < 2:
+        return "\n".join([*lines, "", "(one fleet size: no slope per 1,000 hosts)"])
     lines += ["", "| stage | wall s per 1,000 hosts | peak process GiB per 1,000 hosts |", "|---|---:|---:|"]
     for stage in [*order, "total"]:
         rows = frame if stage == "total" else frame.filter(pl.col("stage") == stage)
