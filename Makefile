@@ -6,7 +6,7 @@ HOSTS ?= 2000
 SEED ?= 42
 export PYTHONHASHSEED := 0
 
-.PHONY: install run generate build test lint pytest browser bench trust docs dashboard screenshots clean
+.PHONY: install run generate build test lint pytest browser bench bench-scale trust docs dashboard screenshots clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,15 @@ BENCH_DIR ?= /tmp/horizonscale_bench
 bench: install
 	$(BIN)/python -m bench.bench_warehouse --data-dir $(BENCH_DIR) --engines
 	$(BIN)/python -m bench.engines --data-dir $(BENCH_DIR)
+
+SCALE_HOSTS ?= 500 2000
+SCALE_ARGS ?=
+
+## The cost curve (bench/README.md): generate + every build stage at SCALE_HOSTS hosts, each in a fresh data dir,
+## wall time and peak memory per stage and the slope per 1,000 hosts. SCALE_ARGS="--with-8000 --with-20000" adds
+## the big fleets (opt-in: hours on 2 cores).
+bench-scale: install
+	$(BIN)/python -m bench.scale --hosts $(SCALE_HOSTS) --root $(BENCH_DIR)/scale $(SCALE_ARGS)
 
 TRUST_ARGS ?=
 

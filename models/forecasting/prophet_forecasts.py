@@ -10,6 +10,7 @@ def model(dbt, session):
         "forecast_workers": dbt.config.get("forecast_workers"),
         "dask_scheduler": dbt.config.get("dask_scheduler"),
         "forecast_host_limit": dbt.config.get("forecast_host_limit"),
+        "forecast_chunk_hosts": dbt.config.get("forecast_chunk_hosts"),
         "forecast_time_limit_seconds": dbt.config.get("forecast_time_limit_seconds"),
         "calibration_series": dbt.config.get("calibration_series"),
         "interval_width": dbt.config.get("interval_width"),
@@ -17,4 +18,4 @@ def model(dbt, session):
         "max_imputed_share": dbt.config.get("max_imputed_share"),
         "prophet_growth": dbt.config.get("prophet_growth"),
     }
-    return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs)
+    return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

@@ -10,11 +10,13 @@ def model(dbt, session):
         "forecast_workers": dbt.config.get("forecast_workers"),
         "dask_scheduler": dbt.config.get("dask_scheduler"),
         "forecast_host_limit": dbt.config.get("forecast_host_limit"),
+        "forecast_chunk_hosts": dbt.config.get("forecast_chunk_hosts"),
         "forecast_time_limit_seconds": dbt.config.get("forecast_time_limit_seconds"),
         "calibration_series": dbt.config.get("calibration_series"),
         "interval_width": dbt.config.get("interval_width"),
         "min_history_days": dbt.config.get("min_history_days"),
         "max_imputed_share": dbt.config.get("max_imputed_share"),
         "xgboost_mode": dbt.config.get("xgboost_mode"),
+        "xgboost_train_series": dbt.config.get("xgboost_train_series"),
     }
-    return run_engine_model("xgboost", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs)
+    return run_engine_model("xgboost", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

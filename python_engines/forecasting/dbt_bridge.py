@@ -3,13 +3,20 @@
 A dbt Python model stays a few lines: it takes its refs and configs (dbt only passes configs that the model
 file names literally) and hands them here. Besides the returned table, each run writes to the lake
 (``<lake_dir>/forecasts/``): ``<model>.parquet`` (the forecasts, for fast reads), ``<model>_runs.parquet``
-(the run log behind ``engine_runs``) and ``<model>_timings.parquet`` (behind ``engine_timings``). Each file is
-written to a temporary name and renamed, so a rerun replaces it whole.
+(the run log behind ``engine_runs``) and ``<model>_timings.parquet`` (behind ``engine_timings``).
+
+Bounded memory: the fleet is read from DuckDB ``forecast_chunk_hosts`` hosts at a time
+(:class:`.streaming.RelationSource`), and each chunk's forecast and run-log rows go to Parquet part files in a
+temporary directory (``<lake_dir>/forecasts/.<model>.parts``) as soon as the chunk is done. At the end DuckDB
+merges the parts into the lake files (streaming, each written to a temporary name and renamed, so a rerun
+replaces it whole and a failed run leaves the previous files), deletes the parts, and the model returns a
+DuckDB relation over the lake file: neither the fleet's input nor its forecasts are ever in memory at once.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -17,14 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from python_engines.forecasting.frames import INPUT_COLUMNS, series_from_frame
-from python_engines.forecasting.output import forecast_table, run_table
-from python_engines.forecasting.runs import ENGINES, EngineRun, FleetConfig
+from python_engines.forecasting.output import SeriesForecast, forecast_table, run_table
+from python_engines.forecasting.runs import STREAMING_ENGINES, EngineStream, FleetConfig
 from python_engines.forecasting.series import HistoryRules
+from python_engines.forecasting.streaming import DEFAULT_CHUNK_HOSTS, RelationSource
 from python_engines.forecasting.windows import ForecastWindows
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,7 @@ class ModelConfig:
     lake_dir: Path
     fleet: FleetConfig
     host_limit: int | None
+    chunk_hosts: int = DEFAULT_CHUNK_HOSTS
 
     @classmethod
     def from_configs(cls, configs: Mapping[str, Any]) -> ModelConfig:
@@ -58,6 +66,7 @@ class ModelConfig:
             calibration_series=_int(configs.get("calibration_series")) or FleetConfig.calibration_series,
             time_limit=_float(configs.get("forecast_time_limit_seconds"), FleetConfig.time_limit),
             interval_width=_float(configs.get("interval_width"), FleetConfig.interval_width),
+            training_series=_int(configs.get("xgboost_train_series")) or FleetConfig.training_series,
         )
         rules = HistoryRules(
             min_observed_days=_int(configs.get("min_history_days")) or HistoryRules.min_observed_days,
@@ -83,6 +92,7 @@ class ModelConfig:
             lake_dir=Path("data/lake" if _empty(lake) else str(lake)),
             fleet=fleet,
             host_limit=_int(configs.get("forecast_host_limit")),
+            chunk_hosts=_int(configs.get("forecast_chunk_hosts")) or DEFAULT_CHUNK_HOSTS,
         )
 
 
@@ -97,14 +107,6 @@ def _ensure_progress_visible() -> None:
         package.propagate = False
 
 
-def subset_hosts(frame: pl.DataFrame, host_limit: int | None) -> pl.DataFrame:
-    """Dev knob: only the first ``host_limit`` hosts by id (all resources of each)."""
-    if host_limit is None:
-        return frame
-    hosts = frame.select(pl.col("host_id").unique().sort().head(host_limit))
-    return frame.join(hosts, on="host_id", how="semi")
-
-
 def _write_atomically(table: pa.Table, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -112,7 +114,7 @@ def _write_atomically(table: pa.Table, target: Path) -> None:
     partial.replace(target)
 
 
-def timing_table(run: EngineRun, started_at: datetime) -> pa.Table:
+def timing_table(run: EngineStream, started_at: datetime) -> pa.Table:
     return pa.Table.from_pylist(
         [
             {
@@ -142,34 +144,109 @@ def timing_table(run: EngineRun, started_at: datetime) -> pa.Table:
     )
 
 
-def run_engine_model(engine: str, processed: Any, windows_relation: Any, configs: Mapping[str, Any]) -> pa.Table:
-    """Body of an engine's dbt Python model. ``engine`` is its name in the registry (var ``engines``) and in
-    ``ENGINES``; ``processed`` / ``windows_relation`` are the DuckDB relations of ``processed_data`` and
-    ``forecast_windows``; returns the forecast table dbt materialises."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}: python_engines.forecasting.runs.ENGINES has {sorted(ENGINES)}")
-    _ensure_progress_visible()
-    started_at = datetime.now(UTC).replace(tzinfo=None)
-    config = ModelConfig.from_configs(configs)
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+class LakeParts:
+    """Each chunk's forecast and run-log rows as numbered Parquet parts in a temporary directory; merged
+    into the lake files by :meth:`publish` (nothing of a failed run reaches them)."""
+
+    def __init__(self, stem: Path, windows: ForecastWindows, started_at: datetime) -> None:
+        self.stem, self.windows, self.started_at = stem, windows, started_at
+        self.directory = stem.with_name(f".{stem.name}.parts")
+        shutil.rmtree(self.directory, ignore_errors=True)  # left by a failed run
+        self.directory.mkdir(parents=True)
+        self.parts = 0
+        self.statuses: dict[str, int] = {}
+
+    def __call__(self, results: list[SeriesForecast]) -> None:
+        runs = run_table(results)
+        runs = runs.append_column("run_started_at", pa.array([self.started_at] * len(results), pa.timestamp("us")))
+        pq.write_table(forecast_table(results, self.windows), self._part("forecast"), compression="zstd")
+        pq.write_table(runs, self._part("runs"), compression="zstd")
+        for result in results:
+            self.statuses[result.status] = self.statuses.get(result.status, 0) + 1
+        self.parts += 1
+
+    def _part(self, kind: str) -> Path:
+        return self.directory / f"{kind}-{self.parts:05d}.parquet"
+
+    def publish(self, run: EngineStream) -> Path:
+        """Merge the parts into ``<stem>.parquet`` and ``<stem>_runs.parquet`` (streamed by DuckDB, in part
+        order), write ``<stem>_timings.parquet``, remove the parts; returns the forecast file."""
+        if self.parts == 0:  # an empty fleet still publishes (empty) files with the right columns
+            self([])
+        targets = {
+            "forecast": self.stem.with_suffix(".parquet"),
+            "runs": self.stem.with_name(f"{self.stem.name}_runs.parquet"),
+        }
+        with duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(self.directory / "tmp")}) as con:
+            con.execute("set preserve_insertion_order = true")
+            for kind, target in targets.items():
+                partial = target.with_name(target.name + ".partial")
+                parts = _sql_path(self.directory / f"{kind}-*.parquet")
+                con.execute(
+                    f"copy (select * from read_parquet({parts})) to {_sql_path(partial)}"
+                    " (format parquet, compression zstd)"
+                )
+                partial.replace(target)
+        _write_atomically(timing_table(run, self.started_at), self.stem.with_name(f"{self.stem.name}_timings.parquet"))
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return targets["forecast"]
+
+
+def read_windows(windows_relation: Any) -> ForecastWindows:
     window_rows = windows_relation.pl().to_dicts()
     if len(window_rows) != 1:
         raise ValueError(f"forecast_windows must have exactly one row, found {len(window_rows)}")
-    windows = ForecastWindows.from_mapping(window_rows[0])
-    frame = subset_hosts(processed.project(", ".join(INPUT_COLUMNS)).pl(), config.host_limit)
-    series = series_from_frame(frame)
-    log.info("%s: %d series, windows %s", engine, len(series), windows)
-    run = ENGINES[engine](series, windows, config.fleet)
-    table = forecast_table(run.results, windows)
-    runs = run_table(run.results).append_column("run_started_at", pa.array([started_at] * len(run.results)))
-    stem = config.lake_dir / "forecasts" / engine  # the engine's name is its model value and lake file stem
-    _write_atomically(table, stem.with_suffix(".parquet"))
-    _write_atomically(runs, stem.with_name(stem.name + "_runs.parquet"))
-    _write_atomically(timing_table(run, started_at), stem.with_name(stem.name + "_timings.parquet"))
-    statuses = runs.group_by("status").aggregate([("host_id", "count")]).to_pylist()
+    return ForecastWindows.from_mapping(window_rows[0])
+
+
+def run_engine_model(
+    engine: str,
+    processed: Any,
+    windows_relation: Any,
+    configs: Mapping[str, Any],
+    session: Any = None,
+    fleet: FleetConfig | None = None,
+) -> Any:
+    """Body of an engine's dbt Python model. ``engine`` is its name in the registry (var ``engines``) and in
+    ``ENGINES``; ``processed`` / ``windows_relation`` are the DuckDB relations of ``processed_data`` and
+    ``forecast_windows``; ``session`` is the model's DuckDB connection. Returns the forecast table dbt
+    materialises: a relation of ``session`` over the lake file (a pyarrow table without a session).
+    ``fleet`` replaces the engine settings read from ``configs`` (tests and benchmarks)."""
+    if engine not in STREAMING_ENGINES:
+        raise ValueError(
+            f"unknown engine {engine!r}: python_engines.forecasting.runs.ENGINES has {sorted(STREAMING_ENGINES)}"
+        )
+    _ensure_progress_visible()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    config = ModelConfig.from_configs(configs)
+    windows = read_windows(windows_relation)
+    source = RelationSource(processed, config.chunk_hosts, config.host_limit)
     log.info(
-        "%s: done in %.0f s: %s",
+        "%s: %d hosts in %d chunk(s) of up to %d hosts, windows %s",
         engine,
-        run.wall_seconds,
-        ", ".join(f"{row['status']}={row['host_id_count']}" for row in statuses),
+        len(source.hosts),
+        source.chunk_count,
+        config.chunk_hosts,
+        windows,
     )
-    return table
+    stem = config.lake_dir / "forecasts" / engine  # the engine's name is its model value and lake file stem
+    parts = LakeParts(stem, windows, started_at)
+    try:
+        run = STREAMING_ENGINES[engine](source, windows, fleet or config.fleet, parts)
+        forecasts = parts.publish(run)
+    finally:
+        shutil.rmtree(parts.directory, ignore_errors=True)
+    log.info(
+        "%s: %d series done in %.0f s: %s",
+        engine,
+        run.series,
+        run.wall_seconds,
+        ", ".join(f"{status}={n}" for status, n in sorted(parts.statuses.items())),
+    )
+    if session is None:
+        return pq.read_table(forecasts)
+    return session.read_parquet(str(forecasts))

@@ -1,7 +1,10 @@
 """One engine over a whole fleet: (train) -> calibrate intervals -> forecast, each pass on the fleet runner.
 
 This is the only place that knows the order of those steps; engines stay per-series (or per-chunk)
-functions and the runner stays a scheduler.
+functions and the runner stays a scheduler. The fleet comes as a :class:`.streaming.SeriesSource` read a
+chunk of hosts at a time: one pass takes the fleet-wide samples (calibration, XGBoost's training set), the
+forecast pass streams every chunk through the runner and hands its results to a sink (``stream_*``);
+``run_*`` are the same over series in memory, keeping every result.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -25,6 +28,7 @@ from python_engines.forecasting.output import SEGMENT_BACKTEST, STATUS_OK, Serie
 from python_engines.forecasting.prophet_check import verify_prophet_model
 from python_engines.forecasting.prophet_engine import ProphetParams, ProphetSettings, prophet_chunk
 from python_engines.forecasting.series import Series, daily_grid, history_problem, scale_until
+from python_engines.forecasting.streaming import MemorySource, SeriesSource, scan_samples
 from python_engines.forecasting.windows import ForecastWindows
 from python_engines.forecasting.xgboost_engine import XGBoostParams, XGBoostSettings, train_global, xgboost_chunk
 
@@ -38,6 +42,9 @@ class FleetConfig:
     prophet_chunk_size: int = 20
     xgboost_chunk_size: int = 500
     calibration_series: int = 400
+    # XGBoost's global models train on at most this many eligible series (a fixed sample by key hash):
+    # the training panel stays bounded on any fleet; fleets up to this size train on every series.
+    training_series: int = 8000
     time_limit: float = 300.0  # seconds per series (Prophet: two fits)
     interval_width: float = 0.8
     prophet: ProphetSettings = field(default_factory=ProphetSettings)
@@ -74,6 +81,24 @@ class EngineRun:
         return sum(t.wall_seconds for t in self.timings)
 
 
+@dataclass
+class EngineStream:
+    """A streamed engine run: its results went to the sink, this is what is left."""
+
+    model: str
+    quantiles: HorizonQuantiles | None
+    timings: list[PhaseTiming]
+    series: int
+
+    @property
+    def wall_seconds(self) -> float:
+        return sum(t.wall_seconds for t in self.timings)
+
+
+ResultSink = Callable[[list[SeriesForecast]], None]
+StreamFunction = Callable[[SeriesSource, ForecastWindows, "FleetConfig", ResultSink], EngineStream]
+
+
 def _timing(model: str, phase: str, fleet_pass: FleetPass) -> PhaseTiming:
     return PhaseTiming(
         model, phase, len(fleet_pass.results), fleet_pass.wall_seconds, fleet_pass.workers, fleet_pass.backend
@@ -107,63 +132,110 @@ def learn_quantiles(
 
 
 def _calibrate(
-    model: str, task: EngineTask, series: Sequence[Series], rules, config: FleetConfig, chunk_size: int
+    model: str, task: EngineTask, sample: Sequence[Series], config: FleetConfig, chunk_size: int
 ) -> tuple[HorizonQuantiles | None, PhaseTiming]:
-    cal_windows = task.windows
-    sample = calibration_sample(series, cal_windows, rules, config.calibration_series)
     fleet_pass = run_fleet(task, sample, config.options(chunk_size))
-    quantiles = learn_quantiles(sample, fleet_pass.results, cal_windows, config.interval_width)
+    quantiles = learn_quantiles(sample, fleet_pass.results, task.windows, config.interval_width)
     if quantiles is not None:
         log.info("%s: intervals calibrated on %d series: %s", model, quantiles.series, quantiles.summary())
     return quantiles, _timing(model, "calibrate", fleet_pass)
 
 
-def run_prophet(series: Sequence[Series], windows: ForecastWindows, config: FleetConfig) -> EngineRun:
+def _forecast_chunks(
+    model: str, task: EngineTask, source: SeriesSource, options: FleetOptions, sink: ResultSink
+) -> PhaseTiming:
+    """The main pass, one chunk of hosts at a time: each chunk's results go to ``sink`` and are dropped."""
+    started = time.perf_counter()
+    series, workers, backend = 0, 0, "local"
+    for number, chunk in enumerate(source.chunks()):
+        fleet_pass = run_fleet(task, chunk, options)
+        sink(fleet_pass.results)
+        series += len(fleet_pass.results)
+        workers, backend = max(workers, fleet_pass.workers), fleet_pass.backend
+        log.info("%s: chunk %d done (%d series so far)", model, number + 1, series)
+    return PhaseTiming(model, "forecast", series, time.perf_counter() - started, workers, backend)
+
+
+def stream_prophet(
+    source: SeriesSource, windows: ForecastWindows, config: FleetConfig, sink: ResultSink
+) -> EngineStream:
+    """Prophet over ``source`` chunk by chunk: calibrate on the fleet's sample, then forecast every chunk."""
     log.info("prophet: Stan model verified (prophet %s)", verify_prophet_model())
     settings = replace(config.prophet, interval_width=config.interval_width)
     cal_windows = calibration_windows(windows)
+    samples = scan_samples(source, cal_windows, windows, settings.history, config.calibration_series)
 
     def task(win: ForecastWindows, params: ProphetParams) -> EngineTask:
         return EngineTask("prophet", prophet_chunk, win, params, per_series=True, time_limit=config.time_limit)
 
     calibration = task(cal_windows, ProphetParams(settings, segments=(SEGMENT_BACKTEST,)))
-    quantiles, cal_timing = _calibrate(
-        "prophet", calibration, series, settings.history, config, config.prophet_chunk_size
-    )
-    main = run_fleet(
-        task(windows, ProphetParams(settings, quantiles)), series, config.options(config.prophet_chunk_size)
-    )
-    return EngineRun("prophet", main.results, quantiles, [cal_timing, _timing("prophet", "forecast", main)])
+    quantiles, cal_timing = _calibrate("prophet", calibration, samples.calibration, config, config.prophet_chunk_size)
+    samples.calibration = []
+    main = task(windows, ProphetParams(settings, quantiles))
+    forecast = _forecast_chunks("prophet", main, source, config.options(config.prophet_chunk_size), sink)
+    return EngineStream("prophet", quantiles, [cal_timing, forecast], samples.series)
 
 
-def run_xgboost(series: Sequence[Series], windows: ForecastWindows, config: FleetConfig) -> EngineRun:
+def stream_xgboost(
+    source: SeriesSource, windows: ForecastWindows, config: FleetConfig, sink: ResultSink
+) -> EngineStream:
+    """XGBoost over ``source``: train the global models on the fleet's (bounded) training set, calibrate on
+    the fleet's sample, then forecast every chunk."""
     settings = replace(config.xgboost, nthread=1)
     cal_windows = calibration_windows(windows)
+    is_global = settings.mode == "global"
+    samples = scan_samples(
+        source,
+        cal_windows,
+        windows,
+        settings.history,
+        config.calibration_series,
+        training_cap=config.training_series if is_global else None,
+    )
     timings = []
     boosters: dict = {}
-    if settings.mode == "global":
+    if is_global:
         started = time.perf_counter()
         threads = config.workers or FleetOptions().workers
         boosters = train_global(
-            series, windows, [cal_windows.train_end, windows.train_end, windows.history_end], settings, threads
+            samples.training,
+            windows,
+            [cal_windows.train_end, windows.train_end, windows.history_end],
+            settings,
+            threads,
         )
         timings.append(
-            PhaseTiming("xgboost", "train", len(series), time.perf_counter() - started, threads, "in-process")
+            PhaseTiming("xgboost", "train", len(samples.training), time.perf_counter() - started, threads, "in-process")
         )
+        samples.training = []
 
     def task(win: ForecastWindows, params: XGBoostParams) -> EngineTask:
         limit = config.time_limit
         return EngineTask("xgboost", xgboost_chunk, win, params, per_series=False, time_limit=limit)
 
     calibration = task(cal_windows, XGBoostParams(settings, boosters, segments=(SEGMENT_BACKTEST,)))
-    quantiles, cal_timing = _calibrate(
-        "xgboost", calibration, series, settings.history, config, config.xgboost_chunk_size
-    )
-    main = run_fleet(
-        task(windows, XGBoostParams(settings, boosters, quantiles)), series, config.options(config.xgboost_chunk_size)
-    )
-    timings += [cal_timing, _timing("xgboost", "forecast", main)]
-    return EngineRun("xgboost", main.results, quantiles, timings)
+    quantiles, cal_timing = _calibrate("xgboost", calibration, samples.calibration, config, config.xgboost_chunk_size)
+    samples.calibration = []
+    main = task(windows, XGBoostParams(settings, boosters, quantiles))
+    forecast = _forecast_chunks("xgboost", main, source, config.options(config.xgboost_chunk_size), sink)
+    return EngineStream("xgboost", quantiles, [*timings, cal_timing, forecast], samples.series)
+
+
+def _collected(stream: StreamFunction, series: Sequence[Series], windows: ForecastWindows, config: FleetConfig):
+    results: list[SeriesForecast] = []
+    run = stream(MemorySource(series), windows, config, results.extend)
+    return EngineRun(run.model, results, run.quantiles, run.timings)
+
+
+def run_prophet(series: Sequence[Series], windows: ForecastWindows, config: FleetConfig) -> EngineRun:
+    """Prophet over series in memory, every result kept (small fleets, tests, benchmarks)."""
+    return _collected(stream_prophet, series, windows, config)
+
+
+def run_xgboost(series: Sequence[Series], windows: ForecastWindows, config: FleetConfig) -> EngineRun:
+    """XGBoost over series in memory, every result kept (small fleets, tests, benchmarks)."""
+    return _collected(stream_xgboost, series, windows, config)
 
 
 ENGINES = {"prophet": run_prophet, "xgboost": run_xgboost}
+STREAMING_ENGINES: dict[str, StreamFunction] = {"prophet": stream_prophet, "xgboost": stream_xgboost}
