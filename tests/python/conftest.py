@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,12 @@ from support import PIPELINE_HOSTS, PIPELINE_SEED, PROJECT_ROOT, SMALL_FLEET_HOS
 
 from python_engines.paths import ProjectPaths
 from python_engines.synthetic import GeneratorConfig, generate
+
+# XGBoost's OpenMP threads spin while they wait (libgomp's default). On this shared 2-core machine that made a
+# 2-thread training 4x slower than a 1-thread one (100,000 rows: 57-72 s against 15 s, load ~9), and in the last
+# clean-clone run the XGBoost model took 91-98 s in the builds with two threads, 53-58 s with one. Sleeping waiters
+# (set before anything loads libgomp; every build the tests start inherits it): the 2-thread training took 15 s.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(scope="session")

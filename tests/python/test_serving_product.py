@@ -131,10 +131,11 @@ def _install_client(version: str) -> Path:
     shutil.rmtree(building, ignore_errors=True)
     CLIENT_ROOT.mkdir(exist_ok=True)
     base = getattr(sys, "_base_executable", sys.executable)
+    # No pip of its own (bootstrapping one cost more than the install): this venv's pip installs into it.
     steps = (
-        [base, "-m", "venv", str(building)],
-        [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"duckdb=={version}"],
+        [base, "-m", "venv", "--without-pip", str(building)],
+        [sys.executable, "-m", "pip", "--python", str(building / "bin" / "python"), "install", "--quiet",
+         "--disable-pip-version-check", f"duckdb=={version}"],
     )  # fmt: skip
     for step in steps:
         result = subprocess.run(step, capture_output=True, text=True, check=False, timeout=600)
