@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -74,6 +75,28 @@ def split_build(target: Path, wall: float) -> dict[str, float]:
             seconds[part_of(node)] += result["execution_time"]
     seconds["outside dbt nodes"] = wall - results["elapsed_time"]
     seconds["build wall"] = wall
+    for part, spent in sql_seconds(target.parent / "dbt_logs" / "dbt.log", nodes).items():
+        seconds[f"{part}: SQL in DuckDB"] = spent
+    return dict(seconds)
+
+
+def sql_seconds(log: Path, nodes: dict) -> dict[str, float]:
+    """Seconds the warehouse spent on each part's SQL statements, from dbt's debug log ("On <node>: <sql>"
+    then "SQL status: OK in 0.123 seconds"): the node times less dbt's own per-node work (compiling,
+    metadata, hooks bookkeeping), which on a loaded machine can be most of a small node's time."""
+    seconds: dict[str, float] = defaultdict(float)
+    if not log.exists():
+        return {}
+    node = None
+    for line in log.read_text(errors="replace").splitlines():
+        opened = re.search(r"On ((?:model|test)\.[\w.]+): ", line)
+        if opened:
+            node = nodes.get(opened.group(1))
+            continue
+        status = re.search(r"SQL status: \S+ in ([\d.]+) seconds", line)
+        if status and node is not None:
+            seconds[part_of(node)] += float(status.group(1))
+            node = None
     return dict(seconds)
 
 
@@ -95,7 +118,13 @@ def main() -> None:
     data = Path(args.data_dir)
     shutil.rmtree(data, ignore_errors=True)
     target = data / "dbt_target"
-    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(data), "DBT_TARGET_PATH": str(target)}
+    logs = data / "dbt_logs"
+    env = {
+        **os.environ,
+        "HORIZONSCALE_DATA_DIR": str(data),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(logs),
+    }
     cli = [sys.executable, "-m", "python_engines.cli"]
     gentle = ["--vars", f"{{forecast_workers: {args.workers}}}"]
     if args.refinery_only:
@@ -113,7 +142,9 @@ def main() -> None:
     dailies, fulls = [], []
     for _ in range(args.repeats):
         shutil.copyfile(before_day, warehouse)
+        shutil.rmtree(logs, ignore_errors=True)
         dailies.append(split_build(target, run(build, env)))
+        shutil.rmtree(logs, ignore_errors=True)
         fulls.append(split_build(target, run(full_build, env)))
     daily, full = median_parts(dailies), median_parts(fulls)
 
@@ -126,8 +157,9 @@ def main() -> None:
     print("| part | daily refresh s | full build s | daily / full |")
     print("|---|---:|---:|---:|")
     print(f"| load the day (`generate --extend-days 1`) | {extend:.1f} | | |")
-    for part in (*PARTS, "build wall"):
-        if args.refinery_only and part in ("forecasting engines", "other models"):
+    sql_parts = [f"{part}: SQL in DuckDB" for part in PARTS if f"{part}: SQL in DuckDB" in full]
+    for part in (*PARTS, *sql_parts, "build wall"):
+        if args.refinery_only and part.startswith(("forecasting engines", "other models")):
             continue
         a, b = daily.get(part, 0.0), full.get(part, 0.0)
         print(f"| {part} | {a:.1f} | {b:.1f} | {a / b:.0%} |" if b else f"| {part} | {a:.1f} | {b:.1f} | |")
