@@ -1,6 +1,7 @@
 """Benchmark the daily loop: a refresh after one new day against a full build of the same data.
 
     python -m bench.daily_refresh [--hosts 200] [--data-dir /tmp/hs_bench_daily] [--workers 2]
+                                  [--refinery-only] [--repeats 1]
 
 Steps, each as its own process (as a user runs them):
 
@@ -21,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -30,6 +33,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("refinery models", "forecasting engines", "other models", "dbt tests", "outside dbt nodes")
+REFINERY_SELECTION = [
+    "--select",
+    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]
 
 
 def run(command: list[str], env: dict[str, str]) -> float:
@@ -64,7 +75,34 @@ def split_build(target: Path, wall: float) -> dict[str, float]:
             seconds[part_of(node)] += result["execution_time"]
     seconds["outside dbt nodes"] = wall - results["elapsed_time"]
     seconds["build wall"] = wall
+    for part, spent in sql_seconds(target.parent / "dbt_logs" / "dbt.log", nodes).items():
+        seconds[f"{part}: SQL in DuckDB"] = spent
     return dict(seconds)
+
+
+def sql_seconds(log: Path, nodes: dict) -> dict[str, float]:
+    """Seconds the warehouse spent on each part's SQL statements, from dbt's debug log ("On <node>: <sql>"
+    then "SQL status: OK in 0.123 seconds"): the node times less dbt's own per-node work (compiling,
+    metadata, hooks bookkeeping), which on a loaded machine can be most of a small node's time."""
+    seconds: dict[str, float] = defaultdict(float)
+    if not log.exists():
+        return {}
+    node = None
+    for line in log.read_text(errors="replace").splitlines():
+        opened = re.search(r"On ((?:model|test)\.[\w.]+): ", line)
+        if opened:
+            node = nodes.get(opened.group(1))
+            continue
+        status = re.search(r"SQL status: \S+ in ([\d.]+) seconds", line)
+        if status and node is not None:
+            seconds[part_of(node)] += float(status.group(1))
+            node = None
+    return dict(seconds)
+
+
+def median_parts(builds: list[dict[str, float]]) -> dict[str, float]:
+    """Per part, the median over repeated builds."""
+    return {part: statistics.median(build.get(part, 0.0) for build in builds) for part in builds[0]}
 
 
 def main() -> None:
@@ -72,31 +110,63 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--data-dir", default="/tmp/hs_bench_daily")
     parser.add_argument("--workers", type=int, default=2, help="forecast_workers var (default 2)")
+    parser.add_argument(
+        "--refinery-only", action="store_true", help="build only the refinery's dbt selection (no engines' refit)"
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="daily and full builds N times, medians (default 1)")
     args = parser.parse_args()
     data = Path(args.data_dir)
     shutil.rmtree(data, ignore_errors=True)
     target = data / "dbt_target"
-    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(data), "DBT_TARGET_PATH": str(target)}
+    logs = data / "dbt_logs"
+    env = {
+        **os.environ,
+        "HORIZONSCALE_DATA_DIR": str(data),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(logs),
+    }
     cli = [sys.executable, "-m", "python_engines.cli"]
     gentle = ["--vars", f"{{forecast_workers: {args.workers}}}"]
+    if args.refinery_only:
+        build = [str(Path(sys.executable).with_name("dbt")), "build", *REFINERY_SELECTION]
+    else:
+        build = [*cli, "build", *gentle]
+    full_build = [*build, "--full-refresh"]
 
     run([*cli, "generate", "--hosts", str(args.hosts)], env)
-    run([*cli, "build", *gentle], env)
+    run(build, env)
     extend = run([*cli, "generate", "--extend-days", "1"], env)
-    daily = split_build(target, run([*cli, "build", *gentle], env))
-    full = split_build(target, run([*cli, "build", "--full-refresh", *gentle], env))
+    warehouse = data / "horizonscale.duckdb"
+    before_day = data / "before_the_daily_build.duckdb"
+    shutil.copyfile(warehouse, before_day)
+    dailies, fulls = [], []
+    for _ in range(args.repeats):
+        shutil.copyfile(before_day, warehouse)
+        shutil.rmtree(logs, ignore_errors=True)
+        dailies.append(split_build(target, run(build, env)))
+        shutil.rmtree(logs, ignore_errors=True)
+        fulls.append(split_build(target, run(full_build, env)))
+    daily, full = median_parts(dailies), median_parts(fulls)
 
-    print(f"Daily refresh after one new day vs a full build, {args.hosts:,} hosts ({args.hosts * 4:,} series)\n")
+    what = "the refinery's dbt selection" if args.refinery_only else "the whole build"
+    repeats = f", median of {args.repeats} runs" if args.repeats > 1 else ""
+    print(
+        f"Daily refresh after one new day vs a full build ({what}), {args.hosts:,} hosts "
+        f"({args.hosts * 4:,} series){repeats}\n"
+    )
     print("| part | daily refresh s | full build s | daily / full |")
     print("|---|---:|---:|---:|")
     print(f"| load the day (`generate --extend-days 1`) | {extend:.1f} | | |")
-    for part in (*PARTS, "build wall"):
+    sql_parts = [f"{part}: SQL in DuckDB" for part in PARTS if f"{part}: SQL in DuckDB" in full]
+    for part in (*PARTS, *sql_parts, "build wall"):
+        if args.refinery_only and part.startswith(("forecasting engines", "other models")):
+            continue
         a, b = daily.get(part, 0.0), full.get(part, 0.0)
         print(f"| {part} | {a:.1f} | {b:.1f} | {a / b:.0%} |" if b else f"| {part} | {a:.1f} | {b:.1f} | |")
     total = extend + daily["build wall"]
     print(
-        f"| **whole refresh (load + build + publish)** | {total:.1f} | {full['build wall']:.1f} | "
-        f"{total / full['build wall']:.0%} |"
+        f"| **whole refresh (load + build{'' if args.refinery_only else ' + publish'})** | {total:.1f} | "
+        f"{full['build wall']:.1f} | {total / full['build wall']:.0%} |"
     )
 
 

@@ -1,16 +1,18 @@
 {#-
-    The incremental refinery (int_telemetry_validated, int_telemetry_deduped, int_telemetry_gap_filled,
-    processed_data). A load (raw.load_audit) is the unit of change: int_refinery_loads records, after each
+    The incremental refinery (int_telemetry_validated, int_telemetry_duplicates, int_telemetry_deduped,
+    int_telemetry_gap_filled, processed_data, telemetry_rejects). A load (raw.load_audit) is the unit of change: int_refinery_loads records, after each
     complete refinery run, which loads it was built from and the day range of each. The next run compares:
 
     - new loads (live now, not recorded) and gone loads (recorded, since undone) are the change;
-    - refinery_change().cutoff = the earliest day any of them touches (new loads: their rows' first day in
+    - int_refinery_change (a one-row model, computed once at the start of the run; refinery_change() reads it)
+      holds the cutoff = the earliest day any of them touches (new loads: their rows' first day in
       int_fleet_telemetry, so a late row for an old day pulls the cutoff back to that day; gone loads: their
       recorded first day). Every model deletes its rows from the cutoff on and inserts them again from its
-      inputs, so late rows, re-sent rows, new days and undone loads are all handled by the same rule;
-    - refinery_series_anchors(): gap filling reaches back further, per series to its latest observed day
-      before the cutoff: the interpolation into the first new observation and a tail carried forward to the
-      new history_end both start there.
+      inputs (append after a delete pre-hook: the rows to replace are known, so no merge on keys is needed),
+      so late rows, re-sent rows, new days and undone loads are all handled by the same rule;
+    - int_refinery_anchors: gap filling reaches back further, per series to its latest observed day before
+      the cutoff: the interpolation into the first new observation and a tail carried forward to the new
+      history_end both start there.
 
     When anything else the refinery reads differs from the recorded run (refinery_inputs_key: the window vars,
     the hosts, the own inventory's verdicts, the resource aliases), or nothing is recorded, the cutoff is
@@ -54,85 +56,66 @@
 {%- endmacro %}
 
 
+{% macro refinery_recorded_state() %}
+    {#- int_refinery_loads as the last complete run recorded it, or none (parsing, --full-refresh, a first build,
+        or a table from before the inputs fingerprint): int_refinery_change then reprocesses everything. -#}
+    {% if not execute or this is none or flags.FULL_REFRESH %}
+        {{ return(none) }}
+    {% endif %}
+    {% set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_refinery_loads') %}
+    {% if state is none or 'inputs_key' not in (adapter.get_columns_in_relation(state) | map(attribute='name')) %}
+        {{ return(none) }}
+    {% endif %}
+    {{ return(state) }}
+{% endmacro %}
+
+
 {% macro refinery_change() %}
-    {#- {'cutoff': "date 'YYYY-MM-DD'" or 'null', 'new': '3, 4' (load ids), 'gone': '2'} -#}
+    {#- {'cutoff': "date 'YYYY-MM-DD'" or 'null', 'new': '3, 4' (load ids), 'gone': '2'}, read from the one row
+        int_refinery_change computed at the start of the run (one small query, the same answer for every model
+        and hook of the run). -#}
     {% set nothing = {'cutoff': 'null', 'new': '', 'gone': ''} %}
     {#- Parsing, a unit test (its model is not incremental there), a first build or --full-refresh. -#}
     {% if not execute or this is none or not is_incremental() %}
         {{ return(nothing) }}
     {% endif %}
-    {% set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_refinery_loads') %}
-    {% set everything = {'cutoff': "date '0001-01-01'", 'new': '', 'gone': ''} %}
-    {% if state is none or 'inputs_key' not in (adapter.get_columns_in_relation(state) | map(attribute='name')) %}
-        {{ return(everything) }}
+    {% set change = refinery_relation('int_refinery_change') %}
+    {% if adapter.get_relation(database=change.database, schema=change.schema, identifier=change.identifier) is none %}
+        {{ return({'cutoff': "date '0001-01-01'", 'new': '', 'gone': ''}) }}
     {% endif %}
-    {% set query %}
-        with
-        live as (
-            select load_id from {{ this.database }}.raw.load_audit where undone_at is null
-        ),
-        seen as (
-            select load_id, first_day, inputs_key from {{ state }}
-        ),
-        new_loads as (
-            select load_id from live
-            except
-            select load_id from seen
-        ),
-        gone_loads as (
-            select load_id, first_day from seen
-            where load_id not in (select load_id from live)
-        )
-        select
-            (
-                select min(ds) from {{ refinery_relation('int_fleet_telemetry') }}
-                where load_id in (select load_id from new_loads)
-            ) as new_first_day,
-            (select min(first_day) from gone_loads) as gone_first_day,
-            (select string_agg(cast(load_id as varchar), ', ' order by load_id) from new_loads) as new_ids,
-            (select string_agg(cast(load_id as varchar), ', ' order by load_id) from gone_loads) as gone_ids,
-            (select count(*) from seen where inputs_key <> {{ refinery_inputs_key() }}) as inputs_changed
-    {% endset %}
-    {% set row = run_query(query).rows[0] %}
-    {% if row['inputs_changed'] > 0 %}
-        {{ return(everything) }}
-    {% endif %}
-    {% set days = [row['new_first_day'], row['gone_first_day']] | reject('none') | list %}
+    {% set row = run_query(
+        'select cast(cutoff as varchar) as cutoff, new_load_ids, gone_load_ids from ' ~ change
+    ).rows[0] %}
     {{ return({
-        'cutoff': ("date '" ~ (days | min) ~ "'") if days else 'null',
-        'new': row['new_ids'] or '',
-        'gone': row['gone_ids'] or '',
+        'cutoff': ("date '" ~ row['cutoff'] ~ "'") if row['cutoff'] else 'null',
+        'new': row['new_load_ids'] or '',
+        'gone': row['gone_load_ids'] or '',
     }) }}
 {% endmacro %}
 
 
-{% macro refinery_series_anchors(cutoff) %}
-    {#- Per series, the day gap filling restarts from: its latest observation before the cutoff (so the
-        interpolation into a new observation, or a tail carried forward, is recomputed whole), else the
-        cutoff. A subquery (series_key, host_id, resource, anchor_day); rows before the cutoff are unchanged
-        by the run, so the pre-hook and the model body see the same anchors. -#}
-    (
-        select
-            series.series_key,
-            series.host_id,
-            series.resource,
-            coalesce(max(deduped.ds), {{ cutoff }}) as anchor_day
-        from {{ refinery_relation('int_telemetry_series') }} as series
-        left join {{ refinery_relation('int_telemetry_deduped') }} as deduped
-            on series.series_key = deduped.series_key and deduped.ds < {{ cutoff }}
-        group by series.series_key, series.host_id, series.resource
-    )
-{%- endmacro %}
+{% macro refinery_anchor_floor() %}
+    {#- The earliest anchor of int_refinery_anchors as a date literal ('null' when nothing changed): a plain
+        predicate on ds that DuckDB applies in the scan, before the join on each series' own anchor. -#}
+    {% if not execute or this is none or not is_incremental() %}
+        {{ return('null') }}
+    {% endif %}
+    {% set row = run_query(
+        'select cast(min(anchor_day) as varchar) as floor from ' ~ refinery_relation('int_refinery_anchors')
+    ).rows[0] %}
+    {{ return(("date '" ~ row['floor'] ~ "'") if row['floor'] else 'null') }}
+{% endmacro %}
 
 
 {% macro refinery_delete_from_anchors(key_columns) %}
     {#- pre_hook of int_telemetry_gap_filled and processed_data: drop each series' rows from its anchor on. -#}
-    {% set cutoff = refinery_change().cutoff %}
-    {% if is_incremental() and cutoff != 'null' %}
-        delete from {{ this }} using {{ refinery_series_anchors(cutoff) }} as anchors
+    {% set floor = refinery_anchor_floor() %}
+    {% if is_incremental() and floor != 'null' %}
+        delete from {{ this }} using {{ refinery_relation('int_refinery_anchors') }} as anchors
         where
             {% for column in key_columns %}{{ this }}.{{ column }} = anchors.{{ column }} and {% endfor %}
             {{ this }}.ds >= anchors.anchor_day
+            and {{ this }}.ds >= {{ floor }}
     {% else %}
         select 1
     {% endif %}

@@ -3,7 +3,7 @@
     Incremental like int_telemetry_gap_filled (macros/incremental_refinery.sql): each series' rows from the
     same anchor on are deleted and copied again from it.
 -#}
-{% set cutoff = refinery_change().cutoff %}
+{% set floor = refinery_anchor_floor() %}
 {{
     config(
         materialized='incremental',
@@ -14,6 +14,7 @@
 }}
 -- The quarantine gate: built after quarantine_summary and its reject-share test (fail fast, before any engine).
 -- depends_on: {{ ref('quarantine_summary') }}
+-- depends_on: {{ ref('int_refinery_anchors') }}
 with
 
 gap_filled as (
@@ -21,8 +22,9 @@ gap_filled as (
     {% if is_incremental() %}
         select gap_filled.*
         from {{ ref('int_telemetry_gap_filled') }} as gap_filled
-        inner join {{ refinery_series_anchors(cutoff) }} as anchors
+        inner join {{ ref('int_refinery_anchors') }} as anchors
             on gap_filled.series_key = anchors.series_key and gap_filled.ds >= anchors.anchor_day
+        where gap_filled.ds >= {{ floor }}
     {% else %}
         select * from {{ ref('int_telemetry_gap_filled') }}
     {% endif %}

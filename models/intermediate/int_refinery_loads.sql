@@ -5,6 +5,7 @@
     (new or undone loads) and from which day to reprocess.
 -#}
 -- depends_on: {{ ref('processed_data') }}
+-- depends_on: {{ ref('telemetry_rejects') }}
 -- depends_on: {{ ref('stg_resource_aliases') }}
 -- depends_on: {{ ref('int_inventory_validated') }}
 -- depends_on: {{ ref('int_telemetry_series') }}

@@ -4,13 +4,30 @@
     `load --append` that re-sends a day corrects it), then the latest loaded_at, then the higher value, then
     the lowest raw_row_id (deterministic on any re-run). Only these few rows (well under 1% of the feed) are
     ranked.
+
+    Incremental (macros/incremental_refinery.sql), like int_telemetry_deduped: a run after new or undone loads
+    deletes and ranks again the days from the earliest day they touch (a contested day is one host, resource
+    and day, so the days before it keep their rows; the window's ends only move with a change at or before it).
 -#}
+{% set change = refinery_change() %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ refinery_delete_from('ds', refinery_change().cutoff) }}",
+    )
+}}
+
 with
 
 -- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
 validated as not materialized (
 
     select * from {{ ref('int_telemetry_validated') }}
+    {% if is_incremental() %}
+        where ds >= {{ change.cutoff }}
+    {% endif %}
 
 ),
 

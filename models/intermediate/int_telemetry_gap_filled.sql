@@ -10,7 +10,7 @@
     observation and a tail carried forward to the new history_end are recomputed from observations at or
     after it (the anchor itself is one, so no gap starts before it).
 -#}
-{% set cutoff = refinery_change().cutoff %}
+{% set floor = refinery_anchor_floor() %}
 {{
     config(
         materialized='incremental',
@@ -19,7 +19,7 @@
         pre_hook="{{ refinery_delete_from_anchors(['series_key']) }}",
     )
 }}
-
+-- depends_on: {{ ref('int_refinery_anchors') }}
 with
 
 -- Read twice below; not materialised, since scanning the table again is cheaper than buffering it.
@@ -28,8 +28,9 @@ deduped as not materialized (
     {% if is_incremental() %}
         select observed.*
         from {{ ref('int_telemetry_deduped') }} as observed
-        inner join {{ refinery_series_anchors(cutoff) }} as anchors
+        inner join {{ ref('int_refinery_anchors') }} as anchors
             on observed.series_key = anchors.series_key and observed.ds >= anchors.anchor_day
+        where observed.ds >= {{ floor }}
     {% else %}
         select * from {{ ref('int_telemetry_deduped') }}
     {% endif %}

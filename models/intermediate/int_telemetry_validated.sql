@@ -17,7 +17,8 @@
             ~ "{{ change.cutoff }} or load_id in {{ refinery_id_list(change.gone) }}{% else %}select 1{% endif %}",
     )
 }}
-
+-- What changed since the last run, computed once for the whole refinery.
+-- depends_on: {{ ref('int_refinery_change') }}
 with
 
 telemetry as (

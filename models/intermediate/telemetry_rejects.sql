@@ -6,12 +6,40 @@
     load re-sent the day and won it). Your own fleet's rows are judged first, row by row, in
     int_own_telemetry_samples; when the shared refinery then rejects one of its days, every raw row of that
     day is listed with the day's reason.
+
+    Incremental (macros/incremental_refinery.sql), with the rule of int_telemetry_validated: a run after new or
+    undone loads judges again the synthetic rows from the earliest day they touch (and the undated rows of new
+    loads), and drops the rows of undone loads; a row's reason only changes with a change at or before its day.
+    Your own fleet's rows (their verdicts come from int_own_telemetry_samples, which is rebuilt whole) are all
+    judged again on every run.
 -#}
+{% set change = refinery_change() %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{% if is_incremental() %}{% set change = refinery_change() %}delete from {{ this }} where "
+            ~ "try_cast(ts as date) >= {{ change.cutoff }} or load_id in {{ refinery_id_list(change.gone) }} or "
+            ~ "load_id in (select load_id from {{ refinery_relation('stg_load_audit') }} where fleet = 'own')"
+            ~ "{% else %}select 1{% endif %}",
+    )
+}}
+
 with
 
 validated as (
 
-    select * from {{ ref('int_telemetry_validated') }}
+    select validated.* from {{ ref('int_telemetry_validated') }} as validated
+    {% if is_incremental() %}
+        where
+            validated.ds >= {{ change.cutoff }}
+            or (validated.ds is null and validated.load_id in {{ refinery_id_list(change.new) }})
+            or validated.load_id in (
+                select own_loads.load_id
+                from {{ ref('stg_load_audit') }} as own_loads
+                where own_loads.fleet = 'own'
+            )
+    {% endif %}
 
 ),
 
@@ -35,6 +63,9 @@ superseded as (
 synthetic_feed as (
 
     select * from {{ ref('stg_telemetry') }}
+    {% if is_incremental() %}
+        where ds >= {{ change.cutoff }} or ds is null
+    {% endif %}
 
 ),
 
