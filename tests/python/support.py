@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from bench.daily_refresh import REFINERY_SELECTION
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_FLEET_HOSTS = 12
 #: The end-to-end fleet (conftest.pipeline_build): built once per session, shared by test_pipeline and the
@@ -69,13 +71,4 @@ def registered_engines() -> list[dict[str, Any]]:
 
 #: The incremental refinery and the quarantine tables with their data tests (raw = used + rejected among them),
 #: without the unit tests (they run in other tests): a build of just the part that grows with every load.
-INCREMENTAL_REFINERY = [
-    "dbt",
-    "build",
-    "--select",
-    "+processed_data telemetry_rejects quarantine_summary int_refinery_loads",
-    "--indirect-selection",
-    "cautious",
-    "--exclude-resource-type",
-    "unit_test",
-]
+INCREMENTAL_REFINERY = ["dbt", "build", *REFINERY_SELECTION]  # the selection bench.daily_refresh times
