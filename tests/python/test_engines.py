@@ -35,8 +35,10 @@ from python_engines.forecasting.stan import StanFitError, StanOptions, prophet_m
 from python_engines.forecasting.stan import optimize as stan_optimize
 from python_engines.forecasting.windows import ForecastWindows, compute_windows
 from python_engines.forecasting.xgboost_engine import (
+    Panel,
     XGBoostParams,
     XGBoostSettings,
+    feature_matrix,
     train_global,
     xgboost_chunk,
 )
@@ -139,6 +141,21 @@ def test_windows_follow_the_calendar_month_rule() -> None:
 def test_windows_from_a_dbt_row() -> None:
     row = {name: str(getattr(WINDOWS, name)) for name in ForecastWindows.__dataclass_fields__}
     assert ForecastWindows.from_mapping({**row, "backtest_months": 4}) == WINDOWS
+
+
+def test_xgboost_features_of_a_batch_equal_each_row_alone() -> None:
+    """Origin-only features are computed once per (series, origin) and gathered back to every horizon row:
+    a mixed, shuffled batch must give each row exactly the features that row gets on its own."""
+    panel = Panel.build([synthetic(host=f"h{i}", seed=i, noise=2.0) for i in range(3)], START, WINDOWS.train_end)
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, 3, 60)
+    origin = panel.cut_index - rng.integers(0, 3, 60) * 30
+    horizon = rng.integers(1, 91, 60)
+    batch, margin = feature_matrix(panel, rows, origin, horizon)
+    for i in range(rows.size):
+        alone, alone_margin = feature_matrix(panel, rows[i : i + 1], origin[i : i + 1], horizon[i : i + 1])
+        assert np.array_equal(batch[i], alone[0], equal_nan=True)
+        assert np.array_equal(margin[i : i + 1], alone_margin, equal_nan=True)
 
 
 # ----------------------------------------------------------------------------------------------- prophet
