@@ -5,6 +5,7 @@ The refinery must clean all of it and account for every raw row (used + rejected
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -45,6 +46,18 @@ class DirtCounts:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def __add__(self, other: DirtCounts) -> DirtCounts:
+        return DirtCounts(*(a + b for a, b in zip(self.as_dict().values(), other.as_dict().values(), strict=True)))
+
+
+NO_DIRT = DirtCounts(0, 0, 0, 0, 0)
+
+
+def block_stream(block: int) -> tuple[int, ...]:
+    """The dirt stream of the generated window of one block of hosts: the first block (or a fleet of one
+    block) draws from the fleet's stream, block b > 0 from its own (0, b) (extension days use (k,), k >= 1)."""
+    return (0, block) if block else ()
 
 
 def outage_mask(rng: np.random.Generator, series: int, days: int, rate: float) -> np.ndarray:
@@ -140,7 +153,7 @@ def dirty_feed(
     return frame, counts
 
 
-def extension_feed(
+def extension_days(
     clean: np.ndarray,
     host_ids: list[str],
     cal: Calendar,
@@ -148,21 +161,17 @@ def extension_feed(
     rates: DirtRates,
     first_row_id: int,
     first_day_number: int = 1,
-) -> tuple[pl.DataFrame, DirtCounts]:
-    """The dirty feed of the days after the anchored window, one day at a time from a stream keyed by the day's
-    number after the window, so a day's rows are the same however far the fleet is extended. The rates are
-    those of one day: a collector outage (a multi-day story) does not start on an extension day.
-    ``first_day_number``: the number of ``cal``'s first day after the window (1 unless earlier days were
-    written by an earlier extension)."""
+) -> Iterator[tuple[pl.DataFrame, DirtCounts]]:
+    """The dirty feed of the days after the anchored window, one day (of the whole fleet) at a time, from a
+    stream keyed by the day's number after the window, so a day's rows are the same however far the fleet is
+    extended. The rates are those of one day: a collector outage (a multi-day story) does not start on an
+    extension day. ``first_day_number``: the number of ``cal``'s first day after the window (1 unless earlier
+    days were written by an earlier extension)."""
     daily = DirtRates(**{**asdict(rates), "outage_series": 0.0})
-    frames: list[pl.DataFrame] = []
-    totals = np.zeros(5, dtype=np.int64)
     for k in range(clean.shape[2]):
         day_cal = Calendar.between(cal.days[k].item(), cal.days[k].item())
         frame, counts = dirty_feed(
             clean[:, :, k : k + 1], host_ids, day_cal, seed, daily, (k + first_day_number,), first_row_id
         )
         first_row_id += frame.height
-        frames.append(frame)
-        totals += np.array(list(counts.as_dict().values()))
-    return pl.concat(frames), DirtCounts(*(int(v) for v in totals))
+        yield frame, counts

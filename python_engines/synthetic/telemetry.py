@@ -61,10 +61,17 @@ class Calendar:
         )
 
 
-def group_rng(seed: int, scenario: str, variant: str) -> np.random.Generator:
-    """An independent, reproducible stream per DNA group (stable when the catalog is reordered)."""
+def block_key(block: int) -> tuple[int, ...]:
+    """The suffix a block of hosts adds to every stream key: none for the first block (a fleet that fits one
+    block draws exactly what it drew before fleets were generated in blocks), the block's number otherwise."""
+    return (block,) if block else ()
+
+
+def group_rng(seed: int, scenario: str, variant: str, block: int = 0) -> np.random.Generator:
+    """An independent, reproducible stream per DNA group and block of hosts (stable when the catalog is
+    reordered)."""
     key = zlib.crc32(f"{scenario}/{variant}".encode())
-    return np.random.default_rng(np.random.SeedSequence([seed, 1, key]))
+    return np.random.default_rng(np.random.SeedSequence([seed, 1, key, *block_key(block)]))
 
 
 def _u(rng: np.random.Generator, low: float, high: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -228,42 +235,56 @@ def scenario_shape(
     raise ValueError(f"no generator for scenario {scenario}")
 
 
-def extension_rngs(seed: int, scenario: str, variant: str, purpose: int, extra_days: int) -> list[np.random.Generator]:
+def extension_rngs(
+    seed: int, scenario: str, variant: str, purpose: int, extra_days: int, block: int = 0
+) -> list[np.random.Generator]:
     """One generator per day after the anchored window, keyed by the day's number after it: day k draws the
     same numbers however many days the fleet is extended by (extend 7 = the first 7 days of extend 14)."""
     key = zlib.crc32(f"{scenario}/{variant}".encode())
-    return [np.random.default_rng(np.random.SeedSequence([seed, 3, key, purpose, k])) for k in range(1, extra_days + 1)]
+    return [
+        np.random.default_rng(np.random.SeedSequence([seed, 3, key, purpose, k, *block_key(block)]))
+        for k in range(1, extra_days + 1)
+    ]
 
 
 def generate_group(
-    scenario: str, variant: str, primary_index: np.ndarray, cal: Calendar, seed: int, base_days: int | None = None
+    scenario: str,
+    variant: str,
+    primary_index: np.ndarray,
+    cal: Calendar,
+    seed: int,
+    base_days: int | None = None,
+    block: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Clean daily P95 values (hosts, resources, days) for the hosts of one DNA group, and its planted
-    breaches (hosts, resources; see :func:`scenario_shape`). With ``base_days`` below the calendar's length,
-    the first ``base_days`` days are exactly those of a calendar that ends there, and the rest continue them."""
-    rng = group_rng(seed, scenario, variant)
+    """Clean daily P95 values (hosts, resources, days) for the hosts of one DNA group in one block of hosts,
+    and its planted breaches (hosts, resources; see :func:`scenario_shape`). With ``base_days`` below the
+    calendar's length, the first ``base_days`` days are exactly those of a calendar that ends there, and the
+    rest continue them."""
+    rng = group_rng(seed, scenario, variant, block)
     hosts = primary_index.size
     shape = (hosts, len(RESOURCES))
     base_days = cal.t.size if base_days is None else base_days
     extra_days = cal.t.size - base_days
     primary = np.arange(len(RESOURCES))[None, :] == primary_index[:, None]
     base = base_levels(rng, hosts)
-    bursts = extension_rngs(seed, scenario, variant, 0, extra_days)
+    bursts = extension_rngs(seed, scenario, variant, 0, extra_days, block)
     contribution, calm, planted = scenario_shape(scenario, variant, rng, cal, base, primary, base_days, bursts)
     season = weekly_and_yearly(rng, cal, shape, 3.0, 2.0)
     sigma = _u(rng, 0.8, 2.2, shape) * np.where(np.arange(len(RESOURCES)) == RESOURCES.index("network"), 1.5, 1.0)
-    noise_days = [day.standard_normal((2, *shape)) for day in extension_rngs(seed, scenario, variant, 1, extra_days)]
+    noise_rngs = extension_rngs(seed, scenario, variant, 1, extra_days, block)
+    noise_days = [day.standard_normal((2, *shape)) for day in noise_rngs]
     wiggle = season + textures(rng, cal, hosts) + ar1_noise(rng, base_days, shape, sigma, noise_days)
     values = base[..., None] + contribution + calm[..., None] * wiggle
     return np.clip(values, 0.0, 100.0), planted
 
 
 def generate_clean(
-    hosts: pl.DataFrame, cal: Calendar, seed: int, base_days: int | None = None
+    hosts: pl.DataFrame, cal: Calendar, seed: int, base_days: int | None = None, block: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """(hosts, resources, days) values in the row order of ``hosts``, and the planted breaches (hosts,
     resources): days after the anchored window's last day at which a CAPACITY_BREACH trend reaches 95%, NaN
-    elsewhere. ``base_days``: see :func:`generate_group` (the fleet extended beyond its window)."""
+    elsewhere. ``base_days``: see :func:`generate_group` (the fleet extended beyond its window). ``hosts`` is
+    one block of the fleet, ``block`` its number (0: the first block, or the whole of a fleet of one block)."""
     out = np.empty((hosts.height, len(RESOURCES), cal.t.size))
     planted = np.full((hosts.height, len(RESOURCES)), np.nan)
     primary_index = (
@@ -274,5 +295,7 @@ def generate_clean(
     groups = hosts.with_row_index("row").group_by("scenario", "variant", maintain_order=True).agg("row")
     for scenario, variant, rows in groups.iter_rows():
         index = np.asarray(rows, dtype=np.int64)
-        out[index], planted[index] = generate_group(scenario, variant, primary_index[index], cal, seed, base_days)
+        out[index], planted[index] = generate_group(
+            scenario, variant, primary_index[index], cal, seed, base_days, block
+        )
     return np.round(out, 2), planted
