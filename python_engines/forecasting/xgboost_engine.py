@@ -86,8 +86,15 @@ class XGBoostSettings:
     # better than squared error on mean MAPE and WAPE (bench/README.md).
     objective: str = "reg:pseudohubererror"
     max_bin: int = 128
-    # (series, origin, horizon) rows sampled from the fleet per training cut.
+    # (series, origin, horizon) rows sampled from the fleet per training cut: train_rows_per_series for each
+    # series of the training panel, at least min_train_rows, at most max_train_rows. Fleets of 400 series or
+    # more train on max_train_rows as before; a team's 40 series on 50,000 rows rather than 400,000 drawn from
+    # the same few series (consecutive origins of one series are near-duplicate rows). Measured on an 80-host
+    # stress fleet and a 30-host default fleet: golden WAPE 6.18% -> 6.23% and 8.46% -> 8.42%, within the
+    # noise of which rows are drawn; each small build about 35 s shorter (bench/README.md).
     max_train_rows: int = 400_000
+    min_train_rows: int = 50_000
+    train_rows_per_series: int = 1_000
     # Local mode: one model per series on up to this many of its own rows.
     local_estimators: int = 100
     local_max_train_rows: int = 20_000
@@ -385,11 +392,17 @@ def _batched_features(
     return np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def training_budget(n_series: int, settings: XGBoostSettings) -> int:
+    """Rows the global model trains on for a training panel of ``n_series`` series."""
+    per_series = n_series * settings.train_rows_per_series
+    return min(settings.max_train_rows, max(settings.min_train_rows, per_series))
+
+
 def train_booster(panel: Panel, horizon_days: int, settings: XGBoostSettings, nthread: int, local: bool = False):
     """One booster on rows sampled from every series of ``panel``."""
     import xgboost as xgb
 
-    max_rows = settings.local_max_train_rows if local else settings.max_train_rows
+    max_rows = settings.local_max_train_rows if local else training_budget(panel.levels.shape[0], settings)
     rows, origin, horizon = training_rows(panel, horizon_days, max_rows, settings.seed)
     if rows.size == 0:
         raise ValueError("no training rows: every series is too short for the horizon")

@@ -40,6 +40,7 @@ from python_engines.forecasting.xgboost_engine import (
     XGBoostSettings,
     feature_matrix,
     train_global,
+    training_budget,
     xgboost_chunk,
 )
 
@@ -156,6 +157,16 @@ def test_xgboost_features_of_a_batch_equal_each_row_alone() -> None:
         alone, alone_margin = feature_matrix(panel, rows[i : i + 1], origin[i : i + 1], horizon[i : i + 1])
         assert np.array_equal(batch[i], alone[0], equal_nan=True)
         assert np.array_equal(margin[i : i + 1], alone_margin, equal_nan=True)
+
+
+def test_xgboost_training_set_grows_with_the_fleet_up_to_its_cap() -> None:
+    """A handful of series trains on the floor, a mid-sized fleet on 1,000 rows a series, and every fleet of
+    400 series or more (the default and trust fleets) on the full 400,000 rows, as before the budget."""
+    settings = XGBoostSettings()
+    assert training_budget(12, settings) == 50_000
+    assert training_budget(120, settings) == 120_000
+    assert training_budget(400, settings) == training_budget(8_000, settings) == 400_000
+    assert training_budget(120, replace(settings, max_train_rows=20_000)) == 20_000
 
 
 # ----------------------------------------------------------------------------------------------- prophet
