@@ -177,6 +177,13 @@ def _prefix(levels: np.ndarray, include: np.ndarray) -> tuple[np.ndarray, np.nda
     return sums, counts
 
 
+def _window_totals(
+    sums: np.ndarray, counts: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of grid days ``lo .. hi - 1`` of each row, from (series, days + 1) prefix arrays."""
+    return sums[rows, hi] - sums[rows, lo], counts[rows, hi] - counts[rows, lo]
+
+
 @dataclass(frozen=True)
 class Panel:
     """Series on one daily grid from ``first_day`` to a training cut (the last column): what features see.
@@ -191,8 +198,6 @@ class Panel:
     first_day: np.datetime64
     sums: np.ndarray  # (series, days + 1) prefix sums of the known levels
     counts: np.ndarray  # (series, days + 1) prefix counts of the known levels
-    is_month_end: np.ndarray  # (days,)
-    is_quarter_end: np.ndarray  # (days,)
     # (series, days + 1) prefix sums and counts of the known levels on month-end and on quarter-end days
     month_end_sums: np.ndarray
     month_end_counts: np.ndarray
@@ -211,7 +216,7 @@ class Panel:
         month_sums, month_counts = _prefix(levels, known & month_end[None, :])
         quarter_sums, quarter_counts = _prefix(levels, known & quarter_end[None, :])
         return cls(
-            levels, observed, series_scales(raw), first_day, sums, counts, month_end, quarter_end,
+            levels, observed, series_scales(raw), first_day, sums, counts,
             month_sums, month_counts, quarter_sums, quarter_counts,
         )  # fmt: skip
 
@@ -230,8 +235,7 @@ class Panel:
         inside = (start >= 0) & (end <= self.cut_index)
         lo = np.clip(start, 0, self.cut_index + 1)
         hi = np.clip(end + 1, 0, self.cut_index + 1)
-        count = self.counts[rows, hi] - self.counts[rows, lo]
-        total = self.sums[rows, hi] - self.sums[rows, lo]
+        total, count = _window_totals(self.sums, self.counts, rows, lo, hi)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(inside & (count > 0), total / count, np.nan)
 
@@ -255,11 +259,11 @@ class Panel:
             quarter_end_counts=self.quarter_end_counts[keep],
         )
 
-    def recent(self, rows: np.ndarray, origin: np.ndarray, days: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, days) levels of the ``days`` days ending at each origin, and their grid indices."""
+    def recent(self, rows: np.ndarray, origin: np.ndarray, days: int) -> np.ndarray:
+        """(rows, days) levels of the ``days`` days ending at each origin (NaN before the grid)."""
         index = origin[:, None] - days + 1 + np.arange(days)[None, :]
         inside = np.maximum(index, 0)  # np.clip costs about 3x more on these (rows, days) int arrays
-        return np.where(index >= 0, self.levels[rows[:, None], inside], np.nan), inside
+        return np.where(index >= 0, self.levels[rows[:, None], inside], np.nan)
 
 
 def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
@@ -285,7 +289,7 @@ def _weekday_effect(panel: Panel, pairs: tuple[np.ndarray, np.ndarray, np.ndarra
     """Mean level on the target's weekday minus on the origin's weekday, over the last 8 weeks."""
     rows, origin, inverse = pairs
     days = 7 * WEEKDAY_WEEKS
-    window, _ = panel.recent(rows, origin, days)
+    window = panel.recent(rows, origin, days)
     # Column days - 1 is the origin; weekday offset k (0 = the origin's weekday) sits at the columns
     # congruent to days - 1 + k.
     by_offset = np.column_stack([_nanmean(window[:, (days - 1 + k) % 7 :: 7], 1) for k in range(7)])
@@ -297,20 +301,17 @@ def _calendar_effects(panel: Panel, pairs: tuple[np.ndarray, np.ndarray, np.ndar
     the CALENDAR_EFFECT_DAYS ending at the origin; each mean one subtraction of prefix sums)."""
     rows, origin, inverse = pairs
     lo, hi = np.maximum(origin - CALENDAR_EFFECT_DAYS + 1, 0), origin + 1
-
-    def window_mean(sums: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        count = counts[rows, hi] - counts[rows, lo]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (sums[rows, hi] - sums[rows, lo]) / count, count
-
-    overall, _ = window_mean(panel.sums, panel.counts)
+    total, count = _window_totals(panel.sums, panel.counts, rows, lo, hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = total / count
     effects = []
     for sums, counts in (
         (panel.month_end_sums, panel.month_end_counts),
         (panel.quarter_end_sums, panel.quarter_end_counts),
     ):
-        flagged, count = window_mean(sums, counts)
-        effects.append(np.where(count > 0, flagged - overall, 0.0))
+        flagged_total, flagged_count = _window_totals(sums, counts, rows, lo, hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            effects.append(np.where(flagged_count > 0, flagged_total / flagged_count - overall, 0.0))
     return effects[0][inverse], effects[1][inverse]
 
 
@@ -338,7 +339,7 @@ def feature_matrix(
     columns.append(_weekday_effect(panel, pairs, horizon) / scale)
     month_end, quarter_end = _calendar_effects(panel, pairs)
     columns += [month_end / scale, quarter_end / scale]
-    window, _ = panel.recent(pairs[0], pairs[1], VOLATILITY_DAYS + 1)
+    window = panel.recent(pairs[0], pairs[1], VOLATILITY_DAYS + 1)
     with np.errstate(invalid="ignore"):
         columns.append(np.nanstd(np.diff(window, axis=1), axis=1)[pairs[2]] / scale)
     target_days = panel.first_day + target
