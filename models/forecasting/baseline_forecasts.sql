@@ -11,10 +11,16 @@
     trend the series had in the past year as upside risk: on growth that had levelled off the upper bound sat
     20-30 points over a flat forecast (false breach alarms). Without calibration errors (a history too short
     for the calibration cut) the band is a random walk in scale units, +-1.28 * scale * sqrt(weeks ahead).
+
+    Bounded memory: the calibration errors come from at most naive_calibration_series eligible series, chosen
+    by a hash of their keys (every series on fleets up to 2,000 hosts). Pooling all of them made this one
+    statement hold every series' errors seven times over beside the scales' window, and at 8,000 hosts it ran
+    out of memory under a 3 GB limit; with the sample it passed under 2 GB (bench/README.md "Cost curve").
 -#}
 {%- set width = var('interval_width') | float -%}
 {%- set alpha = (1 - width) / 2 -%}
 {%- set host_limit = var('forecast_host_limit', none) -%}
+{%- set calibration_series = var('naive_calibration_series') | int -%}
 {#- The smallest scale a band is drawn in, points (python_engines.forecasting.series.MIN_SCALE). -#}
 {%- set min_scale = 0.05 -%}
 
@@ -98,6 +104,18 @@ cuts as (
 
 ),
 
+calibration_sample as (
+
+    select
+        host_id,
+        resource
+
+    from eligible_series
+    order by hash(host_id, resource), host_id, resource
+    limit {{ calibration_series }}
+
+),
+
 calibration as (
 
     select
@@ -146,6 +164,25 @@ scales as (
 
 ),
 
+-- The last week up to the calibration cut: the days the calibration forecast repeats.
+calibration_week as (
+
+    select
+        processed_data.host_id,
+        processed_data.resource,
+        processed_data.ds,
+        processed_data.y
+
+    from processed_data
+    cross join calibration
+    semi join calibration_sample
+        on
+            processed_data.host_id = calibration_sample.host_id
+            and processed_data.resource = calibration_sample.resource
+    where processed_data.ds between calibration.cut - 6 and calibration.cut
+
+),
+
 -- The naive forecast from the calibration cut, scored on the real (not imputed) days after it.
 calibration_errors as (
 
@@ -155,7 +192,7 @@ calibration_errors as (
 
     from processed_data as actual
     cross join calibration
-    inner join processed_data as week_before
+    inner join calibration_week as week_before
         on
             actual.host_id = week_before.host_id
             and actual.resource = week_before.resource
