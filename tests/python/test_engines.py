@@ -570,9 +570,28 @@ def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped()
     # exact optimum at 0.03 happens to sit near the last weeks for this series even without the anchor).
     settings = replace(ProphetSettings(), solver="stan", changepoint_prior_scale=0.05)
     fit = prophet_engine.fit_prophet(days, values, settings)
-    unanchored = replace(fit, settings=replace(settings, anchor_without_yearly=False))
+    unanchored = replace(fit, settings=replace(settings, anchor_without_yearly=False, anchor_min_gap=None))
     plain = prophet_engine.consensus_predict(unanchored, days, values, future)
     assert abs(plain[:14].mean() - last_weeks) > 10.0, (plain[:14].mean(), last_weeks)
+
+
+def test_a_one_off_rise_that_took_the_yearly_term_with_it_is_forecast_from_the_data() -> None:
+    """Flat at 12 for two years, then a rise to 82 in the first months of the last year and level since (a
+    stress-fleet saturating host looked like this). The years disagree, so the yearly term goes; it had
+    soaked up part of the rise and the trend had made up for it, so the fit without it starts about 10 points
+    over the last weeks and climbs through 95 (a false breach). Missing the last weeks by 5 points or more,
+    it is re-anchored on them: no breach within 90 days."""
+    base = synthetic("rise", level=12.0, slope_per_year=0.0, noise=1.0, seed=1)
+    t = np.arange(DAYS.size)
+    values = base.y - 5.0 * np.sin(2 * np.pi * t / 365.25 + 1) + 70.0 / (1.0 + np.exp(-(t - 760) / 25.0))
+    series = replace(base, y=values)
+    last_weeks = values[-28:].mean()
+    assert prophet_engine.yearly_agreement(series.ds, values) < ProphetSettings().yearly_min_agreement
+    unanchored = replace(ProphetSettings(), anchor_min_gap=None)
+    before = prophet_forecast(series, WINDOWS, unanchored, segments=("forecast",)).forecast.yhat
+    assert before[0] - last_weeks > 8.0 and before[:90].max() > 95.0, (before[0], last_weeks, before[:90].max())
+    after = prophet_forecast(series, WINDOWS, segments=("forecast",)).forecast.yhat
+    assert abs(after[0] - last_weeks) < 4.0 and after[:90].max() < 92.0, (after[0], last_weeks, after[:90].max())
 
 
 def test_prophet_levels_off_growth_that_is_slowing_toward_a_ceiling() -> None:
