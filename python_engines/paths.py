@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WAREHOUSE_FILE = "horizonscale.duckdb"
+#: DuckDB's memory_limit for every large job, dbt's (profiles.yml) and ours outside dbt: spill past it instead of
+#: growing with the fleet. The same variable and default as profiles.yml.
+DUCKDB_MEMORY_ENV, DEFAULT_DUCKDB_MEMORY = "HORIZONSCALE_DUCKDB_MEMORY", "5GB"
+
+
+def duckdb_memory_limit() -> str:
+    """The memory_limit DuckDB connections of large jobs use (HORIZONSCALE_DUCKDB_MEMORY, default 5GB)."""
+    return os.environ.get(DUCKDB_MEMORY_ENV, "").strip() or DEFAULT_DUCKDB_MEMORY
 
 
 def find_project_root(start: Path | None = None) -> Path:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_engines.paths import ProjectPaths
+from python_engines.paths import ProjectPaths, duckdb_memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,8 @@ def publish(paths: ProjectPaths) -> PublishResult:
     partial = out_dir / f".{SERVING_FILE}.{stamp}.partial"
     parquet_dir = out_dir / f"parquet-{stamp}"
     try:
-        storage = {"storage_compatibility_version": SERVING_STORAGE_VERSION}
+        # DuckDB's default limit is 80% of RAM: copying a 20,000-host warehouse peaked at 7.75 GB without one.
+        storage = {"storage_compatibility_version": SERVING_STORAGE_VERSION, "memory_limit": duckdb_memory_limit()}
         with duckdb.connect(str(partial), config=storage) as con:
             tables = _copy_tables(con, paths.warehouse)
             con.execute(
