@@ -91,7 +91,7 @@ class XGBoostSettings:
     # more train on max_train_rows as before; a team's 40 series on 50,000 rows rather than 400,000 drawn from
     # the same few series (consecutive origins of one series are near-duplicate rows). Measured on an 80-host
     # stress fleet and a 30-host default fleet: golden WAPE 6.18% -> 6.23% and 8.46% -> 8.42%, within the
-    # noise of which rows are drawn; each small build about 35 s shorter (bench/README.md).
+    # noise of which rows are drawn; a 10-host build's XGBoost model 49.5 s -> 9.0 s (bench/README.md).
     max_train_rows: int = 400_000
     min_train_rows: int = 50_000
     train_rows_per_series: int = 1_000
