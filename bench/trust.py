@@ -574,6 +574,8 @@ def evaluate_default(warehouse: Warehouse, run_stock: StockRunner) -> Evaluation
     """Backtest figures of every method; the alert against the generator's planted breaches."""
     windows = warehouse.windows
     train_end, history_end = windows["train_end"], windows["history_end"]
+    if windows["backtest_end"] != history_end:
+        raise ValueError("the default fleet's build kept an earlier tournament: build it fresh (--full-refresh)")
     family = warehouse.processed.select(*KEYS, pl.col("scenario").alias("family")).unique(subset=list(KEYS))
     keys = golden_keys(warehouse, family)
     backtest_days = (history_end - train_end).days

@@ -32,7 +32,7 @@ final as (
         days.ds = last_day(days.ds) as is_month_end,
         days.ds = last_day(days.ds) and month(days.ds) % 3 = 0 as is_quarter_end,
         datediff('day', windows.history_start, days.ds) as day_index,
-        days.ds >= windows.backtest_start as is_backtest
+        days.ds between windows.backtest_start and windows.backtest_end as is_backtest
 
     from days
     cross join windows

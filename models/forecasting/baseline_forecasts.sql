@@ -88,7 +88,7 @@ cuts as (
         'backtest' as segment,
         train_end as cut,
         backtest_start as first_day,
-        history_end as last_day
+        backtest_end as last_day
 
     from windows
 

@@ -95,7 +95,7 @@ sql_runs as (
         case
             when
                 eligibility.is_eligible
-                and sql_engine_rows.backtest_rows = windows.history_end - windows.train_end
+                and sql_engine_rows.backtest_rows = windows.backtest_end - windows.train_end
                 and sql_engine_rows.forecast_rows = windows.forecast_end - windows.history_end
                 then 'ok'
             else 'insufficient_history'
@@ -104,7 +104,7 @@ sql_runs as (
             when not coalesce(eligibility.is_eligible, false)
                 then coalesce(eligibility.history_problem, 'no history before the backtest')
             when
-                coalesce(sql_engine_rows.backtest_rows, 0) < windows.history_end - windows.train_end
+                coalesce(sql_engine_rows.backtest_rows, 0) < windows.backtest_end - windows.train_end
                 then 'no complete week of history before ' || strftime(windows.backtest_start, '%Y-%m-%d')
         end as error,
         0.0 as fit_seconds,

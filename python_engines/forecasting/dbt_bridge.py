@@ -3,7 +3,9 @@
 A dbt Python model stays a few lines: it takes its refs and configs (dbt only passes configs that the model
 file names literally) and hands them here. Besides the returned table, each run writes to the lake
 (``<lake_dir>/forecasts/``): ``<model>.parquet`` (the forecasts, for fast reads), ``<model>_runs.parquet``
-(the run log behind ``engine_runs``) and ``<model>_timings.parquet`` (behind ``engine_timings``).
+(the run log behind ``engine_runs``), ``<model>_timings.parquet`` (behind ``engine_timings``) and
+``<model>_backtest_keys.parquet`` (what each series' backtest was made from: the next run keeps a backtest
+whose key still matches, :mod:`.backtest_reuse`).
 
 Bounded memory: the fleet is read from DuckDB ``forecast_chunk_hosts`` hosts at a time
 (:class:`.streaming.RelationSource`), and each chunk's forecast and run-log rows go to Parquet part files in a
@@ -28,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from python_engines.forecasting.backtest_reuse import KEYS_SCHEMA, keys_path
 from python_engines.forecasting.output import SeriesForecast, forecast_table, run_table
 from python_engines.forecasting.runs import STREAMING_ENGINES, EngineStream, FleetConfig
 from python_engines.forecasting.series import HistoryRules
@@ -165,6 +168,16 @@ class LakeParts:
         runs = runs.append_column("run_started_at", pa.array([self.started_at] * len(results), pa.timestamp("us")))
         pq.write_table(forecast_table(results, self.windows), self._part("forecast"), compression="zstd")
         pq.write_table(runs, self._part("runs"), compression="zstd")
+        recorded = [r for r in results if r.backtest_key is not None]
+        keys = pa.table(
+            {
+                "host_id": [r.host_id for r in recorded],
+                "resource": [r.resource for r in recorded],
+                "backtest_key": [r.backtest_key for r in recorded],
+            },
+            schema=KEYS_SCHEMA,
+        )
+        pq.write_table(keys, self._part("keys"), compression="zstd")
         for result in results:
             self.statuses[result.status] = self.statuses.get(result.status, 0) + 1
         self.parts += 1
@@ -180,6 +193,7 @@ class LakeParts:
         targets = {
             "forecast": self.stem.with_suffix(".parquet"),
             "runs": self.stem.with_name(f"{self.stem.name}_runs.parquet"),
+            "keys": keys_path(self.stem),
         }
         with duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(self.directory / "tmp")}) as con:
             con.execute("set preserve_insertion_order = true")
@@ -236,7 +250,9 @@ def run_engine_model(
     stem = config.lake_dir / "forecasts" / engine  # the engine's name is its model value and lake file stem
     parts = LakeParts(stem, windows, started_at)
     try:
-        run = STREAMING_ENGINES[engine](source, windows, fleet or config.fleet, parts)
+        # The engine may keep backtests of its last run (the lake files this run replaces at the end).
+        engine_fleet = replace(fleet or config.fleet, reuse_from=stem)
+        run = STREAMING_ENGINES[engine](source, windows, engine_fleet, parts)
         forecasts = parts.publish(run)
     finally:
         shutil.rmtree(parts.directory, ignore_errors=True)

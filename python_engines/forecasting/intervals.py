@@ -52,6 +52,7 @@ def calibration_windows(windows: ForecastWindows) -> ForecastWindows:
         history_end=windows.train_end,
         backtest_start=cut + timedelta(days=1),
         train_end=cut,
+        backtest_end=windows.train_end,
         forecast_start=windows.train_end + timedelta(days=1),
         forecast_end=windows.train_end + timedelta(days=windows.horizon_days),
     )

@@ -55,6 +55,7 @@ class SeriesForecast:
     backtest: Band | None = None
     forecast: Band | None = None
     detail: dict[str, object] = field(default_factory=dict)
+    backtest_key: str | None = None  # what the backtest was made from (backtest_reuse), when recorded
 
     def run_row(self) -> dict[str, object]:
         detail = ", ".join(f"{k}={v}" for k, v in sorted(self.detail.items())) or None

@@ -779,8 +779,15 @@ class ProphetParams:
     settings: ProphetSettings = field(default_factory=ProphetSettings)
     quantiles: HorizonQuantiles | None = None
     segments: tuple[str, ...] = (SEGMENT_BACKTEST, SEGMENT_FORECAST)
+    kept: frozenset[tuple[str, str]] = frozenset()  # series whose backtest is kept from the last run (no fit)
 
 
 def prophet_chunk(chunk: Sequence[Series], windows: ForecastWindows, params: ProphetParams) -> list[SeriesForecast]:
-    """The fleet runner's entry point: :func:`prophet_forecast` for each series of ``chunk``."""
-    return [prophet_forecast(s, windows, params.settings, params.quantiles, params.segments) for s in chunk]
+    """The fleet runner's entry point: :func:`prophet_forecast` for each series of ``chunk`` (only the
+    production forecast of a series in ``params.kept``)."""
+    production = tuple(segment for segment in params.segments if segment != SEGMENT_BACKTEST)
+
+    def segments(series: Series) -> Sequence[str]:
+        return production if series.key in params.kept else params.segments
+
+    return [prophet_forecast(s, windows, params.settings, params.quantiles, segments(s)) for s in chunk]

@@ -14,9 +14,11 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
+from python_engines.forecasting.backtest_reuse import BacktestReuse
 from python_engines.forecasting.fleet import EngineTask, FleetOptions, FleetPass, run_fleet
 from python_engines.forecasting.intervals import (
     HorizonQuantiles,
@@ -47,6 +49,9 @@ class FleetConfig:
     training_series: int = 8000
     time_limit: float = 300.0  # seconds per series (Prophet: two fits)
     interval_width: float = 0.8
+    # The lake file stem of the engine's previous run: Prophet keeps a series' stored backtest when nothing it
+    # was made from changed (backtest_reuse). None: every backtest is fitted.
+    reuse_from: Path | None = None
     prophet: ProphetSettings = field(default_factory=ProphetSettings)
     xgboost: XGBoostSettings = field(default_factory=XGBoostSettings)
 
@@ -142,13 +147,21 @@ def _calibrate(
 
 
 def _forecast_chunks(
-    model: str, task: EngineTask, source: SeriesSource, options: FleetOptions, sink: ResultSink
+    model: str,
+    task_for: Callable[[list[Series]], EngineTask],
+    source: SeriesSource,
+    options: FleetOptions,
+    sink: ResultSink,
+    reuse: BacktestReuse | None = None,
 ) -> PhaseTiming:
-    """The main pass, one chunk of hosts at a time: each chunk's results go to ``sink`` and are dropped."""
+    """The main pass, one chunk of hosts at a time: each chunk's results go to ``sink`` and are dropped.
+    ``task_for`` gives a chunk its task; ``reuse`` (when given) completes its results with kept backtests."""
     started = time.perf_counter()
     series, workers, backend = 0, 0, "local"
     for number, chunk in enumerate(source.chunks()):
-        fleet_pass = run_fleet(task, chunk, options)
+        fleet_pass = run_fleet(task_for(chunk), chunk, options)
+        if reuse is not None:
+            reuse.finish(fleet_pass.results)
         sink(fleet_pass.results)
         series += len(fleet_pass.results)
         workers, backend = max(workers, fleet_pass.workers), fleet_pass.backend
@@ -171,8 +184,20 @@ def stream_prophet(
     calibration = task(cal_windows, ProphetParams(settings, segments=(SEGMENT_BACKTEST,)))
     quantiles, cal_timing = _calibrate("prophet", calibration, samples.calibration, config, config.prophet_chunk_size)
     samples.calibration = []
-    main = task(windows, ProphetParams(settings, quantiles))
-    forecast = _forecast_chunks("prophet", main, source, config.options(config.prophet_chunk_size), sink)
+    reuse = BacktestReuse.start("prophet", windows, settings, quantiles, config.reuse_from)
+
+    def main(chunk: list[Series]) -> EngineTask:
+        return task(windows, ProphetParams(settings, quantiles, kept=reuse.plan(chunk)))
+
+    forecast = _forecast_chunks("prophet", main, source, config.options(config.prophet_chunk_size), sink, reuse)
+    if reuse.stored_keys:
+        log.info(
+            "prophet: kept the backtest (%s..%s) of %d of %d series from the last run; fitted the rest",
+            windows.backtest_start,
+            windows.backtest_end,
+            reuse.kept,
+            samples.series,
+        )
     return EngineStream("prophet", quantiles, [cal_timing, forecast], samples.series)
 
 
@@ -217,7 +242,7 @@ def stream_xgboost(
     quantiles, cal_timing = _calibrate("xgboost", calibration, samples.calibration, config, config.xgboost_chunk_size)
     samples.calibration = []
     main = task(windows, XGBoostParams(settings, boosters, quantiles))
-    forecast = _forecast_chunks("xgboost", main, source, config.options(config.xgboost_chunk_size), sink)
+    forecast = _forecast_chunks("xgboost", lambda _: main, source, config.options(config.xgboost_chunk_size), sink)
     return EngineStream("xgboost", quantiles, [*timings, cal_timing, forecast], samples.series)
 
 

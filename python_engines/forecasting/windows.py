@@ -1,7 +1,9 @@
 """The backtest and production windows: one pure rule, shared by every engine.
 
 Backtest: train on everything before the last ``backtest_months`` calendar months of history, predict those
-months. Production: refit on the whole history and forecast ``horizon_days`` past its last day. On the
+months. A daily build may keep the backtest (the tournament) of a build up to ``tournament_max_age_days``
+earlier: then ``backtest_end`` is that build's last day, before ``history_end`` (dbt model ``forecast_windows``).
+Production: refit on the whole history and forecast ``horizon_days`` past its last day. On the
 default data (2023-01-01 .. 2025-12-31, 4 months, 180 days) that is training 2023-01-01 .. 2025-08-31,
 backtest 2025-09-01 .. 2025-12-31 (122 days) and forecast 2026-01-01 .. 2026-06-29 (180 days).
 
@@ -36,19 +38,20 @@ class ForecastWindows:
     history_end: date
     backtest_start: date
     train_end: date
+    backtest_end: date  # = history_end, or earlier when the tournament of an earlier build is kept
     forecast_start: date
     forecast_end: date
 
     @property
     def backtest_days(self) -> int:
-        return (self.history_end - self.backtest_start).days + 1
+        return (self.backtest_end - self.backtest_start).days + 1
 
     @property
     def horizon_days(self) -> int:
         return (self.forecast_end - self.forecast_start).days + 1
 
     def backtest_dates(self) -> np.ndarray:
-        return np.arange(np.datetime64(self.backtest_start, "D"), np.datetime64(self.history_end, "D") + 1)
+        return np.arange(np.datetime64(self.backtest_start, "D"), np.datetime64(self.backtest_end, "D") + 1)
 
     def forecast_dates(self) -> np.ndarray:
         return np.arange(np.datetime64(self.forecast_start, "D"), np.datetime64(self.forecast_end, "D") + 1)
@@ -90,6 +93,7 @@ def compute_windows(
         history_end=history_end,
         backtest_start=backtest_start,
         train_end=backtest_start - timedelta(days=1),
+        backtest_end=history_end,
         forecast_start=history_end + timedelta(days=1),
         forecast_end=history_end + timedelta(days=horizon_days),
     )

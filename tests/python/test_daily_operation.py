@@ -31,6 +31,8 @@ START, END = date(2024, 7, 1), date(2025, 6, 30)
 EXTEND_DAYS = 7
 SECRET = "/hooks/T0/B0/daily-loop-secret"
 GENTLE = "{forecast_workers: 1}"
+# The second build comes 7 days later: it keeps the first build's tournament (the default age limit is 6 days).
+KEEP_TOURNAMENT = "{forecast_workers: 1, tournament_max_age_days: 7}"
 
 
 class Hook:
@@ -109,8 +111,16 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             f"where not (lower(host_id) = '{silenced}' and ts > date '{END}')) to '{lake}.new' (format parquet)"
         )
     Path(f"{lake}.new").replace(lake)
-    cli("build", "--vars", GENTLE, "--notify", hook.url)
+    cli("build", "--vars", KEEP_TOURNAMENT, "--notify", hook.url)
     hook.server.shutdown()
+    tournament = _query(
+        paths.warehouse,
+        "select w.is_tournament_kept, w.backtest_end, w.tournament_age_days, count(r.host_id),"
+        " count(r.host_id) filter (where r.detail like '%backtest=kept%'),"
+        " (select max(ds) from prophet_forecasts where segment = 'backtest')"
+        " from forecast_windows as w"
+        " left join engine_runs as r on r.model = 'prophet' and r.status = 'ok' group by all",
+    )[0]
     runs_before = _run_ids(paths)
     incremental = _refined(paths)
     # Rebuilding the latest snapshot (the pre-hook runs again) replaces that snapshot only.
@@ -128,7 +138,15 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "runs_after": _run_ids(paths),
         "incremental": incremental,
         "full_refresh": _refined(paths),
+        "tournament": tournament,
     }
+
+
+def test_the_second_build_kept_the_first_tournament(loop: dict) -> None:
+    kept, backtest_end, age, prophet_ok, prophet_kept, last_backtest_day = loop["tournament"]
+    assert (kept, backtest_end, age, last_backtest_day) == (True, END, EXTEND_DAYS, END)
+    # No day before the training cut changed: Prophet refit only the production forecast of every series.
+    assert prophet_kept == prophet_ok > 0
 
 
 def test_history_keeps_both_snapshots(loop: dict) -> None:

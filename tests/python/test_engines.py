@@ -126,6 +126,7 @@ def test_windows_follow_the_calendar_month_rule() -> None:
             history_end=date(2025, 12, 31),
             backtest_start=date(2025, 9, 1),
             train_end=date(2025, 8, 31),
+            backtest_end=date(2025, 12, 31),
             forecast_start=date(2026, 1, 1),
             forecast_end=date(2026, 6, 29),
         )

@@ -92,7 +92,13 @@ def _table(results: list[SeriesForecast]):
 def test_windows_of_tiny_series_do_not_matter_to_the_runner() -> None:
     # The runner schedules; it must not look at dates (a chunk of series from any window runs).
     other = ForecastWindows(
-        date(2024, 1, 1), date(2024, 12, 31), date(2024, 9, 1), date(2024, 8, 31), date(2025, 1, 1), date(2025, 1, 10)
+        date(2024, 1, 1),
+        date(2024, 12, 31),
+        date(2024, 9, 1),
+        date(2024, 8, 31),
+        date(2024, 12, 31),
+        date(2025, 1, 1),
+        date(2025, 1, 10),
     )
     task = EngineTask("fake", misbehaving_engine, other, None)
     results = run_local(task, [tiny("ok")], FleetOptions(workers=1)).results

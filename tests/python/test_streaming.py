@@ -128,7 +128,8 @@ def test_chunked_equals_unchunked(engine: str, chunk_hosts: int, warehouse: Path
     assert streamed.height == expected.height > 0
     assert streamed.equals(expected)
     lake = tmp_path / "lake" / "forecasts"
-    assert sorted(p.name for p in lake.iterdir()) == [f"{engine}{s}.parquet" for s in ("", "_runs", "_timings")]
+    files = [f"{engine}{s}.parquet" for s in ("", "_backtest_keys", "_runs", "_timings")]
+    assert sorted(p.name for p in lake.iterdir()) == files
     runs = pl.read_parquet(lake / f"{engine}_runs.parquet")
     assert runs.select("host_id", "resource", "status").rows() == [
         (r.host_id, r.resource, r.status) for r in whole.results

@@ -1,0 +1,175 @@
+"""Keeping a series' backtest from the engine's previous run when nothing it was made from has changed.
+
+A build that keeps the last build's tournament (``forecast_windows.is_tournament_kept``, var
+``tournament_max_age_days``) asks every engine for the same backtest as before: same training cut, same days.
+For Prophet that is one of the two fits of every series. Each run stores, beside its forecasts in the lake,
+a key per series (``<engine>_backtest_keys.parquet``): a hash of everything the backtest was made from,
+
+- the run: the engine, the windows' ``history_start``, ``train_end``, ``backtest_start`` and ``backtest_end``,
+  the engine's settings, its calibrated interval quantiles, the source of ``python_engines.forecasting`` and
+  the Prophet version;
+- the series: its days, values and imputed flags up to ``train_end``.
+
+The next run computes the same key; a series whose key matches gets its stored backtest rows back (run log
+detail ``backtest=kept``) and only its production forecast is fitted; any other series (new, or a late row or
+correction before ``train_end``) is backtested again. A change of code, settings or data never matches, so a
+kept backtest is the one a fresh run with those windows would make (``tests/python/test_backtest_reuse.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from python_engines.forecasting.intervals import HorizonQuantiles
+from python_engines.forecasting.output import STATUS_OK, Band, SeriesForecast
+from python_engines.forecasting.series import Series
+from python_engines.forecasting.windows import ForecastWindows
+
+log = logging.getLogger(__name__)
+
+SeriesKey = tuple[str, str]
+
+KEYS_SCHEMA = pa.schema([("host_id", pa.string()), ("resource", pa.string()), ("backtest_key", pa.string())])
+
+
+def keys_path(stem: Path) -> Path:
+    """Where an engine run writes its per-series backtest keys, beside ``<stem>.parquet``."""
+    return stem.with_name(f"{stem.name}_backtest_keys.parquet")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the forecasting package's source and the Prophet version: a new release never reuses."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    try:
+        digest.update(metadata.version("prophet").encode())
+    except metadata.PackageNotFoundError:
+        digest.update(b"no prophet")
+    return digest.hexdigest()
+
+
+def run_key(engine: str, windows: ForecastWindows, settings: object, quantiles: HorizonQuantiles | None) -> str:
+    """What every backtest of one engine run shares (see the module docstring)."""
+    digest = hashlib.sha1(f"{engine}|{code_fingerprint()}|{settings!r}".encode())
+    for day in (windows.history_start, windows.train_end, windows.backtest_start, windows.backtest_end):
+        digest.update(day.isoformat().encode())
+    if quantiles is not None:
+        digest.update(np.ascontiguousarray(quantiles.lower, dtype=np.float64).tobytes())
+        digest.update(np.ascontiguousarray(quantiles.upper, dtype=np.float64).tobytes())
+        digest.update(f"{quantiles.width!r}|{quantiles.series}".encode())
+    return digest.hexdigest()
+
+
+def series_key(run: str, series: Series, train_end: np.datetime64) -> str:
+    """The run key and the series' history up to ``train_end`` (what its backtest was fitted on)."""
+    keep = series.ds <= train_end
+    digest = hashlib.sha1(f"{run}|{series.host_id}|{series.resource}".encode())
+    digest.update(series.ds[keep].astype("datetime64[D]").astype(np.int64).tobytes())
+    digest.update(np.ascontiguousarray(series.y[keep], dtype=np.float64).tobytes())
+    digest.update(np.ascontiguousarray(series.is_imputed[keep], dtype=bool).tobytes())
+    return digest.hexdigest()
+
+
+def _read_keys(path: Path) -> dict[SeriesKey, str]:
+    frame = pl.read_parquet(path)
+    return {(h, r): k for h, r, k in frame.select("host_id", "resource", "backtest_key").iter_rows()}
+
+
+def stored_bands(forecasts: Path, wanted: Sequence[SeriesKey], windows: ForecastWindows) -> dict[SeriesKey, Band]:
+    """The stored backtest band of each ``wanted`` series that has every day of the backtest window."""
+    if not wanted:
+        return {}
+    hosts, resources = zip(*wanted, strict=True)
+    keys = pa.table({"host_id": list(hosts), "resource": list(resources)})
+    days = windows.backtest_dates()
+    with duckdb.connect() as con:
+        con.register("wanted_keys", keys)
+        frame = con.sql(
+            "select f.host_id, f.resource, f.ds, f.yhat, f.yhat_lower, f.yhat_upper"
+            " from read_parquet(?) as f"
+            " inner join wanted_keys as w on f.host_id = w.host_id and f.resource = w.resource"
+            " where f.segment = 'backtest' and f.ds between ? and ?"
+            " order by f.host_id, f.resource, f.ds",
+            params=[str(forecasts), windows.backtest_start, windows.backtest_end],
+        ).pl()
+    if frame.is_empty():
+        return {}
+    complete = (
+        frame.group_by("host_id", "resource", maintain_order=True)
+        .agg(pl.len().alias("rows"))
+        .filter(pl.col("rows") == days.size)
+    )
+    frame = frame.join(complete.select("host_id", "resource"), on=["host_id", "resource"], how="semi")
+    values = {name: frame[name].to_numpy().reshape(-1, days.size) for name in ("yhat", "yhat_lower", "yhat_upper")}
+    return {
+        (host, resource): Band(values["yhat"][i].copy(), values["yhat_lower"][i].copy(), values["yhat_upper"][i].copy())
+        for i, (host, resource) in enumerate(complete.select("host_id", "resource").iter_rows())
+    }
+
+
+@dataclass
+class BacktestReuse:
+    """One engine run's use of its previous run's backtests: :meth:`plan` a chunk before it runs (the series
+    whose backtest is kept), :meth:`finish` its results (kept bands put back, every ok series' key recorded)."""
+
+    run: str
+    windows: ForecastWindows
+    stored_keys: dict[SeriesKey, str] = field(default_factory=dict)
+    stored_forecasts: Path | None = None
+    kept: int = 0
+    _keys: dict[SeriesKey, str] = field(default_factory=dict)
+    _bands: dict[SeriesKey, Band] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls,
+        engine: str,
+        windows: ForecastWindows,
+        settings: object,
+        quantiles: HorizonQuantiles | None,
+        stem: Path | None,
+    ) -> BacktestReuse:
+        """Open the previous run's keys and forecasts at ``stem`` (the lake file stem; None: reuse nothing)."""
+        reuse = cls(run_key(engine, windows, settings, quantiles), windows)
+        forecasts = stem.with_suffix(".parquet") if stem is not None else None
+        if stem is not None and forecasts is not None and keys_path(stem).exists() and forecasts.exists():
+            reuse.stored_keys, reuse.stored_forecasts = _read_keys(keys_path(stem)), forecasts
+        return reuse
+
+    def plan(self, chunk: Sequence[Series]) -> frozenset[SeriesKey]:
+        """Key every series of ``chunk``; returns those whose stored backtest is kept (not to be fitted)."""
+        train_end = np.datetime64(self.windows.train_end, "D")
+        self._keys = {s.key: series_key(self.run, s, train_end) for s in chunk}
+        matching = [key for key, value in self._keys.items() if self.stored_keys.get(key) == value]
+        if matching and self.stored_forecasts is not None:
+            self._bands = stored_bands(self.stored_forecasts, matching, self.windows)
+        else:
+            self._bands = {}
+        return frozenset(self._bands)
+
+    def finish(self, results: Sequence[SeriesForecast]) -> None:
+        """Put the kept backtests into ``results`` and record the key of every ok series."""
+        for result in results:
+            key = (result.host_id, result.resource)
+            if result.status != STATUS_OK:
+                continue
+            if key in self._bands and result.backtest is None:
+                result.backtest = self._bands[key]
+                result.detail = {**result.detail, "backtest": "kept"}
+                self.kept += 1
+            result.backtest_key = self._keys.get(key)
+        self._keys, self._bands = {}, {}

@@ -1,0 +1,109 @@
+"""A build that keeps the last build's tournament keeps each series' backtest only when nothing it was made
+from changed, and a kept backtest is the one a fresh run would make (real Prophet fits on a 4-series fleet)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from test_engines import END, START, synthetic
+
+from python_engines.forecasting.dbt_bridge import run_engine_model
+from python_engines.forecasting.series import Series
+from python_engines.forecasting.streaming import sample_key
+from python_engines.forecasting.windows import ForecastWindows, compute_windows
+
+logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+
+# Interval calibration on 2 of the 4 series: a correction in one of those changes every band (so every key).
+CONFIGS = {"forecast_workers": 1, "calibration_series": 2, "interval_width": 0.8}
+FIRST_END = date(2025, 12, 28)  # the first build's last day; the next build has three more days
+
+
+def _fleet() -> list[Series]:
+    return [
+        synthetic(f"host-{h}", level=25.0 + 20 * r, slope_per_year=3.0 * (h + 1), seed=10 * h + r, resource=resource)
+        for h in range(2)
+        for r, resource in enumerate(("cpu", "memory"))
+    ]
+
+
+def _run(fleet: list[Series], windows: ForecastWindows, lake: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The Prophet model's call on ``fleet``: its forecast rows and run log."""
+    frame = pl.concat(
+        pl.DataFrame({"host_id": s.host_id, "resource": s.resource, "ds": s.ds, "y": s.y, "is_imputed": s.is_imputed})
+        for s in fleet
+    )
+    row = pl.DataFrame({name: [value] for name, value in windows.__dict__.items()})
+    with duckdb.connect() as con:
+        con.register("fleet_frame", frame)
+        con.register("windows_frame", row)
+        table = run_engine_model(
+            "prophet", con.table("fleet_frame"), con.table("windows_frame"), {**CONFIGS, "lake_dir": str(lake)}
+        )
+    runs = pl.read_parquet(lake / "forecasts" / "prophet_runs.parquet")
+    return pl.from_arrow(table).sort("host_id", "resource", "segment", "ds"), runs.sort("host_id", "resource")
+
+
+def _backtest(forecasts: pl.DataFrame) -> pl.DataFrame:
+    return forecasts.filter(pl.col("segment") == "backtest")
+
+
+def _kept(runs: pl.DataFrame) -> list[str]:
+    return runs.filter(pl.col("detail").str.contains("backtest=kept"))["host_id"].to_list()
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame, ForecastWindows]:
+    lake = tmp_path_factory.mktemp("kept_lake")
+    windows = compute_windows(START, FIRST_END)
+    forecasts, runs = _run([s.until(np.datetime64(FIRST_END)) for s in _fleet()], windows, lake)
+    assert runs["status"].to_list() == ["ok"] * 4 and not _kept(runs)
+    return lake, forecasts, windows
+
+
+def _kept_windows(first: ForecastWindows) -> ForecastWindows:
+    """The next build's windows when it keeps the first build's tournament (forecast_windows' rule)."""
+    natural = compute_windows(START, END)
+    return replace(
+        natural, backtest_start=first.backtest_start, train_end=first.train_end, backtest_end=first.backtest_end
+    )
+
+
+def test_a_kept_tournament_refits_only_the_production_forecast(first_build, tmp_path: Path) -> None:
+    lake, first, first_windows = first_build
+    windows = _kept_windows(first_windows)
+    forecasts, runs = _run(_fleet(), windows, lake)
+    assert runs["status"].to_list() == ["ok"] * 4 and len(_kept(runs)) == 4
+    assert _backtest(forecasts).equals(_backtest(first))  # the stored rows, days up to the first build's end
+    production = forecasts.filter(pl.col("segment") == "forecast")
+    assert production["ds"].min() == date(2026, 1, 1) and production.height == 4 * 180
+    # A fresh run with the same windows and no stored backtests fits every backtest and gets the same rows.
+    fresh, fresh_runs = _run(_fleet(), windows, tmp_path / "fresh_lake")
+    assert not _kept(fresh_runs)
+    assert fresh.equals(forecasts)
+
+
+def test_a_change_before_the_training_cut_is_backtested_again(first_build) -> None:
+    lake, _, first_windows = first_build
+    windows = _kept_windows(first_windows)
+    fleet = _fleet()
+    outside = max(range(len(fleet)), key=lambda i: sample_key(fleet[i]))  # not in the calibration sample
+    corrected = fleet[outside].y.copy()
+    corrected[100] += 7.0  # a late correction of a day in 2023, long before the backtest
+    fleet[outside] = replace(fleet[outside], y=corrected)
+    _, runs = _run(fleet, windows, lake)
+    kept = runs.filter(pl.col("detail").str.contains("backtest=kept"))
+    assert runs["status"].to_list() == ["ok"] * 4
+    assert kept.height == 3 and fleet[outside].key not in kept.select("host_id", "resource").rows()
+    # Windows that move the backtest (a fresh tournament) keep nothing.
+    fresh = compute_windows(START, END)
+    assert fresh.train_end == windows.train_end and fresh.backtest_end != windows.backtest_end
+    _, fresh_runs = _run(fleet, fresh, lake)
+    assert not _kept(fresh_runs)
