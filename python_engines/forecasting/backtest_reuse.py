@@ -14,14 +14,19 @@ The next run computes the same key; a series whose key matches gets its stored b
 detail ``backtest=kept``) and only its production forecast is fitted; any other series (new, or a late row or
 correction before ``train_end``) is backtested again. A change of code, settings or data never matches, so a
 kept backtest is the one a fresh run with those windows would make (``tests/python/test_backtest_reuse.py``).
+
+XGBoost's global boosters are kept the same way (``<engine>_boosters.parquet``, by a key over the code, the
+settings, the dates and every training series' history up to the booster's cut): with a kept tournament the
+calibration and backtest boosters are the last run's, and only the production booster is trained.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +35,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from python_engines.forecasting.intervals import HorizonQuantiles
 from python_engines.forecasting.output import STATUS_OK, Band, SeriesForecast
@@ -173,3 +179,49 @@ class BacktestReuse:
                 self.kept += 1
             result.backtest_key = self._keys.get(key)
         self._keys, self._bands = {}, {}
+
+
+def boosters_path(stem: Path) -> Path:
+    """Where a global-mode engine run stores its trained boosters by key, beside ``<stem>.parquet``."""
+    return stem.with_name(f"{stem.name}_boosters.parquet")
+
+
+def booster_key(training: Sequence[Series], windows: ForecastWindows, cut: date, settings: object) -> str:
+    """What a global booster trained at ``cut`` is made from: the code, the settings, the dates and every
+    training series' history up to ``cut`` (or ``train_end``, which decides eligibility, when later)."""
+    last = np.datetime64(max(cut, windows.train_end), "D")
+    digest = hashlib.sha1(f"{code_fingerprint()}|{settings!r}|{cut}|{windows.history_start}".encode())
+    digest.update(f"{windows.train_end}|{windows.backtest_days}|{windows.horizon_days}".encode())
+    for series in training:
+        digest.update(series_key("", series, last).encode())
+    return digest.hexdigest()
+
+
+def keep_boosters(
+    stem: Path | None,
+    training: Sequence[Series],
+    windows: ForecastWindows,
+    cuts: Sequence[date],
+    settings: object,
+    train: Callable[[Sequence[date]], dict[date, bytes]],
+) -> tuple[dict[date, bytes], int]:
+    """The boosters for ``cuts``: those whose key the last run stored are kept, the rest trained by ``train``
+    (given the cuts to train); the store then holds this run's boosters. Returns (boosters, number kept)."""
+    keys = {cut: booster_key(training, windows, cut, settings) for cut in cuts}
+    stored: dict[str, bytes] = {}
+    if stem is not None and boosters_path(stem).exists():
+        frame = pl.read_parquet(boosters_path(stem))
+        stored = dict(zip(frame["key"].to_list(), frame["booster"].to_list(), strict=True))
+    missing = [cut for cut in cuts if keys[cut] not in stored]
+    boosters = train(missing) if missing else {}
+    boosters.update({cut: stored[keys[cut]] for cut in cuts if cut not in missing})
+    if stem is not None and len(boosters) == len(cuts):
+        table = pa.table(
+            {"key": [keys[cut] for cut in cuts], "booster": [boosters[cut] for cut in cuts]},
+            schema=pa.schema([("key", pa.string()), ("booster", pa.binary())]),
+        )
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        partial = boosters_path(stem).with_name(boosters_path(stem).name + ".partial")
+        pq.write_table(table, partial)
+        partial.replace(boosters_path(stem))
+    return boosters, len(cuts) - len(missing)

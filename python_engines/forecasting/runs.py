@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from python_engines.forecasting.backtest_reuse import BacktestReuse
+from python_engines.forecasting.backtest_reuse import BacktestReuse, keep_boosters
 from python_engines.forecasting.fleet import EngineTask, FleetOptions, FleetPass, run_fleet
 from python_engines.forecasting.intervals import (
     HorizonQuantiles,
@@ -222,13 +222,16 @@ def stream_xgboost(
     if is_global:
         started = time.perf_counter()
         threads = config.workers or FleetOptions().workers
-        boosters = train_global(
+        boosters, kept = keep_boosters(
+            config.reuse_from,
             samples.training,
             windows,
             [cal_windows.train_end, windows.train_end, windows.history_end],
             settings,
-            threads,
+            lambda cuts: train_global(samples.training, windows, cuts, settings, threads),
         )
+        if kept:
+            log.info("xgboost: kept %d of 3 boosters from the last run (same training data); trained the rest", kept)
         timings.append(
             PhaseTiming("xgboost", "train", len(samples.training), time.perf_counter() - started, threads, "in-process")
         )

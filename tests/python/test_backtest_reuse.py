@@ -13,8 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 from test_engines import END, START, synthetic
+from test_streaming import FAST
 
 from python_engines.forecasting.dbt_bridge import run_engine_model
+from python_engines.forecasting.runs import FleetConfig
 from python_engines.forecasting.series import Series
 from python_engines.forecasting.streaming import sample_key
 from python_engines.forecasting.windows import ForecastWindows, compute_windows
@@ -34,8 +36,10 @@ def _fleet() -> list[Series]:
     ]
 
 
-def _run(fleet: list[Series], windows: ForecastWindows, lake: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The Prophet model's call on ``fleet``: its forecast rows and run log."""
+def _run(
+    fleet: list[Series], windows: ForecastWindows, lake: Path, engine: str = "prophet"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The engine model's call on ``fleet``: its forecast rows and run log."""
     frame = pl.concat(
         pl.DataFrame({"host_id": s.host_id, "resource": s.resource, "ds": s.ds, "y": s.y, "is_imputed": s.is_imputed})
         for s in fleet
@@ -44,10 +48,12 @@ def _run(fleet: list[Series], windows: ForecastWindows, lake: Path) -> tuple[pl.
     with duckdb.connect() as con:
         con.register("fleet_frame", frame)
         con.register("windows_frame", row)
+        configs = {**CONFIGS, "lake_dir": str(lake)}
+        fleet_config = FleetConfig(workers=1, calibration_series=2, xgboost=FAST) if engine == "xgboost" else None
         table = run_engine_model(
-            "prophet", con.table("fleet_frame"), con.table("windows_frame"), {**CONFIGS, "lake_dir": str(lake)}
+            engine, con.table("fleet_frame"), con.table("windows_frame"), configs, fleet=fleet_config
         )
-    runs = pl.read_parquet(lake / "forecasts" / "prophet_runs.parquet")
+    runs = pl.read_parquet(lake / "forecasts" / f"{engine}_runs.parquet")
     return pl.from_arrow(table).sort("host_id", "resource", "segment", "ds"), runs.sort("host_id", "resource")
 
 
@@ -107,3 +113,19 @@ def test_a_change_before_the_training_cut_is_backtested_again(first_build) -> No
     assert fresh.train_end == windows.train_end and fresh.backtest_end != windows.backtest_end
     _, fresh_runs = _run(fleet, fresh, lake)
     assert not _kept(fresh_runs)
+
+
+def test_xgboost_keeps_the_boosters_of_a_kept_tournament(tmp_path: Path) -> None:
+    first_windows = compute_windows(START, FIRST_END)
+    lake = tmp_path / "lake"
+    _run([s.until(np.datetime64(FIRST_END)) for s in _fleet()], first_windows, lake, "xgboost")
+    stored = pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet")
+    windows = _kept_windows(first_windows)
+    forecasts, _ = _run(_fleet(), windows, lake, "xgboost")
+    again = pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet")
+    # The calibration and backtest boosters are the first run's; the production booster is new.
+    assert again["key"].to_list()[:2] == stored["key"].to_list()[:2]
+    assert again["booster"].to_list()[:2] == stored["booster"].to_list()[:2]
+    assert again["key"][2] != stored["key"][2]
+    fresh, _ = _run(_fleet(), windows, tmp_path / "fresh_lake", "xgboost")
+    assert fresh.equals(forecasts)
