@@ -344,6 +344,7 @@ class HostSeries:
     forecast: pl.DataFrame
     today: date
     backtest_start: date
+    backtest_end: date
     forecast_end: date
     threshold: float
     first_breach: date | None
@@ -369,7 +370,7 @@ def _vertical(figure: go.Figure, when: date, text: str, color: str, dash: str, a
 def host_resource_chart(series: HostSeries) -> go.Figure:
     figure = go.Figure()
     figure.add_vrect(
-        x0=series.backtest_start, x1=series.today, fillcolor="#7f7f7f", opacity=0.07, line_width=0, layer="below"
+        x0=series.backtest_start, x1=series.backtest_end, fillcolor="#7f7f7f", opacity=0.07, line_width=0, layer="below"
     )
     forecast = series.forecast
     if not forecast.is_empty():

@@ -51,6 +51,7 @@ class Windows:
     history_start: date
     history_end: date
     backtest_start: date
+    backtest_end: date  # history_end, or earlier when the build kept an earlier tournament
     forecast_start: date
     forecast_end: date
 
@@ -58,7 +59,8 @@ class Windows:
 def windows(snapshot: Snapshot) -> Windows:
     frame = query(
         snapshot,
-        "select history_start, history_end, backtest_start, forecast_start, forecast_end from forecast_windows limit 1",
+        "select history_start, history_end, backtest_start, backtest_end, forecast_start, forecast_end"
+        " from forecast_windows limit 1",
     )
     return Windows(**frame.row(0, named=True))
 

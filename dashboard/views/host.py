@@ -172,6 +172,7 @@ def _chart(path: str, version: str, host_id: str, resource: str, first_breach: d
         forecast=data["forecast"],
         today=windows.history_end,
         backtest_start=windows.backtest_start,
+        backtest_end=windows.backtest_end,
         forecast_end=windows.forecast_end,
         threshold=BREACH_THRESHOLD,
         first_breach=first_breach,
@@ -256,8 +257,9 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     if "capacity_risks" in present:
         risks = {row["resource"]: row for row in queries.host_risks(snapshot, host_id).iter_rows(named=True)}
     st.caption(
-        f'History to {windows.history_end:%Y-%m-%d} ("today"); shaded: the backtest window from '
-        f"{windows.backtest_start:%Y-%m-%d}; golden forecast to {windows.forecast_end:%Y-%m-%d}."
+        f'History to {windows.history_end:%Y-%m-%d} ("today"); shaded: the backtest window '
+        f"{windows.backtest_start:%Y-%m-%d} to {windows.backtest_end:%Y-%m-%d}; golden forecast to "
+        f"{windows.forecast_end:%Y-%m-%d}."
     )
     outlook = _outlook(data, risks, windows.history_end)
     if not outlook.is_empty():

@@ -131,9 +131,10 @@ def _create_inputs(con: duckdb.DuckDBPyConnection, hosts: int, history_days: int
         """
         create table forecast_windows as select
             ?::date as history_start, ?::date as history_end, ?::date as backtest_start,
-            ?::date - 1 as train_end, ?::date + 1 as forecast_start, ?::date + ? as forecast_end
+            ?::date - 1 as train_end, ?::date as backtest_end, ?::date + 1 as forecast_start,
+            ?::date + ? as forecast_end
         """,
-        [history_start, HISTORY_END, BACKTEST_START, BACKTEST_START, HISTORY_END, HISTORY_END, HORIZON_DAYS],
+        [history_start, HISTORY_END, BACKTEST_START, BACKTEST_START, *[HISTORY_END] * 3, HORIZON_DAYS],
     )
     con.execute(
         "create temp table params as select ? as seed, ? as hosts, ? as history_days", [seed, hosts, history_days]
