@@ -49,8 +49,8 @@ class FleetConfig:
     training_series: int = 8000
     time_limit: float = 300.0  # seconds per series (Prophet: two fits)
     interval_width: float = 0.8
-    # The lake file stem of the engine's previous run: Prophet keeps a series' stored backtest when nothing it
-    # was made from changed (backtest_reuse). None: every backtest is fitted.
+    # The lake file stem of the engine's previous run: Prophet keeps a series' stored backtest, and XGBoost a
+    # stored booster, when nothing it was made from changed (backtest_reuse). None: everything is fitted.
     reuse_from: Path | None = None
     prophet: ProphetSettings = field(default_factory=ProphetSettings)
     xgboost: XGBoostSettings = field(default_factory=XGBoostSettings)
