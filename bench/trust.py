@@ -694,6 +694,7 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
     for title, frame, column, horizon in [
         ("WAPE % (days 1-180)", points, "wape", 180),
         ("80% band coverage (days 1-180)", points, "coverage", 180),
+        ("80% band coverage on the days the actual is below 100 (days 1-180)", points, "coverage_below_ceiling", 180),
         ("Winkler score (days 1-180)", points, "winkler", 180),
         ("alert recall", alerts, "recall", None),
         ("alert precision", alerts, "precision", None),

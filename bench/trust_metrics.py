@@ -20,6 +20,7 @@ ALPHA = 0.2  # the 80% band: Winkler's penalty is 2 / alpha per point outside it
 BREACH_THRESHOLD = 95.0
 BREACH_WINDOW = 90  # days 1..90 after the cut count, day 91 does not
 MAPE_MIN_ACTUAL = 1.0  # actuals under 1 point are left out of MAPE (the leaderboard's guard)
+CEILING = 100.0  # utilisation cannot exceed it: a saturated host's actual sits on it
 ALL = "ALL"
 KEYS = ("host_id", "resource")
 
@@ -43,7 +44,8 @@ def point_scores(
     alpha: float = ALPHA,
     mape_min_actual: float = MAPE_MIN_ACTUAL,
 ) -> pl.DataFrame:
-    """Per group and horizon (days 1..H): WAPE %, guarded MAPE %, band coverage, mean width, mean Winkler.
+    """Per group and horizon (days 1..H): WAPE %, guarded MAPE %, band coverage (also on the days the actual
+    is below the 100% ceiling), mean width, mean Winkler.
 
     Rows with a null ``y`` or ``yhat`` are left out. WAPE = sum|y - yhat| / sum|y|; MAPE = mean |y - yhat| / y
     over the points with ``y >= mape_min_actual``.
@@ -62,6 +64,13 @@ def point_scores(
                 (100 * error.sum() / pl.col("y").abs().sum()).alias("wape"),
                 (100 * (error / pl.col("y")).filter(guarded).mean()).alias("mape"),
                 pl.col("y").is_between(pl.col("yhat_lower"), pl.col("yhat_upper")).mean().alias("coverage"),
+                # The same on the days the actual is below the 100% ceiling: a host pinned at 100 sits inside any
+                # band that reaches 100, so its days say nothing of the band's calibration.
+                pl.col("y")
+                .is_between(pl.col("yhat_lower"), pl.col("yhat_upper"))
+                .filter(pl.col("y") < CEILING)
+                .mean()
+                .alias("coverage_below_ceiling"),
                 (pl.col("yhat_upper") - pl.col("yhat_lower")).mean().alias("width"),
                 winkler(alpha).mean().alias("winkler"),
             )

@@ -46,6 +46,23 @@ def test_point_scores_by_horizon() -> None:
     assert full["winkler"] == pytest.approx(13.0)
 
 
+def test_coverage_below_the_ceiling_leaves_out_saturated_days() -> None:
+    frame = pl.concat(
+        [
+            points_frame().head(3),
+            # a saturated host: pinned at 100 inside a band that reaches 100 (covered, but not counted below)
+            pl.DataFrame(
+                [("c", 1, 100.0, 100.0, 100.0, 100.0), ("c", 2, 100.0, 99.0, 97.0, 100.0)],
+                schema=["host_id", "h", "y", "yhat", "yhat_lower", "yhat_upper"],
+                orient="row",
+            ).with_columns(pl.lit("m").alias("method"), pl.lit("f").alias("family"), pl.lit("cpu").alias("resource")),
+        ]
+    )
+    (full,) = point_scores(frame, horizons=(180,)).to_dicts()
+    assert full["coverage"] == pytest.approx(3 / 5)
+    assert full["coverage_below_ceiling"] == pytest.approx(1 / 3)
+
+
 def test_point_scores_per_family_with_all() -> None:
     frame = pl.concat([points_frame(), points_frame().with_columns(pl.lit("g").alias("family"), y=pl.col("y") * 2)])
     scores = point_scores(with_all(frame), horizons=(180,))
