@@ -16,7 +16,7 @@ ROW_CHOICES = (25, 50, 100, 250, 1000)
 # As the fleet_health mart sets them (thresholds and windows are dbt vars); each host carries its own reason.
 STATUS_HELP = {
     "RED": "A series meets the breach alert: by default, its forecast upper bound crosses the breach threshold "
-    "within the breach window.",
+    "within the breach window on a day with at least a 15% chance of exceeding it.",
     "AMBER": "A breach later in the horizon, the upper bound above the amber level within the window, "
     "or a series without a forecast.",
     "GREEN": "Headroom on every resource.",
@@ -55,8 +55,9 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
     st.subheader("Soonest breaches: days until full")
     left, right = st.columns([3, 1])
     left.caption(
-        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window, soonest first "
-        "(the likelier first on the same day), with why each was flagged and how likely the breach is."
+        f"{total:,} series whose forecast upper bound crosses the threshold within the breach window (by default "
+        "with at least a 15% chance on that day), soonest first (the likelier first on the same day), with why "
+        "each was flagged and how likely the breach is."
     )
     limit = right.selectbox(
         "Rows", ROW_CHOICES, key="fleet_rows", label_visibility="collapsed", format_func=lambda rows: f"top {rows:,}"
