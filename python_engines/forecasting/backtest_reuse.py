@@ -23,7 +23,6 @@ calibration and backtest boosters are the last run's, and only the production bo
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,14 +34,11 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from python_engines.forecasting.intervals import HorizonQuantiles
-from python_engines.forecasting.output import STATUS_OK, Band, SeriesForecast
+from python_engines.forecasting.output import STATUS_OK, Band, SeriesForecast, write_atomically
 from python_engines.forecasting.series import Series
 from python_engines.forecasting.windows import ForecastWindows
-
-log = logging.getLogger(__name__)
 
 SeriesKey = tuple[str, str]
 
@@ -151,9 +147,8 @@ class BacktestReuse:
     ) -> BacktestReuse:
         """Open the previous run's keys and forecasts at ``stem`` (the lake file stem; None: reuse nothing)."""
         reuse = cls(run_key(engine, windows, settings, quantiles), windows)
-        forecasts = stem.with_suffix(".parquet") if stem is not None else None
-        if stem is not None and forecasts is not None and keys_path(stem).exists() and forecasts.exists():
-            reuse.stored_keys, reuse.stored_forecasts = _read_keys(keys_path(stem)), forecasts
+        if stem is not None and keys_path(stem).exists() and stem.with_suffix(".parquet").exists():
+            reuse.stored_keys, reuse.stored_forecasts = _read_keys(keys_path(stem)), stem.with_suffix(".parquet")
         return reuse
 
     def plan(self, chunk: Sequence[Series]) -> frozenset[SeriesKey]:
@@ -186,15 +181,23 @@ def boosters_path(stem: Path) -> Path:
     return stem.with_name(f"{stem.name}_boosters.parquet")
 
 
-def booster_key(training: Sequence[Series], windows: ForecastWindows, cut: date, settings: object) -> str:
-    """What a global booster trained at ``cut`` is made from: the code, the settings, the dates and every
-    training series' history up to ``cut`` (or ``train_end``, which decides eligibility, when later)."""
-    last = np.datetime64(max(cut, windows.train_end), "D")
-    digest = hashlib.sha1(f"{code_fingerprint()}|{settings!r}|{cut}|{windows.history_start}".encode())
-    digest.update(f"{windows.train_end}|{windows.backtest_days}|{windows.horizon_days}".encode())
-    for series in training:
-        digest.update(series_key("", series, last).encode())
-    return digest.hexdigest()
+def booster_keys(
+    training: Sequence[Series], windows: ForecastWindows, cuts: Sequence[date], settings: object
+) -> dict[date, str]:
+    """What the global booster of each cut is made from: the code, the settings, the dates and every training
+    series' history up to the cut (or ``train_end``, which decides eligibility, when later). Each history is
+    hashed once per distinct last day (the calibration and backtest cuts share ``train_end``)."""
+    last_day = {cut: max(cut, windows.train_end) for cut in cuts}
+    histories = {
+        last: "".join(series_key("", s, np.datetime64(last, "D")) for s in training) for last in set(last_day.values())
+    }
+    keys = {}
+    for cut in cuts:
+        digest = hashlib.sha1(f"{code_fingerprint()}|{settings!r}|{cut}|{windows.history_start}".encode())
+        digest.update(f"{windows.train_end}|{windows.backtest_days}|{windows.horizon_days}".encode())
+        digest.update(histories[last_day[cut]].encode())
+        keys[cut] = digest.hexdigest()
+    return keys
 
 
 def keep_boosters(
@@ -207,7 +210,7 @@ def keep_boosters(
 ) -> tuple[dict[date, bytes], int]:
     """The boosters for ``cuts``: those whose key the last run stored are kept, the rest trained by ``train``
     (given the cuts to train); the store then holds this run's boosters. Returns (boosters, number kept)."""
-    keys = {cut: booster_key(training, windows, cut, settings) for cut in cuts}
+    keys = booster_keys(training, windows, cuts, settings)
     stored: dict[str, bytes] = {}
     if stem is not None and boosters_path(stem).exists():
         frame = pl.read_parquet(boosters_path(stem))
@@ -220,8 +223,5 @@ def keep_boosters(
             {"key": [keys[cut] for cut in cuts], "booster": [boosters[cut] for cut in cuts]},
             schema=pa.schema([("key", pa.string()), ("booster", pa.binary())]),
         )
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        partial = boosters_path(stem).with_name(boosters_path(stem).name + ".partial")
-        pq.write_table(table, partial)
-        partial.replace(boosters_path(stem))
+        write_atomically(table, boosters_path(stem))
     return boosters, len(cuts) - len(missing)

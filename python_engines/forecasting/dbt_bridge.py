@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_engines.forecasting.backtest_reuse import KEYS_SCHEMA, keys_path
-from python_engines.forecasting.output import SeriesForecast, forecast_table, run_table
+from python_engines.forecasting.output import SeriesForecast, forecast_table, run_table, write_atomically
 from python_engines.forecasting.runs import STREAMING_ENGINES, EngineStream, FleetConfig
 from python_engines.forecasting.series import HistoryRules
 from python_engines.forecasting.streaming import DEFAULT_CHUNK_HOSTS, RelationSource
@@ -108,13 +108,6 @@ def _ensure_progress_visible() -> None:
         package.addHandler(handler)
         package.setLevel(logging.INFO)
         package.propagate = False
-
-
-def _write_atomically(table: pa.Table, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    pq.write_table(table, partial, compression="zstd")
-    partial.replace(target)
 
 
 def timing_table(run: EngineStream, started_at: datetime) -> pa.Table:
@@ -205,7 +198,7 @@ class LakeParts:
                     " (format parquet, compression zstd)"
                 )
                 partial.replace(target)
-        _write_atomically(timing_table(run, self.started_at), self.stem.with_name(f"{self.stem.name}_timings.parquet"))
+        write_atomically(timing_table(run, self.started_at), self.stem.with_name(f"{self.stem.name}_timings.parquet"))
         shutil.rmtree(self.directory, ignore_errors=True)
         return targets["forecast"]
 

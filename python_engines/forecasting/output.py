@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from python_engines.forecasting.windows import ForecastWindows
 
@@ -105,6 +107,14 @@ def forecast_table(results: Sequence[SeriesForecast], windows: ForecastWindows) 
             "yhat_upper": pa.array(stacked("upper"), pa.float64()),
         }
     )
+
+
+def write_atomically(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` as Parquet under a temporary name, then rename: a reader never sees half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    pq.write_table(table, partial, compression="zstd")
+    partial.replace(target)
 
 
 def run_table(results: Sequence[SeriesForecast]) -> pa.Table:
