@@ -43,6 +43,13 @@
                 ~ engine.writes_run_log ~ "'"
             ) }}
         {%- endif -%}
+        {%- set trend = engine.get('forecasts_trend', true) -%}
+        {%- if trend is not sameas true and trend is not sameas false -%}
+            {{ exceptions.raise_compiler_error(
+                "engine '" ~ engine.name ~ "' in var 'engines': forecasts_trend (optional) must be true or false, "
+                ~ "got '" ~ trend ~ "'"
+            ) }}
+        {%- endif -%}
         {%- if engine.simplicity is not integer -%}
             {{ exceptions.raise_compiler_error(
                 "engine '" ~ engine.name ~ "' in var 'engines': simplicity must be a whole number, got '"
@@ -73,6 +80,21 @@
 {% macro engine_simplicity_sql(column='model') -%}
     case {{ column }}
     {%- for engine in engine_list() %} when '{{ engine.name }}' then {{ engine.simplicity | int }}{% endfor %} end
+{%- endmacro %}
+
+
+{% macro engine_trendless_sql(column='model') -%}
+    {#- True for an engine whose forecast carries no trend by construction (registry key forecasts_trend: false,
+        e.g. the seasonal naive); every other engine, and an engine without the key, is false. -#}
+    {%- set trendless = [] -%}
+    {%- for engine in engine_list() if engine.get('forecasts_trend', true) is sameas false -%}
+        {%- do trendless.append("'" ~ engine.name ~ "'") -%}
+    {%- endfor -%}
+    {%- if trendless -%}
+        coalesce({{ column }} in ({{ trendless | join(', ') }}), false)
+    {%- else -%}
+        false
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -7,12 +7,60 @@
 -- outside its band on one side (the series has left the model that won), the champion is the registry's
 -- regime_engine instead (Prophet, whose forecast continues from the shape of the last weeks), and
 -- `forecasts` labels the series LOW trust.
+--
+-- For the same reason a backtest winner whose forecast cannot carry a trend (registry forecasts_trend: false,
+-- the seasonal naive) hands over to regime_engine when the series' last recent_trend_days trend: read as a
+-- line, a slope beyond recent_trend_z standard errors (doubled: daily residuals are autocorrelated) that moves
+-- at least recent_trend_min_points over recent_trend_material_days. Growth that turned into a decline after
+-- the backtest origin made the naive win on the flat months around the peak; it then forecast the peak level
+-- flat while the series kept falling.
 {%- set regime_engine = regime_engine_name() %}
 {%- set recent_days = var('recent_check_days') | int %}
+{%- set trend_days = var('recent_trend_days') | int %}
 with
 
 processed as (
     select * from {{ ref('processed_data') }}
+),
+
+windows as (
+    select * from {{ ref('forecast_windows') }}
+),
+
+-- The last trend_days of each series' real observations as a least-squares line (x in days).
+recent_line as (
+    select
+        processed.host_id,
+        processed.resource,
+        count(*) as trend_points,
+        regr_slope(processed.y, datediff('day', windows.history_end, processed.ds)) as trend_slope,
+        regr_sxx(processed.y, datediff('day', windows.history_end, processed.ds)) as spread_x,
+        regr_syy(processed.y, datediff('day', windows.history_end, processed.ds)) as spread_y,
+        regr_sxy(processed.y, datediff('day', windows.history_end, processed.ds)) as spread_xy
+    from processed
+    cross join windows
+    where
+        not processed.is_imputed
+        and processed.ds <= windows.history_end
+        and processed.ds > windows.history_end - {{ trend_days }}
+    group by all
+),
+
+recent_trend as (
+    select
+        host_id,
+        resource,
+        trend_slope,
+        coalesce(
+            trend_points >= {{ (trend_days / 2) | int }}
+            and spread_x > 0
+            and abs(trend_slope) * {{ var('recent_trend_material_days') }} >= {{ var('recent_trend_min_points') }}
+            and abs(trend_slope) > {{ var('recent_trend_z') }} * 2 * sqrt(
+                greatest(spread_y - spread_xy * spread_xy / spread_x, 0) / (trend_points - 2) / spread_x
+            ),
+            false
+        ) as has_recent_trend
+    from recent_line
 ),
 
 errors as (
@@ -191,10 +239,22 @@ picks as (
 
 decisions as (
     select
-        *,
-        coalesce(top_has_break and regime_available and top_model != '{{ regime_engine }}', false)
-            as is_regime_override
+        picks.*,
+        recent_trend.trend_slope,
+        coalesce(
+            (
+                picks.top_has_break
+                or (recent_trend.has_recent_trend and {{ engine_trendless_sql('picks.top_model') }})
+            )
+            and picks.regime_available
+            and picks.top_model != '{{ regime_engine }}',
+            false
+        ) as is_regime_override
     from picks
+    left join recent_trend
+        on
+            picks.host_id = recent_trend.host_id
+            and picks.resource = recent_trend.resource
 ),
 
 champions as (
@@ -205,6 +265,11 @@ champions as (
         case when is_regime_override then '{{ regime_engine }}' else top_model end as champion_model,
         case
             when top_model is null then null
+            when is_regime_override and not top_has_break
+                then
+                    'recent trend: the last {{ trend_days }} days moved '
+                    || cast(round(30 * trend_slope, 1) as varchar) || ' points a month, which ' || top_model
+                    || ', the backtest winner, cannot forecast'
             when is_regime_override
                 then
                     'recent break: ' || cast(round(100 * top_miss_share) as integer)
@@ -252,6 +317,8 @@ select
     coalesce(checked.model = champions.champion_model and champions.is_regime_override, false) as is_regime_override,
     checked.has_recent_break,
     checked.recent_miss_share,
+    coalesce(recent_trend.has_recent_trend, false) as has_recent_trend,
+    round(recent_trend.trend_slope, 4) as recent_trend_per_day,
     naive.naive_score,
     checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive
 from checked
@@ -263,3 +330,7 @@ left join naive
     on
         checked.host_id = naive.host_id
         and checked.resource = naive.resource
+left join recent_trend
+    on
+        checked.host_id = recent_trend.host_id
+        and checked.resource = recent_trend.resource
