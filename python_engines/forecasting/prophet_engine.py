@@ -132,6 +132,10 @@ class ProphetSettings:
     # alarms 5 -> 2, calm series unchanged). None keeps the yearly term always.
     yearly_min_agreement: float | None = 0.3
     yearly_check_order: int = 3
+    # When the yearly term is dropped and the joint fit without it misses the last recent_window days by
+    # yearly_refit_min_gap points or more on average, the model is fitted again without the term (the trend had
+    # leaned on it); below that the joint fit's trend is kept. 0: always refit; None: never.
+    yearly_refit_min_gap: float | None = 2.0
 
 
 @dataclass(frozen=True)
@@ -632,6 +636,13 @@ def yearly_agreement(days: np.ndarray, y: np.ndarray, order: int = 3, min_days: 
     return min(similarities) if similarities else None
 
 
+def refit_without_yearly(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> ProphetFit:
+    """The same model fitted again on the same days with no yearly term: trend and weekly terms that explain
+    the data on their own (zeroing the yearly coefficients of the joint fit leaves a trend that had leaned on
+    them, off the data by up to several points)."""
+    return fit_prophet(days, y, replace(fit.settings, yearly_order=0))
+
+
 def without_yearly(fit: ProphetFit) -> ProphetFit:
     """The fit with its yearly Fourier terms set to zero (trend and weekly terms as fitted)."""
     beta = fit.beta.copy()
@@ -668,8 +679,10 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     (:func:`compounding_growth`) or slows toward a ceiling (:func:`saturating_growth`, unless the last weeks
     fall or still climb faster than the curve) is continued as its curve, and a series that resets often
     keeps Prophet's trend. The seasonality is Prophet's, less its yearly term where the years of history do
-    not agree on one (:func:`yearly_agreement`); with under two years, or when the fit without it misses the
-    last weeks by ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level.
+    not agree on one (:func:`yearly_agreement`); when the joint fit without that term misses the last weeks by
+    ``yearly_refit_min_gap`` points its trend had leaned on the term and the model is fitted again without it
+    (:func:`refit_without_yearly`); with under two years, or when the fit still misses the last weeks by
+    ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level.
     """
     s = fit.settings
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
@@ -678,8 +691,12 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     if s.yearly_min_agreement is not None:
         agreement = yearly_agreement(days, y, s.yearly_check_order)
         if agreement is None or agreement < s.yearly_min_agreement:
-            fit = without_yearly(fit)
+            fit, joint = without_yearly(fit), fit
             gap = float(np.mean(y[recent] - fit.predict(days[recent])))
+            if s.yearly_refit_min_gap is not None and abs(gap) >= s.yearly_refit_min_gap:
+                fit = refit_without_yearly(joint, days, y)
+                s = fit.settings
+                gap = float(np.mean(y[recent] - fit.predict(days[recent])))
             short = agreement is None and s.anchor_without_yearly  # under two years: the yearly terms held level
             missed = s.anchor_min_gap is not None and abs(gap) >= s.anchor_min_gap  # they held a one-off rise
             if short or missed:

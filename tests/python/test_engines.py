@@ -571,7 +571,9 @@ def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped()
     # exact optimum at 0.03 happens to sit near the last weeks for this series even without the anchor).
     settings = replace(ProphetSettings(), solver="stan", changepoint_prior_scale=0.05)
     fit = prophet_engine.fit_prophet(days, values, settings)
-    unanchored = replace(fit, settings=replace(settings, anchor_without_yearly=False, anchor_min_gap=None))
+    unanchored = replace(
+        fit, settings=replace(settings, anchor_without_yearly=False, anchor_min_gap=None, yearly_refit_min_gap=None)
+    )
     plain = prophet_engine.consensus_predict(unanchored, days, values, future)
     assert abs(plain[:14].mean() - last_weeks) > 10.0, (plain[:14].mean(), last_weeks)
 
@@ -588,11 +590,31 @@ def test_a_one_off_rise_that_took_the_yearly_term_with_it_is_forecast_from_the_d
     series = replace(base, y=values)
     last_weeks = values[-28:].mean()
     assert prophet_engine.yearly_agreement(series.ds, values) < ProphetSettings().yearly_min_agreement
-    unanchored = replace(ProphetSettings(), anchor_min_gap=None)
+    unanchored = replace(ProphetSettings(), anchor_min_gap=None, yearly_refit_min_gap=None)
     before = prophet_forecast(series, WINDOWS, unanchored, segments=("forecast",)).forecast.yhat
     assert before[0] - last_weeks > 8.0 and before[:90].max() > 95.0, (before[0], last_weeks, before[:90].max())
     after = prophet_forecast(series, WINDOWS, segments=("forecast",)).forecast.yhat
     assert abs(after[0] - last_weeks) < 4.0 and after[:90].max() < 92.0, (after[0], last_weeks, after[:90].max())
+
+
+def test_a_trend_that_leaned_on_the_dropped_yearly_term_is_fitted_again() -> None:
+    """A stress-fleet memory series (seed 2) that rose from 12 to 83 over a year and still creeps up at 86:
+    the years disagree, so the yearly term goes. Zeroing it in the joint fit leaves a trend that had leaned
+    on it: the forecast starts 4 points over the last weeks (under the 5-point re-anchoring) and runs through
+    95 within 90 days, a false alarm (the series levels off). Fitted again without the term, the forecast
+    starts at the data and stays under 92 for the next 90 days."""
+    table = pl.read_csv(Path(__file__).parent / "fixtures" / "saturating_memory.csv", try_parse_dates=True)
+    table = table.filter(~pl.col("is_imputed"))
+    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    future = days[-1] + np.arange(1, 181)
+    last_weeks = values[-28:].mean()
+    assert prophet_engine.yearly_agreement(days, values) < ProphetSettings().yearly_min_agreement
+    kept = replace(ProphetSettings(), yearly_refit_min_gap=None)
+    before = prophet_engine.consensus_predict(prophet_engine.fit_prophet(days, values, kept), days, values, future)
+    assert 3.0 < before[0] - last_weeks < kept.anchor_min_gap and before[:90].max() > 95.0, (before[0], last_weeks)
+    fit = prophet_engine.fit_prophet(days, values, ProphetSettings())
+    after = prophet_engine.consensus_predict(fit, days, values, future)
+    assert abs(after[0] - last_weeks) < 1.5 and after[:90].max() < 92.0, (after[0], last_weeks, after[:90].max())
 
 
 def test_prophet_levels_off_growth_that_is_slowing_toward_a_ceiling() -> None:
