@@ -16,8 +16,10 @@ correction before ``train_end``) is backtested again. A change of code, settings
 kept backtest is the one a fresh run with those windows would make (``tests/python/test_backtest_reuse.py``).
 
 XGBoost's global boosters are kept the same way (``<engine>_boosters.parquet``, by a key over the code, the
-settings, the dates and every training series' history up to the booster's cut): with a kept tournament the
-calibration and backtest boosters are the last run's, and only the production booster is trained.
+settings, the dates and every training series' history up to the booster's cut). The production booster is
+trained at the tournament's day (``backtest_end``), so a kept tournament keeps all three and forecasts each new
+day's data with them. Each engine's interval calibration is kept too (``<engine>_quantiles.parquet``, by
+:func:`calibration_key`): its windows end at ``train_end``, which a kept tournament does not move.
 """
 
 from __future__ import annotations
@@ -225,3 +227,69 @@ def keep_boosters(
         )
         write_atomically(table, boosters_path(stem))
     return boosters, len(cuts) - len(missing)
+
+
+def quantiles_path(stem: Path) -> Path:
+    """Where an engine run stores its calibrated interval quantiles by key, beside ``<stem>.parquet``."""
+    return stem.with_name(f"{stem.name}_quantiles.parquet")
+
+
+def calibration_key(
+    engine: str, windows: ForecastWindows, settings: object, width: float, sample: Sequence[Series], extra: bytes = b""
+) -> str:
+    """What an engine's interval calibration is made from: the code, the settings, the level, the calibration
+    run's windows (``windows``), every sample series' history up to that run's last day and ``extra`` (XGBoost:
+    the calibration booster). A kept tournament keeps all of these, so its calibration is the last run's."""
+    digest = hashlib.sha1(f"{engine}|{code_fingerprint()}|{settings!r}|{width!r}|{len(sample)}".encode())
+    days = (windows.history_start, windows.train_end, windows.backtest_start, windows.backtest_end, windows.history_end)
+    for day in days:
+        digest.update(day.isoformat().encode())
+    last = np.datetime64(windows.history_end, "D")
+    for s in sample:
+        digest.update(series_key("", s, last).encode())
+    digest.update(extra)
+    return digest.hexdigest()
+
+
+def stored_quantiles(stem: Path | None, key: str) -> HorizonQuantiles | None:
+    """The quantiles the last run stored under ``key`` (None: no store, or another key)."""
+    if stem is None or not quantiles_path(stem).exists():
+        return None
+    frame = pl.read_parquet(quantiles_path(stem))
+    if frame.height != 1 or frame["key"][0] != key:
+        return None
+    row = frame.row(0, named=True)
+    return HorizonQuantiles(
+        lower=np.asarray(row["lower"], dtype=np.float64),
+        upper=np.asarray(row["upper"], dtype=np.float64),
+        width=float(row["width"]),
+        series=int(row["series"]),
+    )
+
+
+def store_quantiles(stem: Path | None, key: str, quantiles: HorizonQuantiles | None) -> None:
+    """Keep this run's quantiles for the next (nothing to keep when calibration produced none)."""
+    if stem is None:
+        return
+    if quantiles is None:
+        quantiles_path(stem).unlink(missing_ok=True)
+        return
+    table = pa.table(
+        {
+            "key": [key],
+            "lower": [quantiles.lower.tolist()],
+            "upper": [quantiles.upper.tolist()],
+            "width": [quantiles.width],
+            "series": [quantiles.series],
+        },
+        schema=pa.schema(
+            [
+                ("key", pa.string()),
+                ("lower", pa.list_(pa.float64())),
+                ("upper", pa.list_(pa.float64())),
+                ("width", pa.float64()),
+                ("series", pa.int64()),
+            ]
+        ),
+    )
+    write_atomically(table, quantiles_path(stem))

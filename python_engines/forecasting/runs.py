@@ -18,7 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from python_engines.forecasting.backtest_reuse import BacktestReuse, keep_boosters
+from python_engines.forecasting.backtest_reuse import (
+    BacktestReuse,
+    calibration_key,
+    keep_boosters,
+    store_quantiles,
+    stored_quantiles,
+)
 from python_engines.forecasting.fleet import EngineTask, FleetOptions, FleetPass, run_fleet
 from python_engines.forecasting.intervals import (
     HorizonQuantiles,
@@ -137,12 +143,26 @@ def learn_quantiles(
 
 
 def _calibrate(
-    model: str, task: EngineTask, sample: Sequence[Series], config: FleetConfig, chunk_size: int
+    model: str,
+    task: EngineTask,
+    sample: Sequence[Series],
+    config: FleetConfig,
+    chunk_size: int,
+    extra_key: bytes = b"",
 ) -> tuple[HorizonQuantiles | None, PhaseTiming]:
+    """Calibrate on ``sample``, or keep the last run's quantiles when everything they came from is the same
+    (a kept tournament: same windows, same histories up to its training cut; :func:`.calibration_key`)."""
+    started = time.perf_counter()
+    key = calibration_key(model, task.windows, task.params.settings, config.interval_width, sample, extra_key)
+    kept = stored_quantiles(config.reuse_from, key)
+    if kept is not None:
+        log.info("%s: kept the interval calibration of the last run (same windows and histories)", model)
+        return kept, PhaseTiming(model, "calibrate", len(sample), time.perf_counter() - started, 0, "kept")
     fleet_pass = run_fleet(task, sample, config.options(chunk_size))
     quantiles = learn_quantiles(sample, fleet_pass.results, task.windows, config.interval_width)
     if quantiles is not None:
         log.info("%s: intervals calibrated on %d series: %s", model, quantiles.series, quantiles.summary())
+    store_quantiles(config.reuse_from, key, quantiles)
     return quantiles, _timing(model, "calibrate", fleet_pass)
 
 
@@ -222,14 +242,20 @@ def stream_xgboost(
     if is_global:
         started = time.perf_counter()
         threads = config.workers or FleetOptions().workers
+        # The production model is trained with the tournament, on the history up to the day it ran (backtest_end,
+        # which is history_end unless the tournament is kept): a kept tournament keeps it too, and it forecasts
+        # from each new day's data (the features move every day; the fitted relations are a few days old).
+        production_cut = windows.backtest_end
         boosters, kept = keep_boosters(
             config.reuse_from,
             samples.training,
             windows,
-            [cal_windows.train_end, windows.train_end, windows.history_end],
+            [cal_windows.train_end, windows.train_end, production_cut],
             settings,
             lambda cuts: train_global(samples.training, windows, cuts, settings, threads),
         )
+        if production_cut in boosters:
+            boosters[windows.history_end] = boosters[production_cut]
         if kept:
             log.info("xgboost: kept %d of 3 boosters from the last run (same training data); trained the rest", kept)
         timings.append(
@@ -242,7 +268,10 @@ def stream_xgboost(
         return EngineTask("xgboost", xgboost_chunk, win, params, per_series=False, time_limit=limit)
 
     calibration = task(cal_windows, XGBoostParams(settings, boosters, segments=(SEGMENT_BACKTEST,)))
-    quantiles, cal_timing = _calibrate("xgboost", calibration, samples.calibration, config, config.xgboost_chunk_size)
+    booster = boosters.get(cal_windows.train_end, b"")
+    quantiles, cal_timing = _calibrate(
+        "xgboost", calibration, samples.calibration, config, config.xgboost_chunk_size, booster
+    )
     samples.calibration = []
     main = task(windows, XGBoostParams(settings, boosters, quantiles))
     forecast = _forecast_chunks("xgboost", lambda _: main, source, config.options(config.xgboost_chunk_size), sink)

@@ -65,12 +65,19 @@ def _kept(runs: pl.DataFrame) -> list[str]:
     return runs.filter(pl.col("detail").str.contains("backtest=kept"))["host_id"].to_list()
 
 
+def _calibration_backend(lake: Path, engine: str = "prophet") -> str:
+    """How the last run of ``engine`` got its interval calibration: 'kept' from the run before, else fitted."""
+    timings = pl.read_parquet(lake / "forecasts" / f"{engine}_timings.parquet")
+    return timings.filter(pl.col("phase") == "calibrate")["backend"].item()
+
+
 @pytest.fixture(scope="module")
 def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame, ForecastWindows]:
     lake = tmp_path_factory.mktemp("kept_lake")
     windows = compute_windows(START, FIRST_END)
     forecasts, runs = _run([s.until(np.datetime64(FIRST_END)) for s in _fleet()], windows, lake)
     assert runs["status"].to_list() == ["ok"] * 4 and not _kept(runs)
+    assert _calibration_backend(lake) == "local"
     return lake, forecasts, windows
 
 
@@ -87,12 +94,13 @@ def test_a_kept_tournament_refits_only_the_production_forecast(first_build, tmp_
     windows = _kept_windows(first_windows)
     forecasts, runs = _run(_fleet(), windows, lake)
     assert runs["status"].to_list() == ["ok"] * 4 and len(_kept(runs)) == 4
+    assert _calibration_backend(lake) == "kept"  # same calibration windows and sample histories
     assert _backtest(forecasts).equals(_backtest(first))  # the stored rows, days up to the first build's end
     production = forecasts.filter(pl.col("segment") == "forecast")
     assert production["ds"].min() == date(2026, 1, 1) and production.height == 4 * 180
     # A fresh run with the same windows and no stored backtests fits every backtest and gets the same rows.
     fresh, fresh_runs = _run(_fleet(), windows, tmp_path / "fresh_lake")
-    assert not _kept(fresh_runs)
+    assert not _kept(fresh_runs) and _calibration_backend(tmp_path / "fresh_lake") == "local"
     assert fresh.equals(forecasts)
 
 
@@ -113,6 +121,13 @@ def test_a_change_before_the_training_cut_is_backtested_again(first_build) -> No
     assert fresh.train_end == windows.train_end and fresh.backtest_end != windows.backtest_end
     _, fresh_runs = _run(fleet, fresh, lake)
     assert not _kept(fresh_runs)
+    # A correction inside the calibration sample changes the calibration, so every band (and backtest key).
+    inside = min(range(len(fleet)), key=lambda i: sample_key(fleet[i]))
+    corrected = fleet[inside].y.copy()
+    corrected[100] += 7.0
+    fleet[inside] = replace(fleet[inside], y=corrected)
+    _, runs = _run(fleet, fresh, lake)
+    assert _calibration_backend(lake) == "local" and not _kept(runs)
 
 
 def test_xgboost_keeps_the_boosters_of_a_kept_tournament(tmp_path: Path) -> None:
@@ -123,9 +138,13 @@ def test_xgboost_keeps_the_boosters_of_a_kept_tournament(tmp_path: Path) -> None
     windows = _kept_windows(first_windows)
     forecasts, _ = _run(_fleet(), windows, lake, "xgboost")
     again = pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet")
-    # The calibration and backtest boosters are the first run's; the production booster is new.
-    assert again["key"].to_list()[:2] == stored["key"].to_list()[:2]
-    assert again["booster"].to_list()[:2] == stored["booster"].to_list()[:2]
-    assert again["key"][2] != stored["key"][2]
+    # All three boosters are the first run's: the production one is trained at the tournament's day
+    # (backtest_end), and the new days only move the features it forecasts from.
+    assert again["key"].to_list() == stored["key"].to_list()
+    assert again["booster"].to_list() == stored["booster"].to_list()
+    production = forecasts.filter(pl.col("segment") == "forecast")
+    assert production["ds"].min() == date(2026, 1, 1) and production.height == 4 * 180
+    assert _calibration_backend(lake, "xgboost") == "kept"  # same calibration booster and sample histories
     fresh, _ = _run(_fleet(), windows, tmp_path / "fresh_lake", "xgboost")
+    assert _calibration_backend(tmp_path / "fresh_lake", "xgboost") == "local"
     assert fresh.equals(forecasts)
