@@ -5,7 +5,8 @@ file names literally) and hands them here. Besides the returned table, each run 
 (``<lake_dir>/forecasts/``): ``<model>.parquet`` (the forecasts, for fast reads), ``<model>_runs.parquet``
 (the run log behind ``engine_runs``), ``<model>_timings.parquet`` (behind ``engine_timings``) and
 ``<model>_backtest_keys.parquet`` (what each series' backtest was made from: the next run keeps a backtest
-whose key still matches, :mod:`.backtest_reuse`).
+whose key still matches, :mod:`.backtest_reuse`), ``<model>_quantiles.parquet`` (its interval calibration, kept
+the same way) and, for global XGBoost, ``<model>_boosters.parquet``.
 
 Bounded memory: the fleet is read from DuckDB ``forecast_chunk_hosts`` hosts at a time
 (:class:`.streaming.RelationSource`), and each chunk's forecast and run-log rows go to Parquet part files in a

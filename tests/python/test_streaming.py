@@ -128,7 +128,8 @@ def test_chunked_equals_unchunked(engine: str, chunk_hosts: int, warehouse: Path
     assert streamed.height == expected.height > 0
     assert streamed.equals(expected)
     lake = tmp_path / "lake" / "forecasts"
-    stored = ("", "_backtest_keys", "_boosters", "_runs", "_timings")  # boosters: global XGBoost only
+    # boosters: global XGBoost only; quantiles: the interval calibration, kept for the next run
+    stored = ("", "_backtest_keys", "_boosters", "_quantiles", "_runs", "_timings")
     files = [f"{engine}{s}.parquet" for s in stored if s != "_boosters" or engine == "xgboost"]
     assert sorted(p.name for p in lake.iterdir()) == files
     runs = pl.read_parquet(lake / f"{engine}_runs.parquet")
