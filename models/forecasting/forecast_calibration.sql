@@ -39,6 +39,16 @@ leaderboard as (
     select * from {{ ref('model_leaderboard') }}
 ),
 
+difficulty as (
+    select
+        host_id,
+        resource,
+        model,
+        median(stretch_score) as difficulty_score
+    from errors
+    group by all
+),
+
 labelled as (
     select
         errors.host_id,
@@ -53,9 +63,7 @@ labelled as (
             else 'LOW'
         end as trust_level,
         -- The series' typical backtest miss in units of its own half-width (< ~0.5 for a band that fits).
-        median(errors.stretch_score) over (
-            partition by errors.host_id, errors.resource, errors.model
-        ) as difficulty_score,
+        difficulty.difficulty_score,
         -- Whole hosts per fold: a host's resources share its behaviour, so they must not straddle folds.
         cast(hash(errors.host_id) % 2 as integer) as fold
     from errors
@@ -64,6 +72,11 @@ labelled as (
             errors.host_id = leaderboard.host_id
             and errors.resource = leaderboard.resource
             and errors.model = leaderboard.model
+    inner join difficulty
+        on
+            errors.host_id = difficulty.host_id
+            and errors.resource = difficulty.resource
+            and errors.model = difficulty.model
     where leaderboard.is_eligible
 ),
 
@@ -95,31 +108,20 @@ expanded as (
     cross join unnest([grouped.fold, -1]) as fold_groups (fold)
 ),
 
-ranked as (
-    select
-        model,
-        calibration_group,
-        fold,
-        host_id,
-        resource,
-        stretch_score,
-        row_number() over (partition by model, calibration_group, fold order by stretch_score) as score_rank,
-        count(*) over (partition by model, calibration_group, fold) as points
-    from expanded
-),
-
--- Finite-sample conformal quantile: the ceil((n + 1) * level)-th smallest score (capped at n).
+-- Finite-sample conformal quantile: the ceil((n + 1) * level)-th smallest score (capped at n), read from
+-- the group's sorted scores. An aggregate per group, not a row_number() window: the window sorted millions of
+-- rows in a few dozen partitions and was the slowest SQL of the tournament (bench/README.md).
 conformal as (
     select
         model,
         calibration_group,
         fold,
         count(distinct host_id || '|' || resource) as series,
-        any_value(points) as points,
-        max(stretch_score) filter (
-            where score_rank = least(points, ceil((points + 1) * {{ level }}))
-        ) as conformal_stretch
-    from ranked
+        count(*) as points,
+        list_sort(list(stretch_score))[
+            cast(least(count(*), ceil((count(*) + 1) * {{ level }})) as bigint)
+        ] as conformal_stretch
+    from expanded
     group by all
 ),
 
