@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from python_engines import unit_test_memo
 from python_engines.paths import ProjectPaths
 
 log = logging.getLogger("horizonscale")
@@ -344,9 +345,18 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
         log.info(last_load)
     _refuse_unreachable_dask(args.vars)
     extra = ["--vars", args.vars] if args.vars else []
-    extra += ["--full-refresh"] if getattr(args, "full_refresh", False) else []
+    full_refresh = getattr(args, "full_refresh", False)
+    extra += ["--full-refresh"] if full_refresh else []
     selection = ["--select", args.select, "--indirect-selection", "cautious"] if args.select else []
     selection += ["--exclude", args.exclude] if getattr(args, "exclude", None) else []
+    tested = unit_test_memo.fingerprint(paths.root, args.vars)
+    skip_unit_tests = not full_refresh and unit_test_memo.unchanged_since_passed(paths.data_dir, tested)
+    if skip_unit_tests:
+        log.info(
+            "dbt unit tests left out: the project's SQL, vars and dbt versions are those of the last build that "
+            "passed them (a code change or --full-refresh runs them again)"
+        )
+        extra += unit_test_memo.SKIP_UNIT_TESTS
     try:
         run_dbt(paths, "build", *selection, *extra)
     except CliError as exc:
@@ -357,6 +367,8 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
             raise CliError(locked) from exc
         advice = over_threshold_advice(paths.warehouse)
         raise CliError(f"{exc}: {advice}" if advice else str(exc)) from exc
+    if not selection and not skip_unit_tests:  # every unit test ran, and passed
+        unit_test_memo.record_passed(paths.data_dir, tested)
     for quarantine in read_quarantine(paths.warehouse):
         log.info("quarantine: %s", quarantine.describe())
     too_short = short_history_warning(paths.warehouse)
