@@ -15,11 +15,13 @@ detail ``backtest=kept``) and only its production forecast is fitted; any other 
 correction before ``train_end``) is backtested again. A change of code, settings or data never matches, so a
 kept backtest is the one a fresh run with those windows would make (``tests/python/test_backtest_reuse.py``).
 
-XGBoost's global boosters are kept the same way (``<engine>_boosters.parquet``, by a key over the code, the
-settings, the dates and every training series' history up to the booster's cut). The production booster is
-trained at the tournament's day (``backtest_end``), so a kept tournament keeps all three and forecasts each new
-day's data with them. Each engine's interval calibration is kept too (``<engine>_quantiles.parquet``, by
-:func:`calibration_key`): its windows end at ``train_end``, which a kept tournament does not move.
+XGBoost keeps its backtests the same way; its run key also holds the global booster of the backtest cut,
+which predicts every series' backtest. Its boosters are kept by a key of their own (``<engine>_boosters.parquet``:
+the code, the settings, the dates and every training series' history up to the booster's cut). The production
+booster is trained at the tournament's day (``backtest_end``), so a kept tournament can keep all three and
+forecast each new day's data with them. Each engine's interval calibration is kept too
+(``<engine>_quantiles.parquet``, by :func:`calibration_key`): its windows end at ``train_end``, which a kept
+tournament does not move.
 """
 
 from __future__ import annotations
@@ -66,9 +68,13 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def run_key(engine: str, windows: ForecastWindows, settings: object, quantiles: HorizonQuantiles | None) -> str:
-    """What every backtest of one engine run shares (see the module docstring)."""
+def run_key(
+    engine: str, windows: ForecastWindows, settings: object, quantiles: HorizonQuantiles | None, extra: bytes = b""
+) -> str:
+    """What every backtest of one engine run shares (see the module docstring); ``extra``: anything else the
+    engine's backtests are made from (XGBoost: the global booster of the backtest cut)."""
     digest = hashlib.sha1(f"{engine}|{code_fingerprint()}|{settings!r}".encode())
+    digest.update(hashlib.sha1(extra).digest())
     for day in (windows.history_start, windows.train_end, windows.backtest_start, windows.backtest_end):
         digest.update(day.isoformat().encode())
     if quantiles is not None:
@@ -146,9 +152,10 @@ class BacktestReuse:
         settings: object,
         quantiles: HorizonQuantiles | None,
         stem: Path | None,
+        extra: bytes = b"",
     ) -> BacktestReuse:
         """Open the previous run's keys and forecasts at ``stem`` (the lake file stem; None: reuse nothing)."""
-        reuse = cls(run_key(engine, windows, settings, quantiles), windows)
+        reuse = cls(run_key(engine, windows, settings, quantiles, extra), windows)
         if stem is not None and keys_path(stem).exists() and stem.with_suffix(".parquet").exists():
             reuse.stored_keys, reuse.stored_forecasts = _read_keys(keys_path(stem)), stem.with_suffix(".parquet")
         return reuse

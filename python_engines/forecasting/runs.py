@@ -273,8 +273,18 @@ def stream_xgboost(
         "xgboost", calibration, samples.calibration, config, config.xgboost_chunk_size, booster
     )
     samples.calibration = []
-    main = task(windows, XGBoostParams(settings, boosters, quantiles))
-    forecast = _forecast_chunks("xgboost", lambda _: main, source, config.options(config.xgboost_chunk_size), sink)
+    # A series' backtest is kept when the backtest booster, the calibration and its history up to train_end are
+    # the last run's (a kept tournament): only its production forecast is predicted.
+    reuse = BacktestReuse.start(
+        "xgboost", windows, settings, quantiles, config.reuse_from, boosters.get(windows.train_end, b"")
+    )
+
+    def main(chunk: list[Series]) -> EngineTask:
+        return task(windows, XGBoostParams(settings, boosters, quantiles, kept=reuse.plan(chunk)))
+
+    forecast = _forecast_chunks("xgboost", main, source, config.options(config.xgboost_chunk_size), sink, reuse)
+    if reuse.stored_keys:
+        log.info("xgboost: kept the backtest of %d of %d series from the last run", reuse.kept, samples.series)
     return EngineStream("xgboost", quantiles, [*timings, cal_timing, forecast], samples.series)
 
 

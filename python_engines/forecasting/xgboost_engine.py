@@ -444,6 +444,7 @@ class XGBoostParams:
     boosters: dict[date, bytes] = field(default_factory=dict)
     quantiles: HorizonQuantiles | None = None
     segments: tuple[str, ...] = ("backtest", "forecast")
+    kept: frozenset[tuple[str, str]] = frozenset()  # series whose backtest is kept from the last run (none made)
 
 
 def train_global(
@@ -525,14 +526,18 @@ def _forecast_eligible(
     }
     for segment in params.segments:
         cut, n_days = segments[segment]
-        panel = Panel.build(eligible, windows.history_start, cut)
+        # Each series is forecast from its own panel row, so leaving out the kept ones changes no other's.
+        chosen = [s for s in eligible if segment != "backtest" or s.key not in params.kept]
+        if not chosen:
+            continue
+        panel = Panel.build(chosen, windows.history_start, cut)
         if settings.mode == "global":
             if cut not in params.boosters:
                 raise RuntimeError(f"no global model trained for the cut {cut}")
             paths = predict_paths(_load(params.boosters[cut]), panel, n_days, settings, settings.nthread)
         else:
             paths = _local_paths(panel, n_days, training_horizon(windows), settings)
-        for row, s in enumerate(eligible):
+        for row, s in enumerate(chosen):
             scale = float(panel.scale[row])
             band = (
                 params.quantiles.band(paths[row], scale)

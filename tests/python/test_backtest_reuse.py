@@ -130,13 +130,17 @@ def test_a_change_before_the_training_cut_is_backtested_again(first_build) -> No
     assert _calibration_backend(lake) == "local" and not _kept(runs)
 
 
-def test_xgboost_keeps_the_boosters_of_a_kept_tournament(tmp_path: Path) -> None:
+def test_xgboost_keeps_the_boosters_and_backtests_of_a_kept_tournament(tmp_path: Path) -> None:
     first_windows = compute_windows(START, FIRST_END)
     lake = tmp_path / "lake"
-    _run([s.until(np.datetime64(FIRST_END)) for s in _fleet()], first_windows, lake, "xgboost")
+    first, first_runs = _run([s.until(np.datetime64(FIRST_END)) for s in _fleet()], first_windows, lake, "xgboost")
+    assert not _kept(first_runs)
     stored = pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet")
     windows = _kept_windows(first_windows)
-    forecasts, _ = _run(_fleet(), windows, lake, "xgboost")
+    forecasts, runs = _run(_fleet(), windows, lake, "xgboost")
+    # Same backtest booster, calibration and histories up to train_end: every backtest is the stored one.
+    assert runs["status"].to_list() == ["ok"] * 4 and len(_kept(runs)) == 4
+    assert _backtest(forecasts).equals(_backtest(first))
     again = pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet")
     # All three boosters are the first run's: the production one is trained at the tournament's day
     # (backtest_end), and the new days only move the features it forecasts from.
@@ -145,6 +149,6 @@ def test_xgboost_keeps_the_boosters_of_a_kept_tournament(tmp_path: Path) -> None
     production = forecasts.filter(pl.col("segment") == "forecast")
     assert production["ds"].min() == date(2026, 1, 1) and production.height == 4 * 180
     assert _calibration_backend(lake, "xgboost") == "kept"  # same calibration booster and sample histories
-    fresh, _ = _run(_fleet(), windows, tmp_path / "fresh_lake", "xgboost")
-    assert _calibration_backend(tmp_path / "fresh_lake", "xgboost") == "local"
+    fresh, fresh_runs = _run(_fleet(), windows, tmp_path / "fresh_lake", "xgboost")
+    assert _calibration_backend(tmp_path / "fresh_lake", "xgboost") == "local" and not _kept(fresh_runs)
     assert fresh.equals(forecasts)

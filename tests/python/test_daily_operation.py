@@ -30,8 +30,8 @@ SEED = 3
 START, END = date(2024, 7, 1), date(2025, 6, 30)
 EXTEND_DAYS = 7
 SECRET = "/hooks/T0/B0/daily-loop-secret"
-GENTLE = "{forecast_workers: 1}"
 # The second build comes 7 days later: it keeps the first build's tournament (the default age limit is 6 days).
+# Both builds pass the same vars, so the second leaves out the unit tests the first passed (unit_test_memo).
 KEEP_TOURNAMENT = "{forecast_workers: 1, tournament_max_age_days: 7}"
 
 
@@ -79,6 +79,12 @@ def _run_ids(paths: ProjectPaths) -> dict[date, tuple[str, int]]:
     return {as_of: (run_id, count) for as_of, run_id, count in rows}
 
 
+def _unit_tests_run(work: Path) -> int:
+    """Unit tests in the last dbt run's results (dbt's target is under ``work``: support.isolated_env)."""
+    results = json.loads((work / "target" / "run_results.json").read_text())
+    return sum(r["unique_id"].startswith("unit_test.") for r in results["results"])
+
+
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     work = tmp_path_factory.mktemp("daily")
@@ -92,7 +98,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         return output
 
     cli("generate", "--hosts", str(HOSTS), "--seed", str(SEED), "--start", str(START), "--end", str(END))
-    cli("build", "--vars", GENTLE, "--notify", hook.url)
+    cli("build", "--vars", KEEP_TOURNAMENT, "--notify", hook.url)
     messages_after_first_build = len(hook.bodies)
     first = _query(
         serving_file(paths),
@@ -111,7 +117,8 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             f"where not (lower(host_id) = '{silenced}' and ts > date '{END}')) to '{lake}.new' (format parquet)"
         )
     Path(f"{lake}.new").replace(lake)
-    cli("build", "--vars", KEEP_TOURNAMENT, "--notify", hook.url)
+    second_build = cli("build", "--vars", KEEP_TOURNAMENT, "--notify", hook.url)
+    unit_tests_second_build = _unit_tests_run(work)
     hook.server.shutdown()
     tournament = _query(
         paths.warehouse,
@@ -120,6 +127,11 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         " (select max(ds) from prophet_forecasts where segment = 'backtest')"
         " from forecast_windows as w"
         " left join engine_runs as r on r.model = 'prophet' and r.status = 'ok' group by all",
+    )[0]
+    xgboost_backtests = _query(
+        paths.warehouse,
+        "select count(*) filter (where status = 'ok'), count(*) filter (where detail like '%backtest=kept%')"
+        " from engine_runs where model = 'xgboost'",
     )[0]
     runs_before = _run_ids(paths)
     incremental = _refined(paths)
@@ -139,14 +151,26 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "incremental": incremental,
         "full_refresh": _refined(paths),
         "tournament": tournament,
+        "xgboost_backtests": xgboost_backtests,
+        "unit_tests_second_build": unit_tests_second_build,
+        "second_build_log": second_build,
     }
+
+
+def test_the_second_build_left_out_the_unit_tests_the_first_passed(loop: dict) -> None:
+    assert "dbt unit tests left out" in loop["second_build_log"]
+    assert loop["unit_tests_second_build"] == 0
+    assert "dbt unit tests left out" not in loop["logs"].split(loop["second_build_log"])[0]
 
 
 def test_the_second_build_kept_the_first_tournament(loop: dict) -> None:
     kept, backtest_end, age, prophet_ok, prophet_kept, last_backtest_day = loop["tournament"]
     assert (kept, backtest_end, age, last_backtest_day) == (True, END, EXTEND_DAYS, END)
-    # No day before the training cut changed: Prophet refit only the production forecast of every series.
+    # No day before the training cut changed: Prophet refit only the production forecast of every series,
+    # and XGBoost predicted only the production forecasts (same backtest booster and calibration).
     assert prophet_kept == prophet_ok > 0
+    xgboost_ok, xgboost_kept = loop["xgboost_backtests"]
+    assert xgboost_kept == xgboost_ok > 0
 
 
 def test_history_keeps_both_snapshots(loop: dict) -> None:
