@@ -18,10 +18,11 @@ kept backtest is the one a fresh run with those windows would make (``tests/pyth
 XGBoost keeps its backtests the same way; its run key also holds the global booster of the backtest cut,
 which predicts every series' backtest. Its boosters are kept by a key of their own (``<engine>_boosters.parquet``:
 the code, the settings, the dates and every training series' history up to the booster's cut). The production
-booster is trained at the tournament's day (``backtest_end``), so a kept tournament can keep all three and
-forecast each new day's data with them. Each engine's interval calibration is kept too
-(``<engine>_quantiles.parquet``, by :func:`calibration_key`): its windows end at ``train_end``, which a kept
-tournament does not move.
+booster is trained at the tournament's day (``backtest_end``), so a kept tournament keeps all three and
+forecasts each new day's data with them; a series whose last day was missing then (carried forward, and
+interpolated once the next day arrives) does not stop it, as no training row reads that imputed tail.
+Each engine's interval calibration is kept too (``<engine>_quantiles.parquet``, by :func:`calibration_key`):
+its windows end at ``train_end``, which a kept tournament does not move.
 """
 
 from __future__ import annotations
@@ -91,6 +92,23 @@ def series_key(run: str, series: Series, train_end: np.datetime64) -> str:
     digest.update(series.ds[keep].astype("datetime64[D]").astype(np.int64).tobytes())
     digest.update(np.ascontiguousarray(series.y[keep], dtype=np.float64).tobytes())
     digest.update(np.ascontiguousarray(series.is_imputed[keep], dtype=bool).tobytes())
+    return digest.hexdigest()
+
+
+def training_history_key(series: Series, last_day: np.datetime64) -> str:
+    """The series' history up to ``last_day`` as a global booster's training sees it: its days and imputed
+    flags, and its values up to its last observation. The values of the imputed tail after it are left out:
+    they are carried forward until the next observation arrives and then interpolated towards it (so the day
+    after a build changes them), and no training row reads them (:meth:`.xgboost_engine.Panel.build`)."""
+    keep = series.ds <= last_day
+    observed = series.observed()[keep]
+    values = np.ascontiguousarray(series.y[keep], dtype=np.float64)
+    if observed.any():
+        values = values[: int(np.flatnonzero(observed)[-1]) + 1]
+    digest = hashlib.sha1(f"{series.host_id}|{series.resource}".encode())
+    digest.update(series.ds[keep].astype("datetime64[D]").astype(np.int64).tobytes())
+    digest.update(np.ascontiguousarray(series.is_imputed[keep], dtype=bool).tobytes())
+    digest.update(values.tobytes())
     return digest.hexdigest()
 
 
@@ -194,11 +212,13 @@ def booster_keys(
     training: Sequence[Series], windows: ForecastWindows, cuts: Sequence[date], settings: object
 ) -> dict[date, str]:
     """What the global booster of each cut is made from: the code, the settings, the dates and every training
-    series' history up to the cut (or ``train_end``, which decides eligibility, when later). Each history is
-    hashed once per distinct last day (the calibration and backtest cuts share ``train_end``)."""
+    series' history up to the cut (or ``train_end``, which decides eligibility, when later), less the values
+    of its imputed tail (:func:`training_history_key`). Each history is hashed once per distinct last day (the
+    calibration and backtest cuts share ``train_end``)."""
     last_day = {cut: max(cut, windows.train_end) for cut in cuts}
     histories = {
-        last: "".join(series_key("", s, np.datetime64(last, "D")) for s in training) for last in set(last_day.values())
+        last: "".join(training_history_key(s, np.datetime64(last, "D")) for s in training)
+        for last in set(last_day.values())
     }
     keys = {}
     for cut in cuts:

@@ -168,6 +168,13 @@ def _forward_fill(levels: np.ndarray) -> np.ndarray:
     return np.where(np.maximum.accumulate(known, axis=1), filled, np.nan)
 
 
+def _without_imputed_tail(raw: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """``raw`` with NaN after each row's last observed day (its imputed tail)."""
+    last = observed.shape[1] - 1 - np.argmax(observed[:, ::-1], axis=1)
+    last = np.where(observed.any(axis=1), last, observed.shape[1] - 1)  # no observation: leave the row as it is
+    return np.where(np.arange(raw.shape[1])[None, :] <= last[:, None], raw, np.nan)
+
+
 def _prefix(levels: np.ndarray, include: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(series, days + 1) prefix sums and counts of ``levels`` where ``include``."""
     sums = np.zeros((levels.shape[0], levels.shape[1] + 1))
@@ -206,6 +213,11 @@ class Panel:
 
     @classmethod
     def build(cls, series: Sequence[Series], start: date, cut: date) -> Panel:
+        """The panel of ``series`` from ``start`` to ``cut``. Each series' scale leaves out its imputed tail (the
+        days after its last observation): those values are provisional (carried forward until the next
+        observation arrives, then interpolated towards it) and no training row reads them otherwise, so a
+        booster trained on this panel depends only on each history up to its last observation
+        (:func:`.backtest_reuse.booster_keys`)."""
         raw, observed = raw_grid(series, start, cut)
         levels = _forward_fill(raw)
         known = np.isfinite(levels)
@@ -216,7 +228,7 @@ class Panel:
         month_sums, month_counts = _prefix(levels, known & month_end[None, :])
         quarter_sums, quarter_counts = _prefix(levels, known & quarter_end[None, :])
         return cls(
-            levels, observed, series_scales(raw), first_day, sums, counts,
+            levels, observed, series_scales(_without_imputed_tail(raw, observed)), first_day, sums, counts,
             month_sums, month_counts, quarter_sums, quarter_counts,
         )  # fmt: skip
 

@@ -152,3 +152,35 @@ def test_xgboost_keeps_the_boosters_and_backtests_of_a_kept_tournament(tmp_path:
     fresh, fresh_runs = _run(_fleet(), windows, tmp_path / "fresh_lake", "xgboost")
     assert _calibration_backend(tmp_path / "fresh_lake", "xgboost") == "local" and not _kept(fresh_runs)
     assert fresh.equals(forecasts)
+
+
+def _with_missing_day(series: Series, day: np.datetime64, carried: bool) -> Series:
+    """``series`` with ``day`` imputed as the refinery fills it: carried forward from the day before while it is
+    the last day (``carried``), interpolated between its neighbours once the next day has arrived."""
+    y, imputed = series.y.copy(), series.is_imputed.copy()
+    i = int(np.flatnonzero(series.ds == day)[0])
+    y[i] = y[i - 1] if carried else (y[i - 1] + y[i + 1]) / 2
+    imputed[i] = True
+    return replace(series, y=y, is_imputed=imputed)
+
+
+def test_xgboost_keeps_its_production_booster_when_a_missing_last_day_is_filled_again(tmp_path: Path) -> None:
+    """The first build's last day was missing for one series (carried forward); the next build interpolates it
+    towards the new day. No training row reads that tail, so all three boosters are kept, and the forecasts
+    are a fresh run's."""
+    first_windows = compute_windows(START, FIRST_END)
+    last = np.datetime64(FIRST_END, "D")
+    gappy = [s.until(last) for s in _fleet()]
+    gappy[1] = _with_missing_day(gappy[1], last, carried=True)
+    lake = tmp_path / "lake"
+    _run(gappy, first_windows, lake, "xgboost")
+    stored = pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet")
+    fleet = _fleet()
+    fleet[1] = _with_missing_day(fleet[1], last, carried=False)
+    assert not np.array_equal(fleet[1].until(last).y, gappy[1].y)  # the day's value did change
+    windows = _kept_windows(first_windows)
+    forecasts, runs = _run(fleet, windows, lake, "xgboost")
+    assert pl.read_parquet(lake / "forecasts" / "xgboost_boosters.parquet").equals(stored)
+    assert len(_kept(runs)) == 4
+    fresh, _ = _run(fleet, windows, tmp_path / "fresh_lake", "xgboost")
+    assert fresh.equals(forecasts)
