@@ -58,6 +58,8 @@ def part_of(node: dict) -> str:
     if node["resource_type"] != "model":
         return "dbt tests"
     path = node["original_file_path"]
+    if path.startswith("models/intermediate/risk/"):  # the risk marts' intermediates, built after the engines
+        return "other models"
     if path.startswith(("models/staging/", "models/intermediate/", "models/core/")):
         return "refinery models"
     if path.startswith("models/forecasting/"):
