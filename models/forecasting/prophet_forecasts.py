@@ -17,5 +17,9 @@ def model(dbt, session):
         "min_history_days": dbt.config.get("min_history_days"),
         "max_imputed_share": dbt.config.get("max_imputed_share"),
         "prophet_growth": dbt.config.get("prophet_growth"),
+        "recent_trend_days": dbt.config.get("recent_trend_days"),
+        "recent_trend_z": dbt.config.get("recent_trend_z"),
+        "recent_trend_min_points": dbt.config.get("recent_trend_min_points"),
+        "recent_trend_material_days": dbt.config.get("recent_trend_material_days"),
     }
     return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from python_engines.forecasting.backtest_reuse import KEYS_SCHEMA, keys_path
 from python_engines.forecasting.output import SeriesForecast, forecast_table, run_table, write_atomically
+from python_engines.forecasting.prophet_engine import ProphetSettings
 from python_engines.forecasting.runs import STREAMING_ENGINES, EngineStream, FleetConfig
 from python_engines.forecasting.series import HistoryRules
 from python_engines.forecasting.streaming import DEFAULT_CHUNK_HOSTS, RelationSource
@@ -81,6 +82,7 @@ class ModelConfig:
             prophet=replace(fleet.prophet, history=rules),
             xgboost=replace(fleet.xgboost, history=rules),
         )
+        fleet = replace(fleet, prophet=recent_trend_settings(fleet.prophet, configs))
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):
@@ -98,6 +100,30 @@ class ModelConfig:
             host_limit=_int(configs.get("forecast_host_limit")),
             chunk_hosts=_int(configs.get("forecast_chunk_hosts")) or DEFAULT_CHUNK_HOSTS,
         )
+
+
+#: dbt vars that define a material recent trend (model_leaderboard's recent-trend handover) -> the Prophet
+#: settings of its own recent-shape reading: one definition for both, set in dbt_project.yml.
+RECENT_TREND_VARS = {
+    "recent_trend_days": "recent_window",
+    "recent_trend_z": "consensus_z",
+    "recent_trend_min_points": "material_points",
+    "recent_trend_material_days": "material_days",
+}
+
+
+def recent_trend_settings(settings: ProphetSettings, configs: Mapping[str, Any]) -> ProphetSettings:
+    """``settings`` with the recent-trend numbers the dbt vars give (unset vars keep Prophet's defaults)."""
+    changes: dict[str, Any] = {}
+    for var, field_name in RECENT_TREND_VARS.items():
+        value = configs.get(var)
+        if _empty(value):
+            continue
+        default = getattr(settings, field_name)
+        changes[field_name] = _int(value) if isinstance(default, int) else _float(value, default)
+        if changes[field_name] is None or changes[field_name] <= 0:
+            raise ValueError(f"{var} must be a positive number, got {value!r}")
+    return replace(settings, **changes)
 
 
 def _ensure_progress_visible() -> None:

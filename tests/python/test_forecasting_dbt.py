@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from support import PROJECT_ROOT, registered_engines
 
 from python_engines.forecasting.runs import ENGINES
@@ -128,3 +129,22 @@ def test_sql_and_python_agree_on_the_windows(built: ProjectPaths) -> None:
     )
     windows = compute_windows(row[0], row[1])
     assert (windows.backtest_start, windows.train_end, windows.forecast_start, windows.forecast_end) == row[2:]
+
+
+def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
+    """One definition of a material recent trend: dbt_project.yml's recent_trend_* vars set Prophet's
+    recent-shape reading too (defaults equal, so the default run is unchanged; a var change moves both)."""
+    from python_engines.forecasting.dbt_bridge import RECENT_TREND_VARS, ModelConfig
+    from python_engines.forecasting.prophet_engine import ProphetSettings
+
+    project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+    configs = {var: str(project_vars[var]) for var in RECENT_TREND_VARS}  # dbt renders configs as text
+    settings = ModelConfig.from_configs(configs).fleet.prophet
+    defaults = ProphetSettings()
+    for var, name in RECENT_TREND_VARS.items():
+        assert getattr(settings, name) == project_vars[var] == getattr(defaults, name)
+    assert repr(settings) == repr(defaults)  # so the same backtest keys as before
+    moved = ModelConfig.from_configs({**configs, "recent_trend_min_points": "3"}).fleet.prophet
+    assert moved.material_points == 3.0
+    with pytest.raises(ValueError, match="recent_trend_days"):
+        ModelConfig.from_configs({**configs, "recent_trend_days": "0"})
