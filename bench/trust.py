@@ -60,6 +60,9 @@ from bench.trust_metrics import (
     with_all,
 )
 
+#: The forecast horizon: a false alarm on a series whose truth crosses by then is an early warning.
+LATER_WINDOW = 180
+
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("bench.trust")
 
@@ -426,8 +429,16 @@ def evaluate(
         [golden_flags, asked.join(flags, on=["method", *KEYS], how="left")],
         how="diagonal_relaxed",
     )
-    alerts_frame = grid.join(keys, on=list(KEYS)).join(truth.select(*KEYS, "truth"), on=list(KEYS), how="left")
-    alerts = alert_scores(with_all(alerts_frame.select("method", "family", *KEYS, "flagged", "truth")))
+    alerts_frame = (
+        grid.join(keys, on=list(KEYS))
+        .join(truth.select(*KEYS, "truth", "days_to_true_breach"), on=list(KEYS), how="left")
+        .with_columns(  # a false alarm on these is an early warning: the truth crosses within the forecast horizon
+            pl.col("days_to_true_breach").is_between(BREACH_WINDOW + 1, LATER_WINDOW).alias("breaches_later")
+        )
+    )
+    alerts = alert_scores(
+        with_all(alerts_frame.select("method", "family", *KEYS, "flagged", "truth", "breaches_later"))
+    )
     _check_golden_rule(flags, golden_flags)
 
     stock_keys = scored.filter(pl.col("method") == STOCK).select(*KEYS).unique()
@@ -667,6 +678,7 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         "flagged",
         "TP",
         "FP",
+        "FP crossing by day 180",
         "missed",
         "precision",
         "recall",
@@ -684,7 +696,15 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         ]
         + [
             pick(alerts, m, ALL, c)
-            for c in ("flagged", "true_positives", "false_positives", "missed", "precision", "recall")
+            for c in (
+                "flagged",
+                "true_positives",
+                "false_positives",
+                "false_positives_breach_later",
+                "missed",
+                "precision",
+                "recall",
+            )
         ]
         for m in methods
     ]

@@ -97,15 +97,24 @@ def breach_flags(
 def alert_scores(alerts: pl.DataFrame, by: Sequence[str] = ("method", "family")) -> pl.DataFrame:
     """Per group: series, true breaches, flagged, true positives, false positives, missed, precision, recall.
 
-    Precision is null when nothing is flagged, recall when nothing is true (undefined, not zero).
+    With a ``breaches_later`` column (the truth crosses after the window but within the forecast horizon), also
+    ``false_positives_breach_later``: the false alarms that are early warnings of a real breach, not alarms on
+    a series that never breaches. Precision is null when nothing is flagged, recall when nothing is true
+    (undefined, not zero).
     """
     flagged, truth = pl.col("flagged").fill_null(False), pl.col("truth").fill_null(False)
+    later = (
+        [(flagged & ~truth & pl.col("breaches_later").fill_null(False)).sum().alias("false_positives_breach_later")]
+        if "breaches_later" in alerts.columns
+        else []
+    )
     scored = alerts.group_by(list(by)).agg(
         pl.len().alias("series"),
         truth.sum().alias("true"),
         flagged.sum().alias("flagged"),
         (flagged & truth).sum().alias("true_positives"),
         (flagged & ~truth).sum().alias("false_positives"),
+        *later,
         (~flagged & truth).sum().alias("missed"),
     )
     return scored.with_columns(

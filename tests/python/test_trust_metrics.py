@@ -133,3 +133,12 @@ def test_ratio_matches_groups() -> None:
     scores = pl.DataFrame({"method": ["ours", "stock", "ours"], "family": [ALL, ALL, "x"], "winkler": [6.0, 8.0, 1.0]})
     (row,) = ratio(scores, "winkler", "ours", "stock", on=["family"]).to_dicts()
     assert row["family"] == ALL and math.isclose(row["ratio"], 0.75)
+
+
+def test_alert_scores_count_the_false_alarms_that_breach_later() -> None:
+    frame = alerts([True, True, True, False], [True, False, False, False]).with_columns(
+        pl.Series("breaches_later", [False, True, None, True])  # only a flagged non-breach counts
+    )
+    (row,) = alert_scores(frame).to_dicts()
+    assert (row["false_positives"], row["false_positives_breach_later"]) == (2, 1)
+    assert "false_positives_breach_later" not in alert_scores(alerts([True], [False])).columns
