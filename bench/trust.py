@@ -678,7 +678,7 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         "flagged",
         "TP",
         "FP",
-        "FP crossing by day 180",
+        f"FP crossing by day {LATER_WINDOW}",
         "missed",
         "precision",
         "recall",

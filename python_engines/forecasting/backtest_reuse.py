@@ -75,7 +75,7 @@ def run_key(
     """What every backtest of one engine run shares (see the module docstring); ``extra``: anything else the
     engine's backtests are made from (XGBoost: the global booster of the backtest cut)."""
     digest = hashlib.sha1(f"{engine}|{code_fingerprint()}|{settings!r}".encode())
-    digest.update(hashlib.sha1(extra).digest())
+    digest.update(extra)
     for day in (windows.history_start, windows.train_end, windows.backtest_start, windows.backtest_end):
         digest.update(day.isoformat().encode())
     if quantiles is not None:
@@ -85,30 +85,21 @@ def run_key(
     return digest.hexdigest()
 
 
-def series_key(run: str, series: Series, train_end: np.datetime64) -> str:
-    """The run key and the series' history up to ``train_end`` (what its backtest was fitted on)."""
-    keep = series.ds <= train_end
+def series_key(run: str, series: Series, last_day: np.datetime64, imputed_tail: bool = True) -> str:
+    """The run key and the series' history up to ``last_day``: its days, values and imputed flags (what its
+    backtest was fitted on when ``last_day`` is ``train_end``). ``imputed_tail`` False leaves out the values
+    after its last observation: they are carried forward until the next observation arrives and then
+    interpolated towards it (so the day after a build changes them), and no global booster's training row reads
+    them (:meth:`.xgboost_engine.Panel.build`, :func:`booster_keys`)."""
+    keep = series.ds <= last_day
+    values = np.ascontiguousarray(series.y[keep], dtype=np.float64)
+    observed = series.observed()[keep]
+    if not imputed_tail and observed.any():
+        values = values[: int(np.flatnonzero(observed)[-1]) + 1]
     digest = hashlib.sha1(f"{run}|{series.host_id}|{series.resource}".encode())
     digest.update(series.ds[keep].astype("datetime64[D]").astype(np.int64).tobytes())
-    digest.update(np.ascontiguousarray(series.y[keep], dtype=np.float64).tobytes())
-    digest.update(np.ascontiguousarray(series.is_imputed[keep], dtype=bool).tobytes())
-    return digest.hexdigest()
-
-
-def training_history_key(series: Series, last_day: np.datetime64) -> str:
-    """The series' history up to ``last_day`` as a global booster's training sees it: its days and imputed
-    flags, and its values up to its last observation. The values of the imputed tail after it are left out:
-    they are carried forward until the next observation arrives and then interpolated towards it (so the day
-    after a build changes them), and no training row reads them (:meth:`.xgboost_engine.Panel.build`)."""
-    keep = series.ds <= last_day
-    observed = series.observed()[keep]
-    values = np.ascontiguousarray(series.y[keep], dtype=np.float64)
-    if observed.any():
-        values = values[: int(np.flatnonzero(observed)[-1]) + 1]
-    digest = hashlib.sha1(f"{series.host_id}|{series.resource}".encode())
-    digest.update(series.ds[keep].astype("datetime64[D]").astype(np.int64).tobytes())
-    digest.update(np.ascontiguousarray(series.is_imputed[keep], dtype=bool).tobytes())
     digest.update(values.tobytes())
+    digest.update(np.ascontiguousarray(series.is_imputed[keep], dtype=bool).tobytes())
     return digest.hexdigest()
 
 
@@ -213,11 +204,11 @@ def booster_keys(
 ) -> dict[date, str]:
     """What the global booster of each cut is made from: the code, the settings, the dates and every training
     series' history up to the cut (or ``train_end``, which decides eligibility, when later), less the values
-    of its imputed tail (:func:`training_history_key`). Each history is hashed once per distinct last day (the
+    of its imputed tail (:func:`series_key`). Each history is hashed once per distinct last day (the
     calibration and backtest cuts share ``train_end``)."""
     last_day = {cut: max(cut, windows.train_end) for cut in cuts}
     histories = {
-        last: "".join(training_history_key(s, np.datetime64(last, "D")) for s in training)
+        last: "".join(series_key("", s, np.datetime64(last, "D"), imputed_tail=False) for s in training)
         for last in set(last_day.values())
     }
     keys = {}
