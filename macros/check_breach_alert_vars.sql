@@ -2,9 +2,10 @@
     Fails the compilation with a one-line message when the breach alert vars cannot mean anything:
     breach_alert_min_days below 1, or breach_alert_min_probability (when set) outside
     ((1 - interval_width) / 2, 1]: at or below the band's own tail it would flag days whose upper bound does not
-    cross, which the upper-bound facts (first breach date, days over) cannot describe. Renders nothing.
+    cross, which the upper-bound facts (first breach date, days over) cannot describe; or
+    breach_alert_band_max_difficulty (when set) not a positive number of half-widths. Renders nothing.
 -#}
-{% macro check_breach_alert_vars(interval_width, min_probability, min_days) -%}
+{% macro check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty=none) -%}
     {%- set band_level = (1 - interval_width) / 2 -%}
     {%- if min_days < 1 -%}
         {{ exceptions.raise_compiler_error(
@@ -14,5 +15,11 @@
         {{ exceptions.raise_compiler_error(
             "breach_alert_min_probability must lie in (" ~ (band_level | round(6)) ~ ", 1] (above the band's own tail, "
             ~ "(1 - interval_width) / 2), got " ~ min_probability ~ "; leave it null for the upper-bound rule") }}
+    {%- endif -%}
+    {#- Checked when dbt executes (a linter's var() placeholder is no number). -#}
+    {%- if execute and band_max_difficulty is not none and not ((band_max_difficulty | float(-1)) > 0) -%}
+        {{ exceptions.raise_compiler_error(
+            "breach_alert_band_max_difficulty must be a positive number of half-widths (a champion's median "
+            ~ "backtest miss), got " ~ band_max_difficulty ~ "; leave it null to let every band alert") }}
     {%- endif -%}
 {%- endmacro %}

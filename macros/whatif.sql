@@ -78,6 +78,7 @@
         ds,
         days_ahead,
         is_affected,
+        champion_difficulty,
         yhat,
         yhat_lower,
         yhat_upper,
@@ -100,6 +101,7 @@
             scenarios.step_points,
             scenarios.step_pct,
             scenarios.capacity_factor,
+            forecasts.champion_difficulty,
             forecasts.yhat,
             forecasts.yhat_lower,
             forecasts.yhat_upper
@@ -114,11 +116,19 @@
     The breach facts of each scenario x series, by the rule of int_series_breach_outlook (see its header):
     reads the <value_prefix>yhat / <value_prefix>yhat_upper columns of whatif_forecasts, writes columns named
     <out_prefix>...; threshold, window_days, z (the band's normal quantile), min_probability (none = the upper
-    bound alone) and min_days are the breach vars' values.
+    bound alone) and min_days are the breach vars' values; band_max_difficulty (none = every band may alert):
+    a series whose champion_difficulty is not under it is flagged only when its point forecast crosses within
+    the window. The difficulty belongs to the series' champion, so baseline and scenario share it.
 -#}
 {% macro whatif_series_outlook(scenario_forecasts, value_prefix, out_prefix, threshold, window_days, z,
-    min_probability=none, min_days=1) -%}
+    min_probability=none, min_days=1, band_max_difficulty=none) -%}
     {%- set min_days = min_days | int -%}
+    {%- set alert_rule = 'per_series.is_breach_alert' if min_days == 1
+        else 'coalesce(runs.longest_alert_run_days, 0) >= ' ~ min_days -%}
+    {%- if band_max_difficulty is not none -%}
+        {%- set alert_rule = alert_rule ~ ' and (per_series.is_point_breach_in_window'
+            ~ ' or coalesce(per_series.champion_difficulty < ' ~ band_max_difficulty ~ ', true))' -%}
+    {%- endif -%}
     with
     scored as (
         select
@@ -127,6 +137,7 @@
             resource,
             ds,
             days_ahead,
+            champion_difficulty,
             {{ value_prefix }}yhat as yhat,
             {{ value_prefix }}yhat_upper as yhat_upper,
             days_ahead between 1 and {{ window_days }} as is_in_window,
@@ -193,6 +204,8 @@
             min(ds) filter (where is_upper_breach) as first_breach_date,
             min(days_ahead) filter (where is_upper_breach) as days_to_breach,
             min(ds) filter (where is_point_breach) as expected_breach_date,
+            coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window,
+            any_value(champion_difficulty) as champion_difficulty,
             max(yhat_upper) filter (where is_in_window) as peak_yhat_upper,
             max(yhat) filter (where is_in_window) as peak_yhat
         from alert_days
@@ -203,11 +216,7 @@
         per_series.scenario_name,
         per_series.host_id,
         per_series.resource,
-        {% if min_days == 1 -%}
-            per_series.is_breach_alert as {{ out_prefix }}is_breach_alert,
-        {%- else -%}
-        coalesce(runs.longest_alert_run_days, 0) >= {{ min_days }} as {{ out_prefix }}is_breach_alert,
-    {%- endif %}
+        {{ alert_rule }} as {{ out_prefix }}is_breach_alert,
         per_series.first_breach_date as {{ out_prefix }}first_breach_date,
         per_series.days_to_breach as {{ out_prefix }}days_to_breach,
         per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
@@ -225,7 +234,7 @@
 
 {#- Baseline and scenario breach facts side by side (whatif_series_outlook twice), one row per series. -#}
 {% macro whatif_series_comparison(scenario_forecasts, threshold, window_days, z, min_probability=none,
-    min_days=1) -%}
+    min_days=1, band_max_difficulty=none) -%}
     select
         baseline.*,
         scenario.* exclude (scenario_name, host_id, resource),
@@ -233,11 +242,11 @@
         as breach_shift_days
     from (
         {{ whatif_series_outlook(scenario_forecasts, '', 'baseline_', threshold, window_days, z, min_probability,
-            min_days) }}
+            min_days, band_max_difficulty) }}
     ) as baseline
     inner join (
         {{ whatif_series_outlook(scenario_forecasts, 'scenario_', 'scenario_', threshold, window_days, z,
-            min_probability, min_days) }}
+            min_probability, min_days, band_max_difficulty) }}
     ) as scenario
         on
             baseline.scenario_name = scenario.scenario_name

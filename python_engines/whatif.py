@@ -177,20 +177,37 @@ class Rules:
     band_z: float
     breach_alert_min_probability: float | None
     breach_alert_min_days: int
+    #: A band-only alert needs the champion's difficulty under this (None: every band may alert).
+    breach_alert_band_max_difficulty: float | None = None
     #: The serving copy lists hosts that stopped reporting (stale_hosts): they stay AMBER under any scenario.
     stale_hosts: bool = False
 
 
 def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
+    band_rule = (
+        "breach_alert_band_max_difficulty"
+        if _has_column(con, "whatif_rules", "breach_alert_band_max_difficulty")
+        else "null"  # a copy published before the band rule
+    )
     row = con.sql(
         "select breach_threshold, breach_window_days, amber_threshold, band_z, breach_alert_min_probability, "
-        "breach_alert_min_days from whatif_rules"
+        f"breach_alert_min_days, {band_rule} from whatif_rules"
     ).fetchall()
     if not row:
         raise WhatIfError("whatif_rules is empty: rebuild the warehouse (horizonscale build)")
     values = row[0]
     stale = has_table(con, "stale_hosts")
-    return Rules(float(values[0]), int(values[1]), float(values[2]), float(values[3]), values[4], int(values[5]), stale)
+    band = None if values[6] is None else float(values[6])
+    return Rules(
+        float(values[0]), int(values[1]), float(values[2]), float(values[3]), values[4], int(values[5]), band, stale
+    )
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_name = ? and column_name = ?", [table, column]
+    ).fetchall()
+    return bool(found[0][0])
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -208,6 +225,7 @@ def _chain(rules: Rules) -> str:
         repr(rules.band_z),
         None if rules.breach_alert_min_probability is None else repr(float(rules.breach_alert_min_probability)),
         rules.breach_alert_min_days,
+        None if rules.breach_alert_band_max_difficulty is None else repr(rules.breach_alert_band_max_difficulty),
     )
     return f"""
     scenario_input as ({SCENARIO_ROW}),

@@ -34,12 +34,8 @@ BASELINE_COLOR = "#1f77b4"
 
 
 def rules(snapshot: Snapshot) -> whatif.Rules:
-    frame = query(
-        snapshot,
-        "select breach_threshold, breach_window_days, amber_threshold, band_z, breach_alert_min_probability, "
-        "breach_alert_min_days from whatif_rules",
-    )
-    row = frame.row(0, named=True)
+    row = query(snapshot, "select * from whatif_rules").row(0, named=True)
+    band = row.get("breach_alert_band_max_difficulty")  # absent from a copy published before the band rule
     return whatif.Rules(
         breach_threshold=float(row["breach_threshold"]),
         breach_window_days=int(row["breach_window_days"]),
@@ -47,6 +43,7 @@ def rules(snapshot: Snapshot) -> whatif.Rules:
         band_z=float(row["band_z"]),
         breach_alert_min_probability=row["breach_alert_min_probability"],
         breach_alert_min_days=int(row["breach_alert_min_days"]),
+        breach_alert_band_max_difficulty=None if band is None else float(band),
         stale_hosts=not query(
             snapshot, "select 1 from information_schema.tables where table_name = 'stale_hosts'"
         ).is_empty(),

@@ -4,8 +4,8 @@
 --           crosses breach_threshold within breach_window_days; the capacity_risks rows);
 --   AMBER = the host stopped reporting (stale_hosts: its forecast starts from old data), or an upper bound
 --           crosses breach_threshold later in the forecast horizon (or within the window without
---           meeting a tuned alert rule), or exceeds amber_threshold within breach_window_days, or the host has a
---           series with no forecast at all (unknown = to review);
+--           meeting a tuned alert rule, or on a band too uncertain to alert on), or exceeds amber_threshold
+--           within breach_window_days, or the host has a series with no forecast at all (unknown = to review);
 --   GREEN = otherwise.
 with
 
@@ -25,6 +25,16 @@ stale as (
     select * from {{ ref('stale_hosts') }}
 ),
 
+ranked as (
+    select
+        *,
+        -- Flagged series first, then the soonest upper-bound crossing, then the highest upper bound.
+        (case when is_breach_alert then 0 else 1 end) * 1000000000
+        + coalesce(days_to_upper_breach, 100000) * 1000
+        - coalesce(peak_yhat_upper, 0) as worst_key
+    from outlook
+),
+
 per_host as (
     select
         host_id,
@@ -32,14 +42,10 @@ per_host as (
         min(days_to_upper_breach) filter (where is_breach_alert) as days_to_alert_breach,
         min(days_to_upper_breach) as days_to_upper_breach,
         max(peak_yhat_upper) as max_upper_90d,
-        -- Flagged series first, then the soonest upper-bound crossing, then the highest upper bound.
-        arg_min(
-            resource,
-            (case when is_breach_alert then 0 else 1 end) * 1000000000
-            + coalesce(days_to_upper_breach, 100000) * 1000
-            - coalesce(peak_yhat_upper, 0)
-        ) as worst_resource
-    from outlook
+        arg_min(resource, worst_key) as worst_resource,
+        arg_min(is_band_informative, worst_key) as is_worst_band_informative,
+        arg_min(champion_difficulty, worst_key) as worst_champion_difficulty
+    from ranked
     group by all
 ),
 
@@ -80,6 +86,11 @@ select
             then
                 per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '
                 || per_host.days_to_upper_breach || ' days (beyond {{ var("breach_window_days") }})'
+        when per_host.days_to_upper_breach is not null and not per_host.is_worst_band_informative
+            then
+                per_host.worst_resource || ' upper bound crosses {{ var("breach_threshold") }}% in '
+                || per_host.days_to_upper_breach || ' days, but its champion missed the backtest by '
+                || round(per_host.worst_champion_difficulty, 1) || ' bands: too uncertain to alert'
         when per_host.days_to_upper_breach is not null
             then
                 per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '

@@ -3,7 +3,8 @@
 {%- set interval_width = var('interval_width') | float -%}
 {%- set min_probability = var('breach_alert_min_probability', none) -%}
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
-{{- check_breach_alert_vars(interval_width, min_probability, min_days) }}
+{%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
+{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty) }}
 
 with
 
@@ -13,4 +14,4 @@ scenario_forecasts as (
 
 {{ whatif_series_comparison(
     'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
-    normal_quantile((1 + interval_width) / 2), min_probability, min_days) }}
+    normal_quantile((1 + interval_width) / 2), min_probability, min_days, band_max_difficulty) }}

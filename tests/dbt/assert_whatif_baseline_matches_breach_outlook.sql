@@ -50,7 +50,7 @@ series as (
     {{ whatif_series_comparison(
         'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
         normal_quantile((1 + interval_width) / 2), var('breach_alert_min_probability', none),
-        var('breach_alert_min_days', 1) | int(1)) }}
+        var('breach_alert_min_days', 1) | int(1), var('breach_alert_band_max_difficulty', none)) }}
 ),
 
 stale as (

@@ -269,6 +269,7 @@ select
     f.host_id, f.resource, f.ds, f.yhat,
     round(greatest(0, f.yhat - c.q * (1 + (f.ds - w.history_end) / 180.0)), 3) as yhat_lower,
     round(least(100, f.yhat + c.q * (1 + (f.ds - w.history_end) / 180.0)), 3) as yhat_upper,
+    null::double as champion_difficulty,
     l.model as champion_model,
     l.mape as backtest_mape,
     l.wape as backtest_wape,

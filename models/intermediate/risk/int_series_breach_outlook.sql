@@ -11,12 +11,21 @@
 -- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
 -- least breach_alert_min_days consecutive alert days within the window. The defaults (null, 1) are exactly
 -- "the upper bound crosses on some day 1..breach_window_days".
+--
+-- A band that says "unknown" is not a breach: when only the band crosses (the point forecast stays at or under
+-- the threshold through the window), the series is flagged only if its champion's band was informative, i.e.
+-- the champion's typical backtest miss (forecasts.champion_difficulty = forecast_calibration.difficulty_score:
+-- the median backtest miss in units of its own half-width) was under breach_alert_band_max_difficulty. A champion that missed its backtest
+-- by more than that many bands gets the widest stretch its calibration group allows, and an upper bound over
+-- the threshold then says how little we know, not that a breach is coming; fleet_health shows it AMBER. Null
+-- turns the rule off; a series without a calibration row keeps the band rule.
 {%- set threshold = var('breach_threshold') -%}
 {%- set window_days = var('breach_window_days') | int -%}
 {%- set interval_width = var('interval_width') | float -%}
 {%- set min_probability = var('breach_alert_min_probability', none) -%}
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
-{{- check_breach_alert_vars(interval_width, min_probability, min_days) }}
+{%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
+{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty) }}
 
 with
 
@@ -28,6 +37,7 @@ windows as (
     select * from {{ ref('forecast_windows') }}
 ),
 
+
 daily as (
     select
         forecasts.host_id,
@@ -38,6 +48,7 @@ daily as (
         forecasts.champion_model,
         forecasts.backtest_mape,
         forecasts.trust_level,
+        forecasts.champion_difficulty,
         datediff('day', windows.history_end, forecasts.ds) as days_ahead,
         (forecasts.yhat_upper - forecasts.yhat)
         / {{ normal_quantile((1 + interval_width) / 2) }} as sigma
@@ -117,6 +128,7 @@ per_series as (
         any_value(champion_model) as champion_model,
         any_value(backtest_mape) as backtest_mape,
         any_value(trust_level) as trust_level,
+        any_value(champion_difficulty) as champion_difficulty,
         min(ds) filter (where is_upper_breach) as first_upper_breach_date,
         min(days_ahead) filter (where is_upper_breach) as days_to_upper_breach,
         min(ds) filter (where is_point_breach) as first_point_breach_date,
@@ -132,17 +144,29 @@ per_series as (
     group by all
 ),
 
-final as (
+with_runs as (
     select
         per_series.*,
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
-        coalesce(runs.longest_alert_run_days, 0) >= {{ min_days }} as is_breach_alert
+        {% if band_max_difficulty is none -%}
+            true
+        {%- else -%}
+            coalesce(per_series.champion_difficulty < {{ band_max_difficulty }}, true)
+        {%- endif %} as is_band_informative
     from per_series
     left join runs
         on
             per_series.host_id = runs.host_id
             and per_series.resource = runs.resource
+),
+
+final as (
+    select
+        *,
+        longest_alert_run_days >= {{ min_days }}
+        and (is_point_breach_in_window or is_band_informative) as is_breach_alert
+    from with_runs
 )
 
 select
@@ -164,6 +188,8 @@ select
     longest_breach_run_days,
     longest_alert_run_days,
     is_point_breach_in_window,
+    round(champion_difficulty, 4) as champion_difficulty,
+    is_band_informative,
     is_breach_alert,
     case
         when not is_breach_alert then null
