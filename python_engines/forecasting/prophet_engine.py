@@ -95,6 +95,11 @@ class ProphetSettings:
     recent_window: int = 56
     consensus_z: float = 2.0
     shape_evidence: float = 10.0
+    # A step in the last recent_window days needs this many days of the old level before it (and 14 of the new
+    # one after): a workload that moved on 6-8 weeks before the end left under 14 days of the old level in the
+    # window, which then read as a line, and Prophet's ramp through the step went on (level shifts up forecast
+    # into 100%). 3: chosen on stress seeds 1-5 over 7 and 14 (README, "Trust", session 12).
+    step_min_before: int = 3
     material_points: float = 5.0
     material_days: int = 90
     past_window: int = 28
@@ -351,13 +356,17 @@ def _bic(sse: np.ndarray | float, n: int, params: int) -> np.ndarray | float:
     return n * np.log(np.maximum(sse, 1e-12) / n) + params * np.log(n)
 
 
-def recent_trend(x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segment: int = 14) -> RecentTrend:
+def recent_trend(
+    x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segment: int = 14, min_before: int | None = None
+) -> RecentTrend:
     """Tell a slope from a level shift in the last weeks: a line, a step (two levels) or a hinge (level,
     then a ramp from some day on); ``x`` is days relative to the last day (<= 0).
 
     A step or hinge replaces the line only when its BIC is lower by ``evidence``, counted on the effective
     number of independent days (autocorrelated noise makes a spurious break look better than it is), and
-    each side of its break holds ``min_segment`` days. Every break is tried at once (vectorised).
+    each side of its break holds ``min_segment`` days, except the old level before a step, which needs
+    ``min_before`` (default ``min_segment``): a level is read from fewer days than a slope. Every break is
+    tried at once (vectorised).
     """
     n = x.size
     n_eff = max(n / AUTOCORRELATION_INFLATION**2, 3.0)
@@ -370,13 +379,15 @@ def recent_trend(x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segme
     best = RecentTrend("line", slope, float(v.mean() + slope * (0.0 - x.mean())), line_error)
     best_bic = _bic(line_sse, n_eff, 2) - evidence
     breaks = np.arange(min_segment, n - min_segment + 1)
-    if breaks.size == 0:
+    first_step = min_segment if min_before is None else min(min_before, min_segment)
+    step_breaks = np.arange(first_step, n - min_segment + 1)
+    if step_breaks.size == 0:
         return best
     # Step: mean before and after each break.
     total, total_sq = np.cumsum(v), np.cumsum(v * v)
-    left_n, right_n = breaks, n - breaks
-    left_sum, right_sum = total[breaks - 1], total[-1] - total[breaks - 1]
-    left_sq, right_sq = total_sq[breaks - 1], total_sq[-1] - total_sq[breaks - 1]
+    left_n, right_n = step_breaks, n - step_breaks
+    left_sum, right_sum = total[step_breaks - 1], total[-1] - total[step_breaks - 1]
+    left_sq, right_sq = total_sq[step_breaks - 1], total_sq[-1] - total_sq[step_breaks - 1]
     step_sse = left_sq - left_sum**2 / left_n + right_sq - right_sum**2 / right_n
     # Hinge: y = a + b * max(x - x_break, 0), least squares per break (closed form, vectorised).
     ramp = np.maximum(x[None, :] - x[breaks][:, None], 0.0)
@@ -385,6 +396,8 @@ def recent_trend(x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segme
     hinge_slope = np.where(ramp_spread > 0, ramp_c @ (v - v.mean()) / np.maximum(ramp_spread, 1e-12), 0.0)
     hinge_sse = float(v @ v) - n * v.mean() ** 2 - hinge_slope**2 * ramp_spread
     for shape, sse in (("step", step_sse), ("hinge", hinge_sse)):
+        if sse.size == 0:
+            continue
         pick = int(np.argmin(sse))
         bic = _bic(float(sse[pick]), n_eff, 3)
         if bic < best_bic:
@@ -708,7 +721,7 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
         return fit.predict(future)
     ahead = (future - days[-1]).astype(np.float64)
     future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
-    shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence)
+    shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
     window = x > -s.growth_window
     if window.sum() >= 0.6 * s.growth_window:  # most of the window observed
         growth = compounding_growth(x[window], deseasonalised[window], s)

@@ -478,6 +478,30 @@ def test_prophet_does_not_read_a_one_off_step_as_a_ramp() -> None:
     assert float(plain.forecast.yhat[:90].max()) > float(result.forecast.yhat[:90].max()) + 5.0
 
 
+def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
+    """A workload moved on 48 days before the end (+30 points): only 8 days of the old level are left in the
+    56-day recent window. Read as a line, the window carried Prophet's ramp through the step on (it crossed
+    95% within 40 days); read as a step, the forecast stays at the new level."""
+    rng = np.random.default_rng(48)
+    n = WINDOWS.history_dates().size
+    values = 40.0 + 30.0 * (np.arange(n) >= n - 48) + rng.normal(0.0, 1.5, n)
+    series = _shape(values, "step")
+    result = prophet_forecast(series, WINDOWS, segments=("forecast",))
+    assert result.status == STATUS_OK, result.error
+    assert abs(float(result.forecast.yhat[:90].mean()) - 70.0) < 4.0
+    assert days_to_cross(result.forecast.yhat) is None
+    needs_two_weeks = ProphetSettings(step_min_before=14)  # the rule before: 14 days of the old level
+    assert days_to_cross(prophet_forecast(series, WINDOWS, needs_two_weeks, segments=("forecast",)).forecast.yhat)
+
+
+def test_recent_trend_step_needs_min_before_days_of_the_old_level() -> None:
+    x = np.arange(-55.0, 1.0)
+    v = np.where(x >= -50.0, 60.0, 30.0) + np.random.default_rng(1).normal(0.0, 1.0, x.size)  # 5 days at 30
+    assert prophet_engine.recent_trend(x, v).shape == "line"  # 14 days of each level by default
+    step = prophet_engine.recent_trend(x, v, min_before=3)
+    assert step.shape == "step" and step.level == pytest.approx(60.0, abs=0.5) and step.jump > 25.0
+
+
 def test_consensus_slope_needs_every_window_to_agree() -> None:
     assert prophet_engine.consensus_slope([0.3, 0.2, 0.25]) == pytest.approx(0.2)
     assert prophet_engine.consensus_slope([-0.3, -0.1]) == pytest.approx(-0.1)
