@@ -15,10 +15,10 @@
 -- A band that says "unknown" is not a breach: when only the band crosses (the point forecast stays at or under
 -- the threshold through the window), the series is flagged only if its champion's band was informative, i.e.
 -- the champion's typical backtest miss (forecasts.champion_difficulty = forecast_calibration.difficulty_score:
--- the median backtest miss in units of its own half-width) was under breach_alert_band_max_difficulty. A champion that missed its backtest
--- by more than that many bands gets the widest stretch its calibration group allows, and an upper bound over
--- the threshold then says how little we know, not that a breach is coming; fleet_health shows it AMBER. Null
--- turns the rule off; a series without a calibration row keeps the band rule.
+-- the median backtest miss in units of its own half-width) was under breach_alert_band_max_difficulty. A
+-- champion that missed its backtest by more than that many bands gets the widest stretch its calibration group
+-- allows, and an upper bound over the threshold then says how little we know, not that a breach is coming;
+-- fleet_health shows it AMBER. Null turns the rule off; a series without a calibration row keeps the band rule.
 {%- set threshold = var('breach_threshold') -%}
 {%- set window_days = var('breach_window_days') | int -%}
 {%- set interval_width = var('interval_width') | float -%}
