@@ -112,6 +112,17 @@
     ) as affected
 {%- endmacro %}
 
+{#- Whether a champion's band may carry a band-only breach alert: its median backtest miss (difficulty, a SQL
+    expression) under band_max_difficulty half-widths; always when band_max_difficulty is none (the rule off)
+    or the difficulty is unknown. int_series_breach_outlook and whatif_series_outlook share it. -#}
+{% macro band_is_informative(difficulty, band_max_difficulty) -%}
+    {%- if band_max_difficulty is none -%}
+        true
+    {%- else -%}
+        coalesce({{ difficulty }} < {{ band_max_difficulty }}, true)
+    {%- endif -%}
+{%- endmacro %}
+
 {#-
     The breach facts of each scenario x series, by the rule of int_series_breach_outlook (see its header):
     reads the <value_prefix>yhat / <value_prefix>yhat_upper columns of whatif_forecasts, writes columns named
@@ -126,8 +137,8 @@
     {%- set alert_rule = 'per_series.is_breach_alert' if min_days == 1
         else 'coalesce(runs.longest_alert_run_days, 0) >= ' ~ min_days -%}
     {%- if band_max_difficulty is not none -%}
-        {%- set alert_rule = alert_rule ~ ' and (per_series.is_point_breach_in_window'
-            ~ ' or coalesce(per_series.champion_difficulty < ' ~ band_max_difficulty ~ ', true))' -%}
+        {%- set alert_rule = alert_rule ~ ' and (per_series.is_point_breach_in_window or '
+            ~ band_is_informative('per_series.champion_difficulty', band_max_difficulty) ~ ')' -%}
     {%- endif -%}
     with
     scored as (

@@ -183,31 +183,26 @@ class Rules:
     stale_hosts: bool = False
 
 
-def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
-    band_rule = (
-        "breach_alert_band_max_difficulty"
-        if _has_column(con, "whatif_rules", "breach_alert_band_max_difficulty")
-        else "null"  # a copy published before the band rule
-    )
-    row = con.sql(
-        "select breach_threshold, breach_window_days, amber_threshold, band_z, breach_alert_min_probability, "
-        f"breach_alert_min_days, {band_rule} from whatif_rules"
-    ).fetchall()
-    if not row:
-        raise WhatIfError("whatif_rules is empty: rebuild the warehouse (horizonscale build)")
-    values = row[0]
-    stale = has_table(con, "stale_hosts")
-    band = None if values[6] is None else float(values[6])
+def rules_from_row(row: dict[str, Any], stale_hosts: bool) -> Rules:
+    """Rules from a ``whatif_rules`` row (``select *``; a copy published before the band rule lacks its column)."""
+    band = row.get("breach_alert_band_max_difficulty")
     return Rules(
-        float(values[0]), int(values[1]), float(values[2]), float(values[3]), values[4], int(values[5]), band, stale
+        breach_threshold=float(row["breach_threshold"]),
+        breach_window_days=int(row["breach_window_days"]),
+        amber_threshold=float(row["amber_threshold"]),
+        band_z=float(row["band_z"]),
+        breach_alert_min_probability=row["breach_alert_min_probability"],
+        breach_alert_min_days=int(row["breach_alert_min_days"]),
+        breach_alert_band_max_difficulty=None if band is None else float(band),
+        stale_hosts=stale_hosts,
     )
 
 
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.columns where table_name = ? and column_name = ?", [table, column]
-    ).fetchall()
-    return bool(found[0][0])
+def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
+    rows = con.sql("select * from whatif_rules").pl().to_dicts()
+    if not rows:
+        raise WhatIfError("whatif_rules is empty: rebuild the warehouse (horizonscale build)")
+    return rules_from_row(rows[0], has_table(con, "stale_hosts"))
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -35,19 +35,8 @@ BASELINE_COLOR = "#1f77b4"
 
 def rules(snapshot: Snapshot) -> whatif.Rules:
     row = query(snapshot, "select * from whatif_rules").row(0, named=True)
-    band = row.get("breach_alert_band_max_difficulty")  # absent from a copy published before the band rule
-    return whatif.Rules(
-        breach_threshold=float(row["breach_threshold"]),
-        breach_window_days=int(row["breach_window_days"]),
-        amber_threshold=float(row["amber_threshold"]),
-        band_z=float(row["band_z"]),
-        breach_alert_min_probability=row["breach_alert_min_probability"],
-        breach_alert_min_days=int(row["breach_alert_min_days"]),
-        breach_alert_band_max_difficulty=None if band is None else float(band),
-        stale_hosts=not query(
-            snapshot, "select 1 from information_schema.tables where table_name = 'stale_hosts'"
-        ).is_empty(),
-    )
+    stale = not query(snapshot, "select 1 from information_schema.tables where table_name = 'stale_hosts'").is_empty()
+    return whatif.rules_from_row(row, stale)
 
 
 def host_comparison(snapshot: Snapshot, scenario: whatif.Scenario) -> pl.DataFrame:

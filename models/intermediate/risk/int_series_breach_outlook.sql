@@ -37,7 +37,6 @@ windows as (
     select * from {{ ref('forecast_windows') }}
 ),
 
-
 daily as (
     select
         forecasts.host_id,
@@ -149,11 +148,7 @@ with_runs as (
         per_series.*,
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
-        {% if band_max_difficulty is none -%}
-            true
-        {%- else -%}
-            coalesce(per_series.champion_difficulty < {{ band_max_difficulty }}, true)
-        {%- endif %} as is_band_informative
+        {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative
     from per_series
     left join runs
         on
