@@ -79,6 +79,18 @@ def _run_ids(paths: ProjectPaths) -> dict[date, tuple[str, int]]:
     return {as_of: (run_id, count) for as_of, run_id, count in rows}
 
 
+def _model_messages(work: Path) -> dict[str, str]:
+    """Each model of the last dbt run -> its result message (``KEPT (unchanged view)`` for a kept view)."""
+    results = json.loads((work / "target" / "run_results.json").read_text())
+    return {
+        r["unique_id"].split(".")[-1]: r["message"] for r in results["results"] if r["unique_id"].startswith("model.")
+    }
+
+
+#: A view the test makes look as if an older build had written it (no stamp in its comment).
+STALE_VIEW = "stg_inventory"
+
+
 def _unit_tests_run(work: Path) -> int:
     """Unit tests in the last dbt run's results (dbt's target is under ``work``: support.isolated_env)."""
     results = json.loads((work / "target" / "run_results.json").read_text())
@@ -117,8 +129,15 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             f"where not (lower(host_id) = '{silenced}' and ts > date '{END}')) to '{lake}.new' (format parquet)"
         )
     Path(f"{lake}.new").replace(lake)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute(f"comment on view {STALE_VIEW} is 'written by an older build'")
     second_build = cli("build", "--vars", KEEP_TOURNAMENT, "--notify", hook.url)
     unit_tests_second_build = _unit_tests_run(work)
+    second_build_messages = _model_messages(work)
+    views = {
+        name: comment
+        for name, comment in _query(paths.warehouse, "select view_name, comment from duckdb_views() where not internal")
+    }
     hook.server.shutdown()
     tournament = _query(
         paths.warehouse,
@@ -139,6 +158,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     logs.append(_check(run_isolated(["dbt", "run", "--select", "forecast_history"], paths.data_dir, work)))
     # The same refinery from nothing: the incremental path must have given the same rows.
     logs.append(_check(run_isolated([*REFINERY, "--full-refresh"], paths.data_dir, work)))
+    full_refresh_messages = _model_messages(work)
     yield {
         "paths": paths,
         "hook": hook,
@@ -154,6 +174,9 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "xgboost_backtests": xgboost_backtests,
         "unit_tests_second_build": unit_tests_second_build,
         "second_build_log": second_build,
+        "second_build_messages": second_build_messages,
+        "full_refresh_messages": full_refresh_messages,
+        "views": views,
     }
 
 
@@ -161,6 +184,23 @@ def test_the_second_build_left_out_the_unit_tests_the_first_passed(loop: dict) -
     assert "dbt unit tests left out" in loop["second_build_log"]
     assert loop["unit_tests_second_build"] == 0
     assert "dbt unit tests left out" not in loop["logs"].split(loop["second_build_log"])[0]
+
+
+def test_the_second_build_kept_the_unchanged_views(loop: dict) -> None:
+    """Views whose SQL and docs are unchanged are kept (materializations/view.sql); one whose comment lacks this
+    build's stamp is re-created and stamped; --full-refresh re-creates them all."""
+    kept = "KEPT (unchanged view)"
+    messages, views = loop["second_build_messages"], loop["views"]
+    staging = [name for name in views if name.startswith("stg_")]
+    assert len(staging) >= 5 and STALE_VIEW in staging
+    assert {name: messages[name] for name in staging if name != STALE_VIEW} == {
+        name: kept for name in staging if name != STALE_VIEW
+    }
+    assert messages[STALE_VIEW] != kept
+    assert all("(horizonscale view stamp " in views[name] for name in staging), views
+    assert views[STALE_VIEW].startswith("Your own inventory")  # the model's description, then the stamp
+    assert not any(message == kept for message in loop["full_refresh_messages"].values())
+    assert sum(name.startswith("stg_") for name in loop["full_refresh_messages"]) >= 5
 
 
 def test_the_second_build_kept_the_first_tournament(loop: dict) -> None:
