@@ -11,7 +11,8 @@
   How: the view's comment carries a stamp, the md5 of the compiled SQL, the model's description, its columns'
   descriptions and the persist_docs config. When the relation exists as a view, the run is not a full refresh
   and the comment ends with this run's stamp, the create is skipped (the hooks still run); otherwise dbt's
-  steps run and the stamp is written after persist_docs. `--full-refresh` re-creates every view. This file is
+  steps run and the stamp is written after persist_docs. `--full-refresh` re-creates every view, and a view
+  under an enforced contract (forecast_history) is re-created every build, so dbt checks it. This file is
   outside macros/ because sqlfluff's jinja templater does not know the materialization tag.
 -#}
 {% macro horizonscale_view_stamp(compiled_sql, node) -%}
@@ -46,8 +47,11 @@
   {%- set stamp = horizonscale_view_stamp(sql, model) -%}
   {%- set comment = horizonscale_view_comment(model, stamp) -%}
 
+  {#- A view under an enforced contract is re-created every build: dbt checks the contract as it creates it. -#}
+  {%- set contract = config.get('contract') -%}
+  {%- set enforced = contract is not none and contract.enforced -%}
   {%- if existing_relation is not none and existing_relation.is_view and not should_full_refresh()
-        and horizonscale_view_is_current(existing_relation, comment) -%}
+        and not enforced and horizonscale_view_is_current(existing_relation, comment) -%}
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
     {%- call noop_statement('main', 'KEPT (unchanged view)', 'KEPT') -%}

@@ -188,7 +188,8 @@ def test_the_second_build_left_out_the_unit_tests_the_first_passed(loop: dict) -
 
 def test_the_second_build_kept_the_unchanged_views(loop: dict) -> None:
     """Views whose SQL and docs are unchanged are kept (materializations/view.sql); one whose comment lacks this
-    build's stamp is re-created and stamped; --full-refresh re-creates them all."""
+    build's stamp is re-created and stamped, and so is a view under an enforced contract; --full-refresh
+    re-creates them all."""
     kept = "KEPT (unchanged view)"
     messages, views = loop["second_build_messages"], loop["views"]
     staging = [name for name in views if name.startswith("stg_")]
@@ -197,6 +198,7 @@ def test_the_second_build_kept_the_unchanged_views(loop: dict) -> None:
         name: kept for name in staging if name != STALE_VIEW
     }
     assert messages[STALE_VIEW] != kept
+    assert messages["forecast_history"] != kept  # under an enforced contract: re-created, so dbt checks it
     assert all("(horizonscale view stamp " in views[name] for name in staging), views
     assert views[STALE_VIEW].startswith("Your own inventory")  # the model's description, then the stamp
     assert not any(message == kept for message in loop["full_refresh_messages"].values())
