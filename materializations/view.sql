@@ -4,7 +4,7 @@
 
   Why: every build re-creates every view (create under a temporary name, two renames, comments, a column lookup,
   commit, drop): about ten statements and 0.05-0.15 s of dbt's work per view, whatever the data. A daily build
-  runs the refinery's ten views unchanged; their re-creation was a fifth of the daily refinery's node time
+  runs the refinery's nine views unchanged; re-creating them was about a fifth of the daily refinery's node time
   (README, "Daily operation"). A DuckDB view binds its query when it is read, so a kept view reads the upstream
   tables as they are now, exactly as a re-created one would.
 
