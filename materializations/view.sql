@@ -11,7 +11,7 @@
   How: the view's comment carries a stamp, the md5 of the compiled SQL, the model's description, its columns'
   descriptions and the persist_docs config. When the relation exists as a view, the run is not a full refresh
   and the comment ends with this run's stamp, the create is skipped (the hooks still run); otherwise dbt's
-  steps run and the stamp is written after persist_docs. `--full-refresh` re-creates every view, and a view
+  own view materialization runs and the stamped comment replaces the description it wrote. `--full-refresh` re-creates every view, and a view
   under an enforced contract (forecast_history) is re-created every build, so dbt checks it. This file is
   outside macros/ because sqlfluff's jinja templater does not know the materialization tag.
 -#}
@@ -63,47 +63,9 @@
     {{ return({'relations': [target_relation]}) }}
   {%- endif -%}
 
-  {#- From here on, dbt 1.11's default view materialization, plus the stamp. -#}
-  {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
-  {%- set preexisting_intermediate_relation = load_cached_relation(intermediate_relation) -%}
-  {%- set backup_relation_type = 'view' if existing_relation is none else existing_relation.type -%}
-  {%- set backup_relation = make_backup_relation(target_relation, backup_relation_type) -%}
-  {%- set preexisting_backup_relation = load_cached_relation(backup_relation) -%}
-  {% set grant_config = config.get('grants') %}
-
-  {{ run_hooks(pre_hooks, inside_transaction=False) }}
-
-  {{ drop_relation_if_exists(preexisting_intermediate_relation) }}
-  {{ drop_relation_if_exists(preexisting_backup_relation) }}
-
-  {{ run_hooks(pre_hooks, inside_transaction=True) }}
-
-  {% call statement('main') -%}
-    {{ get_create_view_as_sql(intermediate_relation, sql) }}
-  {%- endcall %}
-
-  {% if existing_relation is not none %}
-    {% set existing_relation = load_cached_relation(existing_relation) %}
-    {% if existing_relation is not none %}
-        {{ adapter.rename_relation(existing_relation, backup_relation) }}
-    {% endif %}
-  {% endif %}
-  {{ adapter.rename_relation(intermediate_relation, target_relation) }}
-
-  {% set should_revoke = should_revoke(existing_relation, full_refresh_mode=True) %}
-  {% do apply_grants(target_relation, grant_config, should_revoke=should_revoke) %}
-
-  {% do persist_docs(target_relation, model, for_relation=false) %}
+  {#- Otherwise dbt's own view materialization (as dbt's clone materialization reuses it), then the stamp. -#}
+  {%- set relations = context['materialization_view_default']() -%}
   {% do run_query(alter_relation_comment(target_relation, comment)) %}
-
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-
-  {{ adapter.commit() }}
-
-  {{ drop_relation_if_exists(backup_relation) }}
-
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-
-  {{ return({'relations': [target_relation]}) }}
+  {{ return(relations) }}
 
 {%- endmaterialization -%}

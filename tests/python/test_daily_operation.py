@@ -79,11 +79,15 @@ def _run_ids(paths: ProjectPaths) -> dict[date, tuple[str, int]]:
     return {as_of: (run_id, count) for as_of, run_id, count in rows}
 
 
+def _run_results(work: Path) -> list[dict]:
+    """The node results of the last dbt run (dbt's target is under ``work``: support.isolated_env)."""
+    return json.loads((work / "target" / "run_results.json").read_text())["results"]
+
+
 def _model_messages(work: Path) -> dict[str, str]:
     """Each model of the last dbt run -> its result message (``KEPT (unchanged view)`` for a kept view)."""
-    results = json.loads((work / "target" / "run_results.json").read_text())
     return {
-        r["unique_id"].split(".")[-1]: r["message"] for r in results["results"] if r["unique_id"].startswith("model.")
+        r["unique_id"].split(".")[-1]: r["message"] for r in _run_results(work) if r["unique_id"].startswith("model.")
     }
 
 
@@ -92,9 +96,8 @@ STALE_VIEW = "stg_inventory"
 
 
 def _unit_tests_run(work: Path) -> int:
-    """Unit tests in the last dbt run's results (dbt's target is under ``work``: support.isolated_env)."""
-    results = json.loads((work / "target" / "run_results.json").read_text())
-    return sum(r["unique_id"].startswith("unit_test.") for r in results["results"])
+    """Unit tests in the last dbt run's results."""
+    return sum(r["unique_id"].startswith("unit_test.") for r in _run_results(work))
 
 
 @pytest.fixture(scope="module")
