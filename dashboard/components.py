@@ -64,7 +64,8 @@ BREACH_COLUMNS: dict[str, Any] = {
     "breach_basis": st.column_config.TextColumn(
         "Flagged by",
         help="point forecast: the forecast itself crosses the threshold within the window; "
-        "band: only its upper bound does",
+        "band: only its upper bound does; growth upside: only the upper bound, lifted where the series' "
+        "recent growth fits a compounding curve",
     ),
 }
 

@@ -96,6 +96,11 @@ def _basis(basis: str) -> str:
     """capacity_risks.breach_basis in words."""
     if basis == "band":
         return f"the band (upper bound above {BREACH_THRESHOLD:g}%, forecast below)"
+    if basis == "growth upside":
+        return (
+            f"the growth upside (its recent growth fits a compounding curve that passes {BREACH_THRESHOLD:g}%; "
+            "the forecast itself stays below)"
+        )
     return f"the point forecast (itself above {BREACH_THRESHOLD:g}%)"
 
 

@@ -5,6 +5,13 @@
 -- its maximum and 95th percentile (at least 1 point). A flat forecast gives no reason to expect values the
 -- series has not shown, and pooled bands are drawn for the fleet, not for a host whose load alternates between
 -- two levels or sits steady near its ceiling (both raised false breach alarms on fleets we did not generate).
+--
+-- Growth upside: where the series' last weeks fit a rising compounding curve at least as well as a line or a
+-- hinge (int_series_growth_upside.evidence >= growth_upside_min_evidence), the upper bound is at least that
+-- curve plus the band's own upper half-width (capped at 100). Prophet forecasts the curve itself only on strong
+-- evidence; below that the curve is still a likely path, and a band drawn around the line alone missed slow
+-- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
+{%- set upside_evidence = var('growth_upside_min_evidence', none) %}
 with
 
 leaderboard as (
@@ -35,6 +42,15 @@ recent_range as (
 
 production as (
     {{- union_engine_forecasts('forecast') }}
+),
+
+upside as (
+    select * from {{ ref('int_series_growth_upside') }}
+    {%- if upside_evidence is none %}
+        where false
+    {%- else %}
+        where evidence >= {{ upside_evidence }}
+    {%- endif %}
 ),
 
 champions as (
@@ -95,6 +111,34 @@ banded as (
         greatest(0, least(yhat, yhat - (yhat - raw_yhat_lower) * interval_stretch)) as calibrated_lower,
         least(100, greatest(yhat, yhat + (raw_yhat_upper - yhat) * interval_stretch)) as calibrated_upper
     from golden
+),
+
+guarded as (
+    select
+        *,
+        greatest(yhat, least(calibrated_upper, coalesce(upper_ceiling, 100))) as guarded_upper
+    from banded
+),
+
+lifted as (
+    select
+        guarded.*,
+        -- least() and greatest() skip nulls: without a curve, null, never 100.
+        case
+            when upside.host_id is not null
+                then least(
+                    100,
+                    upside.curve_floor
+                    + upside.curve_scale
+                    * exp(least(upside.growth_rate * datediff('day', upside.anchor_date, guarded.ds), 50))
+                    + (guarded.guarded_upper - guarded.yhat)
+                )
+        end as upside_upper
+    from guarded
+    left join upside
+        on
+            guarded.host_id = upside.host_id
+            and guarded.resource = upside.resource
 )
 
 select
@@ -103,7 +147,7 @@ select
     ds,
     yhat,
     cast(calibrated_lower as double) as yhat_lower,
-    cast(greatest(yhat, least(calibrated_upper, coalesce(upper_ceiling, 100))) as double) as yhat_upper,
+    cast(greatest(guarded_upper, upside_upper) as double) as yhat_upper,
     raw_yhat_lower,
     raw_yhat_upper,
     interval_stretch,
@@ -120,5 +164,6 @@ select
         else 'LOW'
     end as trust_level,
     champion_reason,
-    cast(upper_ceiling as double) as upper_ceiling
-from banded
+    cast(upper_ceiling as double) as upper_ceiling,
+    cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside
+from lifted

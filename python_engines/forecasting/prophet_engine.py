@@ -458,19 +458,35 @@ def _beats_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, evidence: fl
     return bool(_bic(sse, n_eff, params) + evidence < rivals)
 
 
-def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Compounding | None:
-    """Growth that compounds (users, data, traffic growing by a share a day): a rising exponential over a
-    floor, fitted on a grid of doubling times (least squares for floor and scale at each), kept only when its
-    BIC beats both a line and a hinge over the same days by ``growth_evidence``. A line reads such a
-    series' recent slope and under-forecasts a crossing that comes sooner every week.
-    """
-    rates = np.log(2.0) / np.geomspace(*settings.doubling_days, 48)
+def compounding_fit(
+    x: np.ndarray, v: np.ndarray, doubling_days: tuple[float, float]
+) -> tuple[Compounding, float] | None:
+    """The rising exponential over a floor that fits ``(x, v)`` best, searched on a grid of doubling times
+    within ``doubling_days`` (least squares for floor and scale at each), and its evidence: how much lower its
+    BIC (on effective days) is than the better of a line and a hinge over the same days (positive: the
+    curve is the likelier shape). None when the best curve falls."""
+    rates = np.log(2.0) / np.geomspace(*doubling_days, 48)
     curves, scale, sse = _exponential_fits(x, v, rates)
     pick = int(np.argmin(sse))
-    if scale[pick] <= 0.0 or not _beats_line_and_hinge(x, v, float(sse[pick]), settings.growth_evidence):
+    if scale[pick] <= 0.0:
         return None
+    n_eff = max(x.size / AUTOCORRELATION_INFLATION**2, 3.0)
+    line_sse, hinge_sse = _line_and_hinge_sse(x, v)
+    rivals = min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3))
     floor = float(v.mean() - scale[pick] * curves[pick].mean())
-    return Compounding(floor, float(scale[pick]), float(rates[pick]))
+    return Compounding(floor, float(scale[pick]), float(rates[pick])), float(rivals - _bic(float(sse[pick]), n_eff, 3))
+
+
+def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Compounding | None:
+    """Growth that compounds (users, data, traffic growing by a share a day): the curve of
+    :func:`compounding_fit`, kept only when its BIC beats both a line and a hinge over the same days by
+    ``growth_evidence``. A line reads such a series' recent slope and under-forecasts a crossing that comes
+    sooner every week.
+    """
+    fit = compounding_fit(x, v, settings.doubling_days)
+    if fit is None or not fit[1] > settings.growth_evidence:
+        return None
+    return fit[0]
 
 
 @dataclass(frozen=True)

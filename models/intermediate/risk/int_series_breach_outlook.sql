@@ -19,6 +19,10 @@
 -- champion that missed its backtest by more than that many bands gets the widest stretch its calibration group
 -- allows, and an upper bound over the threshold then says how little we know, not that a breach is coming;
 -- fleet_health shows it AMBER. Null turns the rule off; a series without a calibration row keeps the band rule.
+--
+-- breach_basis says why a series was flagged: 'point forecast' (yhat itself crosses in the window), 'band' (the
+-- upper bound does on some alert day), or 'growth upside' (only on days where the compounding-growth upside
+-- lifted the upper bound: forecasts.growth_upside).
 {%- set threshold = var('breach_threshold') -%}
 {%- set window_days = var('breach_window_days') | int -%}
 {%- set interval_width = var('interval_width') | float -%}
@@ -48,6 +52,7 @@ daily as (
         forecasts.backtest_mape,
         forecasts.trust_level,
         forecasts.champion_difficulty,
+        forecasts.growth_upside,
         datediff('day', windows.history_end, forecasts.ds) as days_ahead,
         (forecasts.yhat_upper - forecasts.yhat)
         / {{ normal_quantile((1 + interval_width) / 2) }} as sigma
@@ -138,7 +143,9 @@ per_series as (
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
         round(coalesce(max(exceed_probability) filter (where is_in_window), 0), 4) as breach_probability,
         count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
-        coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window
+        coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window,
+        -- An alert day whose upper bound is the band's own, not lifted by the growth upside (forecasts).
+        coalesce(bool_or(is_in_window and is_alert_day and growth_upside is null), false) as has_own_band_alert_day
     from alert_days
     group by all
 ),
@@ -189,6 +196,7 @@ select
     case
         when not is_breach_alert then null
         when is_point_breach_in_window then 'point forecast'
-        else 'band'
+        when has_own_band_alert_day then 'band'
+        else 'growth upside'
     end as breach_basis
 from final

@@ -1,0 +1,10 @@
+"""Each series' compounding-growth curve over its last weeks, the golden band's upside (growth_upside)."""
+
+from python_engines.forecasting.dbt_bridge import read_windows
+from python_engines.forecasting.growth_upside import UpsideSettings, upside_table
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    windows = read_windows(dbt.ref("forecast_windows"))
+    return upside_table(dbt.ref("processed_data"), windows.history_end, UpsideSettings())
