@@ -11,9 +11,10 @@
   How: the view's comment carries a stamp, the md5 of the compiled SQL, the model's description, its columns'
   descriptions and the persist_docs config. When the relation exists as a view, the run is not a full refresh
   and the comment ends with this run's stamp, the create is skipped (the hooks still run); otherwise dbt's
-  own view materialization runs and the stamped comment replaces the description it wrote. `--full-refresh` re-creates every view, and a view
-  under an enforced contract (forecast_history) is re-created every build, so dbt checks it. This file is
-  outside macros/ because sqlfluff's jinja templater does not know the materialization tag.
+  own view materialization runs and the stamped comment replaces the description it wrote. `--full-refresh`
+  re-creates every view, and a view under an enforced contract (forecast_history) is re-created every build,
+  so dbt checks it. This file is outside macros/ because sqlfluff's jinja templater does not know the
+  materialization tag.
 -#}
 {% macro horizonscale_view_stamp(compiled_sql, node) -%}
     {%- set columns = {} -%}

@@ -14,8 +14,9 @@ upper bound to the curve plus the band's own upper half-width wherever the curve
 its rivals (var ``growth_upside_min_evidence``). The point forecast and the lower bound are untouched: the
 curve is a plausible upside, not the expected path.
 
-Memory: only the window is read, keyed by a dense series number (int32, int16, float32 per row), and the
-curve search runs one series at a time over numpy slices (a loop over series, never over rows).
+Memory and passes: the window is read once, sorted by series and day (int16 and float32 per row; a series'
+keys only on its first row), and the curve search runs one series at a time over numpy slices (a loop over
+series, never over rows).
 """
 
 from __future__ import annotations
@@ -63,9 +64,11 @@ class UpsideSettings:
         return int(np.ceil(self.min_observed_share * self.window_days))
 
 
-def _numbered(processed: Any, history_end: date, window_days: int) -> Any:
-    """The observed days of each series' last ``window_days`` up to ``history_end``, with a dense series
-    number (by host_id, resource) and the day relative to the series' last observed day (``x`` <= 0)."""
+def _window_points(processed: Any, history_end: date, window_days: int) -> pa.Table:
+    """The observed days of each series' last ``window_days`` up to ``history_end`` in one pass, sorted by
+    series and day: ``x`` (days relative to the series' last observed day, <= 0) and ``y``, with the series'
+    host_id, resource and anchor date (its last observed day) on its first row only (null on the others, so
+    that the keys cost nothing per row)."""
     first = history_end - timedelta(days=window_days)
     window = processed.filter(
         f"not is_imputed and y is not null and ds > DATE '{first.isoformat()}' "
@@ -74,33 +77,39 @@ def _numbered(processed: Any, history_end: date, window_days: int) -> Any:
     return window.query(
         "window_points",
         """
+        with dated as (
+            select
+                host_id,
+                resource,
+                datediff('day', max(ds) over (partition by host_id, resource), ds) as x,
+                max(ds) over (partition by host_id, resource) as anchor_date,
+                y
+            from window_points
+        )
         select
-            cast(dense_rank() over (order by host_id, resource) - 1 as integer) as series_no,
-            host_id,
-            resource,
-            max(ds) over (partition by host_id, resource) as anchor_date,
-            ds,
-            y
-        from window_points
+            case when x = min(x) over (partition by host_id, resource) then host_id end as host_id,
+            case when x = min(x) over (partition by host_id, resource) then resource end as resource,
+            case when x = min(x) over (partition by host_id, resource) then anchor_date end as anchor_date,
+            cast(x as smallint) as x,
+            cast(y as float) as y
+        from dated
+        order by dated.host_id, dated.resource, dated.x
         """,
-    )
+    ).to_arrow_table()
 
 
-def fit_upsides(
-    series_no: np.ndarray, x: np.ndarray, y: np.ndarray, settings: UpsideSettings
-) -> dict[int, tuple[float, float, float, float]]:
-    """``series_no -> (floor, scale, rate, evidence)`` for every series with enough observed days whose best
-    curve rises. ``series_no`` must be sorted (rows of one series together)."""
-    starts = np.flatnonzero(np.r_[True, series_no[1:] != series_no[:-1]])
-    ends = np.r_[starts[1:], series_no.size]
-    fits: dict[int, tuple[float, float, float, float]] = {}
-    for start, end in zip(starts, ends, strict=True):  # one curve search per series
+def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: UpsideSettings) -> np.ndarray:
+    """``(floor, scale, rate, evidence)`` per series, one row per series whose rows begin at ``starts`` (rows of
+    one series together, in day order); NaN for a series with too few observed days or whose best curve falls."""
+    ends = np.r_[starts[1:], x.size]
+    fits = np.full((starts.size, 4), np.nan)
+    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):  # one curve search per series
         if end - start < settings.min_observed:
             continue
         fit = compounding_fit(x[start:end].astype(np.float64), y[start:end].astype(np.float64), settings.doubling_days)
         if fit is not None:
             curve, evidence = fit
-            fits[int(series_no[start])] = (curve.floor, curve.scale, curve.rate, evidence)
+            fits[i] = (curve.floor, curve.scale, curve.rate, evidence)
     return fits
 
 
@@ -108,34 +117,20 @@ def upside_table(processed: Any, history_end: date, settings: UpsideSettings) ->
     """One row per series (of the DuckDB relation ``processed``, shaped like ``processed_data``) whose recent
     growth fits a rising compounding curve, at any evidence: ``forecasts`` applies the bar."""
     started = time.perf_counter()
-    numbered = _numbered(processed, history_end, settings.window_days)
-    points = numbered.query(
-        "numbered",
-        "select series_no, cast(datediff('day', anchor_date, ds) as smallint) as x, cast(y as float) as y "
-        "from numbered order by series_no, x",
-    ).to_arrow_table()
+    points = _window_points(processed, history_end, settings.window_days)
     if points.num_rows == 0:
         return UPSIDE_SCHEMA.empty_table()
-    fits = fit_upsides(
-        points.column("series_no").to_numpy(), points.column("x").to_numpy(), points.column("y").to_numpy(), settings
-    )
-    del points
-    keys = numbered.query(
-        "numbered",
-        "select series_no, any_value(host_id) as host_id, any_value(resource) as resource, "
-        "any_value(anchor_date) as anchor_date, cast(count(*) as integer) as observed_days "
-        "from numbered group by series_no order by series_no",
-    ).to_arrow_table()
-    keep = np.array([number in fits for number in keys.column("series_no").to_pylist()], dtype=bool)
-    rows = np.flatnonzero(keep)
-    values = np.array([fits[number] for number in keys.column("series_no").take(rows).to_pylist()], dtype=np.float64)
-    values = values.reshape(-1, 4)
+    starts = np.flatnonzero(points.column("host_id").is_valid().to_numpy(zero_copy_only=False))
+    values = fit_upsides(starts, points.column("x").to_numpy(), points.column("y").to_numpy(), settings)
+    fitted = np.flatnonzero(~np.isnan(values[:, 3]))
+    rows = starts[fitted]
+    values = values[fitted]
     table = pa.table(
         {
-            "host_id": keys.column("host_id").take(rows),
-            "resource": keys.column("resource").take(rows),
-            "anchor_date": keys.column("anchor_date").take(rows),
-            "observed_days": keys.column("observed_days").take(rows),
+            "host_id": points.column("host_id").take(rows),
+            "resource": points.column("resource").take(rows),
+            "anchor_date": points.column("anchor_date").take(rows),
+            "observed_days": np.diff(np.r_[starts, points.num_rows])[fitted].astype(np.int32),
             "curve_floor": values[:, 0],
             "curve_scale": values[:, 1],
             "growth_rate": values[:, 2],
@@ -146,7 +141,7 @@ def upside_table(processed: Any, history_end: date, settings: UpsideSettings) ->
     log.info(
         "growth upside: %d of %d series fit a rising compounding curve, %d of them at evidence >= 0 (%.1f s)",
         table.num_rows,
-        keys.num_rows,
+        starts.size,
         int((values[:, 3] >= 0).sum()),
         time.perf_counter() - started,
     )

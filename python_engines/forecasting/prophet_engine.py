@@ -449,13 +449,18 @@ def _exponential_fits(x: np.ndarray, v: np.ndarray, rates: np.ndarray) -> tuple[
     return curves, scale, float(v_centred @ v_centred) - scale**2 * spread
 
 
-def _beats_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, evidence: float, params: int = 3) -> bool:
-    """A curve's fit (``params`` parameters) is better than the best line's and the best hinge's by
-    ``evidence`` (BIC on effective days)."""
+def _evidence_over_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, params: int = 3) -> float:
+    """How much lower a curve's BIC (``params`` parameters, error ``sse``) is than the better of the best
+    line's and the best hinge's over the same days, on effective days (positive: the curve is likelier)."""
     n_eff = max(x.size / AUTOCORRELATION_INFLATION**2, 3.0)
     line_sse, hinge_sse = _line_and_hinge_sse(x, v)
     rivals = min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3))
-    return bool(_bic(sse, n_eff, params) + evidence < rivals)
+    return float(rivals - _bic(sse, n_eff, params))
+
+
+def _beats_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, evidence: float, params: int = 3) -> bool:
+    """A curve's fit is better than the best line's and the best hinge's by ``evidence``."""
+    return _evidence_over_line_and_hinge(x, v, sse, params) > evidence
 
 
 def compounding_fit(
@@ -470,11 +475,9 @@ def compounding_fit(
     pick = int(np.argmin(sse))
     if scale[pick] <= 0.0:
         return None
-    n_eff = max(x.size / AUTOCORRELATION_INFLATION**2, 3.0)
-    line_sse, hinge_sse = _line_and_hinge_sse(x, v)
-    rivals = min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3))
     floor = float(v.mean() - scale[pick] * curves[pick].mean())
-    return Compounding(floor, float(scale[pick]), float(rates[pick])), float(rivals - _bic(float(sse[pick]), n_eff, 3))
+    curve = Compounding(floor, float(scale[pick]), float(rates[pick]))
+    return curve, _evidence_over_line_and_hinge(x, v, float(sse[pick]))
 
 
 def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Compounding | None:
@@ -484,9 +487,7 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     sooner every week.
     """
     fit = compounding_fit(x, v, settings.doubling_days)
-    if fit is None or not fit[1] > settings.growth_evidence:
-        return None
-    return fit[0]
+    return fit[0] if fit is not None and fit[1] > settings.growth_evidence else None
 
 
 @dataclass(frozen=True)
