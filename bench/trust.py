@@ -68,6 +68,12 @@ log = logging.getLogger("bench.trust")
 
 GOLDEN = "horizonscale"
 STOCK = "stock_prophet"
+#: The stress generator's oracle (python_engines.stress.oracle): flags a series when a breach within the window
+#: is at least this likely for a forecaster that knew its path and noise law. 0.5 is the rule that minimises
+#: false alarms plus misses, so its errors are the dice: what no forecaster could avoid on that fleet.
+ORACLE = "oracle"
+ORACLE_LEVEL = 0.5
+ORACLE_COLUMN = "oracle_breach_probability"
 ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
 #: Engine relations when the warehouse has no ``engine_registry`` (the XGBoost table may carry either name).
 FALLBACK_ENGINES = ("prophet_forecasts", "challenger_forecasts", "xgboost_forecasts", "baseline_forecasts")
@@ -397,12 +403,14 @@ def evaluate(
     excluded: pl.DataFrame,
     stock_failures: pl.DataFrame,
     note: str,
+    extra_flags: pl.DataFrame | None = None,
 ) -> Evaluation:
     """Scores of every method on the series in ``keys`` (host_id, resource, family, champion_model).
 
     ``scored``: POINT_COLUMNS plus ``y`` (the actual) on the evaluation window; ``flag_points``: POINT_COLUMNS
     on the production horizon (``h`` after history_end); ``truth``: host_id, resource, truth (breach within
-    90 days), true_breach_date.
+    90 days), true_breach_date, and optionally the oracle's probability (ORACLE_COLUMN), which the diagnosis
+    then carries. ``extra_flags``: method, host_id, resource, flagged of alert-only methods (the oracle).
     """
     family = keys.select(*KEYS, "family")
     scored = scored.join(family, on=list(KEYS), how="inner")
@@ -425,8 +433,9 @@ def evaluate(
             stock_ran.join(keys, on=list(KEYS), how="semi").select(pl.lit(STOCK).alias("method"), *KEYS),
         ]
     )
+    extra = [] if extra_flags is None else [extra_flags.join(keys, on=list(KEYS), how="semi")]
     grid = pl.concat(
-        [golden_flags, asked.join(flags, on=["method", *KEYS], how="left")],
+        [golden_flags, asked.join(flags, on=["method", *KEYS], how="left"), *extra],
         how="diagonal_relaxed",
     )
     alerts_frame = (
@@ -458,10 +467,15 @@ def evaluate(
     )
 
     risks = warehouse.risks.select(*KEYS, "first_breach_date", "days_to_breach")
+    oracle_columns = [ORACLE_COLUMN] if ORACLE_COLUMN in truth.columns else []
     diagnosis = (
         alerts_frame.filter((pl.col("method") == GOLDEN) & (pl.col("flagged") != pl.col("truth").fill_null(False)))
         .join(risks, on=list(KEYS), how="left")
-        .join(truth.select(*KEYS, "true_breach_date", "days_to_true_breach"), on=list(KEYS), how="left")
+        .join(
+            truth.select(*KEYS, "true_breach_date", "days_to_true_breach", *oracle_columns),
+            on=list(KEYS),
+            how="left",
+        )
         .select(
             pl.when(pl.col("flagged")).then(pl.lit("false_alarm")).otherwise(pl.lit("missed")).alias("kind"),
             *KEYS,
@@ -471,6 +485,7 @@ def evaluate(
             "days_to_breach",
             "true_breach_date",
             "days_to_true_breach",
+            *oracle_columns,
         )
         .sort("kind", *KEYS)
     )
@@ -568,6 +583,9 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         )
         .with_columns((pl.lit(history_end) + pl.duration(days=pl.col("days_to_true_breach"))).alias("true_breach_date"))
     )
+    oracle = oracle_flags(series)
+    if oracle is not None:
+        truth_flags = truth_flags.join(series.select(*KEYS, ORACLE_COLUMN), on=list(KEYS), how="left")
     result = evaluate(
         scored,
         forecast,
@@ -577,8 +595,20 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         exclusions(series, keys, warehouse),
         failures,
         f"production forecasts vs the generator's clean future, days 1-{horizon} after {history_end}",
+        extra_flags=oracle,
     )
     return result
+
+
+def oracle_flags(series: pl.DataFrame) -> pl.DataFrame | None:
+    """The oracle alert (method, host_id, resource, flagged) from the generator's per-series probability; None
+    for a fleet written before the generator kept it."""
+    if ORACLE_COLUMN not in series.columns:
+        log.warning("%s lacks %s: no oracle alert for this fleet (regenerate it)", "series.parquet", ORACLE_COLUMN)
+        return None
+    return series.select(
+        pl.lit(ORACLE).alias("method"), *KEYS, (pl.col(ORACLE_COLUMN) >= ORACLE_LEVEL).alias("flagged")
+    )
 
 
 def evaluate_default(warehouse: Warehouse, run_stock: StockRunner) -> Evaluation:
@@ -641,7 +671,8 @@ def fmt(value: object, digits: int = 3) -> object:
 def method_order(methods: Iterable[str]) -> list[str]:
     first = [GOLDEN, "prophet", "xgboost", "seasonal_naive", STOCK]
     methods = set(methods)
-    return [m for m in first if m in methods] + sorted(methods - set(first))
+    last = [ORACLE] if ORACLE in methods else []
+    return [m for m in first if m in methods] + sorted(methods - set(first) - set(last)) + last
 
 
 def fleet_report(fleet: Fleet, result: Evaluation) -> str:
@@ -711,6 +742,12 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
     lines.append(markdown_table(header, rows))
     true_count = pick(alerts, GOLDEN, ALL, "true")
     lines.append(f"True breaches within {BREACH_WINDOW} days: {true_count}.\n")
+    if ORACLE in methods:
+        lines.append(
+            f"{ORACLE}: the generator's oracle alert (breach within {BREACH_WINDOW} days at least {ORACLE_LEVEL} "
+            "likely for a forecaster that knew each series' path and noise law, not the future's noise draws); its "
+            "false alarms and misses are what no forecaster could avoid on this fleet.\n"
+        )
     for title, frame, column, horizon in [
         ("WAPE % (days 1-180)", points, "wape", 180),
         ("80% band coverage (days 1-180)", points, "coverage", 180),
@@ -722,13 +759,14 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         lines += [f"### {title} by family", ""]
         # Beside the alert figures, what they rest on: the family's series and true breaches within 90 days.
         counts = ["series", "true"] if frame is alerts else ["series"]
+        shown = [m for m in methods if m in set(frame["method"].to_list())]
         rows = [
             [f]
             + [pick(frame, GOLDEN, f, c, horizon) for c in counts]
-            + [pick(frame, m, f, column, horizon) for m in methods]
+            + [pick(frame, m, f, column, horizon) for m in shown]
             for f in families
         ]
-        lines.append(markdown_table(["family", *counts, *methods], rows))
+        lines.append(markdown_table(["family", *counts, *shown], rows))
     lines += ["### HorizonScale / stock Prophet on the same series (days 1-180)", ""]
     lines.append(
         markdown_table(
@@ -772,6 +810,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 overall(result.points, GOLDEN, "coverage"),
                 f"{overall(result.alerts, GOLDEN, 'precision')} / {overall(result.alerts, GOLDEN, 'recall')}",
                 f"{overall(result.alerts, STOCK, 'precision')} / {overall(result.alerts, STOCK, 'recall')}",
+                f"{overall(result.alerts, ORACLE, 'precision')} / {overall(result.alerts, ORACLE, 'recall')}",
             ]
         )
     header = [
@@ -786,6 +825,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "HS coverage",
         "HS alert precision / recall",
         "stock alert precision / recall",
+        "oracle alert precision / recall",
     ]
     stages = list(dict.fromkeys(stage for fleet, _ in results.values() for stage in fleet.timings))
     timing_rows = [

@@ -15,7 +15,9 @@ of every series are written aside, clean, so a forecast or an alert can be score
   ~0.03% impossible values. About 0.33% of rows are rejected by the refinery.
 - ``truth.parquet``: host_id, resource, family, ds, y: the clean continuation of every series over the horizon.
 - ``series.parquet``: host_id, resource, family, first_day, true_breach_date, days_to_true_breach (first
-  horizon day with y > 95; 1 = the day after history_end; null if none).
+  horizon day with y > 95; 1 = the day after history_end; null if none), oracle_breach_probability (the
+  chance of a breach within 90 days for a forecaster that knew the series' path and noise law, but not the
+  future's noise draws: ``stress.oracle``; 0 for the families that stay under 95 by construction).
 - ``manifest.json``: seed, sizes, windows, family counts, true breaches, planted dirt counts.
 
 Each host has four series (cpu, memory, disk, network); each series one family. All values are clipped to

@@ -29,19 +29,42 @@ BREACH_THRESHOLD = 95.0
 
 
 @dataclass(frozen=True)
+class NoiseLaw:
+    """A family's additive AR(1) term and its law: the series is a known path plus this noise. It is what an
+    oracle forecaster would know (``stress.oracle``): the path, the persistence, the size and the state the
+    noise is in on history_end; only the future draws are unknown."""
+
+    phi: np.ndarray  # (series,) day-to-day persistence
+    sd: np.ndarray  # (series,) marginal size
+    values: np.ndarray  # (series, days) the drawn noise, as added to the path
+
+
+@dataclass(frozen=True)
 class Shape:
     values: np.ndarray  # (series, history + horizon days), unclipped
     first_index: np.ndarray  # (series,) first history day index
     gaps: np.ndarray | None = None  # (series, days) True where a history day is missing by design
+    #: Set by the families that can breach (a known path plus AR(1) noise); the others stay under 95 by design.
+    noise: NoiseLaw | None = None
 
 
 def _shape(values: np.ndarray) -> Shape:
     return Shape(values=values, first_index=np.zeros(values.shape[0], dtype=int))
 
 
-def _noise(rng: np.random.Generator, n: int, calendar: Calendar, low: float, high: float) -> np.ndarray:
+def _noise_law(rng: np.random.Generator, n: int, calendar: Calendar, low: float, high: float) -> NoiseLaw:
     """AR(1) noise of a size drawn in [low, high] points and persistence 0.3-0.85 (realistic daily P95s)."""
-    return ar1_noise(rng, calendar.days, uniform(rng, 0.3, 0.85, n), uniform(rng, low, high, n))
+    phi = uniform(rng, 0.3, 0.85, n)
+    sd = uniform(rng, low, high, n)
+    return NoiseLaw(phi=phi, sd=sd, values=ar1_noise(rng, calendar.days, phi, sd))
+
+
+def _noise(rng: np.random.Generator, n: int, calendar: Calendar, low: float, high: float) -> np.ndarray:
+    return _noise_law(rng, n, calendar, low, high).values
+
+
+def _path_plus_noise(path: np.ndarray, noise: NoiseLaw) -> Shape:
+    return Shape(values=path + noise.values, first_index=np.zeros(path.shape[0], dtype=int), noise=noise)
 
 
 def calm(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -179,8 +202,8 @@ def compounding_growth(rng: np.random.Generator, n: int, calendar: Calendar) -> 
     crossing = np.maximum(crossing, np.log((95 - floor) / (85 - floor)) / growth)
     scale = (95 - floor) * np.exp(-growth * crossing)  # above the floor on history_end
     curve = scale[:, None] * np.exp(np.minimum(growth[:, None] * calendar.rel[None, :], 50.0))
-    values = floor[:, None] + curve + weekly(rng, calendar, uniform(rng, 0.5, 2, n)) + _noise(rng, n, calendar, 0.8, 2)
-    return _shape(values)
+    path = floor[:, None] + curve + weekly(rng, calendar, uniform(rng, 0.5, 2, n))
+    return _path_plus_noise(path, _noise_law(rng, n, calendar, 0.8, 2))
 
 
 def hot_steady(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -259,8 +282,8 @@ def late_ramp(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     crossing = uniform(rng, 15, 60, n)
     slope = (95 - level) / (crossing - ramp_start)
     ramp = slope[:, None] * np.maximum(calendar.rel[None, :] - ramp_start[:, None], 0)
-    values = level[:, None] + ramp + weekly(rng, calendar, uniform(rng, 0.5, 2, n)) + _noise(rng, n, calendar, 0.8, 1.5)
-    return _shape(values)
+    path = level[:, None] + ramp + weekly(rng, calendar, uniform(rng, 0.5, 2, n))
+    return _path_plus_noise(path, _noise_law(rng, n, calendar, 0.8, 1.5))
 
 
 def linear_breach(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -274,12 +297,10 @@ def linear_breach(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape
     margin = weekly_size + 2 * noise_size
     slope = (95 - margin - start) / (crossing + calendar.history_days - 1)
     trend = start[:, None] + slope[:, None] * calendar.t[None, :]
-    values = (
-        trend
-        + weekly(rng, calendar, weekly_size)
-        + ar1_noise(rng, calendar.days, uniform(rng, 0.3, 0.85, n), noise_size)
-    )
-    return _shape(values)
+    path = trend + weekly(rng, calendar, weekly_size)
+    phi = uniform(rng, 0.3, 0.85, n)
+    noise = NoiseLaw(phi=phi, sd=noise_size, values=ar1_noise(rng, calendar.days, phi, noise_size))
+    return _path_plus_noise(path, noise)
 
 
 FamilyFunction = Callable[[np.random.Generator, int, Calendar], Shape]

@@ -18,6 +18,7 @@ import polars as pl
 
 from python_engines.stress.dirt import RESOURCE_SPELLINGS, DirtRates, Rows, missing_days, soil_rows
 from python_engines.stress.families import BREACH_THRESHOLD, FAMILIES, RESOURCE_AFFINITY
+from python_engines.stress.oracle import breach_probability
 from python_engines.stress.processes import Calendar
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ BREACH_WINDOW_DAYS = 90
 MAX_HOSTS = 9999  # host ids carry four digits
 
 # Random stream ids (the second element of each generator's seed).
-_ASSIGN, _INVENTORY, _MISSING, _ROWS, _TIMESTAMPS, _FAMILY = 1, 2, 3, 4, 5, 100
+_ASSIGN, _INVENTORY, _MISSING, _ROWS, _TIMESTAMPS, _FAMILY, _ORACLE = 1, 2, 3, 4, 5, 100, 200
 
 #: department -> (app code, app manager) pairs of the stress company.
 COMPANY: dict[str, tuple[tuple[str, str], ...]] = {
@@ -156,14 +157,16 @@ def inventory_frame(rng: np.random.Generator, config: StressConfig) -> pl.DataFr
     )
 
 
-def draw_values(config: StressConfig, family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values clipped to [0, 100], first history day index, designed gaps) of every series, one family grid
-    at a time; a process that would exceed 100 saturates at 100, as a real counter does."""
+def draw_values(config: StressConfig, family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(values clipped to [0, 100], first history day index, designed gaps, the oracle's breach probability
+    within the breach window) of every series, one family grid at a time; a process that would exceed 100
+    saturates at 100, as a real counter does."""
     calendar = config.calendar
     n = family.shape[0]
     values = np.empty((n, calendar.days))
     first_index = np.zeros(n, dtype=int)
     gaps = np.zeros((n, calendar.history_days), dtype=bool)
+    oracle = np.zeros(n)
     for number, (name, (_, draw)) in enumerate(FAMILIES.items()):
         members = np.flatnonzero(family == name)
         if members.size == 0:
@@ -173,7 +176,16 @@ def draw_values(config: StressConfig, family: np.ndarray) -> tuple[np.ndarray, n
         first_index[members] = shape.first_index
         if shape.gaps is not None:
             gaps[members] = shape.gaps[:, : calendar.history_days]
-    return np.clip(values, 0.0, 100.0), first_index, gaps
+        if shape.noise is not None:
+            oracle[members] = breach_probability(
+                shape.values,
+                shape.noise,
+                calendar.history_days,
+                BREACH_WINDOW_DAYS,
+                BREACH_THRESHOLD,
+                np.random.default_rng([config.seed, _ORACLE + number]),
+            )
+    return np.clip(values, 0.0, 100.0), first_index, gaps, oracle
 
 
 def first_breach(horizon: np.ndarray) -> np.ndarray:
@@ -234,15 +246,22 @@ def truth_frame(host_ids: np.ndarray, family: np.ndarray, horizon: np.ndarray, c
 
 
 def series_frame(
-    host_ids: np.ndarray, family: np.ndarray, first_index: np.ndarray, breach_day: np.ndarray, calendar: Calendar
+    host_ids: np.ndarray,
+    family: np.ndarray,
+    first_index: np.ndarray,
+    breach_day: np.ndarray,
+    oracle: np.ndarray,
+    calendar: Calendar,
 ) -> pl.DataFrame:
-    """One row per series: its family, first history day and true breach (null if none in the horizon)."""
+    """One row per series: its family, first history day, true breach (null if none in the horizon) and the
+    oracle's probability of a breach within the breach window (``stress.oracle``)."""
     days = pl.col("days_to_true_breach")
     return pl.DataFrame(
         {
             **_series_keys(host_ids, family),
             "first_day": np.datetime64(calendar.history_start.isoformat(), "D") + first_index,
             "days_to_true_breach": breach_day.astype(np.int32),
+            "oracle_breach_probability": np.round(oracle, 4),
         }
     ).select(
         "host_id",
@@ -254,6 +273,7 @@ def series_frame(
         .cast(pl.Date)
         .alias("true_breach_date"),
         pl.when(days > 0).then(days).alias("days_to_true_breach"),
+        "oracle_breach_probability",
     )
 
 
@@ -268,7 +288,7 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
         if config.families is None
         else np.array(config.families, dtype=object)
     )
-    values, first_index, gaps = draw_values(config, family)
+    values, first_index, gaps, oracle = draw_values(config, family)
 
     lost, lost_counts = missing_days(_rng(config, _MISSING), calendar, first_index, config.rates)
     history_days = np.arange(calendar.history_days)[None, :]
@@ -279,7 +299,7 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
     horizon = values[:, calendar.history_days :]
     breach_day = first_breach(horizon)
     truth = truth_frame(host_ids, family, horizon, calendar)
-    series = series_frame(host_ids, family, first_index, breach_day, calendar)
+    series = series_frame(host_ids, family, first_index, breach_day, oracle, calendar)
     has_breach = breach_day > 0
 
     family_counts = {name: int((family == name).sum()) for name in FAMILIES}
@@ -296,6 +316,8 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
         "breach_window_days": BREACH_WINDOW_DAYS,
         "family_counts": family_counts,
         "true_breaches_within_90_days": int(((breach_day > 0) & (breach_day <= BREACH_WINDOW_DAYS)).sum()),
+        # What an oracle would expect (the sum of its probabilities): the true count above is one draw around it.
+        "oracle_expected_breaches_within_90_days": round(float(oracle.sum()), 1),
         "true_breaches_within_horizon": int(has_breach.sum()),
         "telemetry_rows": telemetry.height,
         "dirt": {**lost_counts, **row_counts},

@@ -54,6 +54,8 @@ def write_stress_standin(out: Path, series: list[tuple[str, str, str, Curve]]) -
                 "first_day": HISTORY_START,
                 "true_breach_date": HISTORY_END + timedelta(days=first) if first else None,
                 "days_to_true_breach": first,
+                # The curves have no noise: the oracle knows the breach for certain.
+                "oracle_breach_probability": 1.0 if first is not None and first <= 90 else 0.0,
             }
         )
     pl.concat(telemetry).with_columns(pl.col("ts").cast(pl.Date)).write_parquet(out / "telemetry.parquet")

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from statistics import NormalDist
 
+import numpy as np
 import polars as pl
 import pytest
 from support import PROJECT_ROOT
 
 from python_engines.cli import main
 from python_engines.stress import FAMILIES, StressConfig, StressInputError, build_stress_fleet, generate_stress_fleet
+from python_engines.stress.families import NoiseLaw
 from python_engines.stress.fleet import StressFleet
+from python_engines.stress.oracle import breach_probability
 
 FILES = ("inventory.csv", "telemetry.parquet", "truth.parquet", "series.parquet", "manifest.json")
 CEILING_FAMILIES = ("hot_steady", "saturating", "level_shift_up", "level_shift_down")
@@ -187,3 +191,48 @@ def test_chosen_families_land_where_asked_and_keep_their_promises() -> None:
 def test_a_bad_family_choice_is_a_clear_error(families: tuple[str, ...], message: str) -> None:
     with pytest.raises(StressInputError, match=message):
         build_stress_fleet(StressConfig(hosts=2, seed=1, families=families))
+
+
+def test_oracle_probability_is_the_normal_tail_for_white_noise() -> None:
+    """With no persistence and a one-day window the simulated probability is 1 - Phi((threshold - path) / sd);
+    over five days of independent draws, 1 - Phi^5. A path that cannot reach the threshold even at the noise
+    cap gets exactly 0."""
+    days, history = 20, 10
+    path = np.array([[94.0] * days, [93.0] * days, [80.0] * days])
+    law = NoiseLaw(phi=np.zeros(3), sd=np.ones(3), values=np.zeros((3, days)))
+    one_day = breach_probability(path, law, history, 1, 95.0, np.random.default_rng(0), simulations=20000)
+    assert one_day[0] == pytest.approx(1 - NormalDist().cdf(1.0), abs=0.01)
+    assert one_day[1] == pytest.approx(1 - NormalDist().cdf(2.0), abs=0.005)
+    assert one_day[2] == 0.0
+    five_days = breach_probability(path, law, history, 5, 95.0, np.random.default_rng(0), simulations=20000)
+    assert five_days[0] == pytest.approx(1 - NormalDist().cdf(1.0) ** 5, abs=0.01)
+
+
+def test_oracle_knows_the_noise_state_on_history_end() -> None:
+    """Persistent noise that ends the history high makes a near-threshold path likelier to cross tomorrow."""
+    days, history = 20, 10
+    path = np.full((2, days), 93.0)
+    noise = np.zeros((2, days))
+    noise[0, history - 1], noise[1, history - 1] = 1.5, -1.5
+    law = NoiseLaw(phi=np.full(2, 0.9), sd=np.ones(2), values=noise)
+    high, low = breach_probability(path + noise, law, history, 1, 95.0, np.random.default_rng(0), simulations=20000)
+    # tomorrow's noise is 0.9 x 1.5 = 1.35 (or -1.35) plus an innovation of size sqrt(1 - 0.81)
+    assert high == pytest.approx(1 - NormalDist(1.35, 0.19**0.5).cdf(2.0), abs=0.01)
+    assert low < 1e-3
+
+
+def test_oracle_probability_in_the_series_file(fleet400: StressFleet) -> None:
+    """Late ramps breach for certain, the quiet families never; over the fleet the oracle's expected count is
+    close to the breaches that happened (one draw around it), and the likely ones mostly did breach."""
+    series = fleet400.series
+    probability = pl.col("oracle_breach_probability")
+    by_family = series.group_by("family").agg(probability.min().alias("low"), probability.max().alias("high"))
+    bounds = {r["family"]: (r["low"], r["high"]) for r in by_family.to_dicts()}
+    assert bounds["late_ramp"][0] >= 0.99
+    for family in ("calm", *CEILING_FAMILIES, "restart_sawtooth", "two_level"):
+        assert bounds[family] == (0.0, 0.0), family
+    true = series["days_to_true_breach"].fill_null(999) <= 90
+    expected = fleet400.manifest["oracle_expected_breaches_within_90_days"]
+    assert abs(expected - int(true.sum())) <= 8
+    likely = series.filter(probability >= 0.9)
+    assert (likely["days_to_true_breach"].fill_null(999) <= 90).mean() >= 0.9

@@ -18,7 +18,16 @@ import polars as pl
 import pytest
 from stress_standin import HISTORY_END, HORIZON, write_stress_standin
 
-from bench.trust import GOLDEN, STOCK, Warehouse, evaluate_stress, read_stress_truth, sample_keys
+from bench.trust import (
+    GOLDEN,
+    ORACLE,
+    ORACLE_COLUMN,
+    STOCK,
+    Warehouse,
+    evaluate_stress,
+    read_stress_truth,
+    sample_keys,
+)
 from bench.trust_metrics import ALL
 
 DAYS = np.arange(1, HORIZON + 1)
@@ -155,6 +164,8 @@ def test_stress_evaluation(exports: Path) -> None:
     assert (alerts[("prophet", ALL)]["flagged"], alerts[("prophet", ALL)]["precision"]) == (1, 1.0)
     assert alerts[(STOCK, ALL)]["series"] == 2 and alerts[(STOCK, ALL)]["flagged"] == 1  # no forecast: not flagged
     assert alerts[(GOLDEN, "flat")]["recall"] is None  # nothing true in the family
+    oracle = alerts[(ORACLE, ALL)]  # the generator's oracle, on the same two series
+    assert [oracle[k] for k in ("series", "true", "flagged", "false_positives", "missed")] == [2, 1, 1, 0, 0]
 
     (overall,) = result.ratios.filter(pl.col("family") == ALL).to_dicts()
     assert (overall["series"], overall["winkler_ratio"], overall["wape_ratio"]) == (1, pytest.approx(0.1), 0.0)
@@ -167,6 +178,16 @@ def test_stress_evaluation(exports: Path) -> None:
         1,
     )
     assert row["true_breach_date"] is None
+    assert row[ORACLE_COLUMN] == 0.0  # the oracle saw no breach coming: a false alarm that was ours to avoid
+
+
+def test_a_fleet_without_the_oracle_column_still_evaluates(exports: Path) -> None:
+    """Fleets written before the generator kept the oracle's probability: every figure but the oracle row."""
+    series = pl.read_parquet(exports / "series.parquet")
+    series.drop(ORACLE_COLUMN).write_parquet(exports / "series.parquet")
+    result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    assert ORACLE not in result.alerts["method"].to_list()
+    assert ORACLE_COLUMN not in result.diagnosis.columns and result.diagnosis.height == 1
 
 
 def test_stock_alerts_count_only_the_series_it_ran_on(exports: Path) -> None:
