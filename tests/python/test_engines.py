@@ -577,6 +577,45 @@ def test_prophet_continues_yearly_seasonality_only_where_the_years_agree() -> No
     assert forecast.max() - forecast.min() > 6.0, (forecast.min(), forecast.max())
 
 
+def test_years_must_repeat_their_swing_at_a_comparable_size() -> None:
+    """Three years of the same seasonal shape whose swing grows from 1 to 1.5 to 12 points (a workload grew):
+    the shapes agree strongly, so the years agree whatever their sizes. A last year with a 20-point swing
+    against a 1.8-point one the year before, of a shape that matches it only loosely (cosine 0.55): a
+    one-off event against noise, not a season, unless the size check is off."""
+    days = np.datetime64("2023-01-01", "D") + np.arange(3 * 365)
+    block = (days[-1] - days).astype(np.int64) // 365
+    angle = 2 * np.pi * (days - np.datetime64("2020-01-01")).astype(float) / 365.25
+    swing = np.choose(block, [12.0, 1.5, 1.0])
+    growing = 50.0 + swing * np.sin(angle)
+    assert prophet_engine.yearly_agreement(days, growing, min_size_ratio=0.2, strong=0.7) > 0.99
+    loose = np.where(block == 0, 20.0 * np.sin(angle), 1.0 * np.sin(angle) + 1.5 * np.cos(angle)) + 50.0
+    assert prophet_engine.yearly_agreement(days, loose) == pytest.approx(1 / np.sqrt(3.25), abs=0.02)
+    assert prophet_engine.yearly_agreement(days, loose, min_size_ratio=0.2, strong=0.7) == 0.0
+
+
+def test_a_one_off_climb_whose_shape_the_year_before_matches_by_chance_is_not_a_season() -> None:
+    """A stress-fleet memory series (seed 64) that climbed from 27 to 83 in the first months of its last year
+    and has been flat at 85 for eight months. The noise of the year before happens to match the climb's
+    yearly shape (cosine 0.34, over the 0.3 bar) at a twentieth of its size, so the yearly term was kept,
+    brought the climb back as "season" and forecast 100 within 90 days (a HIGH-trust false alarm). Swings
+    that differ that much are not one season: the term goes and the forecast stays at the plateau."""
+    table = pl.read_csv(Path(__file__).parent / "fixtures" / "saturating_memory_s64.csv", try_parse_dates=True)
+    table = table.filter(~pl.col("is_imputed"))
+    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    future = days[-1] + np.arange(1, 91)
+    settings = ProphetSettings()
+    assert prophet_engine.yearly_agreement(days, values) > settings.yearly_min_agreement
+    size_checked = prophet_engine.yearly_agreement(
+        days, values, min_size_ratio=settings.yearly_min_size_ratio, strong=settings.yearly_strong_agreement
+    )
+    assert size_checked < settings.yearly_min_agreement
+    unchecked = replace(settings, yearly_min_size_ratio=None)
+    before = prophet_engine.consensus_predict(prophet_engine.fit_prophet(days, values, unchecked), days, values, future)
+    assert before.max() > 95.0, before.max()
+    after = prophet_engine.consensus_predict(prophet_engine.fit_prophet(days, values, settings), days, values, future)
+    assert after.max() < 90.0 and abs(after[:14].mean() - values[-28:].mean()) < 3.0, (after.max(), after[:14].mean())
+
+
 def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped() -> None:
     """A host that joined 8 months before the end (a stress-fleet network series, stored as it came out of
     the refinery) rose from 42 to 55. With less than a year of history the yearly Fourier terms soak up the
