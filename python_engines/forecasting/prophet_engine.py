@@ -365,6 +365,19 @@ def _bic(sse: np.ndarray | float, n: int, params: int) -> np.ndarray | float:
     return n * np.log(np.maximum(sse, 1e-12) / n) + params * np.log(n)
 
 
+def _hinge_moments(x: np.ndarray, v: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per break index b, of the ramp r = max(x - x[b], 0) over ascending ``x``: its mean, its centred sum of
+    squares and its centred cross product with ``v``, from suffix sums (no breaks x days matrix)."""
+    n = x.size
+    suffix = [np.concatenate([np.cumsum(a[::-1])[::-1], [0.0]]) for a in (x, x * x, x * v, v)]
+    sx, sxx, sxv, sv = (c[breaks] for c in suffix)
+    after, at = n - breaks, x[breaks]
+    total = sx - after * at
+    squares = sxx - 2.0 * at * sx + after * at * at
+    cross = sxv - at * sv
+    return total / n, squares - total * total / n, cross - total * float(v.sum()) / n
+
+
 def recent_trend(
     x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segment: int = 14, min_before: int | None = None
 ) -> RecentTrend:
@@ -398,11 +411,9 @@ def recent_trend(
     left_sum, right_sum = total[step_breaks - 1], total[-1] - total[step_breaks - 1]
     left_sq, right_sq = total_sq[step_breaks - 1], total_sq[-1] - total_sq[step_breaks - 1]
     step_sse = left_sq - left_sum**2 / left_n + right_sq - right_sum**2 / right_n
-    # Hinge: y = a + b * max(x - x_break, 0), least squares per break (closed form, vectorised).
-    ramp = np.maximum(x[None, :] - x[breaks][:, None], 0.0)
-    ramp_c = ramp - ramp.mean(axis=1, keepdims=True)
-    ramp_spread = np.einsum("ij,ij->i", ramp_c, ramp_c)
-    hinge_slope = np.where(ramp_spread > 0, ramp_c @ (v - v.mean()) / np.maximum(ramp_spread, 1e-12), 0.0)
+    # Hinge: y = a + b * max(x - x_break, 0), least squares per break (closed form from suffix sums: O(n)).
+    ramp_mean, ramp_spread, ramp_cross = _hinge_moments(x, v, breaks)
+    hinge_slope = np.where(ramp_spread > 0, ramp_cross / np.maximum(ramp_spread, 1e-12), 0.0)
     hinge_sse = float(v @ v) - n * v.mean() ** 2 - hinge_slope**2 * ramp_spread
     for shape, sse in (("step", step_sse), ("hinge", hinge_sse)):
         if sse.size == 0:
@@ -415,7 +426,7 @@ def recent_trend(
                 after, before = float(right_sum[pick] / right_n[pick]), float(left_sum[pick] / left_n[pick])
                 best = RecentTrend("step", 0.0, after, float("inf"), jump=after - before)
             else:
-                level = float(v.mean() + hinge_slope[pick] * (ramp[pick, -1] - ramp[pick].mean()))
+                level = float(v.mean() + hinge_slope[pick] * (x[-1] - x[breaks[pick]] - ramp_mean[pick]))
                 best = RecentTrend("hinge", float(hinge_slope[pick]), level, float("inf"))
     return best
 
