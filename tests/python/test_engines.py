@@ -635,7 +635,10 @@ def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped()
     settings = replace(ProphetSettings(), solver="stan", changepoint_prior_scale=0.05)
     fit = prophet_engine.fit_prophet(days, values, settings)
     unanchored = replace(
-        fit, settings=replace(settings, anchor_without_yearly=False, anchor_min_gap=None, yearly_refit_min_gap=None)
+        fit,
+        settings=replace(
+            settings, anchor_without_yearly=False, anchor_min_gap=None, yearly_refit_min_gap=None, long_line=False
+        ),
     )
     plain = prophet_engine.consensus_predict(unanchored, days, values, future)
     assert abs(plain[:14].mean() - last_weeks) > 10.0, (plain[:14].mean(), last_weeks)
@@ -703,3 +706,39 @@ def test_prophet_levels_off_growth_that_is_slowing_toward_a_ceiling() -> None:
     assert curve is not None and abs(curve.ceiling - 87.0) < 2.0, curve
     line = 40.0 + 0.08 * window + rng.normal(0.0, 1.0, window.size)
     assert prophet_engine.saturating_growth(window, line, ProphetSettings()) is None
+
+
+def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
+    innovations = rng.normal(0.0, sd * np.sqrt(1.0 - phi**2), n)
+    noise = np.empty(n)
+    noise[0] = rng.normal(0.0, sd)
+    for day in range(1, n):
+        noise[day] = phi * noise[day - 1] + innovations[day]
+    return noise
+
+
+def test_a_whole_history_on_one_line_is_continued_at_that_lines_slope() -> None:
+    """Three years of steady growth (0.06 points a day) under persistent noise: Prophet's last trend segment
+    reads its slope from the last weeks, which the noise bends by 5-10% (three weeks of error on the day a
+    ramp reaches 95). With no break and no bend anywhere in the history, the slope is the whole history's."""
+    rng = np.random.default_rng(5)
+    n = WINDOWS.history_dates().size
+    t = np.arange(n)
+    trend = 20.0 + 0.06 * t
+    forecast = prophet_forecast(_shape(trend + _ar1(rng, n, 0.85, 1.2), "line"), WINDOWS).forecast.yhat
+    slope = np.polyfit(np.arange(forecast.size), forecast, 1)[0]
+    assert abs(slope / 0.06 - 1.0) < 0.03, slope
+    ahead = 20.0 + 0.06 * (n - 1 + np.arange(1, forecast.size + 1))
+    assert np.abs(forecast - ahead).max() < 1.5, np.abs(forecast - ahead).max()
+
+
+def test_a_decline_that_slows_down_is_not_continued_as_a_line() -> None:
+    """A load decaying toward a floor of 10 over three years is bent, not straight: the whole history's line
+    would run it through the floor; the forecast stays above it."""
+    rng = np.random.default_rng(6)
+    n = WINDOWS.history_dates().size
+    t = np.arange(n)
+    values = 10.0 + 60.0 * np.exp(-t / 400.0) + rng.normal(0.0, 1.0, n)
+    assert prophet_engine._bends(t - (n - 1.0), values, ProphetSettings().shape_evidence)
+    forecast = prophet_forecast(_shape(values, "decay"), WINDOWS).forecast.yhat
+    assert forecast.min() > 9.0, forecast.min()
