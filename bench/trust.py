@@ -604,7 +604,7 @@ def oracle_flags(series: pl.DataFrame) -> pl.DataFrame | None:
     """The oracle alert (method, host_id, resource, flagged) from the generator's per-series probability; None
     for a fleet written before the generator kept it."""
     if ORACLE_COLUMN not in series.columns:
-        log.warning("%s lacks %s: no oracle alert for this fleet (regenerate it)", "series.parquet", ORACLE_COLUMN)
+        log.warning("series.parquet lacks %s: no oracle alert for this fleet (regenerate it)", ORACLE_COLUMN)
         return None
     return series.select(
         pl.lit(ORACLE).alias("method"), *KEYS, (pl.col(ORACLE_COLUMN) >= ORACLE_LEVEL).alias("flagged")

@@ -149,8 +149,8 @@ class ProphetSettings:
     # Where nothing else applies (no curve, no recent step, hinge or slowdown) and the whole history is one
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
     # quadratic does not beat the line by it either), the trend is that line's: Prophet's last segment reads
-    # its slope from the last weeks, which persistent noise bends by 5-10% (on a ramp, three weeks on the day
-    # it reaches 95). Chosen on stress seeds 1-5 and DNA seed 7 (see README, Trust); the bend test keeps
+    # its slope from the last weeks, which persistent noise bends by 5-10% (on a ramp 90 days from 95, 5-9
+    # days on the day it gets there). Chosen on stress seeds 1-5 and DNA seed 7 (see README, Trust); the bend test keeps
     # declines that slow toward a floor off the line (DNA DECLINING hosts: backtest WAPE 14.3% -> 17.0% without
     # it). False: Prophet's own trend.
     long_line: bool = True
@@ -369,7 +369,12 @@ class RecentTrend:
     jump: float = 0.0  # a step's size (new level minus old)
 
 
-def _bic(sse: np.ndarray | float, n: int, params: int) -> np.ndarray | float:
+def _effective_days(n: int) -> float:
+    """Independent looks in ``n`` autocorrelated days (at least 3), for the BIC comparisons of shapes."""
+    return max(n / AUTOCORRELATION_INFLATION**2, 3.0)
+
+
+def _bic(sse: np.ndarray | float, n: float, params: int) -> np.ndarray | float:
     return n * np.log(np.maximum(sse, 1e-12) / n) + params * np.log(n)
 
 
@@ -399,7 +404,7 @@ def recent_trend(
     tried at once (vectorised).
     """
     n = x.size
-    n_eff = max(n / AUTOCORRELATION_INFLATION**2, 3.0)
+    n_eff = _effective_days(n)
     centred = x - x.mean()
     spread = float(centred @ centred)
     slope = float(centred @ (v - v.mean()) / spread)
@@ -480,7 +485,7 @@ def _exponential_fits(x: np.ndarray, v: np.ndarray, rates: np.ndarray) -> tuple[
 def _evidence_over_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, params: int = 3) -> float:
     """How much lower a curve's BIC (``params`` parameters, error ``sse``) is than the better of the best
     line's and the best hinge's over the same days, on effective days (positive: the curve is likelier)."""
-    n_eff = max(x.size / AUTOCORRELATION_INFLATION**2, 3.0)
+    n_eff = _effective_days(x.size)
     line_sse, hinge_sse = _line_and_hinge_sse(x, v)
     rivals = min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3))
     return float(rivals - _bic(sse, n_eff, params))
@@ -741,7 +746,7 @@ def _steeper_than(shape: RecentTrend, slope: float, settings: ProphetSettings) -
 
 def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
     """A quadratic beats a line by ``evidence`` (BIC on effective days): growth that speeds up or slows down."""
-    n_eff = max(x.size / AUTOCORRELATION_INFLATION**2, 3.0)
+    n_eff = _effective_days(x.size)
     line = np.polyfit(x, v, 1)
     bend = np.polyfit(x, v, 2)
     line_sse = float(np.sum((np.polyval(line, x) - v) ** 2))
