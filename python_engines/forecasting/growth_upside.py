@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from python_engines.forecasting.prophet_engine import ProphetSettings, compounding_fit
+from python_engines.forecasting.prophet_engine import ProphetSettings, compounding_fit, longer_curve
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,26 @@ class UpsideSettings:
     window_days: int = ProphetSettings.growth_window
     doubling_days: tuple[float, float] = ProphetSettings.doubling_days
     min_observed_share: float = 0.6
+    fit_window_days: int | None = ProphetSettings.growth_fit_window
+    fit_tolerance: float = ProphetSettings.growth_fit_tolerance
 
     @property
     def min_observed(self) -> int:
         return int(np.ceil(self.min_observed_share * self.window_days))
+
+    @property
+    def read_days(self) -> int:
+        """Days read per series: the window, or the longer one its curve is read over once found."""
+        return max(self.window_days, self.fit_window_days or 0)
+
+    def prophet(self) -> ProphetSettings:
+        """Prophet's settings for the same curve search (:func:`.prophet_engine.longer_curve`)."""
+        return ProphetSettings(
+            growth_window=self.window_days,
+            doubling_days=self.doubling_days,
+            growth_fit_window=self.fit_window_days,
+            growth_fit_tolerance=self.fit_tolerance,
+        )
 
 
 def _window_points(processed: Any, history_end: date, window_days: int) -> pa.Table:
@@ -99,17 +115,24 @@ def _window_points(processed: Any, history_end: date, window_days: int) -> pa.Ta
 
 
 def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: UpsideSettings) -> np.ndarray:
-    """``(floor, scale, rate, evidence)`` per series, one row per series whose rows begin at ``starts`` (rows of
-    one series together, in day order); NaN for a series with too few observed days or whose best curve falls."""
+    """``(floor, scale, rate, evidence, days fitted)`` per series, one row per series whose rows begin at
+    ``starts`` (rows of one series together, in day order); NaN for a series with too few observed days in the
+    window or whose best curve there falls. Evidence is the window's; the curve is read over the longer window
+    where it still fits the window (:func:`.prophet_engine.longer_curve`)."""
     ends = np.r_[starts[1:], x.size]
-    fits = np.full((starts.size, 4), np.nan)
+    fits = np.full((starts.size, 5), np.nan)
+    prophet = settings.prophet()
     for i, (start, end) in enumerate(zip(starts, ends, strict=True)):  # one curve search per series
-        if end - start < settings.min_observed:
+        days, values = x[start:end].astype(np.float64), y[start:end].astype(np.float64)
+        recent = days > -settings.window_days
+        if recent.sum() < settings.min_observed:
             continue
-        fit = compounding_fit(x[start:end].astype(np.float64), y[start:end].astype(np.float64), settings.doubling_days)
+        fit = compounding_fit(days[recent], values[recent], settings.doubling_days)
         if fit is not None:
             curve, evidence = fit
-            fits[i] = (curve.floor, curve.scale, curve.rate, evidence)
+            longer = longer_curve(days, values, curve, prophet)
+            fitted = days.size if longer is not curve else int(recent.sum())
+            fits[i] = (longer.floor, longer.scale, longer.rate, evidence, fitted)
     return fits
 
 
@@ -117,7 +140,7 @@ def upside_table(processed: Any, history_end: date, settings: UpsideSettings) ->
     """One row per series (of the DuckDB relation ``processed``, shaped like ``processed_data``) whose recent
     growth fits a rising compounding curve, at any evidence: ``forecasts`` applies the bar."""
     started = time.perf_counter()
-    points = _window_points(processed, history_end, settings.window_days)
+    points = _window_points(processed, history_end, settings.read_days)
     if points.num_rows == 0:
         return UPSIDE_SCHEMA.empty_table()
     starts = np.flatnonzero(points.column("host_id").is_valid().to_numpy(zero_copy_only=False))
@@ -130,7 +153,7 @@ def upside_table(processed: Any, history_end: date, settings: UpsideSettings) ->
             "host_id": points.column("host_id").take(rows),
             "resource": points.column("resource").take(rows),
             "anchor_date": points.column("anchor_date").take(rows),
-            "observed_days": np.diff(np.r_[starts, points.num_rows])[fitted].astype(np.int32),
+            "observed_days": values[:, 4].astype(np.int32),
             "curve_floor": values[:, 0],
             "curve_scale": values[:, 1],
             "growth_rate": values[:, 2],

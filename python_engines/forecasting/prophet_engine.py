@@ -113,6 +113,12 @@ class ProphetSettings:
     growth_window: int = 252
     growth_evidence: float = 10.0
     doubling_days: tuple[float, float] = (25.0, 400.0)
+    # Once found there, the curve's floor, scale and rate are read over the last growth_fit_window days instead,
+    # when that curve still fits the growth_window days (its BIC there within growth_fit_tolerance of the
+    # window's own curve, on effective days): over 252 days the floor and the rate trade off against each other,
+    # and a rate a few percent fast moves a crossing 90 days out by 10-25 days. None: the window's own curve.
+    growth_fit_window: int | None = 730
+    growth_fit_tolerance: float = 10.0
     # Growth that slows toward a ceiling (an S-curve past its midpoint) is read over the same window and
     # continued as its curve, levelling off, when it beats a line and a hinge by saturation_evidence; S-curve
     # scales outside saturation_scale_days are not searched; None turns it off. Chosen on stress seeds 1-3.
@@ -503,14 +509,29 @@ def compounding_fit(
     within ``doubling_days`` (least squares for floor and scale at each), and its evidence: how much lower its
     BIC (on effective days) is than the better of a line and a hinge over the same days (positive: the
     curve is the likelier shape). None when the best curve falls."""
+    best = _best_compounding(x, v, doubling_days)
+    if best is None:
+        return None
+    curve, sse = best
+    return curve, _evidence_over_line_and_hinge(x, v, sse)
+
+
+def _best_compounding(
+    x: np.ndarray, v: np.ndarray, doubling_days: tuple[float, float], refine: bool = False
+) -> tuple[Compounding, float] | None:
+    """The least-squares rising exponential over a floor on the doubling-time grid (48 rates 6% apart), and
+    its error; ``refine`` searches again between the best rate's neighbours, 0.4% apart."""
     rates = np.log(2.0) / np.geomspace(*doubling_days, 48)
     curves, scale, sse = _exponential_fits(x, v, rates)
     pick = int(np.argmin(sse))
+    if refine:
+        rates = np.linspace(rates[min(pick + 1, rates.size - 1)], rates[max(pick - 1, 0)], 33)
+        curves, scale, sse = _exponential_fits(x, v, rates)
+        pick = int(np.argmin(sse))
     if scale[pick] <= 0.0:
         return None
     floor = float(v.mean() - scale[pick] * curves[pick].mean())
-    curve = Compounding(floor, float(scale[pick]), float(rates[pick]))
-    return curve, _evidence_over_line_and_hinge(x, v, float(sse[pick]))
+    return Compounding(floor, float(scale[pick]), float(rates[pick])), float(sse[pick])
 
 
 def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Compounding | None:
@@ -519,8 +540,31 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     ``growth_evidence``. A line reads such a series' recent slope and under-forecasts a crossing that comes
     sooner every week.
     """
-    fit = compounding_fit(x, v, settings.doubling_days)
-    return fit[0] if fit is not None and fit[1] > settings.growth_evidence else None
+    recent = x > -settings.growth_window
+    fit = compounding_fit(x[recent], v[recent], settings.doubling_days)
+    if fit is None or fit[1] <= settings.growth_evidence:
+        return None
+    return longer_curve(x, v, fit[0], settings)
+
+
+def longer_curve(x: np.ndarray, v: np.ndarray, curve: Compounding, settings: ProphetSettings) -> Compounding:
+    """``curve`` (found over the last ``growth_window`` days of ``(x, v)``) read again over the last
+    ``growth_fit_window`` days, when those hold more days and the longer curve still fits the recent window:
+    its BIC there is within ``growth_fit_tolerance`` of ``curve``'s (same parameters, effective days). Growth
+    that compounds keeps its rate, so more days pin the floor and the rate; growth that began differently
+    (a decline, a step) fails the recent window and keeps the recent curve."""
+    if settings.growth_fit_window is None:
+        return curve
+    recent, longer = x > -settings.growth_window, x > -settings.growth_fit_window
+    if longer.sum() <= recent.sum():
+        return curve
+    fit = _best_compounding(x[longer], v[longer], settings.doubling_days, refine=True)
+    if fit is None:
+        return curve
+    xr, vr = x[recent], v[recent]
+    own, other = float(np.sum((curve.at(xr) - vr) ** 2)), float(np.sum((fit[0].at(xr) - vr) ** 2))
+    gap = _effective_days(xr.size) * np.log(max(other, 1e-12) / max(own, 1e-12))
+    return fit[0] if gap <= settings.growth_fit_tolerance else curve
 
 
 @dataclass(frozen=True)
@@ -800,7 +844,7 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
     window = x > -s.growth_window
     if window.sum() >= 0.6 * s.growth_window:  # most of the window observed
-        growth = compounding_growth(x[window], deseasonalised[window], s)
+        growth = compounding_growth(x, deseasonalised, s)
         if growth is None and not _falling(shape, s):
             growth = saturating_growth(x[window], deseasonalised[window], s)
             if growth is not None and _steeper_than(shape, growth.slope_at(0.0), s):

@@ -554,6 +554,48 @@ def test_prophet_continues_compounding_growth_as_a_curve() -> None:
     assert prophet_engine.compounding_growth(recent, line, ProphetSettings()) is None
 
 
+def _ar_noise(rng: np.random.Generator, n: int, sd: float, phi: float = 0.6) -> np.ndarray:
+    shocks = rng.normal(0.0, sd * np.sqrt(1.0 - phi * phi), n)
+    noise = np.empty(n)
+    noise[0] = rng.normal(0.0, sd)
+    for i in range(1, n):  # a few hundred days of a test series
+        noise[i] = phi * noise[i - 1] + shocks[i]
+    return noise
+
+
+def test_a_compounding_curve_is_read_over_two_years_once_found() -> None:
+    """Three years of growth doubling every 120 days over a floor of 12, in AR(1) noise: the curve's rate read
+    over two years misses the true rate by less than half as much as the rate read over the last 36 weeks,
+    where the floor and the rate trade off (20 series; the median of the absolute errors)."""
+    settings, rate = ProphetSettings(), np.log(2.0) / 120.0
+    x = np.arange(-1095, 1, dtype=np.float64)
+    window_errors, longer_errors = [], []
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        values = 12.0 + 55.0 * np.exp(rate * x) + _ar_noise(rng, x.size, 1.5)
+        recent = x > -settings.growth_window
+        window, _ = prophet_engine.compounding_fit(x[recent], values[recent], settings.doubling_days)
+        longer = prophet_engine.compounding_growth(x, values, settings)
+        assert longer is not None
+        window_errors.append(abs(window.rate / rate - 1.0))
+        longer_errors.append(abs(longer.rate / rate - 1.0))
+    assert np.median(longer_errors) < 0.5 * np.median(window_errors), (longer_errors, window_errors)
+
+
+def test_growth_that_began_differently_keeps_its_recent_curve() -> None:
+    """A host that declined from 70 to 20 for two years, then compounded over its last 36 weeks: the two
+    years' best curve does not fit those weeks, so the curve stays the one found over them."""
+    rng = np.random.default_rng(7)
+    settings = ProphetSettings()
+    x = np.arange(-1095, 1, dtype=np.float64)
+    decline = np.interp(x, [-1095.0, -252.0], [70.0, 20.0])
+    growth = 20.0 + 8.0 * (np.exp(np.log(2.0) / 60.0 * (x + 252.0)) - 1.0)
+    values = np.where(x <= -252, decline, growth) + _ar_noise(rng, x.size, 1.0)
+    recent = x > -settings.growth_window
+    window, _ = prophet_engine.compounding_fit(x[recent], values[recent], settings.doubling_days)
+    assert prophet_engine.longer_curve(x, values, window, settings) is window
+
+
 def test_prophet_continues_yearly_seasonality_only_where_the_years_agree() -> None:
     """A load that rose from 13 to 76 a year before the end (a logistic ramp) and has been level for 8 months:
     Prophet's yearly term learns the ramp as "seasonality" and, a year on, forecasts it again (measured on a

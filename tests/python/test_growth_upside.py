@@ -34,7 +34,7 @@ def _fit(values: np.ndarray) -> tuple[float, float, float, float] | None:
 def test_slow_compounding_growth_is_found_with_its_doubling_time() -> None:
     fit = _fit(_compounding())
     assert fit is not None
-    floor, scale, rate, evidence = fit
+    floor, scale, rate, evidence, _ = fit
     assert evidence > 0.0  # likelier than a line or a hinge
     assert 60.0 < np.log(2.0) / rate < 170.0
     assert abs(floor + scale - 25.0) < 2.0  # the curve ends where the series does
