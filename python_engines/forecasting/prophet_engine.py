@@ -124,6 +124,13 @@ class ProphetSettings:
     # scales outside saturation_scale_days are not searched; None turns it off. Chosen on stress seeds 1-3.
     saturation_evidence: float | None = 20.0
     saturation_scale_days: tuple[float, float] = (7.0, 150.0)
+    # When the window slows like an S-curve but its last weeks still climb faster than the curve says, and
+    # they climb at most slowing_ratio times as fast as the steepest recent_window-day stretch of the window
+    # before them (the slowing is in the data), the last weeks' slope goes on damped by `damping` a day (about
+    # 19 days' worth in all) instead of as a line, which ran hosts levelling off at 84-88 into 95. Stress seeds
+    # 1-5: 18 such series, all saturating or a step up, none breaching, at 0.07-0.40; the default fleet's
+    # planted ramps, whose smooth knee an S-curve also fits, climb as steeply as ever (1.01-1.38). None: off.
+    slowing_ratio: float | None = 0.5
     # With less than two years of history the yearly Fourier terms are not identified and soak up trend and
     # level (a host that joined 8 months ago and rose 13 points: the fit without them sits 15-20 points low).
     # When they are dropped for that reason, Prophet's trend continues from the level of the last
@@ -538,7 +545,8 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     """Growth that compounds (users, data, traffic growing by a share a day): the curve of
     :func:`compounding_fit`, kept only when its BIC beats both a line and a hinge over the same days by
     ``growth_evidence``. A line reads such a series' recent slope and under-forecasts a crossing that comes
-    sooner every week.
+    sooner every week. ``x`` may reach further back than the window: the curve found there is then read again
+    over ``growth_fit_window`` days (:func:`longer_curve`).
     """
     recent = x > -settings.growth_window
     fit = compounding_fit(x[recent], v[recent], settings.doubling_days)
@@ -788,6 +796,14 @@ def _steeper_than(shape: RecentTrend, slope: float, settings: ProphetSettings) -
     return False
 
 
+def _slowed(shape: RecentTrend, past: np.ndarray, settings: ProphetSettings) -> bool:
+    """The last weeks climb at most ``slowing_ratio`` times as fast as the steepest stretch before them
+    (``past``: slopes of equally long stretches of the window)."""
+    if settings.slowing_ratio is None or past.size == 0:
+        return False
+    return 0.0 < shape.slope <= settings.slowing_ratio * float(past.max())
+
+
 def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
     """A quadratic beats a line by ``evidence`` (BIC on effective days): growth that speeds up or slows down."""
     n_eff = _effective_days(x.size)
@@ -806,10 +822,12 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
     extrapolated at the older, flatter slope. So the last ``recent_window`` days (seasonality removed) are
     read as a line, a step or a hinge (:func:`recent_trend`) and :func:`extrapolation_plan` decides whether
     the trend continues from there. Before that, growth that compounds over the last ``growth_window`` days
-    (:func:`compounding_growth`) or slows toward a ceiling (:func:`saturating_growth`, unless the last weeks
-    fall or still climb faster than the curve) is continued as its curve, and a series that resets often
-    keeps Prophet's trend. The seasonality is Prophet's, less its yearly term where the years of history do
-    not agree on one (:func:`yearly_agreement`); when the joint fit without that term misses the last weeks by
+    (:func:`compounding_growth`, its curve then read over ``growth_fit_window`` days) or slows toward a ceiling
+    (:func:`saturating_growth`, unless the last weeks fall or still climb faster than the curve) is continued
+    as its curve; where the last weeks climb faster than that S-curve but the slowing shows in the data
+    (:func:`_slowed`), their slope goes on damped. A series that resets often keeps Prophet's trend. The
+    seasonality is Prophet's, less its yearly term where the years of history do not agree on one
+    (:func:`yearly_agreement`); when the joint fit without that term misses the last weeks by
     ``yearly_refit_min_gap`` points its trend had leaned on the term and the model is fitted again without it
     (:func:`refit_without_yearly`); with under two years, or when the fit still misses the last weeks by
     ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level. Where none
@@ -848,7 +866,12 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
         if growth is None and not _falling(shape, s):
             growth = saturating_growth(x[window], deseasonalised[window], s)
             if growth is not None and _steeper_than(shape, growth.slope_at(0.0), s):
-                growth = None  # the last weeks still climb faster than the curve would: not levelling off yet
+                # The last weeks still climb faster than the curve would: not levelling off yet. Growth that
+                # has visibly slowed goes on slowing; a ramp as steep as ever goes on as a ramp.
+                before = window & ~recent
+                if _slowed(shape, past_slopes(x[before], deseasonalised[before], s.recent_window), s):
+                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal
+                growth = None
         if growth is not None:
             return growth.at(ahead) + future_seasonal
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
@@ -860,9 +883,14 @@ def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: 
                 return whole.level + whole.slope * ahead + future_seasonal
         return fit.predict(future) + offset
     level, slope, damping = plan
-    if damping < 1.0:  # sum of damping^k for k = 1..h: the damped trend's distance travelled by day h
-        ahead = damping * (1.0 - damping**ahead) / (1.0 - damping)
-    return level + slope * ahead + future_seasonal
+    return level + slope * _damped(ahead, damping) + future_seasonal
+
+
+def _damped(ahead: np.ndarray, damping: float) -> np.ndarray:
+    """Days of a trend damped by ``damping`` a day: the sum of damping^k for k = 1..h (h itself when 1)."""
+    if damping >= 1.0:
+        return ahead
+    return damping * (1.0 - damping**ahead) / (1.0 - damping)
 
 
 def _training_points(series: Series, last_day: np.datetime64) -> tuple[np.ndarray, np.ndarray]:

@@ -490,7 +490,7 @@ def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     assert result.status == STATUS_OK, result.error
     assert abs(float(result.forecast.yhat[:90].mean()) - 70.0) < 4.0
     assert days_to_cross(result.forecast.yhat) is None
-    needs_two_weeks = ProphetSettings(step_min_before=14)  # the rule before: 14 days of the old level
+    needs_two_weeks = ProphetSettings(step_min_before=14, slowing_ratio=None)  # the rule before: 14 days
     assert days_to_cross(prophet_forecast(series, WINDOWS, needs_two_weeks, segments=("forecast",)).forecast.yhat)
 
 
@@ -717,12 +717,58 @@ def test_a_trend_that_leaned_on_the_dropped_yearly_term_is_fitted_again() -> Non
     future = days[-1] + np.arange(1, 181)
     last_weeks = values[-28:].mean()
     assert prophet_engine.yearly_agreement(days, values) < ProphetSettings().yearly_min_agreement
-    kept = replace(ProphetSettings(), yearly_refit_min_gap=None)
+    kept = replace(ProphetSettings(), yearly_refit_min_gap=None, slowing_ratio=None)
     before = prophet_engine.consensus_predict(prophet_engine.fit_prophet(days, values, kept), days, values, future)
     assert 3.0 < before[0] - last_weeks < kept.anchor_min_gap and before[:90].max() > 95.0, (before[0], last_weeks)
     fit = prophet_engine.fit_prophet(days, values, ProphetSettings())
     after = prophet_engine.consensus_predict(fit, days, values, future)
     assert abs(after[0] - last_weeks) < 1.5 and after[:90].max() < 92.0, (after[0], last_weeks, after[:90].max())
+
+
+def test_growth_still_climbing_while_it_slows_is_continued_damped() -> None:
+    """A stress-fleet memory series (seed 2) that climbed from 20 to 86 in 2025 and slowed every month (+11,
+    +9, +5, +3, +2, +2 points): its window is an S-curve by far, but its last weeks still climb 0.07 a day,
+    faster than the curve says. Carried on as a line they ran into 95 by day 89 (a false alarm; the host
+    stayed at 86-87). Damped, the forecast stays within 4 points of the last four weeks (weekly cycle included)."""
+    table = pl.read_csv(Path(__file__).parent / "fixtures" / "saturating_memory_s2_slowing.csv", try_parse_dates=True)
+    table = table.filter(~pl.col("is_imputed"))
+    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    future = days[-1] + np.arange(1, 91)
+    settings = ProphetSettings()
+    x = (days - days[-1]).astype(np.float64)
+    window, recent = x > -settings.growth_window, x > -settings.recent_window
+    curve = prophet_engine.saturating_growth(x[window], values[window], settings)
+    shape = prophet_engine.recent_trend(x[recent], values[recent], settings.shape_evidence)
+    assert curve is not None and shape.shape == "line" and shape.slope > 3 * curve.slope_at(0.0), (shape, curve)
+    fit = prophet_engine.fit_prophet(days, values, settings)
+    damped = prophet_engine.consensus_predict(fit, days, values, future)
+    assert damped.max() < values[-28:].mean() + 4.0, damped.max()
+    line = replace(settings, slowing_ratio=None)
+    before = prophet_engine.consensus_predict(prophet_engine.fit_prophet(days, values, line), days, values, future)
+    assert before.max() > 92.0, before.max()
+
+
+def test_a_ramp_as_steep_as_ever_is_not_damped() -> None:
+    """A planted breach of the default fleet (cpu, flat at 32-35 until mid-2025, then a ramp of 9-10 points a
+    month reaching 95 about 55 days after the end): an S-curve fits its smooth knee by far, and its last weeks
+    climb faster than that curve, but as fast as its steepest stretch before them: not slowing, so the ramp
+    goes on and crosses 95 within 90 days."""
+    table = pl.read_csv(Path(__file__).parent / "fixtures" / "planted_ramp_cpu.csv", try_parse_dates=True)
+    table = table.filter(~pl.col("is_imputed"))
+    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    future = days[-1] + np.arange(1, 91)
+    settings = ProphetSettings()
+    x = (days - days[-1]).astype(np.float64)
+    window = x > -settings.growth_window
+    assert prophet_engine.saturating_growth(x[window], values[window], settings) is not None
+    forecast = prophet_engine.consensus_predict(
+        prophet_engine.fit_prophet(days, values, settings), days, values, future
+    )
+    crossing = days_to_cross(forecast)
+    assert crossing is not None and 40 <= crossing <= 75, crossing
+    always = replace(settings, slowing_ratio=10.0)  # every S-curve with steeper last weeks damped
+    damped = prophet_engine.consensus_predict(prophet_engine.fit_prophet(days, values, always), days, values, future)
+    assert days_to_cross(damped) is None, days_to_cross(damped)
 
 
 def test_prophet_levels_off_growth_that_is_slowing_toward_a_ceiling() -> None:
