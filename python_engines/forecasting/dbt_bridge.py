@@ -54,6 +54,11 @@ def _float(value: Any, default: float) -> float:
     return default if _empty(value) else float(value)
 
 
+def optional_float(value: Any) -> float | None:
+    """A dbt config rendered from a var that may be null: a number, or None."""
+    return None if _empty(value) else float(value)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The dbt configs of an engine model (rendered from vars in models/forecasting/_forecasting__models.yml)."""

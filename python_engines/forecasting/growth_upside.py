@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -192,7 +192,7 @@ def upside_table(processed: Any, history_end: date, settings: UpsideSettings) ->
     if points.num_rows == 0:
         return UPSIDE_SCHEMA.empty_table()
     series = int(points.column("host_id").is_valid().to_numpy(zero_copy_only=False).sum())
-    table = _fit_table(points, replace(settings, refit_min_evidence=None))
+    table = _fit_table(points, settings)  # the window's days only: every curve is the window's
     if settings.read_days > settings.window_days:
         table = _read_longer(processed, history_end, table, settings)
     evidence = table.column("evidence").to_numpy()

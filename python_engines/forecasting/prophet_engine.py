@@ -129,7 +129,8 @@ class ProphetSettings:
     # before them (the slowing is in the data), the last weeks' slope goes on damped by `damping` a day (about
     # 19 days' worth in all) instead of as a line, which ran hosts levelling off at 84-88 into 95. Stress seeds
     # 1-5: 18 such series, all saturating or a step up, none breaching, at 0.07-0.40; the default fleet's
-    # planted ramps, whose smooth knee an S-curve also fits, climb as steeply as ever (1.01-1.38). None: off.
+    # planted ramps, whose smooth knee an S-curve also fits, climb as steeply as ever (1.01-1.38; both ranges
+    # read offline on raw values, not deseasonalised). None: off.
     slowing_ratio: float | None = 0.5
     # With less than two years of history the yearly Fourier terms are not identified and soak up trend and
     # level (a host that joined 8 months ago and rose 13 points: the fit without them sits 15-20 points low).

@@ -84,12 +84,17 @@ def mape(forecast: np.ndarray, actual: np.ndarray) -> float:
     return float(np.mean(np.abs(forecast - actual) / actual) * 100)
 
 
+def fixture_points(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The observed (days, values) of a real series stored in tests/python/fixtures/<name>.csv."""
+    table = pl.read_csv(Path(__file__).parent / "fixtures" / f"{name}.csv", try_parse_dates=True)
+    table = table.filter(~pl.col("is_imputed"))
+    return table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+
+
 def late_joiner() -> Series:
     """A stress-fleet network series that joined 8 months before the end (tests/python/fixtures)."""
-    table = pl.read_csv(Path(__file__).parent / "fixtures" / "late_joiner_network.csv", try_parse_dates=True)
-    table = table.filter(~pl.col("is_imputed"))
-    days = table["ds"].to_numpy().astype("datetime64[D]")
-    return Series("late", "network", days, table["y"].to_numpy(), np.zeros(days.size, dtype=bool))
+    days, values = fixture_points("late_joiner_network")
+    return Series("late", "network", days, values, np.zeros(days.size, dtype=bool))
 
 
 def recent_ramp(host: str = "ramp", slope_per_day: float = 0.3, ramp_days: int = 100, seed: int = 7) -> Series:
@@ -641,9 +646,7 @@ def test_a_one_off_climb_whose_shape_the_year_before_matches_by_chance_is_not_a_
     yearly shape (cosine 0.34, over the 0.3 bar) at a twentieth of its size, so the yearly term was kept,
     brought the climb back as "season" and forecast 100 within 90 days (a HIGH-trust false alarm). Swings
     that differ that much are not one season: the term goes and the forecast stays at the plateau."""
-    table = pl.read_csv(Path(__file__).parent / "fixtures" / "saturating_memory_s64.csv", try_parse_dates=True)
-    table = table.filter(~pl.col("is_imputed"))
-    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    days, values = fixture_points("saturating_memory_s64")
     future = days[-1] + np.arange(1, 91)
     settings = ProphetSettings()
     assert prophet_engine.yearly_agreement(days, values) > settings.yearly_min_agreement
@@ -662,9 +665,7 @@ def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped()
     """A host that joined 8 months before the end (a stress-fleet network series, stored as it came out of
     the refinery) rose from 42 to 55. With less than a year of history the yearly Fourier terms soak up the
     rise, so the fit without them sits 15-20 points low; the forecast is re-anchored on the last weeks."""
-    table = pl.read_csv(Path(__file__).parent / "fixtures" / "late_joiner_network.csv", try_parse_dates=True)
-    table = table.filter(~pl.col("is_imputed"))
-    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    days, values = fixture_points("late_joiner_network")
     future = WINDOWS.forecast_dates()
     last_weeks = values[-28:].mean()
     assert prophet_engine.yearly_agreement(days, values) is None  # no second year to agree with
@@ -711,9 +712,7 @@ def test_a_trend_that_leaned_on_the_dropped_yearly_term_is_fitted_again() -> Non
     on it: the forecast starts 4 points over the last weeks (under the 5-point re-anchoring) and runs through
     95 within 90 days, a false alarm (the series levels off). Fitted again without the term, the forecast
     starts at the data and stays under 92 for the next 90 days."""
-    table = pl.read_csv(Path(__file__).parent / "fixtures" / "saturating_memory.csv", try_parse_dates=True)
-    table = table.filter(~pl.col("is_imputed"))
-    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    days, values = fixture_points("saturating_memory")
     future = days[-1] + np.arange(1, 181)
     last_weeks = values[-28:].mean()
     assert prophet_engine.yearly_agreement(days, values) < ProphetSettings().yearly_min_agreement
@@ -730,9 +729,7 @@ def test_growth_still_climbing_while_it_slows_is_continued_damped() -> None:
     +9, +5, +3, +2, +2 points): its window is an S-curve by far, but its last weeks still climb 0.07 a day,
     faster than the curve says. Carried on as a line they ran into 95 by day 89 (a false alarm; the host
     stayed at 86-87). Damped, the forecast stays within 4 points of the last four weeks (weekly cycle included)."""
-    table = pl.read_csv(Path(__file__).parent / "fixtures" / "saturating_memory_s2_slowing.csv", try_parse_dates=True)
-    table = table.filter(~pl.col("is_imputed"))
-    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    days, values = fixture_points("saturating_memory_s2_slowing")
     future = days[-1] + np.arange(1, 91)
     settings = ProphetSettings()
     x = (days - days[-1]).astype(np.float64)
@@ -753,9 +750,7 @@ def test_a_ramp_as_steep_as_ever_is_not_damped() -> None:
     month reaching 95 about 55 days after the end): an S-curve fits its smooth knee by far, and its last weeks
     climb faster than that curve, but as fast as its steepest stretch before them: not slowing, so the ramp
     goes on and crosses 95 within 90 days."""
-    table = pl.read_csv(Path(__file__).parent / "fixtures" / "planted_ramp_cpu.csv", try_parse_dates=True)
-    table = table.filter(~pl.col("is_imputed"))
-    days, values = table["ds"].to_numpy().astype("datetime64[D]"), table["y"].to_numpy()
+    days, values = fixture_points("planted_ramp_cpu")
     future = days[-1] + np.arange(1, 91)
     settings = ProphetSettings()
     x = (days - days[-1]).astype(np.float64)

@@ -97,3 +97,32 @@ def test_upside_table_of_an_empty_window_is_empty_with_its_columns() -> None:
     con = duckdb.connect()
     table = upside_table(_processed(con), date(2020, 1, 1), SETTINGS)
     assert table.num_rows == 0 and table.schema == UPSIDE_SCHEMA
+
+
+def test_curves_at_the_bar_are_read_over_two_years_and_the_others_over_the_window() -> None:
+    """Three years of one host: disk compounds (doubling every 120 days, AR-free noise), cpu is flat. Only the
+    disk curve reaches the bar, so only it is read again over two years (730 observed days); with the bar off
+    (None) it keeps the window's 252, and its evidence (the window's) is the same either way."""
+    x = np.arange(-1094, 1, dtype=np.float64)
+    days = [HISTORY_END + timedelta(days=int(d)) for d in x]
+    rng = np.random.default_rng(11)
+    grow = 12.0 + 40.0 * np.exp(np.log(2.0) / 120.0 * x) + rng.normal(0.0, 1.0, x.size)
+    flat = 40.0 + rng.normal(0.0, 1.0, x.size)
+    frame = pl.concat(
+        pl.DataFrame({"host_id": "h1", "resource": resource, "ds": days, "y": y, "is_imputed": False})
+        for resource, y in (("disk", grow), ("cpu", flat))
+    )
+    con = duckdb.connect()
+    con.register("processed_frame", frame.to_arrow())
+    tables = {
+        bar: pl.from_arrow(
+            upside_table(con.table("processed_frame"), HISTORY_END, UpsideSettings(refit_min_evidence=bar))
+        )
+        for bar in (0.0, None)
+    }
+    disk = {bar: table.filter(pl.col("resource") == "disk").to_dicts()[0] for bar, table in tables.items()}
+    assert disk[0.0]["evidence"] > 0.0 and disk[0.0]["evidence"] == disk[None]["evidence"]
+    assert disk[0.0]["observed_days"] == 730 and disk[None]["observed_days"] == 252
+    assert abs(disk[0.0]["doubling_days"] / 120.0 - 1.0) < abs(disk[None]["doubling_days"] / 120.0 - 1.0)
+    cpu = tables[0.0].filter(pl.col("resource") == "cpu")
+    assert cpu.is_empty() or (cpu["evidence"][0] < 0.0 and cpu["observed_days"][0] == 252)
