@@ -11,6 +11,12 @@
 -- curve plus the band's own upper half-width (capped at 100). Prophet forecasts the curve itself only on strong
 -- evidence; below that the curve is still a likely path, and a band drawn around the line alone missed slow
 -- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
+--
+-- History band: a flat forecast (the range guard applies) of a series that cycles without a trend and whose own
+-- last-year range beat the champion's band on the backtest (int_series_history_band.uses_history_band) takes
+-- that range as its band, widened only to hold yhat. A restart sawtooth, a disk with cleanups or a host flipping
+-- between two levels has a range, not a path, a few weeks out; the engines' bands were too wide for the first
+-- two shapes' far days and too narrow for the cleanups. Not where a growth upside lifted the band.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
 with
 
@@ -51,6 +57,11 @@ upside as (
     {%- else %}
         where evidence >= {{ upside_evidence }}
     {%- endif %}
+),
+
+history_band as (
+    select * from {{ ref('int_series_history_band') }}
+    where uses_history_band
 ),
 
 champions as (
@@ -139,6 +150,23 @@ lifted as (
         on
             guarded.host_id = upside.host_id
             and guarded.resource = upside.resource
+),
+
+-- A series takes the history band on every day or on none: decided per series, not per day.
+placed as (
+    select
+        lifted.*,
+        history_band.host_id is not null
+        and lifted.upper_ceiling is not null
+        and count(lifted.upside_upper) over series = 0 as uses_history_band,
+        history_band.band_lower as history_lower,
+        history_band.band_upper as history_upper
+    from lifted
+    left join history_band
+        on
+            lifted.host_id = history_band.host_id
+            and lifted.resource = history_band.resource
+    window series as (partition by lifted.host_id, lifted.resource)
 )
 
 select
@@ -146,8 +174,13 @@ select
     resource,
     ds,
     yhat,
-    cast(calibrated_lower as double) as yhat_lower,
-    cast(greatest(guarded_upper, upside_upper) as double) as yhat_upper,
+    cast(case
+        when uses_history_band then least(yhat, greatest(0, history_lower)) else calibrated_lower
+    end as double) as yhat_lower,
+    cast(case
+        when uses_history_band then greatest(yhat, least(100, history_upper))
+        else greatest(guarded_upper, upside_upper)
+    end as double) as yhat_upper,
     raw_yhat_lower,
     raw_yhat_upper,
     interval_stretch,
@@ -165,5 +198,6 @@ select
     end as trust_level,
     champion_reason,
     cast(upper_ceiling as double) as upper_ceiling,
-    cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside
-from lifted
+    cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
+    case when uses_history_band then 'history' else 'engine' end as band_source
+from placed

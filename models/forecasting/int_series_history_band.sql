@@ -1,0 +1,165 @@
+-- History band: each series' own range over its last history_band_days, and whether that range is a better
+-- band for its future than the champion's calibrated one.
+--
+-- Why: a host that cycles without a trend (a memory leak reset by restarts, a disk filled and cleaned up every
+-- few months, a pair that flips between two levels) has no forecastable path a few weeks out, only a range.
+-- The engines forecast a mean and a band that widens with the horizon: too wide for a sawtooth or two levels
+-- (their far days were covered 0.93-0.99 on stress seeds 1-5) and too narrow for a disk whose cleanups the
+-- 122-day backtest rarely held (0.70-0.74). The middle interval_width of the series' own last year is, for such
+-- a series, the calibrated band by construction: it holds that share of the days the future repeats.
+--
+-- The history band is used (uses_history_band) only where all three hold:
+-- - stationary: the quantiles at (1 -/+ interval_width) / 2 and the median of the window's two halves differ
+--   by at most history_band_max_shift of the window's band width (a level shift, a trend or growth that
+--   levelled off within the year fails);
+-- - it won the backtest: the same band read over the history_band_days before the backtest started has a lower
+--   Winkler interval score on the backtest days than the champion's calibrated band there (the rule the
+--   tournament applies to point forecasts, applied to bands; a weekly batch host, whose engine knows the batch
+--   days, keeps its sharper engine band);
+-- - enough days: each half of the window, and the window before the backtest, at least half observed.
+-- `forecasts` then applies it only where the range guard applies (a flat forecast) and no growth upside lifted
+-- the band.
+{%- set level = var('interval_width') | float %}
+{%- set days = var('history_band_days') | int %}
+{%- set half = days // 2 %}
+{%- set max_shift = var('history_band_max_shift', none) %}
+{%- set low_q = (1 - level) / 2 %}
+{%- set high_q = (1 + level) / 2 %}
+{%- set penalty = 2 / (1 - level) %}
+with
+
+windows as (
+    select * from {{ ref('forecast_windows') }}
+),
+
+observed as (
+    select
+        host_id,
+        resource,
+        ds,
+        y
+    from {{ ref('processed_data') }}
+    where not is_imputed
+),
+
+recent as (
+    select
+        observed.host_id,
+        observed.resource,
+        quantile_cont(observed.y, {{ low_q }}) as band_lower,
+        quantile_cont(observed.y, {{ high_q }}) as band_upper,
+        quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
+        filter (where observed.ds > windows.history_end - {{ half }}) as late_quantiles,
+        quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
+        filter (where observed.ds <= windows.history_end - {{ half }}) as early_quantiles,
+        count(*) filter (where observed.ds > windows.history_end - {{ half }}) as late_days,
+        count(*) filter (where observed.ds <= windows.history_end - {{ half }}) as early_days
+    from observed
+    cross join windows
+    where observed.ds > windows.history_end - {{ days }}
+    group by all
+),
+
+before_backtest as (
+    select
+        observed.host_id,
+        observed.resource,
+        quantile_cont(observed.y, {{ low_q }}) as band_lower,
+        quantile_cont(observed.y, {{ high_q }}) as band_upper,
+        count(*) as observed_days
+    from observed
+    cross join windows
+    where
+        observed.ds >= windows.backtest_start - {{ days }}
+        and observed.ds < windows.backtest_start
+    group by all
+),
+
+champion_backtest as (
+    select
+        errors.host_id,
+        errors.resource,
+        errors.y,
+        greatest(0, least(errors.yhat, errors.yhat - (errors.yhat - errors.yhat_lower) * calibration.interval_stretch))
+            as champion_lower,
+        least(
+            100, greatest(errors.yhat, errors.yhat + (errors.yhat_upper - errors.yhat) * calibration.interval_stretch)
+        ) as champion_upper
+    from {{ ref('int_backtest_errors') }} as errors
+    inner join {{ ref('forecast_calibration') }} as calibration
+        on
+            errors.host_id = calibration.host_id
+            and errors.resource = calibration.resource
+            and errors.model = calibration.model
+    where calibration.is_champion
+),
+
+-- Winkler's interval score: the band's width plus 2 / (1 - interval_width) times any miss (lower is better).
+backtest_scores as (
+    select
+        champion_backtest.host_id,
+        champion_backtest.resource,
+        avg(
+            champion_backtest.champion_upper - champion_backtest.champion_lower
+            + {{ penalty }} * greatest(champion_backtest.champion_lower - champion_backtest.y, 0)
+            + {{ penalty }} * greatest(champion_backtest.y - champion_backtest.champion_upper, 0)
+        ) as champion_winkler,
+        avg(
+            before_backtest.band_upper - before_backtest.band_lower
+            + {{ penalty }} * greatest(before_backtest.band_lower - champion_backtest.y, 0)
+            + {{ penalty }} * greatest(champion_backtest.y - before_backtest.band_upper, 0)
+        ) as history_band_winkler,
+        any_value(before_backtest.observed_days) as before_backtest_days
+    from champion_backtest
+    inner join before_backtest
+        on
+            champion_backtest.host_id = before_backtest.host_id
+            and champion_backtest.resource = before_backtest.resource
+    group by all
+),
+
+scored as (
+    select
+        recent.host_id,
+        recent.resource,
+        recent.band_lower,
+        recent.band_upper,
+        -- The largest move of a quantile between the window's halves, in units of the window's band width
+        -- (at least 1 point, so a flat series is not judged on noise).
+        greatest(
+            abs(recent.late_quantiles[1] - recent.early_quantiles[1]),
+            abs(recent.late_quantiles[2] - recent.early_quantiles[2]),
+            abs(recent.late_quantiles[3] - recent.early_quantiles[3])
+        ) / greatest(recent.band_upper - recent.band_lower, 1.0) as half_shift,
+        backtest_scores.champion_winkler,
+        backtest_scores.history_band_winkler,
+        recent.late_days >= {{ half }} / 2
+        and recent.early_days >= ({{ days }} - {{ half }}) / 2
+        and coalesce(backtest_scores.before_backtest_days, 0) >= {{ days }} / 2 as has_enough_days
+    from recent
+    left join backtest_scores
+        on
+            recent.host_id = backtest_scores.host_id
+            and recent.resource = backtest_scores.resource
+)
+
+select
+    host_id,
+    resource,
+    cast(band_lower as double) as band_lower,
+    cast(band_upper as double) as band_upper,
+    cast(half_shift as double) as half_shift,
+    cast(champion_winkler as double) as champion_winkler,
+    cast(history_band_winkler as double) as history_band_winkler,
+    {%- if max_shift is none %}
+        false
+    {%- else %}
+        coalesce(
+            has_enough_days
+            and half_shift <= {{ max_shift }}
+            and history_band_winkler < champion_winkler,
+            false
+        )
+    {%- endif %}
+        as uses_history_band
+from scored
