@@ -590,12 +590,14 @@ def host_forecast(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> 
                 "backtest_mape": pl.Float64,
                 "trust_level": pl.String,
                 "champion_reason": pl.String,
+                "band_source": pl.String,
             }
         )
     return query(
         snapshot,
         """
-        select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level, champion_reason
+        select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level, champion_reason,
+            band_source
         from forecasts where host_id = ? order by resource, ds
         """,
         [host_id],

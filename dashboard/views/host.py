@@ -115,6 +115,8 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
         trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
     if (first.get("champion_reason") or "").startswith("recent break"):
         trust += f"; {md(first['champion_reason'])}"
+    if first.get("band_source") == "history":
+        trust += "; band: its own range over the last year (it cycles without a trend)"
     if risk is not None:
         st.error(
             f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "

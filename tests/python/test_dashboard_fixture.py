@@ -274,7 +274,8 @@ select
     l.mape as backtest_mape,
     l.wape as backtest_wape,
     case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level,
-    'best backtest score' as champion_reason
+    'best backtest score' as champion_reason,
+    'engine' as band_source
 from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
