@@ -116,7 +116,7 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     if (first.get("champion_reason") or "").startswith("recent break"):
         trust += f"; {md(first['champion_reason'])}"
     if first.get("band_source") == "history":
-        trust += "; band: its own range over the last year (it cycles without a trend)"
+        trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"
     if risk is not None:
         st.error(
             f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "

@@ -12,11 +12,12 @@
 -- evidence; below that the curve is still a likely path, and a band drawn around the line alone missed slow
 -- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
 --
--- History band: a flat forecast (the range guard applies) of a series that cycles without a trend and whose own
--- last-year range beat the champion's band on the backtest (int_series_history_band.uses_history_band) takes
--- that range as its band, widened only to hold yhat. A restart sawtooth, a disk with cleanups or a host flipping
--- between two levels has a range, not a path, a few weeks out; the engines' bands were too wide for the first
--- two shapes' far days and too narrow for the cleanups. Not where a growth upside lifted the band.
+-- History band: a flat forecast (the range guard applies) of a series without a growth-upside curve, whose last
+-- year was stationary and whose own range beat the champion's band on the backtest
+-- (int_series_history_band.uses_history_band), takes that range as its band; on a side where yhat leaves the
+-- range, the calibrated bound stays. A restart sawtooth, a disk with cleanups or a host flipping between two
+-- levels has a range, not a path, a few weeks out; the engines' bands were too wide for the first two shapes'
+-- far days and too narrow for the cleanups.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
 with
 
@@ -152,13 +153,13 @@ lifted as (
             and guarded.resource = upside.resource
 ),
 
--- A series takes the history band on every day or on none: decided per series, not per day.
+-- A series takes the history band on every day or on none: upper_ceiling and the curve are per series.
 placed as (
     select
         lifted.*,
         history_band.host_id is not null
         and lifted.upper_ceiling is not null
-        and count(lifted.upside_upper) over series = 0 as uses_history_band,
+        and lifted.upside_upper is null as uses_history_band,
         history_band.band_lower as history_lower,
         history_band.band_upper as history_upper
     from lifted
@@ -166,7 +167,6 @@ placed as (
         on
             lifted.host_id = history_band.host_id
             and lifted.resource = history_band.resource
-    window series as (partition by lifted.host_id, lifted.resource)
 )
 
 select
@@ -175,10 +175,10 @@ select
     ds,
     yhat,
     cast(case
-        when uses_history_band then least(yhat, greatest(0, history_lower)) else calibrated_lower
+        when uses_history_band and yhat >= history_lower then greatest(0, history_lower) else calibrated_lower
     end as double) as yhat_lower,
     cast(case
-        when uses_history_band then greatest(yhat, least(100, history_upper))
+        when uses_history_band and yhat <= history_upper then least(100, history_upper)
         else greatest(guarded_upper, upside_upper)
     end as double) as yhat_upper,
     raw_yhat_lower,
