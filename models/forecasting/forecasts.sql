@@ -120,8 +120,8 @@ banded as (
         *,
         -- Calibrated band: the champion's own band stretched around yhat by its conformal factor
         -- (forecast_calibration), never crossing the point forecast and always physical (0-100%).
-        greatest(0, least(yhat, yhat - (yhat - raw_yhat_lower) * interval_stretch)) as calibrated_lower,
-        least(100, greatest(yhat, yhat + (raw_yhat_upper - yhat) * interval_stretch)) as calibrated_upper
+        {{ stretched_lower('yhat', 'raw_yhat_lower', 'interval_stretch') }} as calibrated_lower,
+        {{ stretched_upper('yhat', 'raw_yhat_upper', 'interval_stretch') }} as calibrated_upper
     from golden
 ),
 

@@ -84,11 +84,8 @@ champion_backtest as (
         errors.resource,
         errors.y,
         errors.yhat,
-        greatest(0, least(errors.yhat, errors.yhat - (errors.yhat - errors.yhat_lower) * calibration.interval_stretch))
-            as champion_lower,
-        least(
-            100, greatest(errors.yhat, errors.yhat + (errors.yhat_upper - errors.yhat) * calibration.interval_stretch)
-        ) as champion_upper
+        {{ stretched_lower('errors.yhat', 'errors.yhat_lower', 'calibration.interval_stretch') }} as champion_lower,
+        {{ stretched_upper('errors.yhat', 'errors.yhat_upper', 'calibration.interval_stretch') }} as champion_upper
     from {{ ref('int_backtest_errors') }} as errors
     inner join {{ ref('forecast_calibration') }} as calibration
         on
