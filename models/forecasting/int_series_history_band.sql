@@ -28,7 +28,6 @@
 {%- set max_shift = var('history_band_max_shift', none) %}
 {%- set low_q = (1 - level) / 2 %}
 {%- set high_q = (1 + level) / 2 %}
-{%- set penalty = 2 / (1 - level) %}
 with
 
 windows as (
@@ -49,8 +48,7 @@ recent as (
     select
         observed.host_id,
         observed.resource,
-        quantile_cont(observed.y, {{ low_q }}) as band_lower,
-        quantile_cont(observed.y, {{ high_q }}) as band_upper,
+        quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}]) as window_quantiles,
         quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
         filter (where observed.ds > windows.history_end - {{ half }}) as late_quantiles,
         quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
@@ -119,21 +117,13 @@ both_bands as (
             and champion_backtest.resource = before_backtest.resource
 ),
 
--- Winkler's interval score: the band's width plus 2 / (1 - interval_width) times any miss (lower is better).
+-- Each band's mean Winkler score over the backtest days (macros/bands.sql; lower is better).
 backtest_scores as (
     select
         host_id,
         resource,
-        avg(
-            champion_upper - champion_lower
-            + {{ penalty }} * greatest(champion_lower - y, 0)
-            + {{ penalty }} * greatest(y - champion_upper, 0)
-        ) as champion_winkler,
-        avg(
-            history_upper - history_lower
-            + {{ penalty }} * greatest(history_lower - y, 0)
-            + {{ penalty }} * greatest(y - history_upper, 0)
-        ) as history_band_winkler,
+        avg({{ winkler_score('champion_lower', 'champion_upper', 'y', level) }}) as champion_winkler,
+        avg({{ winkler_score('history_lower', 'history_upper', 'y', level) }}) as history_band_winkler,
         any_value(before_backtest_days) as before_backtest_days
     from both_bands
     group by all
@@ -143,15 +133,15 @@ scored as (
     select
         recent.host_id,
         recent.resource,
-        recent.band_lower,
-        recent.band_upper,
+        recent.window_quantiles[1] as band_lower,
+        recent.window_quantiles[3] as band_upper,
         -- The largest move of a quantile between the window's halves, in units of the window's band width
         -- (at least 1 point, so a flat series is not judged on noise).
         greatest(
             abs(recent.late_quantiles[1] - recent.early_quantiles[1]),
             abs(recent.late_quantiles[2] - recent.early_quantiles[2]),
             abs(recent.late_quantiles[3] - recent.early_quantiles[3])
-        ) / greatest(recent.band_upper - recent.band_lower, 1.0) as half_shift,
+        ) / greatest(recent.window_quantiles[3] - recent.window_quantiles[1], 1.0) as half_shift,
         backtest_scores.champion_winkler,
         backtest_scores.history_band_winkler,
         recent.late_days >= {{ half }} / 2
