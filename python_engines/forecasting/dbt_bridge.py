@@ -54,6 +54,14 @@ def _float(value: Any, default: float) -> float:
     return default if _empty(value) else float(value)
 
 
+def _flag(name: str, value: Any) -> bool:
+    """A dbt config rendered from a boolean var (``True``/``False`` once rendered, or true/false)."""
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return text == "true"
+
+
 def optional_float(value: Any) -> float | None:
     """A dbt config rendered from a var that may be null: a number, or None."""
     return None if _empty(value) else float(value)
@@ -88,6 +96,12 @@ class ModelConfig:
             xgboost=replace(fleet.xgboost, history=rules),
         )
         fleet = replace(fleet, prophet=recent_trend_settings(fleet.prophet, configs))
+        slope_term = configs.get("recent_slope_uncertainty")
+        if not _empty(slope_term):
+            fleet = replace(
+                fleet,
+                prophet=replace(fleet.prophet, recent_slope_uncertainty=_flag("recent_slope_uncertainty", slope_term)),
+            )
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):

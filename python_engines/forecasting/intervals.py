@@ -32,11 +32,15 @@ class HorizonQuantiles:
     width: float
     series: int
 
-    def band(self, yhat: np.ndarray, scale: float) -> Band:
+    def bounds(self, yhat: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bound around ``yhat`` (index 0 = first day after the cut), not yet made physical."""
         h = min(yhat.size, self.lower.size)
         lower = np.concatenate([self.lower[:h], np.full(yhat.size - h, self.lower[-1])])
         upper = np.concatenate([self.upper[:h], np.full(yhat.size - h, self.upper[-1])])
-        return Band.bounded(yhat, yhat + lower * scale, yhat + upper * scale)
+        return yhat + lower * scale, yhat + upper * scale
+
+    def band(self, yhat: np.ndarray, scale: float) -> Band:
+        return Band.bounded(yhat, *self.bounds(yhat, scale))
 
     def summary(self) -> str:
         picks = [d for d in (1, 30, 90, 180) if d <= self.lower.size]

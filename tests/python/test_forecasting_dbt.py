@@ -148,3 +148,17 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
     assert moved.material_points == 3.0
     with pytest.raises(ValueError, match="recent_trend_days"):
         ModelConfig.from_configs({**configs, "recent_trend_days": "0"})
+
+
+def test_the_slope_term_var_reaches_prophet() -> None:
+    """dbt_project.yml's recent_slope_uncertainty (rendered as text) sets Prophet's setting; anything but
+    true or false is refused by name."""
+    from python_engines.forecasting.dbt_bridge import ModelConfig
+
+    project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+    assert project_vars["recent_slope_uncertainty"] is True
+    for rendered, expected in (("True", True), ("False", False), ("false", False)):
+        settings = ModelConfig.from_configs({"recent_slope_uncertainty": rendered}).fleet.prophet
+        assert settings.recent_slope_uncertainty is expected
+    with pytest.raises(ValueError, match="recent_slope_uncertainty must be true or false"):
+        ModelConfig.from_configs({"recent_slope_uncertainty": "maybe"})
