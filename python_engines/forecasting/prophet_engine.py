@@ -176,12 +176,13 @@ class ProphetSettings:
     # yearly_refit_min_gap points or more on average, the model is fitted again without the term (the trend had
     # leaned on it); below that the joint fit's trend is kept. 0: always refit; None: never.
     yearly_refit_min_gap: float | None = 2.0
-    # A ramp steeper than anything before it is carried on at the slope of the last recent_window days (a line)
-    # or of the days since its break (a hinge): a slope read from 2-8 weeks. Its standard error (inflated for
-    # autocorrelation) times the days ahead, at the band's normal quantile, is added to the band in quadrature:
-    # without it the band of such a ramp stayed about 4 points wide for 180 days while the ramp's slope was
-    # uncertain by 10-30% (stress seeds 1-5: coverage of those ramps' days below 100 fell from 0.79 in the first
-    # 15 days to 0.50 after 60). False: the band as the calibration gives it.
+    # A slope steeper than any stretch before the last weeks (a ramp that began 2-8 weeks before the end) is read
+    # from those weeks alone: the last recent_window days (a line) or the days since its break (a hinge, whose
+    # error counts the break day's uncertainty too). Its standard error, inflated for autocorrelation, times the
+    # days ahead at the band's normal quantile is added to the band in quadrature. Without it the band of such a
+    # ramp stayed about 4 points wide for 180 days (stress seeds 1-5: it covered 0.79 of the ramps' first 15 days
+    # below 100 and 0.50 after 60). Its calibration cannot see this: it learns from series whose slope is known
+    # from years. False: the calibrated band alone.
     recent_slope_uncertainty: bool = True
 
 
