@@ -18,7 +18,7 @@ Choices (measured in bench/README.md):
   breaches within 90 days instead of 90), for about 1.5% more backtest error on average.
 - extrapolation "consensus" (default; "prophet" keeps Prophet's own): the last 8 weeks are read as a line,
   a step or a hinge, and the trend continues from them where they disagree with Prophet's last segment
-  (:func:`consensus_predict`): a one-off level shift stays a level, growth that levelled off stops, a ramp
+  (:func:`consensus_forecast`): a one-off level shift stays a level, growth that levelled off stops, a ramp
   that began after the last changepoint is followed; series that reset again and again (fills and cleanups)
   keep Prophet's trend. Chosen on stress-fleet seed 1 and our own tuning shapes, reported on other seeds
   (bench/README.md, "Trust").
@@ -94,7 +94,7 @@ class ProphetSettings:
     time_limit: float | None = 120.0
     history: HistoryRules = field(default_factory=HistoryRules)
     # How the trend continues past the last observation: "consensus" (from the shape of the last
-    # recent_window days: line, step or hinge; see consensus_predict) or "prophet" (its last segment as it is).
+    # recent_window days: line, step or hinge; see consensus_forecast) or "prophet" (its last segment as it is).
     extrapolation: Literal["consensus", "prophet"] = "consensus"
     recent_window: int = 56
     consensus_z: float = 2.0
@@ -846,12 +846,6 @@ def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
     return bool(_bic(bend_sse, n_eff, 3) < _bic(line_sse, n_eff, 2) - evidence)
 
 
-def consensus_predict(fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray) -> np.ndarray:
-    """Prophet's forecast, with the trend continued from the recent level where the last weeks disagree
-    (:func:`consensus_forecast` without the slope's error)."""
-    return consensus_forecast(fit, days, y, future)[0]
-
-
 def consensus_forecast(
     fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
 ) -> tuple[np.ndarray, float]:
@@ -933,8 +927,8 @@ def consensus_forecast(
 
 
 def _unprecedented(shape: RecentTrend, past: np.ndarray) -> bool:
-    """The last weeks are a line or a hinge steeper than every stretch of the same series before them."""
-    steep = shape.shape != "step" and shape.slope != 0.0 and np.isfinite(shape.slope_error)
+    """The last weeks are a line or a hinge (a step has no slope) steeper than every stretch before them."""
+    steep = shape.slope != 0.0 and np.isfinite(shape.slope_error)
     return steep and (past.size == 0 or abs(shape.slope) > float(np.max(np.abs(past))))
 
 
