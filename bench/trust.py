@@ -18,7 +18,9 @@ on the backtest the champion's own backtest band), each engine's raw output (``p
 ``seasonal_naive``: the SQL engine ``baseline_forecasts``, same weekday of the last week with the band from the
 series' own k-week differences) and ``stock_prophet`` (``prophet.Prophet()`` defaults, 80% band, fitted here
 on the non-imputed history before the cut). The alert: upper bound over 95 on any day 1..90 after the cut;
-for ``horizonscale`` a ``capacity_risks`` row with ``days_to_breach <= 90``.
+for ``horizonscale`` a ``capacity_risks`` row with ``days_to_breach <= 90``. On stress fleets, ``oracle`` is
+the generator's ideal forecaster (``python_engines.stress.oracle``): its alert on every series, its median and
+80% band on the families whose noise law it knows, as the best figures those families allow.
 
 Writes ``OUT/trust_<fleet>.md`` (tables), ``OUT/trust_<fleet>.json`` (raw figures, timings, exclusions),
 ``OUT/trust_<fleet>_alerts.csv`` (the golden record's false alarms and misses), ``OUT/trust_summary.md`` and
@@ -74,6 +76,8 @@ STOCK = "stock_prophet"
 ORACLE = "oracle"
 ORACLE_LEVEL = 0.5
 ORACLE_COLUMN = "oracle_breach_probability"
+#: The truth's columns with the oracle's 80% band (lower, median, upper), on the families whose law it knows.
+ORACLE_BAND_COLUMNS = ("oracle_lower", "oracle_median", "oracle_upper")
 ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
 #: Engine relations when the warehouse has no ``engine_registry`` (the XGBoost table may carry either name).
 FALLBACK_ENGINES = ("prophet_forecasts", "challenger_forecasts", "xgboost_forecasts", "baseline_forecasts")
@@ -414,7 +418,8 @@ def evaluate(
     """
     family = keys.select(*KEYS, "family")
     scored = scored.join(family, on=list(KEYS), how="inner")
-    points = point_scores(with_all(scored))
+    # The oracle's band exists on a few families only: its ALL would be another set of series than the others'.
+    points = point_scores(with_all(scored)).filter((pl.col("method") != ORACLE) | (pl.col("family") != ALL))
 
     flags = breach_flags(flag_points.join(family, on=list(KEYS), how="semi"), "yhat_upper")
     golden_flags = (
@@ -574,6 +579,9 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
     forecast = method_points(warehouse, stock, "forecast", history_end)
     actual = truth.with_columns(horizon_day(history_end)).select(*KEYS, "h", "y")
     scored = forecast.join(actual, on=[*KEYS, "h"], how="inner")
+    ideal = oracle_points(truth, history_end)
+    if ideal is not None:
+        scored = pl.concat([scored, ideal], how="vertical_relaxed")
     over = (pl.col("y") > BREACH_THRESHOLD) & pl.col("h").is_between(1, BREACH_WINDOW)
     truth_flags = (
         actual.group_by(list(KEYS))
@@ -598,6 +606,26 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         extra_flags=oracle,
     )
     return result
+
+
+def oracle_points(truth: pl.DataFrame, history_end: date) -> pl.DataFrame | None:
+    """The oracle's 80% band and median (POINT_COLUMNS plus ``y``) on the series whose noise law the generator
+    kept (``stress.oracle.band``); None for a fleet written before the generator kept it."""
+    if ORACLE_BAND_COLUMNS[0] not in truth.columns:
+        log.warning("truth.parquet lacks the oracle's band: no oracle band figures for this fleet (regenerate it)")
+        return None
+    lower, median, upper = ORACLE_BAND_COLUMNS
+    return (
+        truth.filter(pl.col(median).is_not_null())
+        .with_columns(
+            horizon_day(history_end),
+            pl.lit(ORACLE).alias("method"),
+            pl.col(median).alias("yhat"),
+            pl.col(lower).alias("yhat_lower"),
+            pl.col(upper).alias("yhat_upper"),
+        )
+        .select(*POINT_COLUMNS, "y")
+    )
 
 
 def oracle_flags(series: pl.DataFrame) -> pl.DataFrame | None:
@@ -746,7 +774,10 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         lines.append(
             f"{ORACLE}: the generator's oracle alert (breach within {BREACH_WINDOW} days at least {ORACLE_LEVEL} "
             "likely for a forecaster that knew each series' path and noise law, not the future's noise draws); its "
-            "false alarms and misses are what no forecaster could avoid on this fleet.\n"
+            "false alarms and misses are what no forecaster could avoid on this fleet. In the point and band "
+            "tables by family, its column is the same forecaster's median and 80% band, on the families whose noise "
+            "law the generator keeps (those that can breach): the coverage and Winkler score an ideal band gets "
+            "there. Where a series sits at 100, the ideal band is [100, 100] and covers the day.\n"
         )
     for title, frame, column, horizon in [
         ("WAPE % (days 1-180)", points, "wape", 180),

@@ -13,7 +13,9 @@ of every series are written aside, clean, so a forecast or an alert can be score
   history only, with planted dirt (``stress.dirt``): ~0.3% missing single days, a few 3-10-day collector
   outages, ~0.3% re-sent duplicates with another value, ~1% upper-case host ids, ~1% resource aliases,
   ~0.03% impossible values. About 0.33% of rows are rejected by the refinery.
-- ``truth.parquet``: host_id, resource, family, ds, y: the clean continuation of every series over the horizon.
+- ``truth.parquet``: host_id, resource, family, ds, y: the clean continuation of every series over the horizon;
+  oracle_lower, oracle_median, oracle_upper: the oracle's 80% band for that day (``stress.oracle.band``), on
+  the families whose noise law it knows (the three that can breach), null on the others.
 - ``series.parquet``: host_id, resource, family, first_day, true_breach_date, days_to_true_breach (first
   horizon day with y > 95; 1 = the day after history_end; null if none), oracle_breach_probability (the
   chance of a breach within 90 days for a forecaster that knew the series' path and noise law, but not the

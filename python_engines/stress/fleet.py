@@ -12,19 +12,21 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 from python_engines.stress.dirt import RESOURCE_SPELLINGS, DirtRates, Rows, missing_days, soil_rows
 from python_engines.stress.families import BREACH_THRESHOLD, FAMILIES, RESOURCE_AFFINITY
-from python_engines.stress.oracle import breach_probability
+from python_engines.stress.oracle import band, breach_probability
 from python_engines.stress.processes import Calendar
 
 log = logging.getLogger(__name__)
 
 RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
 BREACH_WINDOW_DAYS = 90
+ORACLE_BAND = ("lower", "median", "upper")  # the truth's oracle_* columns, in draw_values' order
 MAX_HOSTS = 9999  # host ids carry four digits
 
 # Random stream ids (the second element of each generator's seed).
@@ -157,16 +159,26 @@ def inventory_frame(rng: np.random.Generator, config: StressConfig) -> pl.DataFr
     )
 
 
-def draw_values(config: StressConfig, family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(values clipped to [0, 100], first history day index, designed gaps, the oracle's breach probability
-    within the breach window) of every series, one family grid at a time; a process that would exceed 100
-    saturates at 100, as a real counter does."""
+class Drawn(NamedTuple):
+    """Every series' grid, drawn one family at a time."""
+
+    values: np.ndarray  # (series, days) clipped to [0, 100]: a process that would exceed 100 saturates there
+    first_index: np.ndarray  # (series,) first history day index
+    gaps: np.ndarray  # (series, history days) designed gaps
+    oracle: np.ndarray  # (series,) the oracle's breach probability within the breach window
+    #: (3, series, horizon days) the oracle's 80% band (lower, median, upper); NaN where the law is unknown
+    oracle_band: np.ndarray
+
+
+def draw_values(config: StressConfig, family: np.ndarray) -> Drawn:
+    """Every series' values and the oracle's view of them (:class:`Drawn`), one family grid at a time."""
     calendar = config.calendar
     n = family.shape[0]
     values = np.empty((n, calendar.days))
     first_index = np.zeros(n, dtype=int)
     gaps = np.zeros((n, calendar.history_days), dtype=bool)
     oracle = np.zeros(n)
+    oracle_band = np.full((3, n, calendar.horizon_days), np.nan)
     for number, (name, (_, draw)) in enumerate(FAMILIES.items()):
         members = np.flatnonzero(family == name)
         if members.size == 0:
@@ -185,7 +197,8 @@ def draw_values(config: StressConfig, family: np.ndarray) -> tuple[np.ndarray, n
                 BREACH_THRESHOLD,
                 np.random.default_rng([config.seed, _ORACLE + number]),
             )
-    return np.clip(values, 0.0, 100.0), first_index, gaps, oracle
+            oracle_band[:, members] = band(shape.values, shape.noise, calendar.history_days)
+    return Drawn(np.clip(values, 0.0, 100.0), first_index, gaps, oracle, oracle_band)
 
 
 def first_breach(horizon: np.ndarray) -> np.ndarray:
@@ -237,12 +250,18 @@ def _series_keys(host_ids: np.ndarray, family: np.ndarray) -> dict[str, pl.Serie
     }
 
 
-def truth_frame(host_ids: np.ndarray, family: np.ndarray, horizon: np.ndarray, calendar: Calendar) -> pl.DataFrame:
-    """The clean horizon of every series, one row per series and day (host_id, resource, family, ds, y)."""
+def truth_frame(
+    host_ids: np.ndarray, family: np.ndarray, horizon: np.ndarray, oracle_band: np.ndarray, calendar: Calendar
+) -> pl.DataFrame:
+    """The clean horizon of every series, one row per series and day (host_id, resource, family, ds, y), with
+    the oracle's 80% band (oracle_lower, oracle_median, oracle_upper; null where its law is unknown)."""
     per_day = np.repeat(np.arange(family.size), calendar.horizon_days)
     dates = np.datetime64(calendar.history_end.isoformat(), "D") + np.arange(1, calendar.horizon_days + 1)
     keys = {name: column.gather(per_day) for name, column in _series_keys(host_ids, family).items()}
-    return pl.DataFrame({**keys, "ds": np.tile(dates, family.size), "y": horizon.ravel()})
+    oracle = {f"oracle_{name}": grid.ravel() for name, grid in zip(ORACLE_BAND, oracle_band, strict=True)}
+    return pl.DataFrame({**keys, "ds": np.tile(dates, family.size), "y": horizon.ravel(), **oracle}).with_columns(
+        pl.col(list(oracle)).fill_nan(None)
+    )
 
 
 def series_frame(
@@ -288,7 +307,7 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
         if config.families is None
         else np.array(config.families, dtype=object)
     )
-    values, first_index, gaps, oracle = draw_values(config, family)
+    values, first_index, gaps, oracle, oracle_band = draw_values(config, family)
 
     lost, lost_counts = missing_days(_rng(config, _MISSING), calendar, first_index, config.rates)
     history_days = np.arange(calendar.history_days)[None, :]
@@ -298,7 +317,7 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
 
     horizon = values[:, calendar.history_days :]
     breach_day = first_breach(horizon)
-    truth = truth_frame(host_ids, family, horizon, calendar)
+    truth = truth_frame(host_ids, family, horizon, oracle_band, calendar)
     series = series_frame(host_ids, family, first_index, breach_day, oracle, calendar)
     has_breach = breach_day > 0
 

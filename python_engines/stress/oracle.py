@@ -11,9 +11,16 @@ family stays under the threshold by construction (capped noise, bounded levels),
 
 An alert that flags P >= 0.5 (the oracle alert in ``bench.trust``) is the best any forecaster could do on
 that fleet with equal costs for a false alarm and a miss; its misses and false alarms are the dice.
+
+The same knowledge gives the oracle's band (:func:`band`): each horizon day's 10% and 90% quantiles of the
+series given everything but the future noise. It is the yardstick for band coverage: where the series saturates
+at 100, the ideal 80% band is [100, 100] and covers every such day, so a family of ramps that sit at 100 for
+most of the horizon has an ideal coverage well above 0.80 over all days.
 """
 
 from __future__ import annotations
+
+from statistics import NormalDist
 
 import numpy as np
 
@@ -54,3 +61,31 @@ def breach_probability(
         crossed |= level > threshold
     probability[reachable] = crossed.mean(axis=1)
     return probability
+
+
+def band(
+    values: np.ndarray,
+    noise: NoiseLaw,
+    history_days: int,
+    coverage: float = 0.8,
+    floor: float = 0.0,
+    ceiling: float = 100.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per series and horizon day (columns from ``history_days`` on): the oracle's (lower, median, upper) for a
+    central ``coverage`` band, exact rather than simulated. Given the noise state s on the last history day,
+    the standardised AR(1) state h days later is normal with mean phi^h s and variance 1 - phi^(2h); the value
+    is the path plus the capped state times the size, clipped to [floor, ceiling] like the generator's output.
+    Capping and clipping are monotone, so they carry the state's quantiles over to the value's."""
+    path = values - noise.values
+    future = path[:, history_days:]
+    ahead = np.arange(1, future.shape[1] + 1)[None, :]
+    phi, sd = noise.phi[:, None], noise.sd[:, None]
+    mean = phi**ahead * (noise.values[:, history_days - 1 : history_days] / sd)
+    spread = np.sqrt(1.0 - phi ** (2 * ahead))
+    z = NormalDist().inv_cdf(0.5 + coverage / 2)
+
+    def quantile(standard: float) -> np.ndarray:
+        state = np.clip(mean + standard * spread, -NOISE_CAP_SD, NOISE_CAP_SD)
+        return np.clip(future + sd * state, floor, ceiling)
+
+    return quantile(-z), quantile(0.0), quantile(z)

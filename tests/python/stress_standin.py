@@ -21,6 +21,9 @@ THRESHOLD = 95.0
 
 #: Series: (host_id, resource, family, clean value on horizon day h = 1..180).
 Curve = Callable[[np.ndarray], np.ndarray]
+#: The families whose law the stand-in's oracle knows (the generator: those that can breach). The curves have
+#: no noise, so its band is the curve itself; other families get null oracle columns, as from the generator.
+ORACLE_FAMILIES = ("ramp",)
 
 
 def write_stress_standin(out: Path, series: list[tuple[str, str, str, Curve]]) -> Path:
@@ -43,7 +46,11 @@ def write_stress_standin(out: Path, series: list[tuple[str, str, str, Curve]]) -
     for host, resource, family, curve in series:
         telemetry.append(pl.DataFrame({"host_id": host, "resource": resource, "ts": history, "value": 50.0}))
         y = curve(days).astype(np.float64)
-        truth.append(pl.DataFrame({"host_id": host, "resource": resource, "family": family, "ds": future, "y": y}))
+        known = y if family in ORACLE_FAMILIES else np.full(HORIZON, np.nan)
+        oracle = {f"oracle_{name}": known for name in ("lower", "median", "upper")}
+        truth.append(
+            pl.DataFrame({"host_id": host, "resource": resource, "family": family, "ds": future, "y": y, **oracle})
+        )
         over = np.flatnonzero(y > THRESHOLD)
         first = int(over[0]) + 1 if over.size else None
         rows.append(
@@ -59,7 +66,9 @@ def write_stress_standin(out: Path, series: list[tuple[str, str, str, Curve]]) -
             }
         )
     pl.concat(telemetry).with_columns(pl.col("ts").cast(pl.Date)).write_parquet(out / "telemetry.parquet")
-    pl.concat(truth).with_columns(pl.col("ds").cast(pl.Date)).write_parquet(out / "truth.parquet")
+    pl.concat(truth).with_columns(pl.col("ds").cast(pl.Date), pl.col("^oracle_.*$").fill_nan(None)).write_parquet(
+        out / "truth.parquet"
+    )
     pl.DataFrame(rows).write_parquet(out / "series.parquet")
     families: dict[str, int] = {}
     for _, _, family, _ in series:

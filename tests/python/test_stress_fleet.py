@@ -17,7 +17,7 @@ from python_engines.cli import main
 from python_engines.stress import FAMILIES, StressConfig, StressInputError, build_stress_fleet, generate_stress_fleet
 from python_engines.stress.families import NoiseLaw
 from python_engines.stress.fleet import StressFleet
-from python_engines.stress.oracle import breach_probability
+from python_engines.stress.oracle import band, breach_probability
 
 FILES = ("inventory.csv", "telemetry.parquet", "truth.parquet", "series.parquet", "manifest.json")
 CEILING_FAMILIES = ("hot_steady", "saturating", "level_shift_up", "level_shift_down")
@@ -219,6 +219,49 @@ def test_oracle_knows_the_noise_state_on_history_end() -> None:
     # tomorrow's noise is 0.9 x 1.5 = 1.35 (or -1.35) plus an innovation of size sqrt(1 - 0.81)
     assert high == pytest.approx(1 - NormalDist(1.35, 0.19**0.5).cdf(2.0), abs=0.01)
     assert low < 1e-3
+
+
+def test_oracle_band_is_the_quantiles_of_simulated_futures() -> None:
+    """The exact band against 40,000 futures run through the AR(1) recursion from the last history day's state:
+    the 10/50/90% quantiles agree on day 1 (where the known state narrows the band), day 5 and day 60 (where it
+    has the noise's full size), and the band is clipped where the series saturates."""
+    days, history, phi, sd = 70, 10, 0.8, 2.0
+    path = np.full((1, days), 50.0)
+    noise = np.zeros((1, days))
+    noise[0, history - 1] = 1.5 * sd
+    law = NoiseLaw(phi=np.array([phi]), sd=np.array([sd]), values=noise)
+    lower, median, upper = band(path + noise, law, history)
+
+    rng = np.random.default_rng(0)
+    state, futures = np.full(40000, 1.5), []
+    for _ in range(days - history):
+        state = phi * state + np.sqrt(1 - phi**2) * rng.standard_normal(state.size)
+        futures.append(50.0 + sd * state)
+    for day in (1, 5, 60):
+        simulated = np.quantile(futures[day - 1], [0.1, 0.5, 0.9])
+        assert [lower[0, day - 1], median[0, day - 1], upper[0, day - 1]] == pytest.approx(simulated, abs=0.05)
+    assert upper[0, 0] - lower[0, 0] < 0.65 * (upper[0, 59] - lower[0, 59])  # sqrt(1 - 0.8^2) = 0.6
+
+    saturated = band(path + 49.0 + noise, law, history)  # the path at 99: the upper bound is the ceiling
+    assert saturated[2][0].max() == 100.0 and saturated[0][0, -1] < 99.0
+    assert [q[0].min() for q in band(path + 70.0 + noise, law, history)] == [100.0] * 3  # past 100: [100, 100]
+
+
+def test_oracle_band_in_the_truth_file(fleet400: StressFleet) -> None:
+    """The band is kept for the three breaching families and null elsewhere. Over all days it covers about 80%
+    of the linear ramps' truth, and far more of the late ramps', which sit at 100 for most of the horizon: the
+    coverage an ideal band gets there."""
+    truth = fleet400.truth
+    known = truth.filter(pl.col("oracle_median").is_not_null())
+    assert set(known["family"].unique()) == {"late_ramp", "linear_breach", "compounding_growth"}
+    assert truth.filter(pl.col("oracle_median").is_null())["oracle_lower"].null_count() == truth.height - known.height
+    assert known.filter(
+        (pl.col("oracle_lower") > pl.col("oracle_median")) | (pl.col("oracle_median") > pl.col("oracle_upper"))
+    ).is_empty()
+    inside = pl.col("y").is_between(pl.col("oracle_lower"), pl.col("oracle_upper"))
+    coverage = dict(known.group_by("family").agg(inside.mean()).rows())
+    assert 0.76 <= coverage["linear_breach"] <= 0.86
+    assert coverage["late_ramp"] >= 0.92
 
 
 def test_oracle_probability_in_the_series_file(fleet400: StressFleet) -> None:

@@ -21,6 +21,7 @@ from stress_standin import HISTORY_END, HORIZON, write_stress_standin
 from bench.trust import (
     GOLDEN,
     ORACLE,
+    ORACLE_BAND_COLUMNS,
     ORACLE_COLUMN,
     STOCK,
     Warehouse,
@@ -128,7 +129,8 @@ def exports(tmp_path: Path) -> Path:
 def test_standin_has_the_contract_shape(exports: Path) -> None:
     manifest, truth, series = read_stress_truth(exports)
     assert manifest["history_end"] == "2025-12-31" and manifest["family_counts"] == {"ramp": 1, "flat": 3}
-    assert truth.columns == ["host_id", "resource", "family", "ds", "y"] and truth.height == 4 * HORIZON
+    assert truth.columns == ["host_id", "resource", "family", "ds", "y", *ORACLE_BAND_COLUMNS]
+    assert truth.height == 4 * HORIZON
     (ramp_row,) = series.filter(pl.col("family") == "ramp").to_dicts()
     assert ramp_row["days_to_true_breach"] == 51 and ramp_row["true_breach_date"] == date(2026, 2, 20)
 
@@ -151,6 +153,10 @@ def test_stress_evaluation(exports: Path) -> None:
     assert points[("prophet", ALL, 180)]["coverage"] == 0.0
     stock = points[(STOCK, ALL, 180)]
     assert (stock["series"], stock["winkler"]) == (1, pytest.approx(20.0))  # 0 width + 10 x 2 below
+    # The oracle's band: on the family whose law it knows only (the ramp, no noise: the curve itself), never ALL.
+    ideal = points[(ORACLE, "ramp", 180)]
+    assert (ideal["series"], ideal["coverage"], ideal["width"], ideal["winkler"], ideal["wape"]) == (1, 1.0, 0, 0, 0)
+    assert not [key for key in points if key[0] == ORACLE and key[1] != "ramp"]
 
     alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
     assert [alerts[(GOLDEN, ALL)][k] for k in ("true", "flagged", "true_positives", "false_positives", "missed")] == [
@@ -181,12 +187,14 @@ def test_stress_evaluation(exports: Path) -> None:
     assert row[ORACLE_COLUMN] == 0.0  # the oracle saw no breach coming: a false alarm that was ours to avoid
 
 
-def test_a_fleet_without_the_oracle_column_still_evaluates(exports: Path) -> None:
-    """Fleets written before the generator kept the oracle's probability: every figure but the oracle row."""
+def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> None:
+    """Fleets written before the generator kept the oracle's probability and band: every figure but the
+    oracle's."""
     series = pl.read_parquet(exports / "series.parquet")
     series.drop(ORACLE_COLUMN).write_parquet(exports / "series.parquet")
+    pl.read_parquet(exports / "truth.parquet").drop(ORACLE_BAND_COLUMNS).write_parquet(exports / "truth.parquet")
     result = evaluate_stress(exports, warehouse(), stock_runner([]))
-    assert ORACLE not in result.alerts["method"].to_list()
+    assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
     assert ORACLE_COLUMN not in result.diagnosis.columns and result.diagnosis.height == 1
 
 
