@@ -27,6 +27,7 @@
                 cast(round(forecasts.yhat_upper, 2) as float) as yhat_upper,
                 forecasts.champion_model,
                 forecasts.trust_level,
+                forecasts.band_source,
                 outlook.first_upper_breach_date,
                 outlook.first_point_breach_date,
                 outlook.is_breach_alert,

@@ -17,6 +17,8 @@ select
     cast(yhat_upper as double) as yhat_upper,
     champion_model,
     trust_level,
+    -- Null in snapshots written before the history kept it.
+    band_source,
     first_upper_breach_date,
     first_point_breach_date,
     coalesce(is_breach_alert, false) as is_breach_alert,

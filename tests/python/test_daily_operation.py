@@ -62,9 +62,9 @@ def _check(completed: subprocess.CompletedProcess[str]) -> str:
     return output
 
 
-def _query(path: Path, sql: str) -> list[tuple]:
+def _query(path: Path, sql: str, parameters: list | None = None) -> list[tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, parameters).fetchall()
 
 
 REFINED_TABLES = ("processed_data", "telemetry_rejects", "inventory_rejects", "quarantine_summary")
@@ -227,6 +227,14 @@ def test_history_keeps_both_snapshots(loop: dict) -> None:
     )
     assert [row[0] for row in snapshots] == [END, END + timedelta(days=EXTEND_DAYS)]
     assert all(row[1:] == (1, 1, 180) for row in snapshots)
+    # The latest snapshot keeps where each band came from, as `forecasts` (that build) has it.
+    ((kept, differing),) = _query(
+        paths.warehouse,
+        "select count(h.band_source), count(*) filter (where h.band_source is distinct from f.band_source) "
+        "from forecast_history as h inner join forecasts as f using (host_id, resource, ds) where h.as_of = ?",
+        [END + timedelta(days=EXTEND_DAYS)],
+    )
+    assert kept > 0 and differing == 0
     files = sorted(p.relative_to(paths.history_dir).as_posix() for p in paths.history_dir.rglob("*.parquet"))
     assert files == [
         f"as_of={END}/forecasts0.parquet",
