@@ -76,6 +76,8 @@ STOCK = "stock_prophet"
 ORACLE = "oracle"
 ORACLE_LEVEL = 0.5
 ORACLE_COLUMN = "oracle_breach_probability"
+#: Issue 10's target for the golden record's 80% band coverage, per family (days 1-180).
+FAMILY_COVERAGE = (0.70, 0.90)
 #: The truth's columns with the oracle's 80% band (lower, median, upper), on the families whose law it knows.
 ORACLE_BAND_COLUMNS = ("oracle_lower", "oracle_median", "oracle_upper")
 ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
@@ -824,6 +826,26 @@ def overall(frame: pl.DataFrame, method: str, column: str, horizon: int | None =
     return fmt(rows[column].item()) if rows.height else "-"
 
 
+def families_out_of_range(
+    points: pl.DataFrame, low: float = FAMILY_COVERAGE[0], high: float = FAMILY_COVERAGE[1]
+) -> str:
+    """The issue's family gate for the golden record (80% coverage, days 1-180, within [low, high] for every
+    family): "n of m in range", then each family outside with its coverage and, where the oracle's band exists,
+    the ideal band's coverage beside it (an ideal above the range means the range is out of reach there)."""
+    coverage = points.filter((pl.col("horizon") == 180) & (pl.col("family") != ALL))
+    golden = coverage.filter(pl.col("method") == GOLDEN).select("family", "coverage")
+    ideal = coverage.filter(pl.col("method") == ORACLE).select("family", pl.col("coverage").alias("ideal"))
+    out = golden.join(ideal, on="family", how="left").filter(~pl.col("coverage").is_between(low, high)).sort("family")
+    text = f"{golden.height - out.height} of {golden.height}"
+    if out.is_empty():
+        return text
+    parts = [
+        f"{r['family']} {r['coverage']:.4g}" + ("" if r["ideal"] is None else f" (ideal {r['ideal']:.3f})")
+        for r in out.to_dicts()
+    ]
+    return f"{text}; out: {', '.join(parts)}"
+
+
 def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
     rows = []
     for name, (_, result) in results.items():
@@ -842,6 +864,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 f"{overall(result.alerts, GOLDEN, 'precision')} / {overall(result.alerts, GOLDEN, 'recall')}",
                 f"{overall(result.alerts, STOCK, 'precision')} / {overall(result.alerts, STOCK, 'recall')}",
                 f"{overall(result.alerts, ORACLE, 'precision')} / {overall(result.alerts, ORACLE, 'recall')}",
+                families_out_of_range(result.points),
             ]
         )
     header = [
@@ -857,6 +880,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "HS alert precision / recall",
         "stock alert precision / recall",
         "oracle alert precision / recall",
+        f"HS families with coverage in {FAMILY_COVERAGE[0]:.2f}-{FAMILY_COVERAGE[1]:.2f}",
     ]
     stages = list(dict.fromkeys(stage for fleet, _ in results.values() for stage in fleet.timings))
     timing_rows = [

@@ -26,6 +26,7 @@ from bench.trust import (
     STOCK,
     Warehouse,
     evaluate_stress,
+    families_out_of_range,
     read_stress_truth,
     sample_keys,
 )
@@ -225,3 +226,23 @@ def test_engine_relations_from_registry_else_known_names() -> None:
             "('prophet', 'prophet_forecasts')) as engines (model, relation)"
         )
         assert engine_relations(con) == ("prophet_forecasts", "xgboost_forecasts")
+
+
+def test_families_out_of_range_names_each_with_the_ideal_beside_it() -> None:
+    """The family gate counts the golden record's families only (ALL and other methods are not families), keeps
+    0.9003 apart from 0.90, and puts the oracle's coverage beside a family where its band exists."""
+    rows = [
+        (GOLDEN, ALL, 0.80),
+        (GOLDEN, "calm", 0.80),
+        (GOLDEN, "late_ramp", 0.92),
+        (GOLDEN, "level_shift_up", 0.9003),
+        (GOLDEN, "saturating", 0.70),
+        ("prophet", "calm", 0.95),
+        (ORACLE, "late_ramp", 0.948),
+        (GOLDEN, "calm", 0.50),  # another horizon: not the gate's
+    ]
+    points = pl.DataFrame(rows, schema=["method", "family", "coverage"], orient="row").with_columns(
+        pl.Series("horizon", [180] * 7 + [90])
+    )
+    assert families_out_of_range(points) == "2 of 4; out: late_ramp 0.92 (ideal 0.948), level_shift_up 0.9003"
+    assert families_out_of_range(points.filter(pl.col("family") != "late_ramp"), high=0.95) == "3 of 3"
