@@ -779,7 +779,8 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
             "false alarms and misses are what no forecaster could avoid on this fleet. In the point and band "
             "tables by family, its column is the same forecaster's median and 80% band, on the families whose noise "
             "law the generator keeps (those that can breach): the coverage and Winkler score an ideal band gets "
-            "there. Where a series sits at 100, the ideal band is [100, 100] and covers the day.\n"
+            "there. Where a series is all but sure to sit at 100, the ideal band reaches 100 and covers a truth "
+            "pinned there.\n"
         )
     for title, frame, column, horizon in [
         ("WAPE % (days 1-180)", points, "wape", 180),
@@ -826,21 +827,35 @@ def overall(frame: pl.DataFrame, method: str, column: str, horizon: int | None =
     return fmt(rows[column].item()) if rows.height else "-"
 
 
+def _apart(value: float | None, bounds: tuple[float, ...]) -> str:
+    """``value`` with 3 significant digits, or as many more as it takes not to print as one of ``bounds``
+    (0.90004 outside 0.90 must not read "0.9"); "-" for none."""
+    if value is None:
+        return "-"
+    digits = 3
+    while digits < 12 and any(float(f"{value:.{digits}g}") == bound != value for bound in bounds):
+        digits += 1
+    return f"{value:.{digits}g}"
+
+
 def families_out_of_range(
     points: pl.DataFrame, low: float = FAMILY_COVERAGE[0], high: float = FAMILY_COVERAGE[1]
 ) -> str:
     """The issue's family gate for the golden record (80% coverage, days 1-180, within [low, high] for every
     family): "n of m in range", then each family outside with its coverage and, where the oracle's band exists,
-    the ideal band's coverage beside it (an ideal above the range means the range is out of reach there)."""
+    the ideal band's coverage beside it (an ideal above the range means a calibrated band cannot reach the range
+    there). A family without a coverage figure counts as out."""
     coverage = points.filter((pl.col("horizon") == 180) & (pl.col("family") != ALL))
     golden = coverage.filter(pl.col("method") == GOLDEN).select("family", "coverage")
     ideal = coverage.filter(pl.col("method") == ORACLE).select("family", pl.col("coverage").alias("ideal"))
-    out = golden.join(ideal, on="family", how="left").filter(~pl.col("coverage").is_between(low, high)).sort("family")
+    inside = pl.col("coverage").is_between(low, high).fill_null(False)
+    out = golden.join(ideal, on="family", how="left").filter(~inside).sort("family")
     text = f"{golden.height - out.height} of {golden.height}"
     if out.is_empty():
         return text
     parts = [
-        f"{r['family']} {r['coverage']:.4g}" + ("" if r["ideal"] is None else f" (ideal {r['ideal']:.3f})")
+        f"{r['family']} {_apart(r['coverage'], (low, high))}"
+        + ("" if r["ideal"] is None else f" (ideal {r['ideal']:.3f})")
         for r in out.to_dicts()
     ]
     return f"{text}; out: {', '.join(parts)}"

@@ -13,9 +13,10 @@ An alert that flags P >= 0.5 (the oracle alert in ``bench.trust``) is the best a
 that fleet with equal costs for a false alarm and a miss; its misses and false alarms are the dice.
 
 The same knowledge gives the oracle's band (:func:`band`): each horizon day's 10% and 90% quantiles of the
-series given everything but the future noise. It is the yardstick for band coverage: where the series saturates
-at 100, the ideal 80% band is [100, 100] and covers every such day, so a family of ramps that sit at 100 for
-most of the horizon has an ideal coverage well above 0.80 over all days.
+series given everything but the future noise. It is the yardstick for band coverage: where the series is at
+least 10% likely to sit at the ceiling of 100, the ideal band's upper bound is 100 and a truth pinned there is
+inside it (at least 90% likely: the band is [100, 100]), so a family of ramps that sit at 100 for most of the
+horizon has an ideal coverage well above 0.80 over all days.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from python_engines.stress import FAMILIES, StressConfig, StressInputError, buil
 from python_engines.stress.families import NoiseLaw
 from python_engines.stress.fleet import StressFleet
 from python_engines.stress.oracle import band, breach_probability
+from python_engines.stress.processes import NOISE_CAP_SD
 
 FILES = ("inventory.csv", "telemetry.parquet", "truth.parquet", "series.parquet", "manifest.json")
 CEILING_FAMILIES = ("hot_steady", "saturating", "level_shift_up", "level_shift_down")
@@ -245,6 +246,13 @@ def test_oracle_band_is_the_quantiles_of_simulated_futures() -> None:
     saturated = band(path + 49.0 + noise, law, history)  # the path at 99: the upper bound is the ceiling
     assert saturated[2][0].max() == 100.0 and saturated[0][0, -1] < 99.0
     assert [q[0].min() for q in band(path + 70.0 + noise, law, history)] == [100.0] * 3  # past 100: [100, 100]
+    assert band(path - 49.0 + noise, law, history)[0][0].min() == 0.0  # the path at 1: the lower bound is the floor
+
+    # Noise is capped at NOISE_CAP_SD sizes: a persistent state at the cap cannot push the band past it.
+    capped = np.zeros((1, days))
+    capped[0, history - 1] = NOISE_CAP_SD * sd
+    persistent = NoiseLaw(phi=np.array([0.99]), sd=np.array([sd]), values=capped)
+    assert band(path + capped, persistent, history)[2][0, 0] == pytest.approx(50.0 + NOISE_CAP_SD * sd)
 
 
 def test_oracle_band_in_the_truth_file(fleet400: StressFleet) -> None:
@@ -254,7 +262,9 @@ def test_oracle_band_in_the_truth_file(fleet400: StressFleet) -> None:
     truth = fleet400.truth
     known = truth.filter(pl.col("oracle_median").is_not_null())
     assert set(known["family"].unique()) == {"late_ramp", "linear_breach", "compounding_growth"}
-    assert truth.filter(pl.col("oracle_median").is_null())["oracle_lower"].null_count() == truth.height - known.height
+    unknown = truth.filter(pl.col("oracle_median").is_null())
+    assert unknown.height == truth.height - known.height > 0
+    assert unknown.select(pl.col("oracle_lower", "oracle_upper").null_count()).row(0) == (unknown.height,) * 2
     assert known.filter(
         (pl.col("oracle_lower") > pl.col("oracle_median")) | (pl.col("oracle_median") > pl.col("oracle_upper"))
     ).is_empty()

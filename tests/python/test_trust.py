@@ -245,4 +245,8 @@ def test_families_out_of_range_names_each_with_the_ideal_beside_it() -> None:
         pl.Series("horizon", [180] * 7 + [90])
     )
     assert families_out_of_range(points) == "2 of 4; out: late_ramp 0.92 (ideal 0.948), level_shift_up 0.9003"
+    near = points.with_columns(pl.col("coverage").replace({0.9003: 0.90004, 0.70: None}))
+    assert (
+        families_out_of_range(near) == "1 of 4; out: late_ramp 0.92 (ideal 0.948), level_shift_up 0.90004, saturating -"
+    )
     assert families_out_of_range(points.filter(pl.col("family") != "late_ramp"), high=0.95) == "3 of 3"
