@@ -61,6 +61,7 @@ from bench.trust_metrics import (
     ratio,
     with_all,
 )
+from python_engines.stress.fleet import ORACLE_BAND_COLUMNS
 
 #: The forecast horizon: a false alarm on a series whose truth crosses by then is an early warning.
 LATER_WINDOW = 180
@@ -78,8 +79,6 @@ ORACLE_LEVEL = 0.5
 ORACLE_COLUMN = "oracle_breach_probability"
 #: Issue 10's target for the golden record's 80% band coverage, per family (days 1-180).
 FAMILY_COVERAGE = (0.70, 0.90)
-#: The truth's columns with the oracle's 80% band (lower, median, upper), on the families whose law it knows.
-ORACLE_BAND_COLUMNS = ("oracle_lower", "oracle_median", "oracle_upper")
 ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
 #: Engine relations when the warehouse has no ``engine_registry`` (the XGBoost table may carry either name).
 FALLBACK_ENGINES = ("prophet_forecasts", "challenger_forecasts", "xgboost_forecasts", "baseline_forecasts")

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
 BREACH_WINDOW_DAYS = 90
-ORACLE_BAND = ("lower", "median", "upper")  # the truth's oracle_* columns, in draw_values' order
+#: The truth's columns with the oracle's 80% band, in the order of Drawn.oracle_band (lower, median, upper).
+ORACLE_BAND_COLUMNS = ("oracle_lower", "oracle_median", "oracle_upper")
 MAX_HOSTS = 9999  # host ids carry four digits
 
 # Random stream ids (the second element of each generator's seed).
@@ -258,7 +259,7 @@ def truth_frame(
     per_day = np.repeat(np.arange(family.size), calendar.horizon_days)
     dates = np.datetime64(calendar.history_end.isoformat(), "D") + np.arange(1, calendar.horizon_days + 1)
     keys = {name: column.gather(per_day) for name, column in _series_keys(host_ids, family).items()}
-    oracle = {f"oracle_{name}": grid.ravel() for name, grid in zip(ORACLE_BAND, oracle_band, strict=True)}
+    oracle = {name: grid.ravel() for name, grid in zip(ORACLE_BAND_COLUMNS, oracle_band, strict=True)}
     return pl.DataFrame({**keys, "ds": np.tile(dates, family.size), "y": horizon.ravel(), **oracle}).with_columns(
         pl.col(list(oracle)).fill_nan(None)
     )

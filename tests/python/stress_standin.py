@@ -1,7 +1,8 @@
 """A stand-in for ``horizonscale stress-fleet`` output (its file contract), a few series written by hand.
 
-Used by the trust bench's tests so they do not depend on the stress generator; the real generator writes the
-same five files (inventory.csv, telemetry.parquet, truth.parquet, series.parquet, manifest.json).
+Used by the trust bench's tests so they do not depend on the stress generator's draws (only on its names for
+the oracle band's columns); the real generator writes the same five files (inventory.csv, telemetry.parquet,
+truth.parquet, series.parquet, manifest.json).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from python_engines.stress.fleet import ORACLE_BAND_COLUMNS
 
 HISTORY_START = date(2025, 1, 1)
 HISTORY_END = date(2025, 12, 31)
@@ -47,7 +50,7 @@ def write_stress_standin(out: Path, series: list[tuple[str, str, str, Curve]]) -
         telemetry.append(pl.DataFrame({"host_id": host, "resource": resource, "ts": history, "value": 50.0}))
         y = curve(days).astype(np.float64)
         known = y if family in ORACLE_FAMILIES else np.full(HORIZON, np.nan)
-        oracle = {f"oracle_{name}": known for name in ("lower", "median", "upper")}
+        oracle = dict.fromkeys(ORACLE_BAND_COLUMNS, known)
         truth.append(
             pl.DataFrame({"host_id": host, "resource": resource, "family": family, "ds": future, "y": y, **oracle})
         )

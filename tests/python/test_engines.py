@@ -559,6 +559,13 @@ def test_prophet_continues_compounding_growth_as_a_curve() -> None:
     assert prophet_engine.compounding_growth(recent, line, ProphetSettings()) is None
 
 
+def _continued(days: np.ndarray, values: np.ndarray, future: np.ndarray, settings: ProphetSettings) -> np.ndarray:
+    """Prophet fitted with ``settings``, its trend continued from the last weeks (the point forecast only)."""
+    return prophet_engine.consensus_forecast(prophet_engine.fit_prophet(days, values, settings), days, values, future)[
+        0
+    ]
+
+
 def _ar_noise(rng: np.random.Generator, n: int, sd: float, phi: float = 0.6) -> np.ndarray:
     shocks = rng.normal(0.0, sd * np.sqrt(1.0 - phi * phi), n)
     noise = np.empty(n)
@@ -655,13 +662,9 @@ def test_a_one_off_climb_whose_shape_the_year_before_matches_by_chance_is_not_a_
     )
     assert size_checked < settings.yearly_min_agreement
     unchecked = replace(settings, yearly_min_size_ratio=None)
-    before = prophet_engine.consensus_forecast(
-        prophet_engine.fit_prophet(days, values, unchecked), days, values, future
-    )[0]
+    before = _continued(days, values, future, unchecked)
     assert before.max() > 95.0, before.max()
-    after = prophet_engine.consensus_forecast(prophet_engine.fit_prophet(days, values, settings), days, values, future)[
-        0
-    ]
+    after = _continued(days, values, future, settings)
     assert after.max() < 90.0 and abs(after[:14].mean() - values[-28:].mean()) < 3.0, (after.max(), after[:14].mean())
 
 
@@ -721,10 +724,9 @@ def test_a_trend_that_leaned_on_the_dropped_yearly_term_is_fitted_again() -> Non
     last_weeks = values[-28:].mean()
     assert prophet_engine.yearly_agreement(days, values) < ProphetSettings().yearly_min_agreement
     kept = replace(ProphetSettings(), yearly_refit_min_gap=None, slowing_ratio=None)
-    before = prophet_engine.consensus_forecast(prophet_engine.fit_prophet(days, values, kept), days, values, future)[0]
+    before = _continued(days, values, future, kept)
     assert 3.0 < before[0] - last_weeks < kept.anchor_min_gap and before[:90].max() > 95.0, (before[0], last_weeks)
-    fit = prophet_engine.fit_prophet(days, values, ProphetSettings())
-    after = prophet_engine.consensus_forecast(fit, days, values, future)[0]
+    after = _continued(days, values, future, ProphetSettings())
     assert abs(after[0] - last_weeks) < 1.5 and after[:90].max() < 92.0, (after[0], last_weeks, after[:90].max())
 
 
@@ -741,11 +743,10 @@ def test_growth_still_climbing_while_it_slows_is_continued_damped() -> None:
     curve = prophet_engine.saturating_growth(x[window], values[window], settings)
     shape = prophet_engine.recent_trend(x[recent], values[recent], settings.shape_evidence)
     assert curve is not None and shape.shape == "line" and shape.slope > 3 * curve.slope_at(0.0), (shape, curve)
-    fit = prophet_engine.fit_prophet(days, values, settings)
-    damped = prophet_engine.consensus_forecast(fit, days, values, future)[0]
+    damped = _continued(days, values, future, settings)
     assert damped.max() < values[-28:].mean() + 4.0, damped.max()
     line = replace(settings, slowing_ratio=None)
-    before = prophet_engine.consensus_forecast(prophet_engine.fit_prophet(days, values, line), days, values, future)[0]
+    before = _continued(days, values, future, line)
     assert before.max() > 92.0, before.max()
 
 
@@ -760,15 +761,11 @@ def test_a_ramp_as_steep_as_ever_is_not_damped() -> None:
     x = (days - days[-1]).astype(np.float64)
     window = x > -settings.growth_window
     assert prophet_engine.saturating_growth(x[window], values[window], settings) is not None
-    forecast = prophet_engine.consensus_forecast(
-        prophet_engine.fit_prophet(days, values, settings), days, values, future
-    )[0]
+    forecast = _continued(days, values, future, settings)
     crossing = days_to_cross(forecast)
     assert crossing is not None and 40 <= crossing <= 75, crossing
     always = replace(settings, slowing_ratio=10.0)  # every S-curve with steeper last weeks damped
-    damped = prophet_engine.consensus_forecast(prophet_engine.fit_prophet(days, values, always), days, values, future)[
-        0
-    ]
+    damped = _continued(days, values, future, always)
     assert days_to_cross(damped) is None, days_to_cross(damped)
 
 
