@@ -31,8 +31,30 @@
 {% set grouping, edges = settings.grouping, settings.edges %}
 with
 
+level_shifts as (
+    select * from {{ ref('int_backtest_level_shifts') }}
+    where is_level_shift
+),
+
+-- A clean level shift inside the backtest (int_backtest_level_shifts) is in the refit's history: the days from
+-- it on are scored as if the engine had followed it (its error less the shift), the days before it as they were.
 errors as (
-    select * from {{ ref('int_backtest_errors') }}
+    select
+        backtest.* exclude (stretch_score),
+        level_shifts.shift_date as level_shift_date,
+        case
+            when backtest.ds < level_shifts.shift_date or level_shifts.shift_date is null
+                then backtest.stretch_score
+            when backtest.error - level_shifts.shift <= 0
+                then (level_shifts.shift - backtest.error) / greatest(backtest.yhat_upper - backtest.yhat, 0.05)
+            else (backtest.error - level_shifts.shift) / greatest(backtest.yhat - backtest.yhat_lower, 0.05)
+        end as stretch_score
+    from {{ ref('int_backtest_errors') }} as backtest
+    left join level_shifts
+        on
+            backtest.host_id = level_shifts.host_id
+            and backtest.resource = level_shifts.resource
+            and backtest.model = level_shifts.model
 ),
 
 leaderboard as (
@@ -56,6 +78,7 @@ labelled as (
         errors.model,
         errors.stretch_score,
         errors.is_covered,
+        errors.level_shift_date,
         leaderboard.is_champion,
         case
             when leaderboard.mape <= {{ var('trust_high_max_mape') }} then 'HIGH'
@@ -146,6 +169,7 @@ per_series as (
         any_value(trust_level) as trust_level,
         any_value(own_group) as own_group,
         any_value(difficulty_score) as difficulty_score,
+        any_value(level_shift_date) as level_shift_date,
         any_value(fold) as fold,
         any_value(is_champion) as is_champion,
         count(*) as points,
@@ -200,6 +224,7 @@ select
     chosen.trust_level,
     chosen.calibration_group,
     chosen.difficulty_score,
+    chosen.level_shift_date,
     chosen.fold,
     chosen.points,
     cast({{ level }} as double) as nominal_coverage,
