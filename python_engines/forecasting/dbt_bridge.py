@@ -96,12 +96,10 @@ class ModelConfig:
             xgboost=replace(fleet.xgboost, history=rules),
         )
         fleet = replace(fleet, prophet=recent_trend_settings(fleet.prophet, configs))
-        slope_term = configs.get("recent_slope_uncertainty")
-        if not _empty(slope_term):
-            fleet = replace(
-                fleet,
-                prophet=replace(fleet.prophet, recent_slope_uncertainty=_flag("recent_slope_uncertainty", slope_term)),
-            )
+        for var, field_name in PROPHET_FLAG_VARS.items():
+            value = configs.get(var)
+            if not _empty(value):
+                fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: _flag(var, value)}))
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):
@@ -119,6 +117,10 @@ class ModelConfig:
             host_limit=_int(configs.get("forecast_host_limit")),
             chunk_hosts=_int(configs.get("forecast_chunk_hosts")) or DEFAULT_CHUNK_HOSTS,
         )
+
+
+#: dbt vars that switch a Prophet setting on or off (true / false) -> the setting.
+PROPHET_FLAG_VARS = {"recent_slope_uncertainty": "recent_slope_uncertainty", "prophet_since_step": "since_step"}
 
 
 #: dbt vars that define a material recent trend (model_leaderboard's recent-trend handover) -> the Prophet

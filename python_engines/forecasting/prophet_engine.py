@@ -172,6 +172,14 @@ class ProphetSettings:
     # declines that slow toward a floor off the line (DNA DECLINING hosts: backtest WAPE 14.3% -> 17.0% without
     # it). False: Prophet's own trend.
     long_line: bool = True
+    # ... and where the whole history is one step instead (two levels, a workload moved on or off before the
+    # last weeks), the trend is the line through the days since the step, flat unless its slope is significant
+    # (by consensus_z inflated standard errors) and unless those days bend. Prophet's last segment had read part
+    # of the step as a slope: a disk that stepped down from 56 to 41 five months before the end, flat since,
+    # was forecast at 29 six months out (stress seed 1; seeds 1-5: level shifts down covered 0.56-0.66 of their
+    # future). Needs since_step_min_days days since the step (a recent step is the recent window's). False: off.
+    since_step: bool = True
+    since_step_min_days: int = 56
     # When the yearly term is dropped and the joint fit without it misses the last recent_window days by
     # yearly_refit_min_gap points or more on average, the model is fitted again without the term (the trend had
     # leaned on it); below that the joint fit's trend is kept. 0: always refit; None: never.
@@ -398,6 +406,7 @@ class RecentTrend:
     level: float  # fitted value at the last day
     slope_error: float  # standard error of the slope at the last day: a line's, a hinge's ramp's (inf for a step)
     jump: float = 0.0  # a step's size (new level minus old)
+    since: float = 0.0  # a step's first day at the new level, in days relative to the last day (<= 0)
 
 
 def _effective_days(n: int) -> float:
@@ -468,7 +477,8 @@ def recent_trend(
             best_bic = bic
             if shape == "step":
                 after, before = float(right_sum[pick] / right_n[pick]), float(left_sum[pick] / left_n[pick])
-                best = RecentTrend("step", 0.0, after, float("inf"), jump=after - before)
+                since = float(x[step_breaks[pick]])
+                best = RecentTrend("step", 0.0, after, float("inf"), jump=after - before, since=since)
             else:
                 level = float(v.mean() + hinge_slope[pick] * (x[-1] - x[breaks[pick]] - ramp_mean[pick]))
                 error = _hinge_slope_error(hinge_slope, sse, ramp_spread, pick, n)
@@ -867,7 +877,8 @@ def consensus_forecast(
     ``yearly_refit_min_gap`` points its trend had leaned on the term and the model is fitted again without it
     (:func:`refit_without_yearly`); with under two years, or when the fit still misses the last weeks by
     ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level. Where none
-    of that changes the trend and the whole history is one unbent line (``long_line``), that line continues.
+    of that changes the trend and the whole history is one unbent line (``long_line``), that line continues;
+    where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`).
     """
     s = fit.settings
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
@@ -920,10 +931,31 @@ def consensus_forecast(
             whole = recent_trend(x, deseasonalised, s.shape_evidence)
             if whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
                 return whole.level + whole.slope * ahead + future_seasonal, 0.0
+        if s.since_step:
+            continued = line_since_step(x, deseasonalised, s)
+            if continued is not None:
+                level, slope = continued
+                return level + slope * ahead + future_seasonal, 0.0
         return fit.predict(future) + offset, error
     level, slope, damping = plan
     carried = slope == shape.slope and damping >= 1.0  # not a step's level, nor a slowdown's damped slope
     return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else 0.0
+
+
+def line_since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> tuple[float, float] | None:
+    """(level at the last day, slope per day) of the line through the days since the whole history's step, or
+    None when the history is not one step (:func:`recent_trend` over every day), the step is under
+    ``since_step_min_days`` old, or the days since it bend. The slope is 0 unless it is significant (by
+    ``consensus_z`` standard errors, inflated for autocorrelation)."""
+    whole = recent_trend(x, v, settings.shape_evidence)
+    if whole.shape != "step" or -whole.since < settings.since_step_min_days:
+        return None
+    after = x >= whole.since
+    if _bends(x[after], v[after], settings.shape_evidence):
+        return None
+    line = recent_trend(x[after], v[after], float("inf"))
+    significant = abs(line.slope) > settings.consensus_z * line.slope_error * AUTOCORRELATION_INFLATION
+    return (line.level, line.slope) if significant else (float(np.mean(v[after])), 0.0)
 
 
 def _unprecedented(shape: RecentTrend, past: np.ndarray) -> bool:

@@ -483,6 +483,43 @@ def test_prophet_does_not_read_a_one_off_step_as_a_ramp() -> None:
     assert float(plain.forecast.yhat[:90].max()) > float(result.forecast.yhat[:90].max()) + 5.0
 
 
+def _stepped(rng: np.random.Generator, n: int, before: float, after: float, days_after: int) -> np.ndarray:
+    """``before`` until ``days_after`` days before the end, ``after`` since; a weekly swing and AR(1) noise."""
+    x = np.arange(n) - (n - 1)
+    weekly = np.sin(2.0 * np.pi * np.arange(n) / 7.0)
+    return np.where(x > -days_after, after, before) + weekly + _ar_noise(rng, n, 1.2)
+
+
+def test_prophet_continues_the_level_since_an_old_step_down() -> None:
+    """A workload moved off 150 days before the end (56 -> 41), flat since: the forecast stays at 41. Prophet's
+    last segment had read part of the step as a decline (here 7 points lower by the end of the horizon; on 6 of
+    the first 10 seeds of this test 8-15) and the last weeks' slope could not be told from it."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    values = _stepped(np.random.default_rng(3), n, 56.0, 41.0, 150)
+    settings = ProphetSettings()
+    assert float(np.max(np.abs(_continued(days, values, future, settings) - 41.0))) < 2.0
+    before = _continued(days, values, future, replace(settings, since_step=False))
+    assert float(before[-30:].mean()) < 41.0 - 5.0
+
+
+def test_line_since_step_is_flat_unless_the_days_since_climb() -> None:
+    settings = ProphetSettings()
+    n = 700
+    x = (np.arange(n) - (n - 1)).astype(float)
+    flat = _stepped(np.random.default_rng(1), n, 56.0, 41.0, 150)
+    level, slope = prophet_engine.line_since_step(x, flat, settings) or (None, None)
+    assert slope == 0.0 and level == pytest.approx(41.0, abs=1.0)
+    climbing = flat + 0.1 * np.maximum(x + 150.0, 0.0)  # +15 points since the step
+    level, slope = prophet_engine.line_since_step(x, climbing, settings) or (None, None)
+    assert slope == pytest.approx(0.1, abs=0.02) and level == pytest.approx(41.0 + 15.0, abs=1.5)
+    recent = _stepped(np.random.default_rng(2), n, 56.0, 41.0, 30)  # a recent step is the recent window's
+    assert prophet_engine.line_since_step(x, recent, settings) is None
+    line = 30.0 + 0.02 * x + _ar_noise(np.random.default_rng(3), n, 1.2)
+    assert prophet_engine.line_since_step(x, line, settings) is None
+
+
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     """A workload moved on 48 days before the end (+30 points): only 8 days of the old level are left in the
     56-day recent window. Read as a line, the window carried Prophet's ramp through the step on (it crossed

@@ -150,15 +150,19 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ModelConfig.from_configs({**configs, "recent_trend_days": "0"})
 
 
-def test_the_slope_term_var_reaches_prophet() -> None:
-    """dbt_project.yml's recent_slope_uncertainty (rendered as text) sets Prophet's setting; anything but
-    true or false is refused by name."""
+@pytest.mark.parametrize(
+    ("var", "field_name"),
+    [("recent_slope_uncertainty", "recent_slope_uncertainty"), ("prophet_since_step", "since_step")],
+)
+def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
+    """dbt_project.yml's on/off vars for Prophet (rendered as text) set its settings; anything but true or
+    false is refused by name."""
     from python_engines.forecasting.dbt_bridge import ModelConfig
 
     project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
-    assert project_vars["recent_slope_uncertainty"] is True
+    assert project_vars[var] is True
     for rendered, expected in (("True", True), ("False", False), ("false", False)):
-        settings = ModelConfig.from_configs({"recent_slope_uncertainty": rendered}).fleet.prophet
-        assert settings.recent_slope_uncertainty is expected
-    with pytest.raises(ValueError, match="recent_slope_uncertainty must be true or false"):
-        ModelConfig.from_configs({"recent_slope_uncertainty": "maybe"})
+        settings = ModelConfig.from_configs({var: rendered}).fleet.prophet
+        assert getattr(settings, field_name) is expected
+    with pytest.raises(ValueError, match=f"{var} must be true or false"):
+        ModelConfig.from_configs({var: "maybe"})
