@@ -22,6 +22,7 @@ def model(dbt, session):
         "recent_trend_min_points": dbt.config.get("recent_trend_min_points"),
         "recent_trend_material_days": dbt.config.get("recent_trend_material_days"),
         "recent_slope_uncertainty": dbt.config.get("recent_slope_uncertainty"),
+        "prophet_residual_autocorrelation": dbt.config.get("prophet_residual_autocorrelation"),
         "prophet_since_step": dbt.config.get("prophet_since_step"),
     }
     return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

@@ -120,7 +120,11 @@ class ModelConfig:
 
 
 #: dbt vars that switch a Prophet setting on or off (true / false) -> the setting.
-PROPHET_FLAG_VARS = {"recent_slope_uncertainty": "recent_slope_uncertainty", "prophet_since_step": "since_step"}
+PROPHET_FLAG_VARS = {
+    "recent_slope_uncertainty": "recent_slope_uncertainty",
+    "prophet_residual_autocorrelation": "residual_autocorrelation",
+    "prophet_since_step": "since_step",
+}
 
 
 #: dbt vars that define a material recent trend (model_leaderboard's recent-trend handover) -> the Prophet

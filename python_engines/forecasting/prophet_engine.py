@@ -192,6 +192,11 @@ class ProphetSettings:
     # below 100 and 0.50 after 60). Its calibration cannot see this: it learns from series whose slope is known
     # from years. False: the calibrated band alone.
     recent_slope_uncertainty: bool = True
+    # ... and that standard error is inflated for the autocorrelation of the last weeks' own residuals around
+    # their line or hinge (sqrt((1 + r) / (1 - r)), r their lag-1 autocorrelation), where that is more than the
+    # fixed AUTOCORRELATION_INFLATION: persistent noise makes a slope read from a few weeks less certain than
+    # a fixed factor says. False: the fixed factor.
+    residual_autocorrelation: bool = True
 
 
 @dataclass(frozen=True)
@@ -406,7 +411,7 @@ class RecentTrend:
     level: float  # fitted value at the last day
     slope_error: float  # standard error of the slope at the last day: a line's, a hinge's ramp's (inf for a step)
     jump: float = 0.0  # a step's size (new level minus old)
-    since: float = 0.0  # a step's first day at the new level, in days relative to the last day (<= 0)
+    since: float = 0.0  # a step's first day at the new level, a hinge's break day (days relative to the last day)
 
 
 def _effective_days(n: int) -> float:
@@ -482,7 +487,7 @@ def recent_trend(
             else:
                 level = float(v.mean() + hinge_slope[pick] * (x[-1] - x[breaks[pick]] - ramp_mean[pick]))
                 error = _hinge_slope_error(hinge_slope, sse, ramp_spread, pick, n)
-                best = RecentTrend("hinge", float(hinge_slope[pick]), level, error)
+                best = RecentTrend("hinge", float(hinge_slope[pick]), level, error, since=float(x[breaks[pick]]))
     return best
 
 
@@ -925,7 +930,12 @@ def consensus_forecast(
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
     # A slope steeper than any stretch before the last weeks is read from those weeks alone, whether the plan
     # carries it on or Prophet's last segment, which then agrees with it, does.
-    error = shape.slope_error * AUTOCORRELATION_INFLATION if _unprecedented(shape, past) else 0.0
+    error = 0.0
+    if _unprecedented(shape, past):
+        inflation = AUTOCORRELATION_INFLATION
+        if s.residual_autocorrelation:
+            inflation = max(inflation, residual_inflation(x[recent], deseasonalised[recent], shape))
+        error = shape.slope_error * inflation
     if plan is None:
         if s.long_line:
             whole = recent_trend(x, deseasonalised, s.shape_evidence)
@@ -956,6 +966,21 @@ def line_since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> 
     line = recent_trend(x[after], v[after], float("inf"))
     significant = abs(line.slope) > settings.consensus_z * line.slope_error * AUTOCORRELATION_INFLATION
     return (line.level, line.slope) if significant else (float(np.mean(v[after])), 0.0)
+
+
+def residual_inflation(x: np.ndarray, v: np.ndarray, shape: RecentTrend, max_autocorrelation: float = 0.9) -> float:
+    """How much a least-squares slope's standard error understates its spread on these days: sqrt((1 + r) /
+    (1 - r)) for the lag-1 autocorrelation r of the residuals around ``shape`` (a line, or a hinge from its
+    break day), less r's small-sample bias (about -(1 + 3r) / n), kept within 0 .. ``max_autocorrelation``."""
+    start = shape.since if shape.shape == "hinge" else -np.inf
+    residuals = v - (shape.level + shape.slope * np.maximum(x, start))
+    residuals = residuals - residuals.mean()
+    squares = float(residuals @ residuals)
+    if residuals.size < 3 or squares <= 0.0:
+        return 1.0
+    r = float(residuals[1:] @ residuals[:-1]) / squares
+    r = min(max(r + (1.0 + 3.0 * r) / residuals.size, 0.0), max_autocorrelation)  # less its small-sample bias
+    return float(np.sqrt((1.0 + r) / (1.0 - r)))
 
 
 def _unprecedented(shape: RecentTrend, past: np.ndarray) -> bool:

@@ -152,7 +152,11 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
 
 @pytest.mark.parametrize(
     ("var", "field_name"),
-    [("recent_slope_uncertainty", "recent_slope_uncertainty"), ("prophet_since_step", "since_step")],
+    [
+        ("recent_slope_uncertainty", "recent_slope_uncertainty"),
+        ("prophet_residual_autocorrelation", "residual_autocorrelation"),
+        ("prophet_since_step", "since_step"),
+    ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
     """dbt_project.yml's on/off vars for Prophet (rendered as text) set its settings; anything but true or
