@@ -1,5 +1,6 @@
--- One row per series and engine: the single level shift that best explains the engine's backtest errors, and
--- whether it is a clean one (is_level_shift) that the refit on the whole history has already seen.
+-- One row per series and engine (with two segments' worth of scored days): the single level shift that best
+-- explains the engine's backtest errors, and whether it is a clean one (is_level_shift) that the refit on the
+-- whole history has already seen.
 --
 -- Why: the backtest origin sits backtest_months before the end of the history. A load that stepped up or down
 -- once after that origin (a workload moved on or off the host) makes every later backtest day miss by the
@@ -8,14 +9,14 @@
 -- wide, where their engines' own bands covered 0.85-0.90 at 6 points). The refit has the step in its
 -- history, so forecast_calibration scores these series' backtest days after the step with the step taken out.
 --
--- The fit: for every split day k (at least level_shift_min_segment_days on each side) the two segment means
--- of the errors, keeping the split with the least squared error left. The shift is clean when it is large
--- against what is left (z = |shift| / residual sd >= level_shift_min_z), when at least
--- level_shift_min_post_days scored days follow it (the refit has seen the new level for a while), and when
--- neither segment drifts (a linear trend across a segment moves it by less than level_shift_max_drift
--- residual sds). The drift check keeps ramps out: a ramp that hits 100 also looks like a step, but its
--- errors keep growing before it does.
-{%- set min_segment = var('level_shift_min_segment_days') | int %}
+-- The fit: for every split day k (at least level_shift_min_segment_days, and 2, on each side) the two segment
+-- means of the errors, keeping the split with the least squared error left (of equal ones, the earliest). The
+-- shift is clean when it is large against what is left (z = |shift| / residual sd >= level_shift_min_z), when
+-- at least level_shift_min_post_days scored days follow it (the refit has seen the new level for a while), and
+-- when neither segment drifts (a straight line through it, its slope times its days, moves less than
+-- level_shift_max_drift residual sds). The drift check keeps ramps out: a ramp that hits 100 also looks like a
+-- step, but its errors keep growing before it does.
+{%- set min_segment = [var('level_shift_min_segment_days') | int, 2] | max %}
 {%- set min_z = var('level_shift_min_z') %}
 with
 
@@ -71,21 +72,22 @@ splits as (
         and errors.scored_days - errors.day_index - 1 >= {{ min_segment }}
 ),
 
+-- The split with the least squared error left; of equal ones the earliest, so that every run picks the same.
 best as (
     select
         host_id,
         resource,
         model,
-        any_value(scored_days) as scored_days,
-        arg_min(split_index, split_squares) as split_index,
-        arg_min(mean_before, split_squares) as mean_before,
-        arg_min(mean_after, split_squares) as mean_after,
-        greatest(min(split_squares), 0) as split_squares
+        scored_days,
+        split_index,
+        mean_before,
+        mean_after,
+        greatest(split_squares, 0) as split_squares
     from splits
-    group by all
+    qualify row_number() over (partition by host_id, resource, model order by split_squares, split_index) = 1
 ),
 
--- A straight line through each segment's errors: how far it moves across the segment, in residual sds.
+-- A straight line through each segment's errors: its slope times the segment's days, in residual sds.
 segments as (
     select
         best.host_id,
