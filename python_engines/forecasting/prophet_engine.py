@@ -957,7 +957,8 @@ def line_since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> 
     """(level at the last day, slope per day) of the line through the days since the whole history's step, or
     None when the history is not one step (:func:`recent_trend` over every day), the step is under
     ``since_step_min_days`` old, or the days since it bend. The slope is 0 unless it is significant (by
-    ``consensus_z`` standard errors, inflated for autocorrelation)."""
+    ``consensus_z`` standard errors, inflated for autocorrelation: by 2, or by :func:`residual_inflation` where
+    that is more and ``residual_autocorrelation`` is on)."""
     whole = recent_trend(x, v, settings.shape_evidence)
     if whole.shape != "step" or -whole.since < settings.since_step_min_days:
         return None
@@ -965,7 +966,10 @@ def line_since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> 
     if _bends(x[after], v[after], settings.shape_evidence):
         return None
     line = recent_trend(x[after], v[after], float("inf"))
-    significant = abs(line.slope) > settings.consensus_z * line.slope_error * AUTOCORRELATION_INFLATION
+    inflation = AUTOCORRELATION_INFLATION
+    if settings.residual_autocorrelation:
+        inflation = max(inflation, residual_inflation(x[after], v[after], line))
+    significant = abs(line.slope) > settings.consensus_z * line.slope_error * inflation
     return (line.level, line.slope) if significant else (float(np.mean(v[after])), 0.0)
 
 

@@ -96,6 +96,18 @@ def test_the_slope_error_is_inflated_by_the_residuals_own_persistence() -> None:
             assert float(np.mean(fixed)) / spread < 0.7
 
 
+def test_a_hinges_residuals_are_read_around_the_hinge() -> None:
+    """Flat for 26 days, then 0.5 a day, in white noise: around the hinge the residuals are white (inflation
+    about 1), where around a straight line through the same days they would bend and look persistent."""
+    x = np.arange(-55.0, 1.0)
+    values = 40.0 + 0.5 * np.maximum(x + 29.0, 0.0) + np.random.default_rng(4).normal(0.0, 1.0, x.size)
+    hinge = prophet_engine.recent_trend(x, values)
+    assert hinge.shape == "hinge" and hinge.since == pytest.approx(-29.0, abs=3.0)
+    assert prophet_engine.residual_inflation(x, values, hinge) < 1.6
+    as_line = prophet_engine.RecentTrend("line", hinge.slope, hinge.level, hinge.slope_error)
+    assert prophet_engine.residual_inflation(x, values, as_line) > 3.0
+
+
 def test_a_late_ramps_band_widens_with_the_horizon_and_covers_more_of_its_future(late_ramps: np.ndarray) -> None:
     """Without the slope term the band of a late ramp stays as wide on day 60 as on day 1, and covers less and
     less of the ramp as the slope's error adds up. With it, the band widens along the ramp and covers more of
