@@ -933,44 +933,47 @@ def consensus_forecast(
     # carries it on or Prophet's last segment, which then agrees with it, does.
     error = 0.0
     if _unprecedented(shape, past):
-        inflation = AUTOCORRELATION_INFLATION
-        if s.residual_autocorrelation:
-            inflation = max(inflation, residual_inflation(x[recent], deseasonalised[recent], shape))
-        error = shape.slope_error * inflation
+        error = shape.slope_error * slope_inflation(x[recent], deseasonalised[recent], shape, s)
     if plan is None:
-        if s.long_line:
-            whole = recent_trend(x, deseasonalised, s.shape_evidence)
-            if whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
-                return whole.level + whole.slope * ahead + future_seasonal, 0.0
-        if s.since_step:
-            continued = line_since_step(x, deseasonalised, s)
-            if continued is not None:
-                level, slope = continued
-                return level + slope * ahead + future_seasonal, 0.0
+        whole = recent_trend(x, deseasonalised, s.shape_evidence) if s.long_line or s.since_step else None
+        if s.long_line and whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
+            return whole.level + whole.slope * ahead + future_seasonal, 0.0
+        continued = line_since_step(x, deseasonalised, whole, s) if s.since_step else None
+        if continued is not None:
+            level, slope = continued
+            return level + slope * ahead + future_seasonal, 0.0
         return fit.predict(future) + offset, error
     level, slope, damping = plan
     carried = slope == shape.slope and damping >= 1.0  # not a step's level, nor a slowdown's damped slope
     return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else 0.0
 
 
-def line_since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> tuple[float, float] | None:
+def line_since_step(
+    x: np.ndarray, v: np.ndarray, whole: RecentTrend, settings: ProphetSettings
+) -> tuple[float, float] | None:
     """(level at the last day, slope per day) of the line through the days since the whole history's step, or
-    None when the history is not one step (:func:`recent_trend` over every day), the step is under
+    None when the history is not one step (``whole``: :func:`recent_trend` over every day), the step is under
     ``since_step_min_days`` old, or the days since it bend. The slope is 0 unless it is significant (by
-    ``consensus_z`` standard errors, inflated for autocorrelation: by 2, or by :func:`residual_inflation` where
-    that is more and ``residual_autocorrelation`` is on)."""
-    whole = recent_trend(x, v, settings.shape_evidence)
+    ``consensus_z`` standard errors, inflated by :func:`slope_inflation`)."""
     if whole.shape != "step" or -whole.since < settings.since_step_min_days:
         return None
     after = x >= whole.since
     if _bends(x[after], v[after], settings.shape_evidence):
         return None
     line = recent_trend(x[after], v[after], float("inf"))
-    inflation = AUTOCORRELATION_INFLATION
-    if settings.residual_autocorrelation:
-        inflation = max(inflation, residual_inflation(x[after], v[after], line))
-    significant = abs(line.slope) > settings.consensus_z * line.slope_error * inflation
+    significant = abs(line.slope) > settings.consensus_z * line.slope_error * slope_inflation(
+        x[after], v[after], line, settings
+    )
     return (line.level, line.slope) if significant else (float(np.mean(v[after])), 0.0)
+
+
+def slope_inflation(x: np.ndarray, v: np.ndarray, shape: RecentTrend, settings: ProphetSettings) -> float:
+    """The factor a slope's least-squares standard error is inflated by for autocorrelated days: the fixed
+    AUTOCORRELATION_INFLATION, or :func:`residual_inflation` of these days where that is more and
+    ``residual_autocorrelation`` is on."""
+    if not settings.residual_autocorrelation:
+        return AUTOCORRELATION_INFLATION
+    return max(AUTOCORRELATION_INFLATION, residual_inflation(x, v, shape))
 
 
 def residual_inflation(x: np.ndarray, v: np.ndarray, shape: RecentTrend, max_autocorrelation: float = 0.9) -> float:

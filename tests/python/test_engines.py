@@ -504,20 +504,25 @@ def test_prophet_continues_the_level_since_an_old_step_down() -> None:
     assert float(before[-30:].mean()) < 41.0 - 5.0
 
 
+def _since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> tuple[float | None, float | None]:
+    whole = prophet_engine.recent_trend(x, v, settings.shape_evidence)
+    return prophet_engine.line_since_step(x, v, whole, settings) or (None, None)
+
+
 def test_line_since_step_is_flat_unless_the_days_since_climb() -> None:
     settings = ProphetSettings()
     n = 700
     x = (np.arange(n) - (n - 1)).astype(float)
     flat = _stepped(np.random.default_rng(1), n, 56.0, 41.0, 150)
-    level, slope = prophet_engine.line_since_step(x, flat, settings) or (None, None)
+    level, slope = _since_step(x, flat, settings)
     assert slope == 0.0 and level == pytest.approx(41.0, abs=1.0)
     climbing = flat + 0.1 * np.maximum(x + 150.0, 0.0)  # +15 points since the step
-    level, slope = prophet_engine.line_since_step(x, climbing, settings) or (None, None)
+    level, slope = _since_step(x, climbing, settings)
     assert slope == pytest.approx(0.1, abs=0.02) and level == pytest.approx(41.0 + 15.0, abs=1.5)
     recent = _stepped(np.random.default_rng(2), n, 56.0, 41.0, 30)  # a recent step is the recent window's
-    assert prophet_engine.line_since_step(x, recent, settings) is None
+    assert _since_step(x, recent, settings) == (None, None)
     line = 30.0 + 0.02 * x + _ar_noise(np.random.default_rng(3), n, 1.2)
-    assert prophet_engine.line_since_step(x, line, settings) is None
+    assert _since_step(x, line, settings) == (None, None)
 
 
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:

@@ -18,6 +18,7 @@ from python_engines.forecasting.prophet_engine import ProphetSettings, prophet_f
 from python_engines.forecasting.series import Series
 from python_engines.forecasting.windows import compute_windows
 from python_engines.stress import FAMILIES, StressConfig
+from python_engines.stress.processes import ar1_noise
 
 CONFIG = StressConfig()
 WINDOWS = compute_windows(CONFIG.history_end - timedelta(days=CONFIG.history_days - 1), CONFIG.history_end)
@@ -67,33 +68,25 @@ def test_a_hinge_reports_its_ramps_slope_error_and_it_matches_the_spread_of_the_
     assert step.shape == "step" and step.slope_error == float("inf")
 
 
-def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    shocks = rng.normal(0.0, np.sqrt(1.0 - phi * phi), n)
-    noise = np.empty(n)
-    noise[0] = rng.normal()
-    for i in range(1, n):  # 56 days
-        noise[i] = phi * noise[i - 1] + shocks[i]
-    return noise
-
-
 def test_the_slope_error_is_inflated_by_the_residuals_own_persistence() -> None:
     """A ramp of 0.5 a day over 56 days in AR(1) noise of persistence 0.8: over 300 draws the line's standard
     error times residual_inflation matches the spread of the estimated slopes (within 25%), where the fixed
     factor of 2 understates it by a third. White noise gets about 1 (the fixed factor of 2 stays the floor)."""
     x = np.arange(-55.0, 1.0)
     for phi, low, high in ((0.8, 0.75, 1.25), (0.0, 0.8, 1.25)):
-        rng = np.random.default_rng(1)
-        slopes, reported, fixed = [], [], []
-        for _ in range(300):
-            values = 40.0 + 0.5 * x + _ar1(rng, x.size, phi)
-            line = prophet_engine.recent_trend(x, values, float("inf"))
-            slopes.append(line.slope)
-            reported.append(line.slope_error * prophet_engine.residual_inflation(x, values, line))
-            fixed.append(line.slope_error * prophet_engine.AUTOCORRELATION_INFLATION)
-        spread = float(np.std(slopes))
-        assert low < float(np.mean(reported)) / spread < high, (phi, float(np.mean(reported)) / spread)
+        noise = ar1_noise(np.random.default_rng(1), x.size, np.full(300, phi), np.ones(300))
+        lines = [prophet_engine.recent_trend(x, 40.0 + 0.5 * x + draw, float("inf")) for draw in noise]
+        spread = float(np.std([line.slope for line in lines]))
+        reported = np.mean(
+            [
+                line.slope_error * prophet_engine.residual_inflation(x, 40.0 + 0.5 * x + draw, line)
+                for line, draw in zip(lines, noise, strict=True)
+            ]
+        )
+        assert low < float(reported) / spread < high, (phi, float(reported) / spread)
         if phi > 0.5:
-            assert float(np.mean(fixed)) / spread < 0.7
+            fixed = np.mean([line.slope_error for line in lines]) * prophet_engine.AUTOCORRELATION_INFLATION
+            assert float(fixed) / spread < 0.7
 
 
 def test_a_hinges_residuals_are_read_around_the_hinge() -> None:
