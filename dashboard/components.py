@@ -58,8 +58,8 @@ BREACH_COLUMNS: dict[str, Any] = {
     "breach_probability": st.column_config.NumberColumn(
         "Breach probability",
         format="percent",
-        help="Chance of exceeding the threshold on the worst day of the breach window, reading the calibrated "
-        "band as a normal interval",
+        help="Chance of exceeding the threshold on at least one day of the breach window: the calibrated band "
+        "read as a normal interval, each day's own noise (from the backtest) counted as a separate chance to cross",
     ),
     "breach_basis": st.column_config.TextColumn(
         "Flagged by",

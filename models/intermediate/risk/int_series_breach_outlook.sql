@@ -3,9 +3,11 @@
 -- exceed the threshold within breach_window_days, and the alert rule (is_breach_alert) that capacity_risks and
 -- fleet_health read. One row per host x resource of forecasts.
 --
--- The probability reads the calibrated band as a central interval_width interval of a normal distribution per
+-- The day rule reads the calibrated band as a central interval_width interval of a normal distribution per
 -- day: sigma = (yhat_upper - yhat) / z, z = Phi^-1((1 + interval_width) / 2), and P(y > threshold) =
--- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2.
+-- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2. The worst
+-- window day's P is worst_day_probability; breach_probability, the chance of exceeding the threshold on at
+-- least one window day, comes from int_series_breach_chance (the days' own noise gives more than one chance).
 --
 -- Alert rule: a window day is an alert day when its upper bound exceeds breach_threshold (and, only if the var
 -- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
@@ -39,6 +41,10 @@ forecasts as (
 
 windows as (
     select * from {{ ref('forecast_windows') }}
+),
+
+chances as (
+    select * from {{ ref('int_series_breach_chance') }}
 ),
 
 daily as (
@@ -141,7 +147,7 @@ per_series as (
         max(yhat_upper) filter (where is_in_window) as peak_yhat_upper,
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 90) as headroom_90d,
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
-        round(coalesce(max(exceed_probability) filter (where is_in_window), 0), 4) as breach_probability,
+        round(coalesce(max(exceed_probability) filter (where is_in_window), 0), 4) as worst_day_probability,
         count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
         coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window,
         -- An alert day whose upper bound is the band's own, not lifted by the growth upside (forecasts).
@@ -155,12 +161,17 @@ with_runs as (
         per_series.*,
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
-        {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative
+        {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
+        chances.breach_probability
     from per_series
     left join runs
         on
             per_series.host_id = runs.host_id
             and per_series.resource = runs.resource
+    left join chances
+        on
+            per_series.host_id = chances.host_id
+            and per_series.resource = chances.resource
 ),
 
 final as (
@@ -185,6 +196,7 @@ select
     peak_yhat_upper,
     headroom_90d,
     headroom_180d,
+    worst_day_probability,
     breach_probability,
     breach_days_in_window,
     longest_breach_run_days,
