@@ -41,7 +41,7 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -58,7 +58,9 @@ from bench.trust_metrics import (
     alert_scores,
     breach_flags,
     point_scores,
+    probability_scores,
     ratio,
+    reliability,
     with_all,
 )
 from python_engines.stress.fleet import ORACLE_BAND_COLUMNS
@@ -76,6 +78,12 @@ STOCK = "stock_prophet"
 #: false alarms plus misses, so its errors are the dice: what no forecaster could avoid on that fleet.
 ORACLE = "oracle"
 ORACLE_LEVEL = 0.5
+WORST_DAY = "horizonscale_worst_day"  # the chance of the likeliest window day alone (before the breach chance)
+PROBABILITY_SOURCES = {
+    GOLDEN: f"int_series_breach_outlook.breach_probability, the chance of at least one day over {BREACH_THRESHOLD:g}",
+    WORST_DAY: "the likeliest day's chance alone (int_series_breach_outlook.worst_day_probability)",
+    ORACLE: "the generator's (a forecaster that knew each series' path and noise law)",
+}
 ORACLE_COLUMN = "oracle_breach_probability"
 #: Issue 10's target for the golden record's 80% band coverage, per family (days 1-180).
 FAMILY_COVERAGE = (0.70, 0.90)
@@ -178,6 +186,8 @@ class Warehouse:
     engines: pl.DataFrame  # ENGINE_COLUMNS, every engine's raw forecast (both segments)
     engine_relations: tuple[str, ...]
     planted: pl.DataFrame | None  # host_id, resource, days_after_end, breach_date (synthetic fleets)
+    # host_id, resource, breach_probability and, where the build has it, worst_day_probability
+    outlook: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def engine_relations(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
@@ -214,6 +224,18 @@ def read_warehouse(path: Path) -> Warehouse:
         except duckdb.Error:
             planted = None
         (windows,) = con.sql("select * from forecast_windows").pl().to_dicts()
+        outlook_columns = {
+            row[0]
+            for row in con.sql(
+                "select column_name from information_schema.columns where table_name = 'int_series_breach_outlook'"
+            ).fetchall()
+        }
+        wanted = [c for c in ("breach_probability", "worst_day_probability") if c in outlook_columns]
+        outlook = (
+            con.sql(f"select host_id, resource, {', '.join(wanted)} from int_series_breach_outlook").pl()
+            if wanted
+            else pl.DataFrame()
+        )
         return Warehouse(
             windows=windows,
             forecasts=con.sql(
@@ -225,6 +247,7 @@ def read_warehouse(path: Path) -> Warehouse:
             engines=con.sql(union).pl(),
             engine_relations=relations,
             planted=planted,
+            outlook=outlook,
         )
 
 
@@ -380,6 +403,9 @@ class Evaluation:
     series: int  # series scored (with a golden forecast)
     stock_series: int  # of which stock Prophet was run on
     note: str  # what the point figures are measured on
+    probabilities: pl.DataFrame = field(default_factory=pl.DataFrame)  # probability_scores per method
+    reliability: pl.DataFrame = field(default_factory=pl.DataFrame)  # reliability per method x bin
+    truth_note: str = ""  # what "breached" means where it is not "a day over the threshold in the window"
 
 
 def horizon_day(cut: date) -> pl.Expr:
@@ -474,6 +500,7 @@ def evaluate(
 
     risks = warehouse.risks.select(*KEYS, "first_breach_date", "days_to_breach")
     oracle_columns = [ORACLE_COLUMN] if ORACLE_COLUMN in truth.columns else []
+    stated = breach_probabilities(warehouse.outlook, keys, truth)
     diagnosis = (
         alerts_frame.filter((pl.col("method") == GOLDEN) & (pl.col("flagged") != pl.col("truth").fill_null(False)))
         .join(risks, on=list(KEYS), how="left")
@@ -505,7 +532,34 @@ def evaluate(
         series=keys.height,
         stock_series=stock_keys.height,
         note=note,
+        probabilities=probability_scores(stated) if stated.height else pl.DataFrame(),
+        reliability=reliability(stated) if stated.height else pl.DataFrame(),
     )
+
+
+def breach_probabilities(outlook: pl.DataFrame, keys: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """method, host_id, resource, probability, truth: every stated chance of a breach within the window on the
+    series in ``keys``: HorizonScale's (int_series_breach_outlook.breach_probability), its worst day's alone
+    where the build has it, and the oracle's where the fleet has it. A series with no outlook row states 0."""
+    truth_columns = [c for c in ("truth", ORACLE_COLUMN) if c in truth.columns]
+    base = keys.select(*KEYS).join(truth.select(*KEYS, *truth_columns), on=list(KEYS), how="left")
+    methods = {GOLDEN: "breach_probability", WORST_DAY: "worst_day_probability"}
+    frames = []
+    for method, column in methods.items():
+        if column in outlook.columns:
+            stated = base.join(outlook.select(*KEYS, column), on=list(KEYS), how="left")
+            frames.append(
+                stated.select(
+                    pl.lit(method).alias("method"), *KEYS, pl.col(column).fill_null(0.0).alias("probability"), "truth"
+                )
+            )
+    if ORACLE_COLUMN in base.columns:
+        frames.append(
+            base.select(
+                pl.lit(ORACLE).alias("method"), *KEYS, pl.col(ORACLE_COLUMN).alias("probability"), "truth"
+            ).filter(pl.col("probability").is_not_null())
+        )
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
 
 def _check_golden_rule(flags: pl.DataFrame, golden_flags: pl.DataFrame) -> None:
@@ -685,7 +739,12 @@ def evaluate_default(warehouse: Warehouse, run_stock: StockRunner) -> Evaluation
         f"backtest {windows['backtest_start']}..{history_end} (days 1-{backtest_days} after {train_end}) vs "
         "non-imputed actuals; alert vs raw.planted_breaches",
     )
-    return result
+    return replace(
+        result,
+        truth_note="Breached here means a planted breach within the window (raw.planted_breaches), not any day over "
+        f"{BREACH_THRESHOLD:g}: a host that already runs over it, or whose noise crosses it, counts as no breach, "
+        "so these figures do not measure the stated chance as the stress fleets do.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- reporting
@@ -800,6 +859,7 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
             for f in families
         ]
         lines.append(markdown_table(["family", *counts, *shown], rows))
+    lines += probability_section(result)
     lines += ["### HorizonScale / stock Prophet on the same series (days 1-180)", ""]
     lines.append(
         markdown_table(
@@ -816,6 +876,48 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         markdown_table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in fleet.timings.items()]),
     ]
     return "\n".join(lines)
+
+
+def probability_section(result: Evaluation) -> list[str]:
+    """The stated chance of a breach within the window against the truth: proper scores, then a reliability
+    table (per bin of the stated chance, how often the series really breached). Empty without figures."""
+    scores, bins = result.probabilities, result.reliability
+    if scores.is_empty():
+        return []
+    methods = [m for m in (GOLDEN, WORST_DAY, ORACLE) if m in set(scores["method"].to_list())]
+    lines = [
+        f"### Breach probability (within {BREACH_WINDOW} days) against the truth",
+        "",
+        "; ".join(f"{m}: {PROBABILITY_SOURCES[m]}" for m in methods)
+        + ". Brier score and log loss are proper scores (lower is better)."
+        + (f" {result.truth_note}" if result.truth_note else ""),
+        "",
+    ]
+    rows = [
+        [r["method"], r["series"], r["true"], fmt(r["mean_probability"], 4), fmt(r["brier"], 5), fmt(r["log_loss"], 5)]
+        for r in scores.to_dicts()
+        if r["method"] in methods
+    ]
+    lines.append(markdown_table(["method", "series", "true breaches", "mean stated", "Brier", "log loss"], rows))
+    return lines + reliability_table(bins, methods)
+
+
+def reliability_table(bins: pl.DataFrame, methods: Sequence[str]) -> list[str]:
+    """Per bin of the stated chance and method: series, mean stated chance, share that breached."""
+    header = ["stated chance"] + [f"{m}: series / stated / breached" for m in methods]
+    edges = sorted(set(bins["bin_low"].to_list()))
+    table = []
+    for low in edges:
+        row: list[object] = [f">= {low:g}"]
+        for m in methods:
+            cell = bins.filter((pl.col("method") == m) & (pl.col("bin_low") == low))
+            row.append(
+                "-"
+                if cell.is_empty()
+                else f"{cell['series'].item()} / {cell['mean_probability'].item():.3f} / {cell['frequency'].item():.3f}"
+            )
+        table.append(row)
+    return [markdown_table(header, table)]
 
 
 def overall(frame: pl.DataFrame, method: str, column: str, horizon: int | None = 180) -> object:
@@ -860,6 +962,29 @@ def families_out_of_range(
     return f"{text}; out: {', '.join(parts)}"
 
 
+def pool_reliability(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Reliability tables of several fleets as one: series summed, stated chance and frequency weighted."""
+    if not frames:
+        return pl.DataFrame()
+    return (
+        pl.concat(frames, how="vertical_relaxed")
+        .group_by("method", "bin_low")
+        .agg(
+            pl.col("series").sum(),
+            ((pl.col("mean_probability") * pl.col("series")).sum() / pl.col("series").sum()).alias("mean_probability"),
+            ((pl.col("frequency") * pl.col("series")).sum() / pl.col("series").sum()).alias("frequency"),
+        )
+        .sort("method", "bin_low")
+    )
+
+
+def brier(result: Evaluation, method: str) -> object:
+    """One method's Brier score of its breach probability, or "-"."""
+    scores = result.probabilities
+    rows = scores.filter(pl.col("method") == method) if not scores.is_empty() else scores
+    return fmt(rows["brier"].item(), 5) if rows.height else "-"
+
+
 def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
     rows = []
     for name, (_, result) in results.items():
@@ -879,6 +1004,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 f"{overall(result.alerts, STOCK, 'precision')} / {overall(result.alerts, STOCK, 'recall')}",
                 f"{overall(result.alerts, ORACLE, 'precision')} / {overall(result.alerts, ORACLE, 'recall')}",
                 families_out_of_range(result.points),
+                " / ".join(str(brier(result, m)) for m in (GOLDEN, WORST_DAY, ORACLE)),
             ]
         )
     header = [
@@ -895,18 +1021,31 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "stock alert precision / recall",
         "oracle alert precision / recall",
         f"HS families with coverage in {FAMILY_COVERAGE[0]:.2f}-{FAMILY_COVERAGE[1]:.2f}",
+        "breach-probability Brier: HS / HS worst day / oracle",
     ]
     stages = list(dict.fromkeys(stage for fleet, _ in results.values() for stage in fleet.timings))
     timing_rows = [
         [name] + [f"{fleet.timings[s]:.1f}" if s in fleet.timings else "-" for s in stages]
         for name, (fleet, _) in results.items()
     ]
+    stress = [result.reliability for fleet, result in results.values() if fleet.kind == "stress"]
+    pooled = pool_reliability([frame for frame in stress if not frame.is_empty()])
+    pooled_lines = (
+        [
+            f"### Breach probability reliability, pooled over the {len(stress)} stress fleets",
+            "",
+            *reliability_table(pooled, [m for m in (GOLDEN, WORST_DAY, ORACLE) if m in set(pooled["method"])]),
+        ]
+        if not pooled.is_empty()
+        else []
+    )
     return "\n".join(
         [
             "## Trust across fleets (WAPE, Winkler, coverage: days 1-180; stress fleets on the future, the default "
             "fleet on its backtest; HS = HorizonScale golden record)",
             "",
             markdown_table(header, rows),
+            *pooled_lines,
             "### Time per stage (seconds)",
             "",
             markdown_table(["fleet", *stages], timing_rows),
@@ -945,6 +1084,8 @@ def save(fleet: Fleet, result: Evaluation, out: Path) -> str:
         "points": result.points.to_dicts(),
         "alerts": result.alerts.to_dicts(),
         "ratios": result.ratios.to_dicts(),
+        "breach_probability_scores": result.probabilities.to_dicts(),
+        "breach_probability_reliability": result.reliability.to_dicts(),
     }
     (out / f"trust_{fleet.name}.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return report

@@ -130,3 +130,50 @@ def ratio(scores: pl.DataFrame, metric: str, numerator: str, denominator: str, o
     return top.join(bottom, on=list(on), how="inner").with_columns(
         (pl.col("numerator") / pl.col("denominator")).alias("ratio")
     )
+
+
+# Edges of the reliability table's bins of a stated breach probability (the last bin is closed at 1).
+PROBABILITY_BINS = (0.0, 0.001, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95)
+LOG_LOSS_FLOOR = 1e-4  # a stated 0 or 1 that turns out wrong costs -ln(1e-4) = 9.2, not infinity
+
+
+def probability_scores(probabilities: pl.DataFrame, by: Sequence[str] = ("method",)) -> pl.DataFrame:
+    """Per group: series, true breaches, mean stated probability, Brier score and log loss of a breach
+    probability (``probability`` in 0..1) against the truth (``truth``, a boolean; null counts as false).
+    Both are proper scores: lower is better, and only a probability that matches the frequencies wins."""
+    p = pl.col("probability").clip(0.0, 1.0)
+    t = pl.col("truth").fill_null(False).cast(pl.Float64)
+    clipped = p.clip(LOG_LOSS_FLOOR, 1.0 - LOG_LOSS_FLOOR)
+    return (
+        probabilities.group_by(list(by))
+        .agg(
+            pl.len().alias("series"),
+            t.sum().cast(pl.Int64).alias("true"),
+            p.mean().alias("mean_probability"),
+            ((p - t) ** 2).mean().alias("brier"),
+            (-(t * clipped.log() + (1.0 - t) * (1.0 - clipped).log())).mean().alias("log_loss"),
+        )
+        .sort(list(by))
+    )
+
+
+def reliability(
+    probabilities: pl.DataFrame, by: Sequence[str] = ("method",), edges: Sequence[float] = PROBABILITY_BINS
+) -> pl.DataFrame:
+    """Per group and bin of the stated probability: series, mean stated probability and the frequency of true
+    breaches. A calibrated probability has the two close in every bin. ``bin_low`` is the bin's lower edge
+    (ascending ``edges``: a bin holds lower edge <= p < next edge, the last one p up to 1)."""
+    p = pl.col("probability").clip(0.0, 1.0)
+    low: pl.Expr = pl.lit(float(edges[0]))
+    for edge in edges[1:]:
+        low = pl.when(p >= edge).then(pl.lit(float(edge))).otherwise(low)
+    return (
+        probabilities.with_columns(low.alias("bin_low"))
+        .group_by([*by, "bin_low"])
+        .agg(
+            pl.len().alias("series"),
+            p.mean().alias("mean_probability"),
+            pl.col("truth").fill_null(False).cast(pl.Float64).mean().alias("frequency"),
+        )
+        .sort([*by, "bin_low"])
+    )

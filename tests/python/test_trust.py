@@ -10,6 +10,7 @@ Series (history_end 2025-12-31, horizon days h = 1..180):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,9 +25,11 @@ from bench.trust import (
     ORACLE_BAND_COLUMNS,
     ORACLE_COLUMN,
     STOCK,
+    WORST_DAY,
     Warehouse,
     evaluate_stress,
     families_out_of_range,
+    probability_section,
     read_stress_truth,
     sample_keys,
 )
@@ -250,3 +253,36 @@ def test_families_out_of_range_names_each_with_the_ideal_beside_it() -> None:
         families_out_of_range(near) == "1 of 4; out: late_ramp 0.92 (ideal 0.948), level_shift_up 0.90004, saturating -"
     )
     assert families_out_of_range(points.filter(pl.col("family") != "late_ramp"), high=0.95) == "3 of 3"
+
+
+def test_stated_breach_probabilities_are_scored_against_the_truth(exports: Path) -> None:
+    """h1 breaches within 90 days (stated 0.9, worst day 0.8), h2 does not (stated 0.3, worst day 0.1); a series
+    without an outlook row would state 0. Brier: ((0.9 - 1)^2 + 0.3^2) / 2 = 0.05 and ((0.8 - 1)^2 + 0.1^2) / 2
+    = 0.025; the oracle's own probabilities (the stand-in's 1 for the ramp, 0 for the flat) score 0."""
+    built = replace(
+        warehouse(),
+        outlook=pl.DataFrame(
+            {
+                "host_id": ["h1", "h2"],
+                "resource": ["cpu", "memory"],
+                "breach_probability": [0.9, 0.3],
+                "worst_day_probability": [0.8, 0.1],
+            }
+        ),
+    )
+    result = evaluate_stress(exports, built, stock_runner([]))
+    scores = {r["method"]: r for r in result.probabilities.to_dicts()}
+    assert scores[GOLDEN]["brier"] == pytest.approx(0.05) and scores[GOLDEN]["true"] == 1
+    assert scores[WORST_DAY]["brier"] == pytest.approx(0.025)
+    assert scores[ORACLE]["brier"] == pytest.approx(0.0)
+    bins = {(r["method"], r["bin_low"]): r for r in result.reliability.to_dicts()}
+    assert (bins[(GOLDEN, 0.85)]["series"], bins[(GOLDEN, 0.85)]["frequency"]) == (1, 1.0)
+    assert (bins[(GOLDEN, 0.3)]["series"], bins[(GOLDEN, 0.3)]["frequency"]) == (1, 0.0)
+    text = "\n".join(probability_section(result))
+    assert "Breach probability (within 90 days) against the truth" in text and "| >= 0.85 | 1 / 0.900 / 1.000" in text
+
+
+def test_a_build_without_the_outlook_scores_the_oracle_alone(exports: Path) -> None:
+    """A warehouse written before int_series_breach_outlook existed states no probability of its own."""
+    result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    assert result.probabilities["method"].to_list() == [ORACLE]

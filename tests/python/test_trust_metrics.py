@@ -7,7 +7,17 @@ import math
 import polars as pl
 import pytest
 
-from bench.trust_metrics import ALL, alert_scores, breach_flags, point_scores, ratio, winkler, with_all
+from bench.trust_metrics import (
+    ALL,
+    alert_scores,
+    breach_flags,
+    point_scores,
+    probability_scores,
+    ratio,
+    reliability,
+    winkler,
+    with_all,
+)
 
 
 def points_frame() -> pl.DataFrame:
@@ -142,3 +152,34 @@ def test_alert_scores_count_the_false_alarms_that_breach_later() -> None:
     (row,) = alert_scores(frame).to_dicts()
     assert (row["false_positives"], row["false_positives_breach_later"]) == (2, 1)
     assert "false_positives_breach_later" not in alert_scores(alerts([True], [False])).columns
+
+
+def stated(probabilities: list[float], truth: list[bool | None]) -> pl.DataFrame:
+    return pl.DataFrame({"method": "m", "probability": probabilities, "truth": truth})
+
+
+def test_probability_scores_brier_and_log_loss() -> None:
+    # (0.8 - 1)^2 = 0.04, (0.2 - 0)^2 = 0.04, (0.5 - 1)^2 = 0.25, (0 - 0)^2 = 0 -> Brier 0.0825; a missing truth
+    # is no breach. Log loss: -ln 0.8, -ln 0.8, -ln 0.5, -ln(1 - 1e-4) (0 floored at 1e-4), averaged.
+    (row,) = probability_scores(stated([0.8, 0.2, 0.5, 0.0], [True, False, True, None])).to_dicts()
+    assert (row["series"], row["true"]) == (4, 2)
+    assert row["mean_probability"] == pytest.approx(0.375)
+    assert row["brier"] == pytest.approx(0.0825)
+    expected = (-2 * math.log(0.8) - math.log(0.5) - math.log(1 - 1e-4)) / 4
+    assert row["log_loss"] == pytest.approx(expected)
+
+
+def test_probability_scores_a_sure_miss_costs_the_floor_not_infinity() -> None:
+    (row,) = probability_scores(stated([0.0], [True])).to_dicts()
+    assert row["brier"] == 1.0 and row["log_loss"] == pytest.approx(-math.log(1e-4))
+
+
+def test_reliability_bins_by_lower_edge_and_counts_the_breaches() -> None:
+    frame = stated([0.0, 0.0004, 0.3, 0.45, 0.5, 1.0, 0.96], [False, False, True, False, True, True, None])
+    rows = {r["bin_low"]: r for r in reliability(frame, edges=(0.0, 0.001, 0.3, 0.5, 0.95)).to_dicts()}
+    assert sorted(rows) == [0.0, 0.3, 0.5, 0.95]  # empty bins are left out
+    assert (rows[0.0]["series"], rows[0.0]["frequency"]) == (2, 0.0)
+    assert rows[0.3]["series"] == 2 and rows[0.3]["mean_probability"] == pytest.approx(0.375)
+    assert rows[0.3]["frequency"] == pytest.approx(0.5)
+    assert (rows[0.5]["series"], rows[0.5]["frequency"]) == (1, 1.0)  # 0.5 sits in the bin it opens
+    assert rows[0.95]["series"] == 2 and rows[0.95]["frequency"] == pytest.approx(0.5)  # 1.0 in the last bin
