@@ -538,28 +538,37 @@ def evaluate(
 
 
 def breach_probabilities(outlook: pl.DataFrame, keys: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """method, host_id, resource, probability, truth: every stated chance of a breach within the window on the
-    series in ``keys``: HorizonScale's (int_series_breach_outlook.breach_probability), its worst day's alone
-    where the build has it, and the oracle's where the fleet has it. A series with no outlook row states 0."""
+    """method, host_id, resource, probability, truth: every stated chance of a breach within the window, each
+    method on the same series (those in ``keys`` that every method states a chance for): HorizonScale's
+    (int_series_breach_outlook.breach_probability), its worst day's alone, and the oracle's where the fleet has
+    it. A build from before the breach chance has only breach_probability, which was then the worst day's: it
+    is scored as that."""
     truth_columns = [c for c in ("truth", ORACLE_COLUMN) if c in truth.columns]
-    base = keys.select(*KEYS).join(truth.select(*KEYS, *truth_columns), on=list(KEYS), how="left")
-    methods = {GOLDEN: "breach_probability", WORST_DAY: "worst_day_probability"}
-    frames = []
-    for method, column in methods.items():
-        if column in outlook.columns:
-            stated = base.join(outlook.select(*KEYS, column), on=list(KEYS), how="left")
-            frames.append(
-                stated.select(
-                    pl.lit(method).alias("method"), *KEYS, pl.col(column).fill_null(0.0).alias("probability"), "truth"
-                )
-            )
-    if ORACLE_COLUMN in base.columns:
-        frames.append(
-            base.select(
-                pl.lit(ORACLE).alias("method"), *KEYS, pl.col(ORACLE_COLUMN).alias("probability"), "truth"
-            ).filter(pl.col("probability").is_not_null())
+    stated = keys.select(*KEYS).join(truth.select(*KEYS, *truth_columns), on=list(KEYS), how="left")
+    columns = (
+        {GOLDEN: "breach_probability", WORST_DAY: "worst_day_probability"}
+        if "worst_day_probability" in outlook.columns
+        else {WORST_DAY: "breach_probability"}
+    )
+    columns = {method: column for method, column in columns.items() if column in outlook.columns}
+    if columns:
+        renamed = outlook.select(*KEYS, *[pl.col(c).alias(m) for m, c in columns.items()])
+        stated = stated.join(renamed, on=list(KEYS), how="left")
+    if ORACLE_COLUMN in stated.columns:
+        stated = stated.rename({ORACLE_COLUMN: ORACLE})
+    methods = [m for m in (GOLDEN, WORST_DAY, ORACLE) if m in stated.columns]
+    if not methods:
+        return pl.DataFrame()
+    complete = stated.drop_nulls(subset=methods)
+    if complete.height < stated.height:
+        log.warning(
+            "%d series lack a stated breach probability: scored on the other %d",
+            stated.height - complete.height,
+            complete.height,
         )
-    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    return complete.unpivot(
+        index=[*KEYS, "truth"], on=methods, variable_name="method", value_name="probability"
+    ).select("method", *KEYS, "probability", "truth")
 
 
 def _check_golden_rule(flags: pl.DataFrame, golden_flags: pl.DataFrame) -> None:

@@ -26,6 +26,7 @@ select
     breach_basis,
     breach_probability,
     row_number() over (
-        partition by app_code order by days_to_breach asc, breach_probability desc, hostname asc, resource asc
+        partition by app_code
+        order by days_to_breach asc, breach_probability desc, peak_yhat_upper desc, hostname asc, resource asc
     ) as priority
 from risks

@@ -286,3 +286,16 @@ def test_a_build_without_the_outlook_scores_the_oracle_alone(exports: Path) -> N
     """A warehouse written before int_series_breach_outlook existed states no probability of its own."""
     result = evaluate_stress(exports, warehouse(), stock_runner([]))
     assert result.probabilities["method"].to_list() == [ORACLE]
+
+
+def test_an_old_build_states_its_worst_day_only(exports: Path) -> None:
+    """Before the breach chance, int_series_breach_outlook.breach_probability was the worst day's chance; a
+    series missing from the outlook is left out of every method's score, not scored as 0."""
+    built = replace(
+        warehouse(), outlook=pl.DataFrame({"host_id": ["h1"], "resource": ["cpu"], "breach_probability": [0.8]})
+    )
+    result = evaluate_stress(exports, built, stock_runner([]))
+    scores = {r["method"]: r for r in result.probabilities.to_dicts()}
+    assert sorted(scores) == [WORST_DAY, ORACLE]
+    assert scores[WORST_DAY]["series"] == 1 and scores[WORST_DAY]["brier"] == pytest.approx(0.04)
+    assert scores[ORACLE]["series"] == 1

@@ -162,7 +162,8 @@ with_runs as (
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
         {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
-        chances.breach_probability
+        -- A series with no window day has no chance row: its worst day's (0) stands.
+        coalesce(chances.breach_probability, per_series.worst_day_probability) as breach_probability
     from per_series
     left join runs
         on
