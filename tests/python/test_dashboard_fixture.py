@@ -297,7 +297,9 @@ select
     100 - max(f.yhat_upper) filter (where f.ds - w.history_end <= 90) as headroom_90d,
     100 - max(f.yhat_upper) as headroom_180d,
     -- The band read as a normal 80% interval (z = 1.2816), Phi from the logistic approximation
-    -- 1 / (1 + exp(-1.702 x)) (within 0.01; the real mart uses an erf accurate to 1.5e-7).
+    -- 1 / (1 + exp(-1.702 x)) (within 0.01; the real mart uses an erf accurate to 1.5e-7). The worst window
+    -- day's chance: the real mart adds each day's own noise (int_series_breach_chance), which the dashboard
+    -- does not need to tell apart; a plausible chance in 0..1 is all these pages read.
     coalesce(round(max(
         case
             when f.yhat_upper > f.yhat
