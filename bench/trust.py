@@ -186,7 +186,7 @@ class Warehouse:
     engines: pl.DataFrame  # ENGINE_COLUMNS, every engine's raw forecast (both segments)
     engine_relations: tuple[str, ...]
     planted: pl.DataFrame | None  # host_id, resource, days_after_end, breach_date (synthetic fleets)
-    # host_id, resource, breach_probability and, where the build has it, worst_day_probability
+    # int_series_breach_outlook: host_id, resource, breach_probability, worst_day_probability (newer builds), ...
     outlook: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
@@ -224,18 +224,10 @@ def read_warehouse(path: Path) -> Warehouse:
         except duckdb.Error:
             planted = None
         (windows,) = con.sql("select * from forecast_windows").pl().to_dicts()
-        outlook_columns = {
-            row[0]
-            for row in con.sql(
-                "select column_name from information_schema.columns where table_name = 'int_series_breach_outlook'"
-            ).fetchall()
-        }
-        wanted = [c for c in ("breach_probability", "worst_day_probability") if c in outlook_columns]
-        outlook = (
-            con.sql(f"select host_id, resource, {', '.join(wanted)} from int_series_breach_outlook").pl()
-            if wanted
-            else pl.DataFrame()
-        )
+        try:  # breach_probabilities reads the columns a build of its age has
+            outlook = con.sql("select * from int_series_breach_outlook").pl()
+        except duckdb.Error:
+            outlook = pl.DataFrame()
         return Warehouse(
             windows=windows,
             forecasts=con.sql(
@@ -1037,8 +1029,12 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         [name] + [f"{fleet.timings[s]:.1f}" if s in fleet.timings else "-" for s in stages]
         for name, (fleet, _) in results.items()
     ]
-    stress = [result.reliability for fleet, result in results.values() if fleet.kind == "stress"]
-    pooled = pool_reliability([frame for frame in stress if not frame.is_empty()])
+    stress = [
+        result.reliability
+        for fleet, result in results.values()
+        if fleet.kind == "stress" and not result.reliability.is_empty()
+    ]
+    pooled = pool_reliability(stress)
     pooled_lines = (
         [
             f"### Breach probability reliability, pooled over the {len(stress)} stress fleets",

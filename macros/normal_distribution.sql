@@ -55,3 +55,17 @@
         * sqrt(-2 * ln({{ tail }})) + {{ d[3] }}) * sqrt(-2 * ln({{ tail }})) + 1)))
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    normal_exceedance(threshold, mean, sd): P(X > threshold) for X ~ Normal(mean, sd), as a SQL expression of
+    three SQL expressions (each repeated in the output: pass columns). A zero (or negative) sd is a certain
+    value: 1 when mean exceeds the threshold, else 0. The breach outlook, the breach chance and the what-if
+    rules all read a band's chance of crossing the threshold through it.
+-#}
+{% macro normal_exceedance(threshold, mean, sd) -%}
+    case
+        when {{ sd }} > 0 then 1 - {{ normal_cdf('((' ~ threshold ~ ' - (' ~ mean ~ ')) / (' ~ sd ~ '))') }}
+        when {{ mean }} > {{ threshold }} then 1.0
+        else 0.0
+    end
+{%- endmacro %}

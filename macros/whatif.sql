@@ -163,12 +163,8 @@
             {% if min_probability is none -%}
                 is_upper_breach
             {%- else -%}
-                is_upper_breach and case
-                    when (yhat_upper - yhat) / {{ z }} > 0
-                        then 1 - {{ normal_cdf('((' ~ threshold ~ ' - yhat) / ((yhat_upper - yhat) / ' ~ z ~ '))') }}
-                    when yhat > {{ threshold }} then 1.0
-                    else 0.0
-                end >= {{ min_probability }}
+                is_upper_breach
+                and {{ normal_exceedance(threshold, 'yhat', '(yhat_upper - yhat) / ' ~ z) }} >= {{ min_probability }}
     {%- endif %} as is_alert_day
         from scored
     ),

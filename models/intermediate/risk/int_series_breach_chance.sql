@@ -62,13 +62,7 @@ worst_days as (
         host_id,
         resource,
         any_value(champion_model) as champion_model,
-        max(
-            case
-                when sigma > 0 then 1 - {{ normal_cdf('((' ~ threshold ~ ' - yhat) / sigma)') }}
-                when yhat > {{ threshold }} then 1.0
-                else 0.0
-            end
-        ) as worst_day_probability,
+        max({{ normal_exceedance(threshold, 'yhat', 'sigma') }}) as worst_day_probability,
         bool_or(yhat + 5.2 * sigma > {{ threshold }}) as is_candidate,
         min(sigma) filter (where sigma > 0) as narrowest_sigma
     from window_days
@@ -102,12 +96,16 @@ noise as (
     group by all
 ),
 
+shock_points as (
+    select grid.step * {{ 2 * z_limit }} / {{ z_steps }} - {{ z_limit }} as z
+    from range(0, {{ z_steps + 1 }}) as grid (step)
+),
+
 shock_grid as (
     select
-        grid.step * {{ 2 * z_limit }} / {{ z_steps }} - {{ z_limit }} as z,
-        exp(-power(grid.step * {{ 2 * z_limit }} / {{ z_steps }} - {{ z_limit }}, 2) / 2)
-        / sum(exp(-power(grid.step * {{ 2 * z_limit }} / {{ z_steps }} - {{ z_limit }}, 2) / 2)) over () as weight
-    from range(0, {{ z_steps + 1 }}) as grid (step)
+        z,
+        exp(-z * z / 2) / sum(exp(-z * z / 2)) over () as weight
+    from shock_points
 ),
 
 noisy_days as (
@@ -140,14 +138,9 @@ day_shocks as (
         noisy_days.resource,
         shock_grid.z,
         shock_grid.weight,
-        case
-            when noisy_days.noise_sd > 0
-                then 1 - {{ normal_cdf(
-                    '((' ~ threshold ~ ' - noisy_days.yhat - noisy_days.shared_sd * shock_grid.z)'
-                    ~ ' / noisy_days.noise_sd)') }}
-            when noisy_days.yhat + noisy_days.shared_sd * shock_grid.z > {{ threshold }} then 1.0
-            else 0.0
-        end as exceed_probability
+        {{ normal_exceedance(
+            threshold, 'noisy_days.yhat + noisy_days.shared_sd * shock_grid.z', 'noisy_days.noise_sd'
+        ) }} as exceed_probability
     from noisy_days
     cross join shock_grid
 ),

@@ -5,9 +5,10 @@
 --
 -- The day rule reads the calibrated band as a central interval_width interval of a normal distribution per
 -- day: sigma = (yhat_upper - yhat) / z, z = Phi^-1((1 + interval_width) / 2), and P(y > threshold) =
--- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2. The worst
--- window day's P is worst_day_probability; breach_probability, the chance of exceeding the threshold on at
--- least one window day, comes from int_series_breach_chance (the days' own noise gives more than one chance).
+-- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2. The
+-- series' chances, worst_day_probability (the likeliest window day's P) and breach_probability (of exceeding
+-- the threshold on at least one window day: the days' own noise gives more than one chance), come from
+-- int_series_breach_chance, which reads the band the same way.
 --
 -- Alert rule: a window day is an alert day when its upper bound exceeds breach_threshold (and, only if the var
 -- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
@@ -73,12 +74,8 @@ scored as (
         days_ahead between 1 and {{ window_days }} as is_in_window,
         yhat_upper > {{ threshold }} as is_upper_breach,
         yhat > {{ threshold }} as is_point_breach,
-        case
-            when sigma > 0 then 1 - {{ normal_cdf('((' ~ threshold ~ ' - yhat) / sigma)') }}
-            -- Degenerate band: the forecast is certain.
-            when yhat > {{ threshold }} then 1.0
-            else 0.0
-        end as exceed_probability
+        -- A degenerate band (sigma 0) is a certain forecast.
+        {{ normal_exceedance(threshold, 'yhat', 'sigma') }} as exceed_probability
     from daily
 ),
 
@@ -147,7 +144,6 @@ per_series as (
         max(yhat_upper) filter (where is_in_window) as peak_yhat_upper,
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 90) as headroom_90d,
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
-        round(coalesce(max(exceed_probability) filter (where is_in_window), 0), 4) as worst_day_probability,
         count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
         coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window,
         -- An alert day whose upper bound is the band's own, not lifted by the growth upside (forecasts).
@@ -162,8 +158,9 @@ with_runs as (
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
         {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
-        -- A series with no window day has no chance row: its worst day's (0) stands.
-        coalesce(chances.breach_probability, per_series.worst_day_probability) as breach_probability
+        -- A series with no window day has no chance row, and no chance.
+        coalesce(chances.worst_day_probability, 0) as worst_day_probability,
+        coalesce(chances.breach_probability, 0) as breach_probability
     from per_series
     left join runs
         on
