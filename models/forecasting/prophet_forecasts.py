@@ -24,5 +24,6 @@ def model(dbt, session):
         "recent_slope_uncertainty": dbt.config.get("recent_slope_uncertainty"),
         "prophet_residual_autocorrelation": dbt.config.get("prophet_residual_autocorrelation"),
         "prophet_since_step": dbt.config.get("prophet_since_step"),
+        "prophet_hinge_lookback": dbt.config.get("prophet_hinge_lookback"),
     }
     return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

@@ -67,6 +67,17 @@ def optional_float(value: Any) -> float | None:
     return None if _empty(value) else float(value)
 
 
+def _lookback_days(value: Any) -> int | None:
+    """prophet_hinge_lookback: a whole number of days, 0 (or less than a day) for off."""
+    try:
+        days = int(float(value))
+    except (TypeError, ValueError):
+        days = -1
+    if days < 0:
+        raise ValueError(f"prophet_hinge_lookback must be a number of days (0: off), got {value!r}")
+    return days or None
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The dbt configs of an engine model (rendered from vars in models/forecasting/_forecasting__models.yml)."""
@@ -100,6 +111,9 @@ class ModelConfig:
             value = configs.get(var)
             if not _empty(value):
                 fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: _flag(var, value)}))
+        lookback = configs.get("prophet_hinge_lookback")
+        if not _empty(lookback):
+            fleet = replace(fleet, prophet=replace(fleet.prophet, hinge_lookback=_lookback_days(lookback)))
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):

@@ -568,6 +568,35 @@ def test_prophet_follows_a_ramp_that_began_after_its_last_changepoint() -> None:
     assert plain is None or plain > crossing + 10, (plain, crossing)
 
 
+def _recent_slope(values: np.ndarray, settings: ProphetSettings) -> float:
+    """Slope per day of the consensus forecast between days 15 and 29 after the last of ``values``."""
+    days = np.datetime64("2023-01-01") + np.arange(values.size)
+    fit = fit_prophet(days, values, settings)
+    yhat, _ = prophet_engine.consensus_forecast(fit, days, values, days[-1] + np.arange(1, 31))
+    return float(yhat[28] - yhat[14]) / 14.0
+
+
+def test_a_ramp_that_began_near_the_start_of_the_last_weeks_is_read_from_the_ramp_alone() -> None:
+    """Flat at 40, then +0.6 a day for the last 46 days: the last 8 weeks hold 10 flat days, too few for a
+    hinge there, and read as one line whose slope comes out low. Looking back 84 days finds the hinge, and the
+    forecast climbs at the ramp's own slope (20 noise draws). A ramp that began 70 days out, before the last 8
+    weeks, is a line in them either way and is forecast the same."""
+    n = 3 * 365
+    x = np.arange(n) - (n - 1)
+    on, off = ProphetSettings(), ProphetSettings(hinge_lookback=None)
+    assert on.hinge_lookback == 84
+    slopes: dict[bool, list[float]] = {True: [], False: []}
+    for draw in range(20):
+        noise = np.random.default_rng(100 + draw).normal(0.0, 1.0, n) + 1.5 * np.sin(2 * np.pi * x / 7)
+        values = 40.0 + 0.6 * np.maximum(x + 46, 0) + noise
+        for looked_back, settings in ((True, on), (False, off)):
+            slopes[looked_back].append(_recent_slope(values, settings))
+        older = 40.0 + 0.6 * np.maximum(x + 70, 0) + noise
+        assert _recent_slope(older, on) == _recent_slope(older, off)
+    assert abs(float(np.mean(slopes[True])) - 0.6) < 0.015, np.mean(slopes[True])  # measured: 0.603
+    assert float(np.mean(slopes[False])) < 0.58, np.mean(slopes[False])  # measured: 0.557
+
+
 def test_prophet_keeps_the_long_run_trend_of_a_series_that_resets() -> None:
     """A disk that fills and is cleaned up every 60 days is ramping at the end, as it always has: the
     forecast is Prophet's own, not the latest fill carried on. (The yearly check is off here: a 60-day cycle

@@ -170,3 +170,19 @@ def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> Non
         assert getattr(settings, field_name) is expected
     with pytest.raises(ValueError, match=f"{var} must be true or false"):
         ModelConfig.from_configs({var: "maybe"})
+
+
+def test_the_hinge_lookback_var_reaches_prophet() -> None:
+    """dbt_project.yml's prophet_hinge_lookback (days, rendered as text) sets Prophet's hinge_lookback, the same
+    as its default; 0 turns it off; a negative or non-numeric value is refused by name."""
+    from python_engines.forecasting.dbt_bridge import ModelConfig
+    from python_engines.forecasting.prophet_engine import ProphetSettings
+
+    project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+    days = project_vars["prophet_hinge_lookback"]
+    assert days == ProphetSettings().hinge_lookback
+    assert ModelConfig.from_configs({"prophet_hinge_lookback": str(days)}).fleet.prophet.hinge_lookback == days
+    assert ModelConfig.from_configs({"prophet_hinge_lookback": "0"}).fleet.prophet.hinge_lookback is None
+    for bad in ("-7", "many"):
+        with pytest.raises(ValueError, match="prophet_hinge_lookback"):
+            ModelConfig.from_configs({"prophet_hinge_lookback": bad})
