@@ -19,6 +19,7 @@ DuckDB relation over the lake file: neither the fleet's input nor its forecasts 
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import sys
 from collections.abc import Mapping
@@ -67,15 +68,23 @@ def optional_float(value: Any) -> float | None:
     return None if _empty(value) else float(value)
 
 
-def _lookback_days(value: Any) -> int | None:
-    """prophet_hinge_lookback: a whole number of days, 0 (or less than a day) for off."""
+def _lookback_days(value: Any, recent_window: int) -> int | None:
+    """prophet_hinge_lookback: a whole number of days beyond the recent window (recent_trend_days), or 0 or
+    null for off."""
+    if _empty(value):
+        return None
     try:
-        days = int(float(value))
+        days = float(value)
     except (TypeError, ValueError):
-        days = -1
-    if days < 0:
-        raise ValueError(f"prophet_hinge_lookback must be a number of days (0: off), got {value!r}")
-    return days or None
+        days = float("nan")
+    if days == 0:
+        return None
+    if not math.isfinite(days) or days != int(days) or days <= recent_window:
+        raise ValueError(
+            f"prophet_hinge_lookback must be a whole number of days over recent_trend_days ({recent_window}), "
+            f"or 0 / null for off; got {value!r}"
+        )
+    return int(days)
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,9 @@ class ModelConfig:
             value = configs.get(var)
             if not _empty(value):
                 fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: _flag(var, value)}))
-        lookback = configs.get("prophet_hinge_lookback")
-        if not _empty(lookback):
-            fleet = replace(fleet, prophet=replace(fleet.prophet, hinge_lookback=_lookback_days(lookback)))
+        if "prophet_hinge_lookback" in configs:  # set, even to null (off); absent: Prophet's default
+            lookback = _lookback_days(configs["prophet_hinge_lookback"], fleet.prophet.recent_window)
+            fleet = replace(fleet, prophet=replace(fleet.prophet, hinge_lookback=lookback))
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):

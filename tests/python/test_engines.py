@@ -579,8 +579,9 @@ def _recent_slope(values: np.ndarray, settings: ProphetSettings) -> float:
 def test_a_ramp_that_began_near_the_start_of_the_last_weeks_is_read_from_the_ramp_alone() -> None:
     """Flat at 40, then +0.6 a day for the last 46 days: the last 8 weeks hold 10 flat days, too few for a
     hinge there, and read as one line whose slope comes out low. Looking back 84 days finds the hinge, and the
-    forecast climbs at the ramp's own slope (20 noise draws). A ramp that began 70 days out, before the last 8
-    weeks, is a line in them either way and is forecast the same."""
+    forecast climbs at the ramp's own slope (20 noise draws). Breaks the 8 weeks could hold are left to them:
+    a faint ramp (0.15 a day) that began 30 days out, which the 8 weeks read as a line, is forecast the same
+    either way, although the 84 days alone find a hinge in some draws, once at twice the true slope."""
     n = 3 * 365
     x = np.arange(n) - (n - 1)
     on, off = ProphetSettings(), ProphetSettings(hinge_lookback=None)
@@ -591,10 +592,21 @@ def test_a_ramp_that_began_near_the_start_of_the_last_weeks_is_read_from_the_ram
         values = 40.0 + 0.6 * np.maximum(x + 46, 0) + noise
         for looked_back, settings in ((True, on), (False, off)):
             slopes[looked_back].append(_recent_slope(values, settings))
-        older = 40.0 + 0.6 * np.maximum(x + 70, 0) + noise
-        assert _recent_slope(older, on) == _recent_slope(older, off)
+        if draw < 6:
+            faint = 40.0 + 0.15 * np.maximum(x + 30, 0) + np.random.default_rng(draw).normal(0.0, 1.0, n)
+            assert _recent_slope(faint, on) == _recent_slope(faint, off)
     assert abs(float(np.mean(slopes[True])) - 0.6) < 0.015, np.mean(slopes[True])  # measured: 0.603
     assert float(np.mean(slopes[False])) < 0.58, np.mean(slopes[False])  # measured: 0.557
+
+
+def test_a_lookback_within_the_recent_window_reads_the_window_alone() -> None:
+    """hinge_lookback no longer than recent_window (or too few days) cannot look further back: the line stays."""
+    n = 3 * 365
+    x = np.arange(n) - (n - 1)
+    values = 40.0 + 0.6 * np.maximum(x + 46, 0) + np.random.default_rng(7).normal(0.0, 1.0, n)
+    off = _recent_slope(values, ProphetSettings(hinge_lookback=None))
+    for days in (1, 14, 56):
+        assert _recent_slope(values, ProphetSettings(hinge_lookback=days)) == off
 
 
 def test_prophet_keeps_the_long_run_trend_of_a_series_that_resets() -> None:

@@ -174,15 +174,29 @@ def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> Non
 
 def test_the_hinge_lookback_var_reaches_prophet() -> None:
     """dbt_project.yml's prophet_hinge_lookback (days, rendered as text) sets Prophet's hinge_lookback, the same
-    as its default; 0 turns it off; a negative or non-numeric value is refused by name."""
+    as its default and the model yml's fallback; 0 or null turns it off; a value that is not a whole number of
+    days over the recent window (recent_trend_days) is refused by name."""
     from python_engines.forecasting.dbt_bridge import ModelConfig
     from python_engines.forecasting.prophet_engine import ProphetSettings
 
     project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
     days = project_vars["prophet_hinge_lookback"]
     assert days == ProphetSettings().hinge_lookback
-    assert ModelConfig.from_configs({"prophet_hinge_lookback": str(days)}).fleet.prophet.hinge_lookback == days
-    assert ModelConfig.from_configs({"prophet_hinge_lookback": "0"}).fleet.prophet.hinge_lookback is None
-    for bad in ("-7", "many"):
+    models_yml = (PROJECT_ROOT / "models" / "forecasting" / "_forecasting__models.yml").read_text()
+    assert f"var('prophet_hinge_lookback', {days})" in models_yml
+    assert (
+        'dbt.config.get("prophet_hinge_lookback")'
+        in (PROJECT_ROOT / "models" / "forecasting" / "prophet_forecasts.py").read_text()
+    )
+
+    def lookback(configs: dict[str, str]) -> int | None:
+        return ModelConfig.from_configs(configs).fleet.prophet.hinge_lookback
+
+    assert lookback({}) == days  # not passed: Prophet's default
+    assert lookback({"prophet_hinge_lookback": str(days)}) == lookback({"prophet_hinge_lookback": "84.0"}) == 84
+    for off in ("0", "None", ""):
+        assert lookback({"prophet_hinge_lookback": off}) is None
+    assert lookback({"prophet_hinge_lookback": "40", "recent_trend_days": "30"}) == 40
+    for bad in ("-7", "many", "1", "56", "84.5", "inf"):
         with pytest.raises(ValueError, match="prophet_hinge_lookback"):
             ModelConfig.from_configs({"prophet_hinge_lookback": bad})
