@@ -67,8 +67,8 @@ TREND_INDICATOR = {"linear": 0, "logistic": 1}
 #: Daily utilisation residuals are autocorrelated (AR(1) around 0.6 on real feeds): a least-squares slope's
 #: naive standard error understates its spread by about sqrt((1 + rho) / (1 - rho)) = 2.
 AUTOCORRELATION_INFLATION = 2.0
-#: Days (observations) each side of a hinge's break needs in recent_trend: its ramp and the flat level before it.
-HINGE_MIN_SEGMENT = 14
+#: Days (observations) recent_trend needs on each side of a break: a hinge's flat level and ramp, a step's new level.
+SHAPE_MIN_SEGMENT = 14
 
 
 @dataclass(frozen=True)
@@ -451,7 +451,11 @@ def _hinge_moments(x: np.ndarray, v: np.ndarray, breaks: np.ndarray) -> tuple[np
 
 
 def recent_trend(
-    x: np.ndarray, v: np.ndarray, evidence: float = 10.0, min_segment: int = 14, min_before: int | None = None
+    x: np.ndarray,
+    v: np.ndarray,
+    evidence: float = 10.0,
+    min_segment: int = SHAPE_MIN_SEGMENT,
+    min_before: int | None = None,
 ) -> RecentTrend:
     """Tell a slope from a level shift in the last weeks: a line, a step (two levels) or a hinge (level,
     then a ramp from some day on); ``x`` is days relative to the last day (<= 0).
@@ -965,16 +969,16 @@ def consensus_forecast(
 
 def _earlier_hinge(x: np.ndarray, v: np.ndarray, line: RecentTrend, settings: ProphetSettings) -> RecentTrend:
     """The hinge of the last ``hinge_lookback`` days where its ramp began inside the last ``recent_window`` days
-    but before the first break a hinge there can have (``min_segment`` days in): a ramp that began too near the
+    but before the first break a hinge there can have (``SHAPE_MIN_SEGMENT`` days in): a ramp that began too near the
     window's start to be told from a line in it. Else the window's ``line``. A break the window could hold was
     already weighed there: taken from the longer days, a step in the last weeks read as a short steep ramp."""
     lookback = settings.hinge_lookback
     window = x[x > -settings.recent_window]
-    if lookback is None or lookback <= settings.recent_window or window.size <= HINGE_MIN_SEGMENT:
+    if lookback is None or lookback <= settings.recent_window or window.size <= SHAPE_MIN_SEGMENT:
         return line
     longer = x > -lookback
-    wide = recent_trend(x[longer], v[longer], settings.shape_evidence, min_segment=HINGE_MIN_SEGMENT)
-    if wide.shape == "hinge" and window[0] <= wide.since < window[HINGE_MIN_SEGMENT]:
+    wide = recent_trend(x[longer], v[longer], settings.shape_evidence)
+    if wide.shape == "hinge" and window[0] <= wide.since < window[SHAPE_MIN_SEGMENT]:
         return wide
     return line
 
