@@ -25,5 +25,6 @@ def model(dbt, session):
         "prophet_residual_autocorrelation": dbt.config.get("prophet_residual_autocorrelation"),
         "prophet_since_step": dbt.config.get("prophet_since_step"),
         "prophet_hinge_lookback": dbt.config.get("prophet_hinge_lookback"),
+        "prophet_growth_search_window": dbt.config.get("prophet_growth_search_window"),
     }
     return run_engine_model("prophet", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

@@ -68,9 +68,9 @@ def optional_float(value: Any) -> float | None:
     return None if _empty(value) else float(value)
 
 
-def _lookback_days(value: Any, recent_window: int) -> int | None:
-    """prophet_hinge_lookback: a whole number of days beyond the recent window (recent_trend_days), or 0 or
-    null for off."""
+def _days_beyond(name: str, value: Any, window: int, window_name: str) -> int | None:
+    """A var of days searched further back than a window (``name``: a whole number over ``window``, the
+    ``window_name`` days), or 0 or null for off."""
     if _empty(value):
         return None
     try:
@@ -79,12 +79,18 @@ def _lookback_days(value: Any, recent_window: int) -> int | None:
         days = float("nan")
     if days == 0:
         return None
-    if not math.isfinite(days) or days != int(days) or days <= recent_window:
+    if not math.isfinite(days) or days != int(days) or days <= window:
         raise ValueError(
-            f"prophet_hinge_lookback must be a whole number of days over recent_trend_days ({recent_window}), "
-            f"or 0 / null for off; got {value!r}"
+            f"{name} must be a whole number of days over {window_name} ({window}), or 0 / null for off; got {value!r}"
         )
     return int(days)
+
+
+#: Prophet's search windows set by dbt vars: var -> (setting, the window it must exceed, that window's name).
+PROPHET_SEARCH_VARS = {
+    "prophet_hinge_lookback": ("hinge_lookback", "recent_window", "recent_trend_days"),
+    "prophet_growth_search_window": ("growth_search_window", "growth_window", "Prophet's growth_window"),
+}
 
 
 @dataclass(frozen=True)
@@ -120,9 +126,10 @@ class ModelConfig:
             value = configs.get(var)
             if not _empty(value):
                 fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: _flag(var, value)}))
-        if "prophet_hinge_lookback" in configs:  # set, even to null (off); absent: Prophet's default
-            lookback = _lookback_days(configs["prophet_hinge_lookback"], fleet.prophet.recent_window)
-            fleet = replace(fleet, prophet=replace(fleet.prophet, hinge_lookback=lookback))
+        for var, (field_name, window, window_name) in PROPHET_SEARCH_VARS.items():
+            if var in configs:  # set, even to null (off); absent: Prophet's default
+                days = _days_beyond(var, configs[var], getattr(fleet.prophet, window), window_name)
+                fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: days}))
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):

@@ -691,6 +691,57 @@ def test_growth_that_began_differently_keeps_its_recent_curve() -> None:
     assert prophet_engine.longer_curve(x, values, window, settings) is window
 
 
+def _young_curve(seed: int, stopped: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Three years doubling every 150 days from 25 points over a floor of 15 (40 on the last day), in AR(1)
+    noise of 1.5; ``stopped``: the growth stopped that many days before the end and the load stayed level."""
+    x = np.arange(-1095, 1, dtype=np.float64)
+    grown = x if stopped is None else np.minimum(x, -float(stopped))
+    return x, 15.0 + 25.0 * np.exp(np.log(2.0) / 150.0 * grown) + _ar_noise(np.random.default_rng(seed), x.size, 1.5)
+
+
+def test_a_curve_too_young_for_the_window_is_found_over_two_years() -> None:
+    """Growth doubling every 150 days, 25 points over its floor at the end: over the last 36 weeks it bends too
+    little to beat a line by growth_evidence, over two years it does. Found at its own rate (median miss under
+    10%) on at least 6 of 8 draws (the others' last 36 weeks fit their own line as well as the curve); with
+    the search off, on none. Prophet's forecast then follows the curve: its mean miss over the next 180 days
+    falls to under half of the line's, and no draw's forecast gets worse."""
+    settings, rate = ProphetSettings(), np.log(2.0) / 150.0
+    off = ProphetSettings(growth_search_window=None)
+    misses, on_errors, off_errors = [], [], []
+    for seed in range(8):
+        x, values = _young_curve(seed)
+        recent = x > -settings.growth_window
+        assert prophet_engine.compounding_fit(x[recent], values[recent], settings.doubling_days)[1] <= 10.0
+        curve = prophet_engine.compounding_growth(x, values, settings)
+        assert prophet_engine.compounding_growth(x, values, off) is None
+        if curve is not None:
+            misses.append(abs(curve.rate / rate - 1.0))
+        days = np.datetime64("2025-12-31") + x.astype(np.int64)
+        future = days[-1] + np.arange(1, 181)
+        truth = 15.0 + 25.0 * np.exp(rate * np.arange(1.0, 181.0))
+        on_errors.append(np.abs(_continued(days, values, future, settings) - truth).mean())
+        off_errors.append(np.abs(_continued(days, values, future, off) - truth).mean())
+    assert len(misses) >= 6 and np.median(misses) < 0.1, misses
+    assert np.mean(on_errors) < 0.5 * np.mean(off_errors), (on_errors, off_errors)
+    assert all(a <= b + 1e-9 for a, b in zip(on_errors, off_errors, strict=True)), (on_errors, off_errors)
+
+
+def test_growth_that_stopped_is_not_read_as_a_young_curve() -> None:
+    """The same growth, stopped 45 days before the end (the load level since): over two years the curve still
+    beats a line and a hinge by growth_evidence on most draws, but it explains the last 36 weeks worse than their
+    own line or hinge, so no curve is continued on any of 10 draws."""
+    settings = ProphetSettings()
+    longer_evidence = []
+    for seed in range(10):
+        x, values = _young_curve(seed, stopped=45)
+        longer = x > -settings.growth_search_window
+        days = settings.young_doubling_days
+        _, sse = prophet_engine._best_compounding(x[longer], values[longer], days, refine=True)
+        longer_evidence.append(prophet_engine._evidence_over_line_and_hinge(x[longer], values[longer], sse))
+        assert prophet_engine.compounding_growth(x, values, settings) is None, seed
+    assert sum(e > settings.growth_evidence for e in longer_evidence) >= 7, longer_evidence
+
+
 def test_prophet_continues_yearly_seasonality_only_where_the_years_agree() -> None:
     """A load that rose from 13 to 76 a year before the end (a logistic ramp) and has been level for 8 months:
     Prophet's yearly term learns the ramp as "seasonality" and, a year on, forecasts it again (measured on a

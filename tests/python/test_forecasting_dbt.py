@@ -172,31 +172,40 @@ def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> Non
         ModelConfig.from_configs({var: "maybe"})
 
 
-def test_the_hinge_lookback_var_reaches_prophet() -> None:
-    """dbt_project.yml's prophet_hinge_lookback (days, rendered as text) sets Prophet's hinge_lookback, the same
-    as its default and the model yml's fallback; 0 or null turns it off; a value that is not a whole number of
-    days over the recent window (recent_trend_days) is refused by name."""
+@pytest.mark.parametrize(
+    ("var", "field_name", "other", "bad"),
+    [
+        ("prophet_hinge_lookback", "hinge_lookback", ({"recent_trend_days": "30"}, "40", 40), ("1", "56", "84.5")),
+        ("prophet_growth_search_window", "growth_search_window", None, ("100", "252", "730.5")),
+    ],
+)
+def test_the_search_window_vars_reach_prophet(
+    var: str, field_name: str, other: tuple[dict[str, str], str, int] | None, bad: tuple[str, ...]
+) -> None:
+    """dbt_project.yml's prophet_hinge_lookback and prophet_growth_search_window (days, rendered as text) set
+    Prophet's hinge_lookback and growth_search_window, the same as their defaults and the model yml's
+    fallbacks; 0 or null turns each off; a value that is not a whole number of days over the window it searches
+    beyond (the recent window, recent_trend_days; the 252-day growth window) is refused by name."""
     from python_engines.forecasting.dbt_bridge import ModelConfig
     from python_engines.forecasting.prophet_engine import ProphetSettings
 
     project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
-    days = project_vars["prophet_hinge_lookback"]
-    assert days == ProphetSettings().hinge_lookback
+    days = project_vars[var]
+    assert days == getattr(ProphetSettings(), field_name)
     models_yml = (PROJECT_ROOT / "models" / "forecasting" / "_forecasting__models.yml").read_text()
-    assert f"var('prophet_hinge_lookback', {days})" in models_yml
-    assert (
-        'dbt.config.get("prophet_hinge_lookback")'
-        in (PROJECT_ROOT / "models" / "forecasting" / "prophet_forecasts.py").read_text()
-    )
+    assert f"var('{var}', {days})" in models_yml
+    assert f'dbt.config.get("{var}")' in (PROJECT_ROOT / "models" / "forecasting" / "prophet_forecasts.py").read_text()
 
-    def lookback(configs: dict[str, str]) -> int | None:
-        return ModelConfig.from_configs(configs).fleet.prophet.hinge_lookback
+    def setting(configs: dict[str, str]) -> int | None:
+        return getattr(ModelConfig.from_configs(configs).fleet.prophet, field_name)
 
-    assert lookback({}) == days  # not passed: Prophet's default
-    assert lookback({"prophet_hinge_lookback": str(days)}) == lookback({"prophet_hinge_lookback": "84.0"}) == 84
+    assert setting({}) == days  # not passed: Prophet's default
+    assert setting({var: str(days)}) == setting({var: f"{days}.0"}) == days
     for off in ("0", "None", ""):
-        assert lookback({"prophet_hinge_lookback": off}) is None
-    assert lookback({"prophet_hinge_lookback": "40", "recent_trend_days": "30"}) == 40
-    for bad in ("-7", "many", "1", "56", "84.5", "inf"):
-        with pytest.raises(ValueError, match="prophet_hinge_lookback"):
-            ModelConfig.from_configs({"prophet_hinge_lookback": bad})
+        assert setting({var: off}) is None
+    if other is not None:  # the window it must exceed is itself a var
+        configs, value, expected = other
+        assert setting({var: value, **configs}) == expected
+    for value in ("-7", "many", "inf", *bad):
+        with pytest.raises(ValueError, match=var):
+            ModelConfig.from_configs({var: value})
