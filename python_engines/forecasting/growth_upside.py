@@ -1,7 +1,8 @@
 """Compounding growth as the golden band's upside: one curve fit per series, for ``int_series_growth_upside``.
 
 Prophet continues a compounding curve as its point forecast only on strong evidence
-(``ProphetSettings.growth_evidence``): a curve continued where none is coming is a false breach alarm in the
+(``ProphetSettings.growth_evidence`` over the window, or over two years for a young curve the window still
+fits: ``prophet_engine.young_curve``): a curve continued where none is coming is a false breach alarm in the
 point forecast itself. Below that bar the curve can still be as likely as a line or a hinge (BIC), and then
 an 80% band drawn around the line alone is too narrow on one side: growth that compounds slowly (doubling
 every 100-170 days from a few points over its floor) looks almost straight over the history and more than

@@ -656,11 +656,11 @@ def young_curve(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Comp
     if best is None:
         return None
     curve, sse = best
-    if _evidence_over_line_and_hinge(x[longer], v[longer], sse) <= settings.growth_evidence:
-        return None
     xr, vr = x[recent], v[recent]
     recent_sse = float(np.sum((curve.at(xr) - vr) ** 2))
-    return curve if _evidence_over_line_and_hinge(xr, vr, recent_sse) >= 0.0 else None
+    if _evidence_over_line_and_hinge(xr, vr, recent_sse) < 0.0:  # first: the window's test is the cheaper one
+        return None
+    return curve if _evidence_over_line_and_hinge(x[longer], v[longer], sse) > settings.growth_evidence else None
 
 
 def longer_curve(x: np.ndarray, v: np.ndarray, curve: Compounding, settings: ProphetSettings) -> Compounding:
@@ -934,7 +934,8 @@ def consensus_forecast(
     extrapolated at the older, flatter slope. So the last ``recent_window`` days (seasonality removed) are
     read as a line, a step or a hinge (:func:`recent_trend`) and :func:`extrapolation_plan` decides whether
     the trend continues from there. Before that, growth that compounds over the last ``growth_window`` days
-    (:func:`compounding_growth`, its curve then read over ``growth_fit_window`` days) or slows toward a ceiling
+    (:func:`compounding_growth`, its curve then read over ``growth_fit_window`` days; a curve too young for that
+    window, over ``growth_search_window`` days: :func:`young_curve`) or slows toward a ceiling
     (:func:`saturating_growth`, unless the last weeks fall or still climb faster than the curve) is continued
     as its curve; where the last weeks climb faster than that S-curve but the slowing shows in the data
     (:func:`_slowed`), their slope goes on damped. A series that resets often keeps Prophet's trend. The

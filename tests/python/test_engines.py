@@ -692,8 +692,8 @@ def test_growth_that_began_differently_keeps_its_recent_curve() -> None:
 
 
 def _young_curve(seed: int, stopped: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Three years doubling every 150 days from 25 points over a floor of 15 (40 on the last day), in AR(1)
-    noise of 1.5; ``stopped``: the growth stopped that many days before the end and the load stayed level."""
+    """Three years over a floor of 15 of growth doubling every 150 days, 25 points over it on the last day (40),
+    in AR(1) noise of 1.5; ``stopped``: the growth stopped that many days before the end, the load level since."""
     x = np.arange(-1095, 1, dtype=np.float64)
     grown = x if stopped is None else np.minimum(x, -float(stopped))
     return x, 15.0 + 25.0 * np.exp(np.log(2.0) / 150.0 * grown) + _ar_noise(np.random.default_rng(seed), x.size, 1.5)
