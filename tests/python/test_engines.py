@@ -742,6 +742,26 @@ def test_growth_that_stopped_is_not_read_as_a_young_curve() -> None:
     assert sum(e > settings.growth_evidence for e in longer_evidence) >= 7, longer_evidence
 
 
+def test_a_ramp_beginning_is_not_read_as_a_young_curve() -> None:
+    """A planted capacity-breach ramp of the default fleet (tests/python/fixtures), cut 4 months into its
+    accelerating start (the fleet's backtest cut): two years fit a curve doubling every 54 days better than a
+    line or a hinge, and the last 36 weeks do not refuse it. Searched from 25 days, that curve ran the
+    forecast to 100 (WAPE 0.35 over the next 122 days); the young-curve search keeps to curves doubling every
+    100 days or slower, so the forecast is the one without the search (WAPE 0.034) and follows the ramp."""
+    days, values = fixture_points("planted_ramp_accelerating_cpu")
+    train = days <= np.datetime64("2025-08-31")
+    future, actual = days[~train], values[~train]
+
+    def wape(settings: ProphetSettings) -> float:
+        forecast = np.clip(_continued(days[train], values[train], future, settings), 0.0, 100.0)
+        return float(np.abs(forecast - actual).sum() / actual.sum())
+
+    shipped = wape(ProphetSettings())
+    assert shipped == wape(ProphetSettings(growth_search_window=None))
+    assert shipped < 0.06, shipped
+    assert wape(ProphetSettings(young_doubling_days=(25.0, 400.0))) > 0.2
+
+
 def test_prophet_continues_yearly_seasonality_only_where_the_years_agree() -> None:
     """A load that rose from 13 to 76 a year before the end (a logistic ramp) and has been level for 8 months:
     Prophet's yearly term learns the ramp as "seasonality" and, a year on, forecasts it again (measured on a
