@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from python_engines.forecasting.prophet_engine import ProphetSettings, compounding_fit, longer_curve
+from python_engines.forecasting.prophet_engine import MOSTLY_OBSERVED, ProphetSettings, compounding_fit, longer_curve
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class UpsideSettings:
 
     window_days: int = ProphetSettings.growth_window
     doubling_days: tuple[float, float] = ProphetSettings.doubling_days
-    min_observed_share: float = 0.6
+    min_observed_share: float = MOSTLY_OBSERVED
     fit_window_days: int | None = ProphetSettings.growth_fit_window
     fit_tolerance: float = ProphetSettings.growth_fit_tolerance
     # Curves are read over the longer window only where the window's evidence reaches this (the bar

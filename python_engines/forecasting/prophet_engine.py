@@ -69,6 +69,8 @@ TREND_INDICATOR = {"linear": 0, "logistic": 1}
 AUTOCORRELATION_INFLATION = 2.0
 #: Days (observations) recent_trend needs on each side of a break: a hinge's flat level and ramp, a step's new level.
 SHAPE_MIN_SEGMENT = 14
+#: Share of a curve window's days that must be observed before a curve is searched there.
+MOSTLY_OBSERVED = 0.6
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ class ProphetSettings:
     # changes (a planted ramp, WAPE 0.045 -> 0.024), and only compounding series of the stress seeds do (20;
     # compounding WAPE 6.18% -> 5.04%; from 25 days 25 series, 3.92%; from 70, 21, with four default-fleet
     # segments changed; from 140, 15).
-    # 730 days (growth_fit_window's two years) was chosen over 504. Allowing the window growth_fit_tolerance
+    # 730 days (growth_fit_window's two years) was chosen over 504 (the same 20 series, 5.06%). Allowing the
+    # window growth_fit_tolerance
     # of slack took growth that had stopped 60 days before the end and continued it as a curve (a synthetic
     # check; the stress families have no such shape). None (or no more than growth_window): the window alone.
     growth_search_window: int | None = 730
@@ -554,7 +557,7 @@ class Compounding:
         return self.floor + self.scale * np.exp(self.rate * x)
 
 
-def _line_and_hinge_sse(x: np.ndarray, v: np.ndarray, min_segment: int = 14) -> tuple[float, float]:
+def _line_and_hinge_sse(x: np.ndarray, v: np.ndarray, min_segment: int = SHAPE_MIN_SEGMENT) -> tuple[float, float]:
     """Least-squares error of the best line and of the best hinge (flat, then a ramp) through ``(x, v)``."""
     centred, v_centred = x - x.mean(), v - v.mean()
     total = float(v_centred @ v_centred)
@@ -579,13 +582,21 @@ def _exponential_fits(x: np.ndarray, v: np.ndarray, rates: np.ndarray) -> tuple[
     return curves, scale, float(v_centred @ v_centred) - scale**2 * spread
 
 
-def _evidence_over_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, params: int = 3) -> float:
-    """How much lower a curve's BIC (``params`` parameters, error ``sse``) is than the better of the best
-    line's and the best hinge's over the same days, on effective days (positive: the curve is likelier)."""
+def _rivals_bic(x: np.ndarray, v: np.ndarray) -> float:
+    """The BIC (on effective days) of the better of the best line and the best hinge through ``(x, v)``."""
     n_eff = _effective_days(x.size)
     line_sse, hinge_sse = _line_and_hinge_sse(x, v)
-    rivals = min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3))
-    return float(rivals - _bic(sse, n_eff, params))
+    return float(min(_bic(line_sse, n_eff, 2), _bic(hinge_sse, n_eff, 3)))
+
+
+def _evidence_over_line_and_hinge(
+    x: np.ndarray, v: np.ndarray, sse: float, params: int = 3, rivals: float | None = None
+) -> float:
+    """How much lower a curve's BIC (``params`` parameters, error ``sse``) is than the better of the best
+    line's and the best hinge's over the same days, on effective days (positive: the curve is likelier);
+    ``rivals``: that better BIC (:func:`_rivals_bic`), when already known."""
+    rivals = _rivals_bic(x, v) if rivals is None else rivals
+    return float(rivals - _bic(sse, _effective_days(x.size), params))
 
 
 def _beats_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, evidence: float, params: int = 3) -> bool:
@@ -634,23 +645,28 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     looked for over ``growth_search_window`` days (:func:`young_curve`).
     """
     recent = x > -settings.growth_window
-    fit = compounding_fit(x[recent], v[recent], settings.doubling_days)
-    if fit is not None and fit[1] > settings.growth_evidence:
-        return longer_curve(x, v, fit[0], settings)
-    return young_curve(x, v, settings)
+    xr, vr = x[recent], v[recent]
+    rivals = _rivals_bic(xr, vr)  # the window's line and hinge, for both searches
+    best = _best_compounding(xr, vr, settings.doubling_days)
+    if best is not None and _evidence_over_line_and_hinge(xr, vr, best[1], rivals=rivals) > settings.growth_evidence:
+        return longer_curve(x, v, best[0], settings)
+    return young_curve(x, v, settings, rivals)
 
 
-def young_curve(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Compounding | None:
+def young_curve(
+    x: np.ndarray, v: np.ndarray, settings: ProphetSettings, window_rivals: float | None = None
+) -> Compounding | None:
     """The best compounding curve, doubling every ``young_doubling_days``, over the last
     ``growth_search_window`` days (most of them observed), kept when it beats a line and a hinge there by
     ``growth_evidence`` and still explains the last ``growth_window`` days at least as well as the best line and
-    hinge fitted to them alone (BIC): growth so young that those days alone cannot tell it from a line. None
-    when off, when the days are too few or when either test fails."""
+    hinge fitted to them alone (BIC; ``window_rivals``: their BIC, when already known): growth so young that
+    those days alone cannot tell it from a line. None when off, when the days are too few or when either test
+    fails."""
     search = settings.growth_search_window
     if search is None or search <= settings.growth_window:
         return None
     recent, longer = x > -settings.growth_window, x > -search
-    if longer.sum() < 0.6 * search or longer.sum() <= recent.sum():
+    if longer.sum() < MOSTLY_OBSERVED * search or longer.sum() <= recent.sum():
         return None
     best = _best_compounding(x[longer], v[longer], settings.young_doubling_days, refine=True)
     if best is None:
@@ -658,7 +674,7 @@ def young_curve(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Comp
     curve, sse = best
     xr, vr = x[recent], v[recent]
     recent_sse = float(np.sum((curve.at(xr) - vr) ** 2))
-    if _evidence_over_line_and_hinge(xr, vr, recent_sse) < 0.0:  # first: the window's test is the cheaper one
+    if _evidence_over_line_and_hinge(xr, vr, recent_sse, rivals=window_rivals) < 0.0:  # the cheaper test first
         return None
     return curve if _evidence_over_line_and_hinge(x[longer], v[longer], sse) > settings.growth_evidence else None
 
@@ -977,7 +993,7 @@ def consensus_forecast(
     if s.hinge_lookback is not None and shape.shape == "line":
         shape = _earlier_hinge(x, deseasonalised, shape, s)
     window = x > -s.growth_window
-    if window.sum() >= 0.6 * s.growth_window:  # most of the window observed
+    if window.sum() >= MOSTLY_OBSERVED * s.growth_window:
         growth = compounding_growth(x, deseasonalised, s)
         if growth is None and not _falling(shape, s):
             growth = saturating_growth(x[window], deseasonalised[window], s)
