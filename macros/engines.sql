@@ -136,3 +136,16 @@
     {%- endif -%}
     {{ return(name) }}
 {%- endmacro %}
+
+{% macro regime_engine_weight() -%}
+    {#- 1 - var challenger_margin: model_leaderboard ranks regime_engine at its backtest score times this, so another
+        engine must beat that score by the margin to take a series. Checked when dbt executes (a linter's var()
+        placeholder is no number). -#}
+    {%- set margin = var('challenger_margin') -%}
+    {%- if execute and not (0 <= (margin | float(-1)) < 1) -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'challenger_margin' is " ~ margin ~ ": it must be a number from 0 (plain lowest score) up to, not"
+            ~ " including, 1 (dbt_project.yml)") }}
+    {%- endif -%}
+    {{ return(1 - (margin | float(0))) }}
+{%- endmacro %}

@@ -1,6 +1,13 @@
 -- The tournament: every engine of the registry (var `engines`) scored on every series' backtest window,
 -- ranked, one champion per series.
 --
+-- Another engine takes a series from regime_engine only when its backtest score is lower than regime_engine's by
+-- at least challenger_margin (a share of regime_engine's score): the ranking multiplies regime_engine's score by
+-- 1 - challenger_margin. One origin's 122 autocorrelated days cannot tell engines a few percent apart, and the
+-- choice is not neutral: regime_engine reads shapes that change after the backtest origin (below), the others
+-- do not. With plain lowest-score picks the golden record forecast worse than regime_engine alone on every
+-- stress tuning seed (README, "Trust", session 24).
+--
 -- The backtest has one origin, 4 months before the end: a series whose shape changed after it (a ramp that
 -- began weeks ago, a workload moved on) cannot make its winner lose. So the winner's backtest is checked
 -- against the last recent_check_days of the window: when at least recent_break_share of those days fell
@@ -15,6 +22,7 @@
 -- the backtest origin made the naive win on the flat months around the peak; it then forecast the peak level
 -- flat while the series kept falling.
 {%- set regime_engine = regime_engine_name() %}
+{%- set regime_weight = regime_engine_weight() %}
 {%- set recent_days = var('recent_check_days') | int %}
 {%- set trend_days = var('recent_trend_days') | int %}
 with
@@ -172,6 +180,8 @@ eligibility as (
         -- Only an engine that ran cleanly, was scored and produced a production forecast can win.
         status = 'ok' and backtest_points > 0 and forecast_points > 0 and mape is not null as is_eligible,
         case when '{{ var("selection_metric") }}' = 'wape' then wape else mape end as selection_score,
+        case when '{{ var("selection_metric") }}' = 'wape' then wape else mape end
+        * case when model = '{{ regime_engine }}' then {{ regime_weight }} else 1 end as ranking_score,
         -- Tie-break: the simpler model wins an exact tie (the registry's simplicity: seasonal naive, then
         -- XGBoost, then Prophet).
         {{ engine_simplicity_sql('model') }} as simplicity_order
@@ -183,7 +193,7 @@ ranked as (
         *,
         row_number() over (
             partition by host_id, resource
-            order by is_eligible desc, selection_score asc nulls last, simplicity_order asc
+            order by is_eligible desc, ranking_score asc nulls last, simplicity_order asc
         ) as rank
     from eligibility
 ),
@@ -311,6 +321,7 @@ select
     checked.is_eligible,
     '{{ var("selection_metric") }}' as selection_metric,
     checked.selection_score,
+    checked.ranking_score,
     checked.rank,
     coalesce(checked.is_eligible and checked.model = champions.champion_model, false) as is_champion,
     case when checked.model = champions.champion_model then champions.champion_reason end as champion_reason,

@@ -209,3 +209,14 @@ def test_the_search_window_vars_reach_prophet(
     for value in ("-7", "many", "inf", *bad):
         with pytest.raises(ValueError, match=var):
             ModelConfig.from_configs({var: value})
+
+
+@pytest.mark.parametrize("margin", ["1", "ten"])
+def test_a_bad_challenger_margin_is_refused_by_name(built: ProjectPaths, tmp_path: Path, margin: str) -> None:
+    """model_leaderboard's challenger_margin must be a number from 0 up to, not including, 1: anything else
+    stops the compile with a message that names the var, not a SQL error downstream."""
+    result = _dbt(
+        built, tmp_path, "compile", "--select", "model_leaderboard", "--vars", f"{{challenger_margin: {margin}}}"
+    )
+    assert result.returncode != 0
+    assert "var 'challenger_margin' is" in result.stdout + result.stderr

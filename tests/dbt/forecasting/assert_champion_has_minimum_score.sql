@@ -1,5 +1,6 @@
--- The champion of every series has the lowest selection score among its eligible engines, unless the
--- backtest winner broke from the series in its last weeks and regime_engine took over (is_regime_override).
+-- The champion of every series has the lowest ranking score among its eligible engines (its selection score,
+-- regime_engine's less challenger_margin), unless the backtest winner broke from the series in its last weeks
+-- and regime_engine took over (is_regime_override).
 with
 
 leaderboard as (
@@ -10,7 +11,7 @@ best as (
     select
         host_id,
         resource,
-        min(selection_score) as best_score
+        min(ranking_score) as best_score
     from leaderboard
     where is_eligible
     group by all
@@ -24,5 +25,5 @@ inner join best
         and leaderboard.resource = best.resource
 where
     leaderboard.is_champion
-    and leaderboard.selection_score > best.best_score
+    and leaderboard.ranking_score > best.best_score
     and not (leaderboard.is_regime_override and leaderboard.model = '{{ var("regime_engine") }}')
