@@ -23,6 +23,7 @@
 -- flat while the series kept falling.
 {%- set regime_engine = regime_engine_name() %}
 {%- set regime_weight = regime_engine_weight() %}
+{%- set margin_percent = '%g' | format(((1 - regime_weight) * 100) | round(1)) %}
 {%- set recent_days = var('recent_check_days') | int %}
 {%- set trend_days = var('recent_trend_days') | int %}
 with
@@ -194,7 +195,12 @@ ranked as (
         row_number() over (
             partition by host_id, resource
             order by is_eligible desc, ranking_score asc nulls last, simplicity_order asc
-        ) as rank
+        ) as rank,
+        -- The order without the margin: who scored best, for champion_reason.
+        row_number() over (
+            partition by host_id, resource
+            order by is_eligible desc, selection_score asc nulls last, simplicity_order asc
+        ) as score_rank
     from eligibility
 ),
 
@@ -242,6 +248,9 @@ picks as (
         any_value(model) filter (where rank = 1 and is_eligible) as top_model,
         coalesce(any_value(has_recent_break) filter (where rank = 1 and is_eligible), false) as top_has_break,
         any_value(recent_miss_share) filter (where rank = 1 and is_eligible) as top_miss_share,
+        any_value(selection_score) filter (where rank = 1 and is_eligible) as top_score,
+        any_value(model) filter (where score_rank = 1 and is_eligible) as score_leader,
+        any_value(selection_score) filter (where score_rank = 1 and is_eligible) as leader_score,
         coalesce(bool_or(model = '{{ regime_engine }}' and is_eligible), false) as regime_available
     from checked
     group by all
@@ -289,6 +298,11 @@ champions as (
                 then
                     'best backtest score (its last {{ recent_days }} days left the band: '
                     || cast(round(100 * top_miss_share) as integer) || '%)'
+            when top_model != score_leader
+                then
+                    'best backtest score within the challenger margin: ' || score_leader || ' scored '
+                    || cast(round(100 * (1 - leader_score / nullif(top_score, 0)), 1) as varchar)
+                    || '% lower, under the {{ margin_percent }}% a challenger needs'
             else 'best backtest score'
         end as champion_reason
     from decisions
