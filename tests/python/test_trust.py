@@ -27,6 +27,7 @@ from bench.trust import (
     STOCK,
     WORST_DAY,
     Warehouse,
+    _fit_stock,
     evaluate_stress,
     families_out_of_range,
     probability_section,
@@ -299,3 +300,17 @@ def test_an_old_build_states_its_worst_day_only(exports: Path) -> None:
     assert sorted(scores) == [WORST_DAY, ORACLE]
     assert scores[WORST_DAY]["series"] == 1 and scores[WORST_DAY]["brier"] == pytest.approx(0.04)
     assert scores[ORACLE]["series"] == 1
+
+
+def test_stock_prophets_band_is_the_same_in_every_run() -> None:
+    """Stock Prophet's band is sampled; seeded per series and cut, two fits of one series give the same band
+    (unseeded they differ), and another series' seed gives another draw."""
+    days = np.datetime64("2025-01-01", "D") + np.arange(200)
+    values = 40.0 + 0.05 * np.arange(200) + np.random.default_rng(3).normal(0.0, 2.0, 200)
+    cuts = [("forecast", date(2025, 7, 19), 30)]
+    runs = [_fit_stock(("h1", "cpu", days, values, cuts)) for _ in range(2)]
+    assert runs[0][3] is None and runs[1][3] is None
+    assert np.array_equal(runs[0][2][0][2], runs[1][2][0][2])
+    other = _fit_stock(("h2", "cpu", days, values, cuts))
+    assert np.array_equal(other[2][0][2][:, 0], runs[0][2][0][2][:, 0])  # the same point forecast
+    assert not np.array_equal(other[2][0][2][:, 2], runs[0][2][0][2][:, 2])  # another draw of the band
