@@ -181,12 +181,18 @@ eligibility as (
         -- Only an engine that ran cleanly, was scored and produced a production forecast can win.
         status = 'ok' and backtest_points > 0 and forecast_points > 0 and mape is not null as is_eligible,
         case when '{{ var("selection_metric") }}' = 'wape' then wape else mape end as selection_score,
-        case when '{{ var("selection_metric") }}' = 'wape' then wape else mape end
-        * case when model = '{{ regime_engine }}' then {{ regime_weight }} else 1 end as ranking_score,
         -- Tie-break: the simpler model wins an exact tie (the registry's simplicity: seasonal naive, then
         -- XGBoost, then Prophet).
         {{ engine_simplicity_sql('model') }} as simplicity_order
     from joined
+),
+
+-- regime_engine is ranked at its score less challenger_margin.
+weighted as (
+    select
+        *,
+        selection_score * case when model = '{{ regime_engine }}' then {{ regime_weight }} else 1 end as ranking_score
+    from eligibility
 ),
 
 ranked as (
@@ -195,13 +201,8 @@ ranked as (
         row_number() over (
             partition by host_id, resource
             order by is_eligible desc, ranking_score asc nulls last, simplicity_order asc
-        ) as rank,
-        -- The order without the margin: who scored best, for champion_reason.
-        row_number() over (
-            partition by host_id, resource
-            order by is_eligible desc, selection_score asc nulls last, simplicity_order asc
-        ) as score_rank
-    from eligibility
+        ) as rank
+    from weighted
 ),
 
 -- How each engine's backtest band held over the last recent_check_days scored days of its series.
@@ -249,8 +250,9 @@ picks as (
         coalesce(any_value(has_recent_break) filter (where rank = 1 and is_eligible), false) as top_has_break,
         any_value(recent_miss_share) filter (where rank = 1 and is_eligible) as top_miss_share,
         any_value(selection_score) filter (where rank = 1 and is_eligible) as top_score,
-        any_value(model) filter (where score_rank = 1 and is_eligible) as score_leader,
-        any_value(selection_score) filter (where score_rank = 1 and is_eligible) as leader_score,
+        -- The best score without the margin, and whose it is, for champion_reason.
+        min(selection_score) filter (where is_eligible) as leader_score,
+        arg_min(model, selection_score) filter (where is_eligible) as score_leader,
         coalesce(bool_or(model = '{{ regime_engine }}' and is_eligible), false) as regime_available
     from checked
     group by all
@@ -298,7 +300,7 @@ champions as (
                 then
                     'best backtest score (its last {{ recent_days }} days left the band: '
                     || cast(round(100 * top_miss_share) as integer) || '%)'
-            when top_model != score_leader
+            when leader_score < top_score
                 then
                     'best backtest score within the challenger margin: ' || score_leader || ' scored '
                     || cast(round(100 * (1 - leader_score / nullif(top_score, 0)), 1) as varchar)
