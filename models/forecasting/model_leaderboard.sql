@@ -6,7 +6,7 @@
 -- 1 - challenger_margin. One origin's 122 autocorrelated days cannot tell engines a few percent apart, and the
 -- choice is not neutral: regime_engine reads shapes that change after the backtest origin (below), the others
 -- do not. With plain lowest-score picks the golden record forecast worse than regime_engine alone on every
--- stress tuning seed (README, "Trust", session 24).
+-- stress tuning seed (docs/trust_log.md, session 24).
 --
 -- The backtest has one origin, 4 months before the end: a series whose shape changed after it (a ramp that
 -- began weeks ago, a workload moved on) cannot make its winner lose. So the winner's backtest is checked

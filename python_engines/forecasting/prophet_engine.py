@@ -106,7 +106,7 @@ class ProphetSettings:
     # A step in the last recent_window days needs this many days of the old level before it (and 14 of the new
     # one after): a workload that moved on 6-8 weeks before the end left under 14 days of the old level in the
     # window, which then read as a line, and Prophet's ramp through the step went on (level shifts up forecast
-    # into 100%). 3: chosen on stress seeds 1-5 over 7 and 14 (README, "Trust", session 12).
+    # into 100%). 3: chosen on stress seeds 1-5 over 7 and 14 (docs/trust_log.md, session 12).
     step_min_before: int = 3
     # A ramp that began 6-8 weeks before the end leaves under 14 days of the flat level in the recent_window days,
     # too few for a hinge there: the window read as one line through the flat days and the ramp, whose slope
@@ -203,9 +203,9 @@ class ProphetSettings:
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
     # quadratic does not beat the line by it either), the trend is that line's: Prophet's last segment reads
     # its slope from the last weeks, which persistent noise bends by 5-10% (on a ramp 90 days from 95, 5-9
-    # days on the day it gets there). Chosen on stress seeds 1-5 and DNA seed 7 (see README, Trust); the bend test keeps
-    # declines that slow toward a floor off the line (DNA DECLINING hosts: backtest WAPE 14.3% -> 17.0% without
-    # it). False: Prophet's own trend.
+    # days on the day it gets there). Chosen on stress seeds 1-5 and DNA seed 7 (see docs/trust_log.md); the bend
+    # test keeps declines that slow toward a floor off the line (DNA DECLINING hosts: backtest WAPE 14.3% -> 17.0%
+    # without it). False: Prophet's own trend.
     long_line: bool = True
     # ... and where the whole history is one step instead (two levels, a workload moved on or off before the
     # last weeks), the trend is the line through the days since the step, flat unless its slope is significant

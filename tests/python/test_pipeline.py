@@ -131,7 +131,8 @@ def test_planted_breaches_are_flagged_far_more_often_than_steady_hosts(built: tu
     none of the planted ones is GREEN. Breach hosts planted for day 91-180 count for neither side: the 90-day
     alert may or may not see them yet. This fleet plants two within 90 days; the alert (a 15% chance on a window
     day) flags one, and the other (its band reaches a 15% chance on day 92, its upper bound on day 86) is AMBER,
-    "crosses 95% in 86 days (below the alert rule)"; the default fleet's 101 are in README, "Trust"."""
+    "crosses 95% in 86 days (below the alert rule)"; the default fleet's 101 are in
+    README, "Trust on fleets we did not generate"."""
     paths, _ = built
     shares = dict(
         _query(
