@@ -21,7 +21,12 @@
 -- at least recent_trend_min_points over recent_trend_material_days. Growth that turned into a decline after
 -- the backtest origin made the naive win on the flat months around the peak; it then forecast the peak level
 -- flat while the series kept falling.
+--
+-- And a series whose last weeks fit a rising compounding curve (int_series_growth_upside.evidence at least
+-- regime_curve_min_evidence; null = off) goes to regime_engine when another engine won: the backtest ran before
+-- the curve bent, and the winners forecast it as a line that falls further behind every month.
 {%- set regime_engine = regime_engine_name() %}
+{%- set curve_evidence = var('regime_curve_min_evidence', none) %}
 {%- set regime_weight = regime_engine_weight() %}
 {%- set margin_percent = '%g' | format(((1 - regime_weight) * 100) | round(1)) %}
 {%- set recent_days = var('recent_check_days') | int %}
@@ -78,6 +83,20 @@ errors as (
 
 runs as (
     select * from {{ ref('engine_runs') }}
+),
+
+-- Series whose last weeks read as a rising compounding curve (the growth upside's test).
+curves as (
+    select
+        host_id,
+        resource,
+        evidence
+    from {{ ref('int_series_growth_upside') }}
+    {%- if curve_evidence is none %}
+        where false
+    {%- else %}
+        where evidence >= {{ curve_evidence }}
+    {%- endif %}
 ),
 
 forecast_rows as (
@@ -262,10 +281,12 @@ decisions as (
     select
         picks.*,
         recent_trend.trend_slope,
+        curves.evidence as curve_evidence,
         coalesce(
             (
                 picks.top_has_break
                 or (recent_trend.has_recent_trend and {{ engine_trendless_sql('picks.top_model') }})
+                or curves.host_id is not null
             )
             and picks.regime_available
             and picks.top_model != '{{ regime_engine }}',
@@ -276,6 +297,10 @@ decisions as (
         on
             picks.host_id = recent_trend.host_id
             and picks.resource = recent_trend.resource
+    left join curves
+        on
+            picks.host_id = curves.host_id
+            and picks.resource = curves.resource
 ),
 
 champions as (
@@ -283,19 +308,25 @@ champions as (
         host_id,
         resource,
         is_regime_override,
+        curve_evidence,
         case when is_regime_override then '{{ regime_engine }}' else top_model end as champion_model,
         case
             when top_model is null then null
-            when is_regime_override and not top_has_break
-                then
-                    'recent trend: the last {{ trend_days }} days moved '
-                    || cast(round(30 * trend_slope, 1) as varchar) || ' points a month, which ' || top_model
-                    || ', the backtest winner, cannot forecast'
-            when is_regime_override
+            when is_regime_override and top_has_break
                 then
                     'recent break: ' || cast(round(100 * top_miss_share) as integer)
                     || '% of the last {{ recent_days }} days left the band of ' || top_model
                     || ', the backtest winner'
+            when is_regime_override and curve_evidence is not null
+                then
+                    'compounding growth: the last weeks fit a rising curve (evidence '
+                    || cast(round(curve_evidence, 1) as varchar) || ') that ' || top_model
+                    || ', the backtest winner, forecasts as a line'
+            when is_regime_override
+                then
+                    'recent trend: the last {{ trend_days }} days moved '
+                    || cast(round(30 * trend_slope, 1) as varchar) || ' points a month, which ' || top_model
+                    || ', the backtest winner, cannot forecast'
             when top_has_break
                 then
                     'best backtest score (its last {{ recent_days }} days left the band: '
@@ -346,6 +377,7 @@ select
     checked.recent_miss_share,
     coalesce(recent_trend.has_recent_trend, false) as has_recent_trend,
     round(recent_trend.trend_slope, 4) as recent_trend_per_day,
+    champions.curve_evidence is not null as has_compounding_curve,
     naive.naive_score,
     checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive
 from checked
