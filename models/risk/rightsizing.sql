@@ -97,8 +97,8 @@ decided as (
             -- series that broke from their backtest (late ramps) are the ones that most need capacity.
             when is_regime_override and not coalesce(is_breach_alert, false)
                 then
-                    'recent break: the series left its backtest winner (its band, or a trend it cannot '
-                    || 'forecast), so its forecast has no track record yet'
+                    'recent break: the series left its backtest winner (its band, or a trend or compounding '
+                    || 'curve it cannot forecast), so its forecast has no track record yet'
             when trust_level = 'LOW' and not coalesce(is_breach_alert, false)
                 then
                     'LOW trust: backtest MAPE ' || {{ rightsizing_number('round(backtest_mape, 1)') }}
