@@ -57,6 +57,7 @@ from bench.trust_metrics import (
     KEYS,
     alert_scores,
     breach_flags,
+    oracle_gap,
     point_scores,
     probability_scores,
     ratio,
@@ -401,6 +402,7 @@ class Evaluation:
     probabilities: pl.DataFrame = field(default_factory=pl.DataFrame)  # probability_scores per method
     reliability: pl.DataFrame = field(default_factory=pl.DataFrame)  # reliability per method x bin
     truth_note: str = ""  # what "breached" means where it is not "a day over the threshold in the window"
+    oracle_gap: pl.DataFrame = field(default_factory=pl.DataFrame)  # oracle_gap of the golden record, by family
 
 
 def horizon_day(cut: date) -> pl.Expr:
@@ -529,6 +531,7 @@ def evaluate(
         note=note,
         probabilities=probability_scores(stated) if stated.height else pl.DataFrame(),
         reliability=reliability(stated) if stated.height else pl.DataFrame(),
+        oracle_gap=oracle_gap(scored, GOLDEN, ORACLE) if (scored["method"] == ORACLE).any() else pl.DataFrame(),
     )
 
 
@@ -863,6 +866,7 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
             for f in families
         ]
         lines.append(markdown_table(["family", *counts, *shown], rows))
+    lines += gap_section(result.oracle_gap, f"### Against the oracle: {GOLDEN}'s point bias and upper half-width")
     lines += probability_section(result)
     lines += ["### HorizonScale / stock Prophet on the same series (days 1-180)", ""]
     lines.append(
@@ -880,6 +884,55 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         markdown_table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in fleet.timings.items()]),
     ]
     return "\n".join(lines)
+
+
+def gap_section(gap: pl.DataFrame, title: str) -> list[str]:
+    """oracle_gap as a table (empty without an oracle): per family and horizon bucket, how far the golden
+    record's point forecast sits from the oracle's median and how wide its upper half is beside the oracle's."""
+    if gap.is_empty():
+        return []
+    header = ["family", "days", "series", "bias", "mean abs gap", "upper half-width", "oracle upper half-width"]
+    rows = [
+        [
+            r["family"],
+            r["days"],
+            r["series"],
+            fmt(r["bias"]),
+            fmt(r["gap"]),
+            fmt(r["upper_half"]),
+            fmt(r["oracle_upper_half"]),
+        ]
+        for r in gap.to_dicts()
+    ]
+    return [
+        title,
+        "",
+        "On the families with an ideal band, days where both upper bounds are under 99. Bias: our yhat less the "
+        "oracle's median (negative = behind it). An upper half-width wider than the oracle's, on a point forecast "
+        "close to its median, states more chance of a breach than the series' own noise gives.",
+        "",
+        markdown_table(header, rows),
+    ]
+
+
+def pool_oracle_gap(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """oracle_gap tables of several fleets as one: series and points summed, the rest weighted by points."""
+    frames = [f for f in frames if not f.is_empty()]
+    if not frames:
+        return pl.DataFrame()
+    order = pl.concat(frames).select("days").unique(maintain_order=True)
+    weighted = [
+        ((pl.col(c) * pl.col("points")).sum() / pl.col("points").sum()).alias(c)
+        for c in ("bias", "gap", "upper_half", "oracle_upper_half")
+    ]
+    return (
+        pl.concat(frames)
+        .group_by("family", "days", maintain_order=True)
+        .agg(pl.col("series").sum(), pl.col("points").sum(), *weighted)
+        .join(order.with_row_index("order"), on="days")
+        .sort("family", "order")
+        .drop("order")
+    )
 
 
 def probability_section(result: Evaluation) -> list[str]:
@@ -1038,6 +1091,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         if fleet.kind == "stress" and not result.reliability.is_empty()
     ]
     pooled = pool_reliability(stress)
+    gaps = pool_oracle_gap([result.oracle_gap for fleet, result in results.values() if fleet.kind == "stress"])
     pooled_lines = (
         [
             f"### Breach probability reliability, pooled over the {len(stress)} stress fleets",
@@ -1054,6 +1108,10 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
             "",
             markdown_table(header, rows),
             *pooled_lines,
+            *gap_section(
+                gaps,
+                f"### Against the oracle, pooled over the stress fleets: {GOLDEN}'s point bias and upper half-width",
+            ),
             "### Time per stage (seconds)",
             "",
             markdown_table(["fleet", *stages], timing_rows),
@@ -1094,6 +1152,7 @@ def save(fleet: Fleet, result: Evaluation, out: Path) -> str:
         "ratios": result.ratios.to_dicts(),
         "breach_probability_scores": result.probabilities.to_dicts(),
         "breach_probability_reliability": result.reliability.to_dicts(),
+        "oracle_gap": result.oracle_gap.to_dicts(),
     }
     (out / f"trust_{fleet.name}.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return report

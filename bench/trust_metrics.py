@@ -177,3 +177,57 @@ def reliability(
         )
         .sort([*by, "bin_low"])
     )
+
+
+#: Horizon buckets of :func:`oracle_gap` (upper edges in days; 1-30, 31-60, 61-90, 91-180).
+GAP_BUCKETS = (30, 60, 90, 180)
+#: Days where either band's upper bound reaches this are left out of :func:`oracle_gap`: a bound pinned near
+#: the 100% ceiling says nothing about how wide the band would be.
+GAP_CAP = 99.0
+
+
+def oracle_gap(
+    points: pl.DataFrame, method: str, oracle: str, buckets: Sequence[int] = GAP_BUCKETS, cap: float = GAP_CAP
+) -> pl.DataFrame:
+    """Where ``method`` loses to the ideal forecaster ``oracle`` on the same series and days, per family and
+    horizon bucket: the mean point bias (``method``'s yhat less the oracle's median; negative = behind it), the
+    mean absolute gap, and both upper half-widths (yhat_upper - yhat). A point forecast on the oracle's median
+    with a wider upper half-width states more chance of a breach than the series' own noise gives.
+
+    ``points``: ``method, family, host_id, resource, h, yhat, yhat_upper``; only days 1..max(buckets) where
+    both upper bounds are under ``cap``. Columns: family (with ``ALL`` over the oracle's families), days
+    (e.g. ``1-30``), series, points, bias, gap, upper_half, oracle_upper_half."""
+    columns = [*KEYS, "family", "h"]
+    mine = points.filter(pl.col("method") == method).select(*columns, "yhat", "yhat_upper")
+    ideal = points.filter(pl.col("method") == oracle).select(
+        *KEYS, "h", pl.col("yhat").alias("oracle_yhat"), pl.col("yhat_upper").alias("oracle_upper")
+    )
+    upper_edges = sorted(buckets)
+    label: pl.Expr = pl.lit(None, dtype=pl.String)
+    for low, high in reversed(list(zip([0, *upper_edges[:-1]], upper_edges, strict=True))):
+        label = pl.when(pl.col("h") <= high).then(pl.lit(f"{low + 1}-{high}")).otherwise(label)
+    paired = (
+        mine.join(ideal, on=[*KEYS, "h"], how="inner")
+        .filter(
+            pl.col("h").is_between(1, upper_edges[-1])
+            & (pl.col("yhat_upper") < cap)
+            & (pl.col("oracle_upper") < cap)
+            & pl.col("oracle_yhat").is_not_null()
+        )
+        .with_columns(label.alias("days"), pl.col("h").alias("first_day"))
+    )
+    return (
+        with_all(paired)
+        .group_by("family", "days")
+        .agg(
+            pl.col("first_day").min(),
+            pl.struct(*KEYS).n_unique().alias("series"),
+            pl.len().alias("points"),
+            (pl.col("yhat") - pl.col("oracle_yhat")).mean().alias("bias"),
+            (pl.col("yhat") - pl.col("oracle_yhat")).abs().mean().alias("gap"),
+            (pl.col("yhat_upper") - pl.col("yhat")).mean().alias("upper_half"),
+            (pl.col("oracle_upper") - pl.col("oracle_yhat")).mean().alias("oracle_upper_half"),
+        )
+        .sort("family", "first_day")
+        .drop("first_day")
+    )

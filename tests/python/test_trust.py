@@ -30,6 +30,8 @@ from bench.trust import (
     _fit_stock,
     evaluate_stress,
     families_out_of_range,
+    gap_section,
+    pool_oracle_gap,
     probability_section,
     read_stress_truth,
     sample_keys,
@@ -191,6 +193,19 @@ def test_stress_evaluation(exports: Path) -> None:
     assert row["true_breach_date"] is None
     assert row[ORACLE_COLUMN] == 0.0  # the oracle saw no breach coming: a false alarm that was ours to avoid
 
+    # Against the oracle, on the ramp (its only family): our yhat is the curve (bias 0), our upper bound 1 point
+    # over it, the oracle's band the curve itself. Days count while both upper bounds are under 99: ours
+    # (91 + 0.1 h) gets there on day 80, so the 61-90 bucket holds days 61-79.
+    gap = {(r["family"], r["days"]): r for r in result.oracle_gap.to_dicts()}
+    buckets = ("1-30", "31-60", "61-90")
+    assert sorted(gap) == sorted((family, days) for family in (ALL, "ramp") for days in buckets)
+    assert [gap[("ramp", days)]["points"] for days in buckets] == [30, 30, 19]
+    for r in gap.values():
+        assert (r["series"], r["bias"], r["gap"], r["oracle_upper_half"]) == (1, 0.0, 0.0, 0.0)
+        assert r["upper_half"] == pytest.approx(1.0)
+    (title, _, _, _, table) = gap_section(result.oracle_gap, "### gap")
+    assert title == "### gap" and "| ramp | 61-90 | 1 |" in table
+
 
 def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> None:
     """Fleets written before the generator kept the oracle's probability and band: every figure but the
@@ -201,6 +216,21 @@ def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> No
     result = evaluate_stress(exports, warehouse(), stock_runner([]))
     assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
     assert ORACLE_COLUMN not in result.diagnosis.columns and result.diagnosis.height == 1
+    assert result.oracle_gap.is_empty() and gap_section(result.oracle_gap, "### gap") == []
+
+
+def test_pooled_oracle_gap_weighs_each_fleet_by_its_days() -> None:
+    """Two fleets' gap tables pooled: series and days summed, each figure the days-weighted mean."""
+    row = {"family": "ramp", "days": "1-30", "series": 2, "points": 10, "bias": -1.0, "gap": 1.0}
+    first = pl.DataFrame([{**row, "upper_half": 2.0, "oracle_upper_half": 1.0}])
+    second = pl.DataFrame(
+        [{**row, "points": 30, "bias": -3.0, "gap": 3.0, "upper_half": 4.0, "oracle_upper_half": 1.0}]
+    )
+    (pooled,) = pool_oracle_gap([first, pl.DataFrame(), second]).to_dicts()
+    assert (pooled["series"], pooled["points"]) == (4, 40)
+    assert (pooled["bias"], pooled["gap"], pooled["upper_half"]) == (-2.5, 2.5, 3.5)  # (10 x -1 + 30 x -3) / 40 ...
+    assert pooled["oracle_upper_half"] == 1.0
+    assert pool_oracle_gap([pl.DataFrame()]).is_empty()
 
 
 def test_stock_alerts_count_only_the_series_it_ran_on(exports: Path) -> None:

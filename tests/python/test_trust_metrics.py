@@ -11,6 +11,7 @@ from bench.trust_metrics import (
     ALL,
     alert_scores,
     breach_flags,
+    oracle_gap,
     point_scores,
     probability_scores,
     ratio,
@@ -183,3 +184,23 @@ def test_reliability_bins_by_lower_edge_and_counts_the_breaches() -> None:
     assert rows[0.3]["frequency"] == pytest.approx(0.5)
     assert (rows[0.5]["series"], rows[0.5]["frequency"]) == (1, 1.0)  # 0.5 sits in the bin it opens
     assert rows[0.95]["series"] == 2 and rows[0.95]["frequency"] == pytest.approx(0.5)  # 1.0 in the last bin
+
+
+def test_oracle_gap_by_family_and_horizon_bucket() -> None:
+    """Our forecast 2 points behind the oracle's median with an upper half-width of 3 against its 1; a day
+    whose upper bound reaches the cap and a day beyond the last bucket are left out."""
+    rows = []
+    for h in (1, 30, 31, 45, 200):
+        rows += [("m", "ramp", "a", h, 48.0, 51.0), ("o", "ramp", "a", h, 50.0, 51.0)]
+    rows += [("m", "ramp", "b", 5, 97.0, 99.5), ("o", "ramp", "b", 5, 97.0, 98.0)]  # ours at 99.5: out
+    rows += [("m", "calm", "c", 5, 40.0, 41.0)]  # no oracle on this family: out
+    frame = pl.DataFrame(rows, schema=["method", "family", "host_id", "h", "yhat", "yhat_upper"], orient="row")
+    gap = oracle_gap(frame.with_columns(pl.lit("cpu").alias("resource")), "m", "o", buckets=(30, 60))
+    assert gap.select("family", "days", "series", "points").rows() == [
+        (ALL, "1-30", 1, 2),
+        (ALL, "31-60", 1, 2),
+        ("ramp", "1-30", 1, 2),
+        ("ramp", "31-60", 1, 2),
+    ]
+    assert gap["bias"].to_list() == [-2.0] * 4 and gap["gap"].to_list() == [2.0] * 4
+    assert gap["upper_half"].to_list() == [3.0] * 4 and gap["oracle_upper_half"].to_list() == [1.0] * 4
