@@ -149,3 +149,20 @@
     {%- endif -%}
     {{ return(1 - (margin | float(0))) }}
 {%- endmacro %}
+
+
+{% macro regime_curve_min_evidence() -%}
+    {#- The var regime_curve_min_evidence (none = the curve handover off), refused by name unless it is a number:
+        model_leaderboard compares int_series_growth_upside.evidence with it. Checked when dbt executes. -#}
+    {%- set evidence = var('regime_curve_min_evidence', none) -%}
+    {%- if evidence is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if execute and (evidence | string | float(none)) is none -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'regime_curve_min_evidence' is " ~ evidence ~ ": it must be a number (the curve's BIC evidence"
+            ~ " against a line and a hinge; 0 = at least as likely) or null to turn the handover off"
+            ~ " (dbt_project.yml)") }}
+    {%- endif -%}
+    {{ return(evidence | string | float(0)) }}
+{%- endmacro %}

@@ -26,7 +26,7 @@
 -- regime_curve_min_evidence; null = off) goes to regime_engine when another engine won: the backtest ran before
 -- the curve bent, and the winners forecast it as a line that falls further behind every month.
 {%- set regime_engine = regime_engine_name() %}
-{%- set curve_evidence = var('regime_curve_min_evidence', none) %}
+{%- set curve_min_evidence = regime_curve_min_evidence() %}
 {%- set regime_weight = regime_engine_weight() %}
 {%- set margin_percent = '%g' | format(((1 - regime_weight) * 100) | round(1)) %}
 {%- set recent_days = var('recent_check_days') | int %}
@@ -92,10 +92,10 @@ curves as (
         resource,
         evidence
     from {{ ref('int_series_growth_upside') }}
-    {%- if curve_evidence is none %}
+    {%- if curve_min_evidence is none %}
         where false
     {%- else %}
-        where evidence >= {{ curve_evidence }}
+        where evidence >= {{ curve_min_evidence }}
     {%- endif %}
 ),
 

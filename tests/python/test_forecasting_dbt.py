@@ -220,3 +220,13 @@ def test_a_bad_challenger_margin_is_refused_by_name(built: ProjectPaths, tmp_pat
     )
     assert result.returncode != 0
     assert "var 'challenger_margin' is" in result.stdout + result.stderr
+
+
+def test_a_bad_curve_evidence_bar_is_refused_by_name(built: ProjectPaths, tmp_path: Path) -> None:
+    """model_leaderboard's regime_curve_min_evidence must be a number (or null): a word stops the compile with a
+    message that names the var, not a SQL error about a missing column."""
+    result = _dbt(
+        built, tmp_path, "compile", "--select", "model_leaderboard", "--vars", "{regime_curve_min_evidence: ten}"
+    )
+    assert result.returncode != 0
+    assert "var 'regime_curve_min_evidence' is ten" in result.stdout + result.stderr
