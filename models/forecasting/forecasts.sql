@@ -7,7 +7,8 @@
 -- two levels or sits steady near its ceiling (both raised false breach alarms on fleets we did not generate).
 --
 -- Growth upside: where the series' last weeks fit a rising compounding curve at least as well as a line or a
--- hinge (int_series_growth_upside.evidence >= growth_upside_min_evidence), the upper bound is at least that
+-- hinge (int_series_growth_upside.evidence >= growth_upside_min_evidence), or its last two years do and that
+-- curve still keeps a band's tail chance over the last weeks (long_evidence), the upper bound is at least that
 -- curve plus the band's own upper half-width (capped at 100). Prophet forecasts the curve itself only on strong
 -- evidence; below that the curve is still a likely path, and a band drawn around the line alone missed slow
 -- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
@@ -56,7 +57,7 @@ upside as (
     {%- if upside_evidence is none %}
         where false
     {%- else %}
-        where evidence >= {{ upside_evidence }}
+        where evidence >= {{ upside_evidence }} or long_evidence >= {{ upside_evidence }}
     {%- endif %}
 ),
 

@@ -685,18 +685,56 @@ def longer_curve(x: np.ndarray, v: np.ndarray, curve: Compounding, settings: Pro
     its BIC there is within ``growth_fit_tolerance`` of ``curve``'s (same parameters, effective days). Growth
     that compounds keeps its rate, so more days pin the floor and the rate; growth that began differently
     (a decline, a step) fails the recent window and keeps the recent curve."""
-    if settings.growth_fit_window is None:
+    found = _longer_fit(x, v, settings)
+    if found is None:
         return curve
+    longer, _, _ = found
+    recent = x > -settings.growth_window
+    xr, vr = x[recent], v[recent]
+    own, other = float(np.sum((curve.at(xr) - vr) ** 2)), float(np.sum((longer.at(xr) - vr) ** 2))
+    gap = _effective_days(xr.size) * np.log(max(other, 1e-12) / max(own, 1e-12))
+    return longer if gap <= settings.growth_fit_tolerance else curve
+
+
+def _longer_fit(
+    x: np.ndarray, v: np.ndarray, settings: ProphetSettings
+) -> tuple[Compounding, float, np.ndarray] | None:
+    """The best rising curve over the last ``growth_fit_window`` days of ``(x, v)`` (rate refined), its error
+    there and those days' mask; None when off, when those days are no more than the window's, or when the best
+    curve there falls."""
+    if settings.growth_fit_window is None:
+        return None
     recent, longer = x > -settings.growth_window, x > -settings.growth_fit_window
     if longer.sum() <= recent.sum():
-        return curve
+        return None
     fit = _best_compounding(x[longer], v[longer], settings.doubling_days, refine=True)
-    if fit is None:
-        return curve
+    return None if fit is None else (fit[0], fit[1], longer)
+
+
+@dataclass(frozen=True)
+class LongerReading:
+    """A series' best rising curve over the last ``growth_fit_window`` days (:func:`longer_reading`)."""
+
+    curve: Compounding
+    evidence: float  # over those days, against the better of a line and a hinge there (BIC, effective days)
+    window_evidence: float  # over the last growth_window days, against the window's own line and hinge
+
+
+def longer_reading(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> LongerReading | None:
+    """The curve :func:`longer_curve` reads over ``growth_fit_window`` days, with its evidence there and over
+    the recent window, whatever the window's own curve search found: growth that compounds slowly can look
+    straight over the window and still bend clearly over two years. None where :func:`_longer_fit` is."""
+    found = _longer_fit(x, v, settings)
+    if found is None:
+        return None
+    curve, sse, longer = found
+    recent = x > -settings.growth_window
     xr, vr = x[recent], v[recent]
-    own, other = float(np.sum((curve.at(xr) - vr) ** 2)), float(np.sum((fit[0].at(xr) - vr) ** 2))
-    gap = _effective_days(xr.size) * np.log(max(other, 1e-12) / max(own, 1e-12))
-    return fit[0] if gap <= settings.growth_fit_tolerance else curve
+    return LongerReading(
+        curve,
+        _evidence_over_line_and_hinge(x[longer], v[longer], sse),
+        _evidence_over_line_and_hinge(xr, vr, float(np.sum((curve.at(xr) - vr) ** 2))),
+    )
 
 
 @dataclass(frozen=True)

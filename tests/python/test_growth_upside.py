@@ -26,15 +26,15 @@ def _compounding(seed: int = 1, sd: float = 1.0) -> np.ndarray:
     return 15.0 + 10.0 * np.exp(np.log(2.0) / 100.0 * X) + _noise(seed, sd)
 
 
-def _fit(values: np.ndarray) -> tuple[float, float, float, float] | None:
-    fit = fit_upsides(np.array([0]), X, values, SETTINGS)[0]
+def _fit(values: np.ndarray, x: np.ndarray = X) -> tuple[float, ...] | None:
+    fit = fit_upsides(np.array([0]), x, values, SETTINGS)[0]
     return None if np.isnan(fit).all() else tuple(fit)
 
 
 def test_slow_compounding_growth_is_found_with_its_doubling_time() -> None:
     fit = _fit(_compounding())
     assert fit is not None
-    floor, scale, rate, evidence, _ = fit
+    floor, scale, rate, evidence, _, _ = fit
     assert evidence > 0.0  # likelier than a line or a hinge
     assert 60.0 < np.log(2.0) / rate < 170.0
     assert abs(floor + scale - 25.0) < 2.0  # the curve ends where the series does
@@ -59,7 +59,7 @@ def test_series_with_too_few_observed_days_are_skipped() -> None:
     short = values[-(SETTINGS.min_observed - 1) :]
     x = np.r_[X[-short.size :], X]
     fits = fit_upsides(np.array([0, short.size]), x, np.r_[short, values], SETTINGS)
-    assert np.isnan(fits[0]).all() and np.isfinite(fits[1]).all()
+    assert np.isnan(fits[0]).all() and np.isfinite(fits[1][:5]).all()  # no long evidence: the window only
 
 
 def _processed(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -126,3 +126,73 @@ def test_curves_at_the_bar_are_read_over_two_years_and_the_others_over_the_windo
     assert abs(disk[0.0]["doubling_days"] / 120.0 - 1.0) < abs(disk[None]["doubling_days"] / 120.0 - 1.0)
     cpu = tables[0.0].filter(pl.col("resource") == "cpu")
     assert cpu.is_empty() or (cpu["evidence"][0] < 0.0 and cpu["observed_days"][0] == 252)
+
+
+TWO_YEARS = np.arange(-729, 1, dtype=np.float64)
+
+
+def test_growth_too_slow_for_the_window_is_read_over_two_years() -> None:
+    """12 points over a floor of 10, doubling every 250 days: over 36 weeks a line is likelier (evidence under
+    0), over two years the curve clearly is, and it still fits the weeks; its parameters are the two years'."""
+    values = 10.0 + 12.0 * np.exp(np.log(2.0) / 250.0 * TWO_YEARS)
+    fit = _fit(values + np.random.default_rng(3).normal(0.0, 1.0, TWO_YEARS.size), TWO_YEARS)
+    assert fit is not None
+    floor, scale, rate, evidence, days, long_evidence = fit
+    assert evidence < 0.0 < long_evidence
+    assert days == TWO_YEARS.size
+    assert 150.0 < np.log(2.0) / rate < 400.0 and abs(floor + scale - 22.0) < 2.0
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        # compounding for most of two years, level for the last 60 or 90 days
+        ("growth that stopped 60 days ago", 10.0 + 15.0 * np.exp(np.log(2.0) / 200.0 * np.minimum(TWO_YEARS, -60))),
+        ("growth that stopped 90 days ago", 10.0 + 15.0 * np.exp(np.log(2.0) / 200.0 * np.minimum(TWO_YEARS, -90))),
+        ("a line over two years", 20.0 + 0.05 * (TWO_YEARS + 730.0)),
+        ("a ramp that began 150 days ago", 30.0 + 0.2 * np.maximum(TWO_YEARS + 150.0, 0.0)),
+    ],
+)
+def test_shapes_that_do_not_compound_get_no_two_year_curve(name: str, values: np.ndarray) -> None:
+    fit = _fit(values + np.random.default_rng(4).normal(0.0, 1.0, TWO_YEARS.size), TWO_YEARS)
+    assert fit is None or (fit[3] < 0.0 and np.isnan(fit[5]) and fit[4] == 252), f"{name}: {fit}"
+
+
+def test_the_window_bar_of_a_two_year_curve_is_the_band_tail_chance() -> None:
+    assert UpsideSettings(interval_width=0.8).window_min_evidence == pytest.approx(-2.0 * np.log(9.0))
+    assert UpsideSettings(interval_width=0.9).window_min_evidence < UpsideSettings().window_min_evidence
+    with pytest.raises(ValueError, match="interval_width must be between 0 and 1"):
+        UpsideSettings(interval_width=80)
+
+
+def test_hosts_read_in_blocks_give_the_same_curves() -> None:
+    """Three hosts, one series each, fitted one host at a time or all at once."""
+    rng = np.random.default_rng(12)
+    days = [HISTORY_END + timedelta(days=int(d)) for d in TWO_YEARS]
+    shapes = {
+        "h1": 10.0 + 12.0 * np.exp(np.log(2.0) / 250.0 * TWO_YEARS),
+        "h2": 12.0 + 40.0 * np.exp(np.log(2.0) / 120.0 * TWO_YEARS),
+        "h3": 40.0 + 0.0 * TWO_YEARS,
+    }
+    frame = pl.concat(
+        pl.DataFrame(
+            {
+                "host_id": host,
+                "resource": "disk",
+                "ds": days,
+                "y": y + rng.normal(0.0, 1.0, y.size),
+                "is_imputed": False,
+            }
+        )
+        for host, y in shapes.items()
+    )
+    con = duckdb.connect()
+    con.register("processed_frame", frame.to_arrow())
+    tables = [
+        pl.from_arrow(upside_table(con.table("processed_frame"), HISTORY_END, UpsideSettings(block_hosts=hosts))).sort(
+            "host_id"
+        )
+        for hosts in (1, 2000)
+    ]
+    assert tables[0].equals(tables[1])
+    assert set(tables[0]["host_id"]) >= {"h1", "h2"}
