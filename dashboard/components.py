@@ -65,7 +65,7 @@ BREACH_COLUMNS: dict[str, Any] = {
         "Flagged by",
         help="point forecast: the forecast itself crosses the threshold within the window; "
         "band: only its upper bound does; growth upside: only the upper bound, lifted where the series' "
-        "recent growth fits a compounding curve",
+        "growth over the last 36 weeks or two years fits a compounding curve",
     ),
 }
 

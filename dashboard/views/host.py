@@ -101,8 +101,8 @@ def _basis(basis: str) -> str:
         return f"the band (upper bound above {BREACH_THRESHOLD:g}%, forecast below)"
     if basis == "growth upside":
         return (
-            f"the growth upside (its recent growth fits a compounding curve that passes {BREACH_THRESHOLD:g}%; "
-            "the forecast itself stays below)"
+            "the growth upside (its growth over the last 36 weeks, or two years, fits a compounding curve that "
+            f"passes {BREACH_THRESHOLD:g}%; the forecast itself stays below)"
         )
     return f"the point forecast (itself above {BREACH_THRESHOLD:g}%)"
 
