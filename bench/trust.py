@@ -997,15 +997,19 @@ def _apart(value: float | None, bounds: tuple[float, ...]) -> str:
 
 
 def families_out_of_range(
-    points: pl.DataFrame, low: float = FAMILY_COVERAGE[0], high: float = FAMILY_COVERAGE[1]
+    points: pl.DataFrame,
+    low: float = FAMILY_COVERAGE[0],
+    high: float = FAMILY_COVERAGE[1],
+    column: str = "coverage",
 ) -> str:
     """The issue's family gate for the golden record (80% coverage, days 1-180, within [low, high] for every
     family): "n of m in range", then each family outside with its coverage and, where the oracle's band exists,
     the ideal band's coverage beside it (an ideal above the range means a calibrated band cannot reach the range
-    there). A family without a coverage figure counts as out."""
+    there). A family without a coverage figure counts as out. ``column``: ``coverage`` over all days, or
+    ``coverage_below_ceiling`` on the days the actual is below 100 (where a truth pinned at 100 does not count)."""
     coverage = points.filter((pl.col("horizon") == 180) & (pl.col("family") != ALL))
-    golden = coverage.filter(pl.col("method") == GOLDEN).select("family", "coverage")
-    ideal = coverage.filter(pl.col("method") == ORACLE).select("family", pl.col("coverage").alias("ideal"))
+    golden = coverage.filter(pl.col("method") == GOLDEN).select("family", pl.col(column).alias("coverage"))
+    ideal = coverage.filter(pl.col("method") == ORACLE).select("family", pl.col(column).alias("ideal"))
     inside = pl.col("coverage").is_between(low, high).fill_null(False)
     out = golden.join(ideal, on="family", how="left").filter(~inside).sort("family")
     text = f"{golden.height - out.height} of {golden.height}"
@@ -1061,6 +1065,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 f"{overall(result.alerts, STOCK, 'precision')} / {overall(result.alerts, STOCK, 'recall')}",
                 f"{overall(result.alerts, ORACLE, 'precision')} / {overall(result.alerts, ORACLE, 'recall')}",
                 families_out_of_range(result.points),
+                families_out_of_range(result.points, column="coverage_below_ceiling"),
                 " / ".join(str(brier(result, m)) for m in (GOLDEN, WORST_DAY, ORACLE)),
             ]
         )
@@ -1078,6 +1083,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "stock alert precision / recall",
         "oracle alert precision / recall",
         f"HS families with coverage in {FAMILY_COVERAGE[0]:.2f}-{FAMILY_COVERAGE[1]:.2f}",
+        "the same on the days the actual is below 100",
         "breach-probability Brier: HS / HS worst day / oracle",
     ]
     stages = list(dict.fromkeys(stage for fleet, _ in results.values() for stage in fleet.timings))

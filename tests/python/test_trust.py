@@ -284,6 +284,9 @@ def test_families_out_of_range_names_each_with_the_ideal_beside_it() -> None:
         families_out_of_range(near) == "1 of 4; out: late_ramp 0.92 (ideal 0.948), level_shift_up 0.90004, saturating -"
     )
     assert families_out_of_range(points.filter(pl.col("family") != "late_ramp"), high=0.95) == "3 of 3"
+    # on the days below 100 a late ramp pinned at 100 no longer counts, and its ideal is read there too
+    below = points.with_columns(pl.col("coverage").replace({0.92: 0.81, 0.948: 0.80}).alias("coverage_below_ceiling"))
+    assert families_out_of_range(below, column="coverage_below_ceiling") == "3 of 4; out: level_shift_up 0.9003"
 
 
 def test_stated_breach_probabilities_are_scored_against_the_truth(exports: Path) -> None:
