@@ -18,7 +18,7 @@ they still fit the window, as Prophet reads its own (:func:`.prophet_engine.long
 
 Some compounding growth still bends too little over 36 weeks to beat a line there (slow, or still a few
 points over its floor), yet clearly over two years (stress seeds 1-5: 35 of 200 compounding series were
-under the bar in the window, their actual above the band on 20-80% of the days below 100, worse each month).
+under the bar in the window, their actual above the band on 14-82% of the days below 100, worse each month).
 So the two years are also searched afresh (:func:`.prophet_engine.longer_reading`): where that curve is at
 least as likely as a line and a hinge over the two years (``long_evidence`` at the same bar) and still keeps,
 over the window, at least the chance an 80% band leaves above its upper bound against the window's own line
