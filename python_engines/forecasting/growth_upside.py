@@ -45,9 +45,10 @@ from python_engines.forecasting.prophet_engine import (
     MOSTLY_OBSERVED,
     ProphetSettings,
     compounding_fit,
-    longer_curve,
     longer_reading,
+    rivals_bic,
 )
+from python_engines.forecasting.streaming import RelationSource
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class UpsideSettings:
     # The bar `forecasts` applies (var growth_upside_min_evidence; None: no curve is used, and none is read over
     # the longer window). A curve reaching it over the window is read over the longer window if it still fits
     # the window; a series under it there is read over the longer window afresh (long_evidence).
-    refit_min_evidence: float | None = 0.0
+    min_evidence: float | None = 0.0
     # The golden band's central share (var interval_width): a two-year curve must keep at least the chance the
     # band leaves above it, (1 - interval_width) / 2, against the window's own line and hinge.
     interval_width: float = 0.8
@@ -103,7 +104,7 @@ class UpsideSettings:
     @property
     def read_days(self) -> int:
         """Days read per series: the window, or the longer one its curve may be read over."""
-        if self.refit_min_evidence is None:
+        if self.min_evidence is None:
             return self.window_days
         return max(self.window_days, self.fit_window_days or 0)
 
@@ -168,24 +169,25 @@ def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: Upsi
     window's evidence is under the bar and the long evidence reaches it."""
     ends = np.r_[starts[1:], x.size]
     fits = np.full((starts.size, 6), np.nan)
-    prophet, bar = settings.prophet(), settings.refit_min_evidence
+    prophet, bar = settings.prophet(), settings.min_evidence
     for i, (start, end) in enumerate(zip(starts, ends, strict=True)):  # one curve search per series
         days, values = x[start:end].astype(np.float64), y[start:end].astype(np.float64)
         recent = days > -settings.window_days
         if recent.sum() < settings.min_observed:
             continue
-        fit = compounding_fit(days[recent], values[recent], settings.doubling_days)
+        rivals = rivals_bic(days[recent], values[recent])  # the window's line and hinge, for both readings
+        fit = compounding_fit(days[recent], values[recent], settings.doubling_days, rivals=rivals)
         if fit is None:
             continue
         curve, evidence = fit
         chosen, long_evidence = curve, np.nan
-        if bar is not None:
-            reading = longer_reading(days, values, prophet)
-            if reading is not None and reading.window_evidence >= settings.window_min_evidence:
+        reading = None if bar is None else longer_reading(days, values, curve, prophet, rivals)
+        if reading is not None:
+            if reading.window_evidence >= settings.window_min_evidence:
                 long_evidence = reading.evidence
-            if evidence >= bar:
-                chosen = longer_curve(days, values, curve, prophet)
-            elif reading is not None and long_evidence >= bar:
+            # at the bar over the window: its curve read over more days (longer_curve's test); under it: the
+            # two years' own curve where the long evidence reaches the bar
+            if reading.fits_window if evidence >= bar else long_evidence >= bar:
                 chosen = reading.curve
         fitted = days.size if chosen is not curve else int(recent.sum())
         fits[i] = (chosen.floor, chosen.scale, chosen.rate, evidence, fitted, long_evidence)
@@ -215,34 +217,25 @@ def _fit_table(points: pa.Table, settings: UpsideSettings) -> pa.Table:
     ).cast(UPSIDE_SCHEMA)
 
 
-def _host_blocks(processed: Any, block_hosts: int) -> list[tuple[str, str]]:
-    """The first and last host_id of each run of ``block_hosts`` hosts, in host order."""
-    hosts = processed.query(
-        "hosts", "select distinct cast(host_id as varchar) as host_id from hosts order by host_id"
-    ).fetchall()
-    names = [row[0] for row in hosts]
-    return [(names[i], names[min(i + block_hosts, len(names)) - 1]) for i in range(0, len(names), block_hosts)]
-
-
 def upside_table(processed: Any, history_end: date, settings: UpsideSettings) -> pa.Table:
     """One row per series (of the DuckDB relation ``processed``, shaped like ``processed_data``) whose recent
     growth fits a rising compounding curve, at any evidence: ``forecasts`` applies the bar. Read and fitted
     ``block_hosts`` hosts at a time."""
     started = time.perf_counter()
-    blocks = _host_blocks(processed, settings.block_hosts)
+    source = RelationSource(processed, chunk_hosts=settings.block_hosts)  # the engines' host chunks
     tables, series = [], 0
-    for number, (first, last) in enumerate(blocks, start=1):
-        block = processed.filter(
-            "cast(host_id as varchar) between '{}' and '{}'".format(first.replace("'", "''"), last.replace("'", "''"))
-        )
-        points = _window_points(block, history_end, settings.read_days)
+    for number, (first, last) in enumerate(source.host_ranges(), start=1):
+        points = _window_points(source.chunk_relation(first, last), history_end, settings.read_days)
         if points.num_rows == 0:
             continue
         series += int(points.column("host_id").is_valid().to_numpy(zero_copy_only=False).sum())
         tables.append(_fit_table(points, settings))
-        if len(blocks) > 1:
+        if source.chunk_count > 1:
             log.info(
-                "growth upside: block %d of %d fitted (%.1f s)", number, len(blocks), time.perf_counter() - started
+                "growth upside: block %d of %d fitted (%.1f s)",
+                number,
+                source.chunk_count,
+                time.perf_counter() - started,
             )
     if not tables:
         return UPSIDE_SCHEMA.empty_table()

@@ -582,7 +582,7 @@ def _exponential_fits(x: np.ndarray, v: np.ndarray, rates: np.ndarray) -> tuple[
     return curves, scale, float(v_centred @ v_centred) - scale**2 * spread
 
 
-def _rivals_bic(x: np.ndarray, v: np.ndarray) -> float:
+def rivals_bic(x: np.ndarray, v: np.ndarray) -> float:
     """The BIC (on effective days) of the better of the best line and the best hinge through ``(x, v)``."""
     n_eff = _effective_days(x.size)
     line_sse, hinge_sse = _line_and_hinge_sse(x, v)
@@ -594,8 +594,8 @@ def _evidence_over_line_and_hinge(
 ) -> float:
     """How much lower a curve's BIC (``params`` parameters, error ``sse``) is than the better of the best
     line's and the best hinge's over the same days, on effective days (positive: the curve is likelier);
-    ``rivals``: that better BIC (:func:`_rivals_bic`), when already known."""
-    rivals = _rivals_bic(x, v) if rivals is None else rivals
+    ``rivals``: that better BIC (:func:`rivals_bic`), when already known."""
+    rivals = rivals_bic(x, v) if rivals is None else rivals
     return float(rivals - _bic(sse, _effective_days(x.size), params))
 
 
@@ -605,17 +605,18 @@ def _beats_line_and_hinge(x: np.ndarray, v: np.ndarray, sse: float, evidence: fl
 
 
 def compounding_fit(
-    x: np.ndarray, v: np.ndarray, doubling_days: tuple[float, float]
+    x: np.ndarray, v: np.ndarray, doubling_days: tuple[float, float], rivals: float | None = None
 ) -> tuple[Compounding, float] | None:
     """The rising exponential over a floor that fits ``(x, v)`` best, searched on a grid of doubling times
     within ``doubling_days`` (least squares for floor and scale at each), and its evidence: how much lower its
     BIC (on effective days) is than the better of a line and a hinge over the same days (positive: the
-    curve is the likelier shape). None when the best curve falls."""
+    curve is the likelier shape; ``rivals``: their BIC, :func:`rivals_bic`, when already known). None when the
+    best curve falls."""
     best = _best_compounding(x, v, doubling_days)
     if best is None:
         return None
     curve, sse = best
-    return curve, _evidence_over_line_and_hinge(x, v, sse)
+    return curve, _evidence_over_line_and_hinge(x, v, sse, rivals=rivals)
 
 
 def _best_compounding(
@@ -646,7 +647,7 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     """
     recent = x > -settings.growth_window
     xr, vr = x[recent], v[recent]
-    rivals = _rivals_bic(xr, vr)  # the window's line and hinge, for both searches
+    rivals = rivals_bic(xr, vr)  # the window's line and hinge, for both searches
     best = _best_compounding(xr, vr, settings.doubling_days)
     if best is not None and _evidence_over_line_and_hinge(xr, vr, best[1], rivals=rivals) > settings.growth_evidence:
         return longer_curve(x, v, best[0], settings)
@@ -688,12 +689,19 @@ def longer_curve(x: np.ndarray, v: np.ndarray, curve: Compounding, settings: Pro
     found = _longer_fit(x, v, settings)
     if found is None:
         return curve
-    longer, _, _ = found
+    longer = found[0]
+    return longer if _still_fits_window(x, v, curve, longer, settings) else curve
+
+
+def _still_fits_window(
+    x: np.ndarray, v: np.ndarray, curve: Compounding, longer: Compounding, settings: ProphetSettings
+) -> bool:
+    """``longer``'s BIC over the last ``growth_window`` days is within ``growth_fit_tolerance`` of ``curve``'s."""
     recent = x > -settings.growth_window
     xr, vr = x[recent], v[recent]
     own, other = float(np.sum((curve.at(xr) - vr) ** 2)), float(np.sum((longer.at(xr) - vr) ** 2))
     gap = _effective_days(xr.size) * np.log(max(other, 1e-12) / max(own, 1e-12))
-    return longer if gap <= settings.growth_fit_tolerance else curve
+    return bool(gap <= settings.growth_fit_tolerance)
 
 
 def _longer_fit(
@@ -718,12 +726,17 @@ class LongerReading:
     curve: Compounding
     evidence: float  # over those days, against the better of a line and a hinge there (BIC, effective days)
     window_evidence: float  # over the last growth_window days, against the window's own line and hinge
+    fits_window: bool  # what longer_curve asks before it takes the curve in place of the window's own
 
 
-def longer_reading(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> LongerReading | None:
-    """The curve :func:`longer_curve` reads over ``growth_fit_window`` days, with its evidence there and over
-    the recent window, whatever the window's own curve search found: growth that compounds slowly can look
-    straight over the window and still bend clearly over two years. None where :func:`_longer_fit` is."""
+def longer_reading(
+    x: np.ndarray, v: np.ndarray, window_curve: Compounding, settings: ProphetSettings, window_rivals: float
+) -> LongerReading | None:
+    """The curve :func:`longer_curve` reads over ``growth_fit_window`` days in place of ``window_curve``, with
+    its evidence there and over the recent window (``window_rivals``: the window's line-and-hinge BIC,
+    :func:`rivals_bic`), whatever the window's own evidence: growth that compounds slowly can look straight
+    over the window and still bend clearly over two years. One fit serves both uses. None where
+    :func:`_longer_fit` is."""
     found = _longer_fit(x, v, settings)
     if found is None:
         return None
@@ -733,7 +746,8 @@ def longer_reading(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> L
     return LongerReading(
         curve,
         _evidence_over_line_and_hinge(x[longer], v[longer], sse),
-        _evidence_over_line_and_hinge(xr, vr, float(np.sum((curve.at(xr) - vr) ** 2))),
+        _evidence_over_line_and_hinge(xr, vr, float(np.sum((curve.at(xr) - vr) ** 2)), rivals=window_rivals),
+        _still_fits_window(x, v, window_curve, curve, settings),
     )
 
 

@@ -100,14 +100,22 @@ class RelationSource:
     def chunk_count(self) -> int:
         return -(-len(self.hosts) // self.chunk_hosts)
 
-    def frame(self, first: str, last: str) -> pl.DataFrame:
-        bounds = f"host_id >= {_literal(first)} and host_id <= {_literal(last)}"
-        return self.relation.filter(bounds).project(", ".join(INPUT_COLUMNS)).pl()
-
-    def chunks(self) -> Iterator[list[Series]]:
+    def host_ranges(self) -> Iterator[tuple[str, str]]:
+        """The first and last host_id of each chunk, in host order."""
         for start in range(0, len(self.hosts), self.chunk_hosts):
             hosts = self.hosts[start : start + self.chunk_hosts]
-            yield series_from_frame(self.frame(hosts[0], hosts[-1]))
+            yield hosts[0], hosts[-1]
+
+    def chunk_relation(self, first: str, last: str) -> Any:
+        """The rows of the hosts from ``first`` to ``last``, still a lazy relation."""
+        return self.relation.filter(f"host_id >= {_literal(first)} and host_id <= {_literal(last)}")
+
+    def frame(self, first: str, last: str) -> pl.DataFrame:
+        return self.chunk_relation(first, last).project(", ".join(INPUT_COLUMNS)).pl()
+
+    def chunks(self) -> Iterator[list[Series]]:
+        for first, last in self.host_ranges():
+            yield series_from_frame(self.frame(first, last))
 
 
 def sample_key(series: Series) -> int:

@@ -115,9 +115,7 @@ def test_curves_at_the_bar_are_read_over_two_years_and_the_others_over_the_windo
     con = duckdb.connect()
     con.register("processed_frame", frame.to_arrow())
     tables = {
-        bar: pl.from_arrow(
-            upside_table(con.table("processed_frame"), HISTORY_END, UpsideSettings(refit_min_evidence=bar))
-        )
+        bar: pl.from_arrow(upside_table(con.table("processed_frame"), HISTORY_END, UpsideSettings(min_evidence=bar)))
         for bar in (0.0, None)
     }
     disk = {bar: table.filter(pl.col("resource") == "disk").to_dicts()[0] for bar, table in tables.items()}
