@@ -590,6 +590,7 @@ def host_forecast(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> 
                 "backtest_mape": pl.Float64,
                 "trust_level": pl.String,
                 "champion_reason": pl.String,
+                "is_regime_override": pl.Boolean,
                 "band_source": pl.String,
             }
         )
@@ -597,7 +598,7 @@ def host_forecast(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> 
         snapshot,
         """
         select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level, champion_reason,
-            band_source
+            is_regime_override, band_source
         from forecasts where host_id = ? order by resource, ds
         """,
         [host_id],

@@ -19,9 +19,6 @@ REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
 #: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
 BREACH_THRESHOLD = 95.0
 PICK_KEY = "host_pick"
-#: champion_reason prefixes of a series handed to the regime engine (model_leaderboard.is_regime_override): the
-#: planner sees why its backtest winner was overruled.
-OVERRIDE_REASONS = ("recent break", "recent trend", "compounding growth")
 RESOURCE_KEY = "resource"
 
 
@@ -116,7 +113,8 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     trust = f"trust {md(first['trust_level'])}, champion {md(model_label(first['champion_model']))}"
     if first["backtest_mape"] is not None:
         trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
-    if (first.get("champion_reason") or "").startswith(OVERRIDE_REASONS):
+    if first.get("is_regime_override"):
+        # The planner sees why the backtest winner was overruled (a recent break, trend or compounding growth).
         trust += f"; {md(first['champion_reason'])}"
     if first.get("band_source") == "history":
         trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"

@@ -198,6 +198,7 @@ select
         else 'LOW'
     end as trust_level,
     champion_reason,
+    is_regime_override,
     cast(upper_ceiling as double) as upper_ceiling,
     cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
     case when uses_history_band then 'history' else 'engine' end as band_source

@@ -287,6 +287,29 @@ def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path
     assert {"actual", "Prophet backtest", "XGBoost backtest", "calibrated band"} <= names
 
 
+def test_host_deep_dive_says_why_the_backtest_winner_was_overruled(
+    tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flag decides, not the reason's wording: an overruled series shows its reason, any other does not."""
+    host_id, hostname, resource, *_ = breaching_host(serving)
+    copy = tmp_path / "serving" / "horizonscale.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(serving, copy)
+    overruled = "a reason worded in a way no prefix list knows"
+    lookalike = "recent break, but only in its wording"
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "update forecasts set is_regime_override = (resource = ?), "
+            "champion_reason = case when resource = ? then ? else ? end where host_id = ?",
+            [resource, resource, overruled, lookalike, host_id],
+        )
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
+    app = run("Host deep dive", host=hostname)
+    shown = [element.value for kind in ("error", "warning", "info", "success") for element in app.get(kind)]
+    assert any(f"{resource}: first breach" in text and overruled in text for text in shown)
+    assert not any(lookalike in text for text in shown)
+
+
 @pytest.mark.parametrize("resource", queries.RESOURCES)
 def test_host_deep_dive_every_resource_tab(data_dir: Path, serving: Path, resource: str) -> None:
     host_id, hostname, *_ = breaching_host(serving)

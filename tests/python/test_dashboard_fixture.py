@@ -275,6 +275,7 @@ select
     l.wape as backtest_wape,
     case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level,
     'best backtest score' as champion_reason,
+    false as is_regime_override,
     'engine' as band_source
 from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
