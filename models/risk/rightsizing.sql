@@ -49,8 +49,9 @@ joined as (
                 when '{{ item.resource }}' then cast(hosts.{{ item.capacity_column }} as double)
             {%- endfor %}
         end as current_capacity,
-        least(facts.peak_yhat, 100) as peak_point,
-        least(facts.peak_yhat_upper, 100) as peak_upper,
+        -- least() skips nulls: least(null, 100) would give a series without a forecast a 100% peak.
+        case when facts.peak_yhat is not null then least(facts.peak_yhat, 100) end as peak_point,
+        case when facts.peak_yhat_upper is not null then least(facts.peak_yhat_upper, 100) end as peak_upper,
         coalesce(facts.peak_yhat_upper >= 100, false) as is_peak_capped,
         case facts.resource
             {%- for item in rightsizing_resources() %}
