@@ -1,6 +1,9 @@
 -- Hosts that stopped reporting: no observed (not imputed) day on any resource in the last stale_after_days
 -- days before history_end. The refinery carries their last value forward to history_end, so their forecast
 -- starts from old data; fleet_health shows them AMBER with this reason instead of trusting it.
+-- And hosts of the inventory that never reported: no row of theirs reached processed_data (the export left
+-- them out, or every row was rejected). Without this they had no series, hence nothing to flag, and
+-- fleet_health called them GREEN with "headroom on every resource".
 with
 
 processed as (
@@ -24,14 +27,16 @@ last_seen as (
 )
 
 select
-    last_seen.host_id,
+    hosts.host_id,
     hosts.hostname,
     hosts.department,
     hosts.app_manager,
     last_seen.last_reported_date,
     windows.history_end,
     datediff('day', last_seen.last_reported_date, windows.history_end) as days_silent
-from last_seen
+from hosts
 cross join windows
-inner join hosts on last_seen.host_id = hosts.host_id
-where datediff('day', last_seen.last_reported_date, windows.history_end) > {{ var('stale_after_days') | int }}
+left join last_seen on hosts.host_id = last_seen.host_id
+where
+    last_seen.last_reported_date is null
+    or datediff('day', last_seen.last_reported_date, windows.history_end) > {{ var('stale_after_days') | int }}

@@ -2,7 +2,8 @@
 -- and the alert rule are dbt vars):
 --   RED   = a series is flagged by the breach alert (is_breach_alert: by default its calibrated upper bound
 --           crosses breach_threshold within breach_window_days; the capacity_risks rows);
---   AMBER = the host stopped reporting (stale_hosts: its forecast starts from old data), or an upper bound
+--   AMBER = the host stopped reporting or never did (stale_hosts: its forecast starts from old data, or it has
+--           none), or an upper bound
 --           crosses breach_threshold later in the forecast horizon (or within the window without
 --           meeting a tuned alert rule, or on a band too uncertain to alert on), or exceeds amber_threshold
 --           within breach_window_days, or the host has a series with no forecast at all (unknown = to review);
@@ -74,6 +75,10 @@ select
         else 'GREEN'
     end as status,
     case
+        when stale.host_id is not null and stale.last_reported_date is null
+            then
+                'no telemetry: none of its rows reached the warehouse (left out of the export, or every row '
+                || 'rejected: see telemetry_rejects)'
         when stale.host_id is not null
             then
                 'no telemetry since ' || stale.last_reported_date || ' (' || stale.days_silent
