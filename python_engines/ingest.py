@@ -27,8 +27,11 @@ from python_engines.load_checks import (
     LoadCheckError,
     check_telemetry,
     describe_value_scale,
+    fraction_groups_problem,
     profile_telemetry,
     resolve_value_scale,
+    silent_hosts_warning,
+    value_groups,
 )
 from python_engines.loads import LoadRecord, fleet_in_warehouse, max_raw_row_id, next_load_id, record_load, utc_now
 from python_engines.paths import ProjectPaths
@@ -287,15 +290,29 @@ def inspect_staged(staged_inventory: Path, parts: list[tuple[Path, int]], value_
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         profile = profile_telemetry(con, staged_inventory, [staged for staged, _ in parts])
+        groups = value_groups(con, [staged for staged, _ in parts])
     try:
         scale = resolve_value_scale(profile, value_scale, source)
         warnings = check_telemetry(profile, scale, source)
     except LoadCheckError as exc:
         raise IngestError(str(exc)) from exc
+    mixed = fraction_groups_problem(groups, value_scale, scale, source)
+    if mixed is not None and value_scale is None:
+        raise IngestError(mixed)
+    if mixed is not None:
+        warnings.append(mixed)
     for warning in warnings:
         log.warning(warning)
     log.info(describe_value_scale(profile, value_scale, scale))
     return scale
+
+
+def warn_silent_hosts(staged_inventory: Path, parts: list[tuple[Path, int]], source: str) -> None:
+    """A first load (not an append, which may bring some hosts' days only) names inventory hosts without data."""
+    with duckdb.connect() as con:
+        warning = silent_hosts_warning(con, staged_inventory, [staged for staged, _ in parts], source)
+    if warning is not None:
+        log.warning(warning)
 
 
 def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str | None = None) -> IngestResult:
@@ -316,6 +333,7 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
     try:
         staged_inventory, parts = stage_inputs(inventories[0], telemetry_files, staging)
         scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
+        warn_silent_hosts(staged_inventory, parts, telemetry)
         audit = {
             "inventory_file": inventories[0],
             "telemetry_pattern": telemetry,

@@ -24,13 +24,24 @@ log = logging.getLogger(__name__)
 #: default max_reject_share, above which it fails.
 WARN_SHARE = 0.05
 #: Without --value-scale, values are taken as fractions (and the load refuses) when at least this share of
-#: the numeric values lies within 0-1.
+#: the numeric values lies within 0-1; or at least FRACTION_SHARE_LOOSE of them with none above
+#: FRACTION_LOOSE_MAX (fractions with a few values over 1: CPU above its limit, a counter's overshoot).
 FRACTION_SHARE = 0.99
+FRACTION_SHARE_LOOSE = 0.9
+FRACTION_LOOSE_MAX = 2.0
 ISO_HINT = "export ISO 8601 dates or timestamps (2024-06-01, 2024-06-01T13:05:00Z, 2024-06-01T14:05:00+01:00)"
 
 
 class LoadCheckError(ValueError):
     """No telemetry row would be usable, or the value scale is ambiguous: one line naming the fix."""
+
+
+def fraction_like(numeric_rows: int, within_one_rows: int, max_value: float | None) -> bool:
+    """Whether numeric values with ``within_one_rows`` of ``numeric_rows`` within 0-1 look like fractions."""
+    if numeric_rows == 0 or not max_value or max_value <= 0:
+        return False
+    share = within_one_rows / numeric_rows
+    return share >= FRACTION_SHARE or (share >= FRACTION_SHARE_LOOSE and max_value <= FRACTION_LOOSE_MAX)
 
 
 def _literal(text: str) -> str:
@@ -159,11 +170,109 @@ class TelemetryProfile:
 
     @property
     def looks_like_fractions(self) -> bool:
-        return (
-            self.numeric_rows > 0
-            and self.within_one_rows / self.numeric_rows >= FRACTION_SHARE
-            and (self.max_value or 0.0) > 0
+        return fraction_like(self.numeric_rows, self.within_one_rows, self.max_value)
+
+
+#: Per export file and resource: numeric values, how many lie within 0-1, the largest. A load that mixes a
+#: percent export with a 0-1 one passes the whole-load test (most values are above 1) and would read the
+#: fractions as under 1% busy, hence right-sizing advice to cut a full host's memory.
+GROUP_SQL = """
+select
+    source_file as file,
+    lower(trim(resource)) as resource,
+    count(*) as numeric_rows,
+    count(*) filter (where number between 0 and 1) as within_one_rows,
+    max(number) as max_value
+from (select source_file, resource, try_cast(nullif(trim(value), '') as double) as number from read_parquet({files}))
+where isfinite(number)
+group by all
+order by file, resource
+"""
+#: A file x resource group is judged on its own only with at least this many numeric values.
+GROUP_MIN_ROWS = 30
+
+
+@dataclass(frozen=True)
+class ValueGroup:
+    """The numeric values of one export file's resource: how many, how many within 0-1, the largest."""
+
+    file: str
+    resource: str
+    numeric_rows: int
+    within_one_rows: int
+    max_value: float
+
+    @property
+    def looks_like_fractions(self) -> bool:
+        return self.numeric_rows >= GROUP_MIN_ROWS and fraction_like(
+            self.numeric_rows, self.within_one_rows, self.max_value
         )
+
+
+def value_groups(con: duckdb.DuckDBPyConnection, staged_telemetry: list[Path]) -> list[ValueGroup]:
+    """The staged telemetry's numeric values by export file and resource (as spelled in the export)."""
+    files = "[" + ", ".join(_literal(str(path)) for path in staged_telemetry) + "]"
+    rows = con.execute(GROUP_SQL.format(files=files)).fetchall()
+    return [ValueGroup(*row) for row in rows]
+
+
+def fraction_groups_problem(groups: list[ValueGroup], requested: str | None, scale: str, source: str) -> str | None:
+    """When a percent load holds an export whose values for a resource all lie within 0-1: the message (raised
+    when no --value-scale was given, a warning when percent was asked for explicitly); else None."""
+    if scale != "percent":
+        return None
+    fractions = [group for group in groups if group.looks_like_fractions]
+    if not fractions or len(fractions) == len(groups):
+        return None  # none, or every group: the whole-load test decides (resolve_value_scale)
+    largest = max(group.max_value for group in groups if not group.looks_like_fractions)
+    listed = "; ".join(
+        f"{group.resource} in {group.file} ({group.numeric_rows:,} values, largest {group.max_value:g})"
+        for group in fractions[:5]
+    ) + (f"; and {len(fractions) - 5} more" if len(fractions) > 5 else "")
+    what = (
+        f"{source}: values all within 0-1 for {listed}, while the rest of the load is percent (largest "
+        f"{largest:g}): these look like fractions, which would load as under 1% busy"
+    )
+    if requested == "percent":
+        return f"{what} (kept as percent, as --value-scale percent says)"
+    return (
+        f"{what}: load the percent exports first, then add these with `horizonscale load --append --telemetry "
+        "<file> --value-scale fraction` (or convert them to percent); pass --value-scale percent if they really "
+        "are percent (an idle resource); nothing was changed"
+    )
+
+
+SILENT_SQL = """
+with
+inventory as (
+    select distinct lower(trim(host_id)) as host_id
+    from read_parquet({inventory})
+    where nullif(trim(host_id), '') is not null
+),
+reporting as (select distinct lower(trim(host_id)) as host_id from read_parquet({telemetry}))
+select
+    (select count(*) from inventory) as hosts,
+    list(host_id order by host_id) filter (where host_id not in (select host_id from reporting)) as silent
+from inventory
+"""
+
+
+def silent_hosts_warning(
+    con: duckdb.DuckDBPyConnection, staged_inventory: Path, staged_telemetry: list[Path], source: str
+) -> str | None:
+    """A warning naming the inventory hosts without a single telemetry row (None when every host has one):
+    they have no series to forecast, and fleet_health shows them AMBER 'no telemetry' (stale_hosts)."""
+    files = "[" + ", ".join(_literal(str(path)) for path in staged_telemetry) + "]"
+    hosts, silent = con.execute(
+        SILENT_SQL.format(inventory=_literal(str(staged_inventory)), telemetry=files)
+    ).fetchone()
+    if not silent:
+        return None
+    shown = ", ".join(silent[:5]) + (f" and {len(silent) - 5} more" if len(silent) > 5 else "")
+    return (
+        f"{source}: {len(silent):,} of {hosts:,} inventory hosts have no telemetry row ({shown}): nothing can be "
+        "forecast for them, and fleet_health will show them AMBER 'no telemetry'; check that the export covers them"
+    )
 
 
 def profile_telemetry(

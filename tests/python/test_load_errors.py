@@ -129,8 +129,9 @@ def test_every_row_unusable_is_refused_with_the_cause(
 
 
 def test_some_unknown_hosts_and_epoch_rows_warn_and_load_every_row(tmp_path: Path) -> None:
-    """h2 is an FQDN in the inventory and half of h0's rows have epoch timestamps: two warnings, one line each,
-    each with an example; every row is landed (raw = the rows used + the rows the build will reject)."""
+    """h2 is an FQDN in the inventory and half of h0's rows have epoch timestamps: a warning each, one line each,
+    each with an example, and a third naming h2.corp as an inventory host without telemetry; every row is landed
+    (raw = the rows used + the rows the build will reject)."""
     telemetry = _telemetry()
     epoch_rows = (pl.col("host_id") == "h0") & (pl.col("resource") == "CPU")
     telemetry = telemetry.with_columns(
@@ -140,8 +141,10 @@ def test_some_unknown_hosts_and_epoch_rows_warn_and_load_every_row(tmp_path: Pat
     result = _load(tmp_path, inventory, target)
     assert result.returncode == 0, result.stderr
     warnings = _warnings(result.stderr)
-    assert len(warnings) == 2, result.stderr
-    unknown, epoch = sorted(warnings, key=lambda w: "epoch" in w)
+    assert len(warnings) == 3, result.stderr
+    (silent,) = [w for w in warnings if "no telemetry row" in w]
+    assert "1 of 3 inventory hosts have no telemetry row (h2.corp)" in silent
+    unknown, epoch = sorted((w for w in warnings if w != silent), key=lambda w: "epoch" in w)
     host_rows, epoch_count = 4 * 21, 21
     assert f"{host_rows} of {ROWS} rows" in unknown and "telemetry 'h2', inventory 'h2.corp'" in unknown
     assert "short name" in unknown
@@ -162,6 +165,16 @@ def test_telemetry_keyed_by_the_inventory_hostname_says_so(tmp_path: Path) -> No
     telemetry = _telemetry().with_columns((pl.col("host_id") + ".corp.example").alias("host_id"))
     inventory, target = _fleet(tmp_path, telemetry)
     _refused(tmp_path, _load(tmp_path, inventory, target), "match the inventory's hostname column")
+
+
+def test_inventory_hosts_without_telemetry_are_named_at_load(tmp_path: Path) -> None:
+    """They load (an inventory may list hosts before their collector runs), but nothing goes unsaid."""
+    inventory, target = _fleet(tmp_path, host_ids=[*HOSTS, "spare-01"])
+    result = _load(tmp_path, inventory, target)
+    assert result.returncode == 0, result.stderr
+    (warning,) = _warnings(result.stderr)
+    assert "1 of 4 inventory hosts have no telemetry row (spare-01)" in warning
+    assert "AMBER 'no telemetry'" in warning
 
 
 # --- value scale ----------------------------------------------------------------------------------------------
@@ -190,6 +203,55 @@ def test_an_explicit_value_scale_is_obeyed_and_recorded(tmp_path: Path, scale: s
     assert result.returncode == 0, result.stderr
     assert f"values loaded as {scale} (as given by --value-scale" in result.stderr
     assert _landed(tmp_path) == (ROWS, scale)
+
+
+def _mixed_exports(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Inventory, a percent export of cpu, disk and network, and a 0-1 export of memory ('mem')."""
+    telemetry = _telemetry()
+    memory = pl.col("resource") == "mem"
+    inventory, percent = _fleet(tmp_path, telemetry.filter(~memory))
+    fractions = tmp_path / "memory_ratio.csv"
+    telemetry.filter(memory).with_columns((pl.col("value").cast(pl.Float64) / 100).cast(pl.String)).write_csv(fractions)
+    return inventory, percent, fractions
+
+
+def test_a_fraction_export_mixed_into_a_percent_load_is_refused_and_can_be_appended(tmp_path: Path) -> None:
+    """Most values are percent, so the whole load is: the 0-1 memory export would read as under 1% busy."""
+    inventory, percent, fractions = _mixed_exports(tmp_path)
+    both = str(tmp_path / "[mt]e*.csv")  # telemetry.csv and memory_ratio.csv, not inventory.csv
+    _refused(
+        tmp_path,
+        _load(tmp_path, inventory, both),
+        f"values all within 0-1 for mem in {fractions}",
+        "the rest of the load is percent",
+        "look like fractions",
+        "--append --telemetry <file> --value-scale fraction",
+    )
+    # The fix it names: the percent export first, then the fractions appended with their own scale.
+    assert _load(tmp_path, inventory, percent).returncode == 0
+    appended = horizonscale(
+        "load", "--append", "--telemetry", str(fractions), "--value-scale", "fraction", data_dir=tmp_path / "data"
+    )
+    assert appended.returncode == 0, appended.stderr
+    with duckdb.connect(str(tmp_path / "data" / "horizonscale.duckdb"), read_only=True) as con:
+        scales = con.execute("select load_mode, value_scale from raw.load_audit order by load_id").fetchall()
+    assert scales == [("replace", "percent"), ("append", "fraction")]
+
+
+def test_a_mixed_load_said_to_be_percent_loads_with_a_warning(tmp_path: Path) -> None:
+    inventory, _, fractions = _mixed_exports(tmp_path)
+    result = _load(tmp_path, inventory, str(tmp_path / "[mt]e*.csv"), "--value-scale", "percent")
+    assert result.returncode == 0, result.stderr
+    (warning,) = _warnings(result.stderr)
+    assert f"mem in {fractions}" in warning and "kept as percent, as --value-scale percent says" in warning
+
+
+def test_fractions_with_a_few_values_over_one_are_still_fractions(tmp_path: Path) -> None:
+    """CPU over its limit: 1.0-1.3 on a few days; without the loose rule the fleet loaded as under 1.3% busy."""
+    over = pl.int_range(pl.len()) % 25 == 0  # 4% of the rows
+    telemetry = _fractions().with_columns(pl.when(over).then(pl.lit("1.25")).otherwise(pl.col("value")).alias("value"))
+    inventory, target = _fleet(tmp_path, telemetry)
+    _refused(tmp_path, _load(tmp_path, inventory, target), "look like fractions", "largest 1.25")
 
 
 def test_fraction_scale_on_percent_values_is_refused(tmp_path: Path) -> None:
