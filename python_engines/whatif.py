@@ -60,6 +60,12 @@ class Scenario:
             raise WhatIfError(f"unknown resource {self.scope_value!r}: use one of {', '.join(RESOURCES)}")
         if self.resource not in ("all", *RESOURCES):
             raise WhatIfError(f"unknown resource {self.resource!r}: use all or one of {', '.join(RESOURCES)}")
+        if self.scope_kind == "resource" and self.resource not in ("all", self.scope_value):
+            raise WhatIfError(
+                f"scope resource={self.scope_value} and resource {self.resource} select no series together: "
+                f"name the resource once (--scope resource={self.resource}, or --resource {self.resource} with "
+                "another scope)"
+            )
         if self.growth_pct_per_month <= -100:
             raise WhatIfError(f"growth {self.growth_pct_per_month:g}%/month would remove all load: use above -100%")
         if self.step_pct < -100:

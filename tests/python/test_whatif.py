@@ -74,6 +74,10 @@ def test_scope_strings(text: str, expected: tuple[str, str | None]) -> None:
         (lambda: whatif.parse_scope("department="), "has no value"),
         (lambda: whatif.Scenario(growth_pct_per_month=-100), "would remove all load"),
         (lambda: whatif.Scenario(resource="gpu"), "unknown resource 'gpu'"),
+        (
+            lambda: whatif.Scenario(scope_kind="resource", scope_value="disk", resource="memory"),
+            "scope resource=disk and resource memory select no series together",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_fix(call: object, message: str) -> None:
