@@ -83,6 +83,15 @@ select
             then
                 'no telemetry since ' || stale.last_reported_date || ' (' || stale.days_silent
                 || ' days): forecast from old data, check the collector'
+                -- capacity_risks still lists its flagged series: say so, or the two disagree unexplained.
+                || case
+                    when per_host.has_breach_alert
+                        then
+                            '; on that data ' || per_host.worst_resource
+                            || ' crosses {{ var("breach_threshold") }}% in ' || per_host.days_to_alert_breach
+                            || ' days (in capacity_risks)'
+                    else ''
+                end
         when per_host.has_breach_alert
             then
                 per_host.worst_resource || ' crosses {{ var("breach_threshold") }}% in '
