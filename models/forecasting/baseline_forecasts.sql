@@ -51,14 +51,17 @@ selected_hosts as (
 
 ),
 
+-- Constant series too (is_baseline_eligible): forecast where they are, but kept out of the calibration sample,
+-- whose zero errors would narrow every other series' band.
 eligible_series as (
 
     select
         host_id,
-        resource
+        resource,
+        is_eligible
 
     from {{ ref('int_series_eligibility') }}
-    where is_eligible
+    where is_baseline_eligible
 
 ),
 
@@ -111,6 +114,7 @@ calibration_sample as (
         resource
 
     from eligible_series
+    where is_eligible
     order by hash(host_id, resource), host_id, resource
     limit {{ calibration_series }}
 

@@ -94,14 +94,14 @@ sql_runs as (
         sql_engines.model,
         case
             when
-                eligibility.is_eligible
+                eligibility.is_baseline_eligible
                 and sql_engine_rows.backtest_rows = windows.backtest_end - windows.train_end
                 and sql_engine_rows.forecast_rows = windows.forecast_end - windows.history_end
                 then 'ok'
             else 'insufficient_history'
         end as status,
         case
-            when not coalesce(eligibility.is_eligible, false)
+            when not coalesce(eligibility.is_baseline_eligible, false)
                 then coalesce(eligibility.history_problem, 'no history before the backtest')
             when
                 coalesce(sql_engine_rows.backtest_rows, 0) < windows.backtest_end - windows.train_end

@@ -3,7 +3,10 @@
     (python_engines.forecasting.series.history_problem, fed the same vars): at least min_history_days
     observed (not imputed) days before the backtest starts, at most max_imputed_share of the training days
     imputed, and not constant. The seasonal naive and engine_runs read it, so every engine skips the same
-    series with the same reason.
+    series with the same reason, with one exception: a constant series (enough real history, one value) is
+    is_baseline_eligible. The model engines have nothing to fit there, but the seasonal naive forecasts it where
+    it is: a disk stuck at 98% or a CPU pinned at 100% every day is a breach to flag, not a series to leave
+    without a forecast (it was AMBER "without a forecast" and never RED).
 -#}
 {%- set min_days = var('min_history_days') | int -%}
 {%- set max_share = var('max_imputed_share') | float -%}
@@ -76,6 +79,7 @@ judged as (
 
 select
     *,
-    history_problem is null as is_eligible
+    history_problem is null as is_eligible,
+    history_problem is null or history_problem like 'constant series:%' as is_baseline_eligible
 
 from judged

@@ -239,9 +239,17 @@ JOINED = {
 JOINED_END = date(2025, 12, 31)
 
 
+#: The series of the joiners fleet stuck at one value every day (a disk 98% full that never moves).
+STUCK = ("db-01", "disk", 98.0)
+
+
 def joiners_fleet(directory: Path) -> OwnFleet:
-    """Inventory CSV and telemetry split over two CSV files (a glob), percent values."""
-    telemetry = daily_telemetry(JOINED, JOINED_END)
+    """Inventory CSV and telemetry split over two CSV files (a glob), percent values; one series (STUCK) constant."""
+    host, resource, value = STUCK
+    stuck = (pl.col("host_id") == host) & (pl.col("resource") == SPELLINGS[resource])
+    telemetry = daily_telemetry(JOINED, JOINED_END).with_columns(
+        pl.when(stuck).then(pl.lit(repr(value))).otherwise(pl.col("value")).alias("value")
+    )
     year = pl.col("ts").str.slice(0, 4)
     write_csv(inventory_frame(list(JOINED)), directory / "inventory.csv")
     write_csv(telemetry.filter(year < "2025"), directory / "exports" / "until_2024.csv")

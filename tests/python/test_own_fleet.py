@@ -19,6 +19,7 @@ import pytest
 from own_fleets import (
     JOINED,
     JOINED_END,
+    STUCK,
     OwnFleet,
     bad_rows_fleet,
     clean_fleet,
@@ -58,9 +59,9 @@ def _load(fleet: OwnFleet, data: Path, work: Path) -> None:
     _ok(run_isolated(["horizonscale", *fleet.load_args()], data, work))
 
 
-def _query(database: Path, sql: str) -> list[tuple]:
+def _query(database: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(database), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
 
 
 def _reasons(database: Path, table: str) -> Counter[str]:
@@ -205,7 +206,8 @@ def test_short_series_are_insufficient_history_never_a_crash(joined: tuple[Path,
         _query(
             serving,
             "select host_id || '/' || model, string_agg(distinct status, ',') from engine_runs "
-            "where model in ('prophet', 'xgboost') group by all",
+            "where model in ('prophet', 'xgboost') and (host_id, resource) <> (?, ?) group by all",
+            list(STUCK[:2]),
         )
     )
     for host in ("app-01", "app-02", "db-01"):
@@ -216,6 +218,31 @@ def test_short_series_are_insufficient_history_never_a_crash(joined: tuple[Path,
     assert ("late-01", "insufficient_history", 4) in excluded
     assert ("late-02", "insufficient_history", 4) in excluded
     assert _query(serving, "select status from fleet_health where host_id = 'late-02'") == [("AMBER",)]
+
+
+def test_a_series_stuck_near_full_is_forecast_by_the_naive_and_flagged(joined: tuple[Path, Path]) -> None:
+    """A constant series has nothing for a model to fit, but it is not without a forecast: stuck at 98% it is a
+    breach (it was AMBER 'without a forecast' and never in capacity_risks)."""
+    serving = serving_file_of(joined[0])
+    host, resource, value = STUCK
+    runs = dict(
+        _query(serving, "select model, status from engine_runs where host_id = ? and resource = ?", [host, resource])
+    )
+    assert runs == {"prophet": "insufficient_history", "xgboost": "insufficient_history", "seasonal_naive": "ok"}
+    assert _query(
+        serving, "select count(*) from forecast_exclusions where host_id = ? and resource = ?", [host, resource]
+    ) == [(0,)]
+    assert _query(
+        serving,
+        "select distinct champion_model, yhat from forecasts where host_id = ? and resource = ?",
+        [host, resource],
+    ) == [("seasonal_naive", value)]
+    assert _query(
+        serving,
+        "select breach_basis, days_to_breach from capacity_risks where host_id = ? and resource = ?",
+        [host, resource],
+    ) == [("point forecast", 1)]
+    assert _query(serving, "select status from fleet_health where host_id = ?", [host]) == [("RED",)]
 
 
 def test_every_engine_skips_a_series_shorter_than_the_minimum(joined: tuple[Path, Path]) -> None:
