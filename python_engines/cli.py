@@ -486,6 +486,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_stress_fleet(args)
             return 0
         paths = ProjectPaths.discover(args.data_dir)
+        if paths.data_dir.exists() and not paths.data_dir.is_dir():
+            raise CliError(
+                f"the data directory {paths.data_dir} (--data-dir or HORIZONSCALE_DATA_DIR) is a file, not a "
+                "directory: point it at a directory (it is created if missing)",
+                EXIT_BAD_INPUT,
+            )
         if args.command == "generate":
             cmd_generate(args, paths)
         elif args.command == "load":

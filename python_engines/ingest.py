@@ -12,6 +12,7 @@ is landed as text with a ``raw_row_id``: the dbt refinery validates rows and kee
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
 import logging
@@ -80,6 +81,52 @@ def _header_line(path: str) -> str:
         return handle.readline().lstrip("\ufeff").rstrip("\r\n")
 
 
+#: Bytes read at a time when a CSV file's encoding is checked (only after DuckDB failed on the file).
+ENCODING_CHUNK = 1 << 20
+
+
+def _utf16_problem(head: bytes) -> str | None:
+    """UTF-16 (Excel's "Unicode text", PowerShell 5's default) by its byte-order mark or its NUL bytes."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:4000].count(0) > len(head[:4000]) // 4:
+        return "is UTF-16 (as Excel's 'Unicode text' or PowerShell 5 write it), not UTF-8: save it as UTF-8"
+    return None
+
+
+def encoding_problem(path: str) -> str | None:
+    """Why a CSV file is not UTF-8, in words (its first bad line and byte, and the likely encoding), or None.
+
+    DuckDB reports a non-UTF-8 file as a CSV error on some line, or (UTF-16) as a header with one column; only
+    called once it failed, so reading the file again costs nothing on a good load."""
+    if not path.lower().endswith(CSV_SUFFIXES):
+        return None
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with opener(path, "rb") as handle:
+            chunk = handle.read(ENCODING_CHUNK)
+            utf16 = _utf16_problem(chunk)
+            if utf16:
+                return utf16
+            while chunk:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    # exc.object: any bytes held over from the last chunk (never a newline) and this chunk.
+                    line += exc.object.count(b"\n", 0, exc.start)
+                    bad = exc.object[exc.start]
+                    guess = bytes([bad]).decode("cp1252", errors="replace")
+                    return (
+                        f"is not UTF-8: line {line} has the byte 0x{bad:02X} ({guess!r} in Windows-1252, which "
+                        "Excel's 'CSV (Comma delimited)' writes): save it as UTF-8 (Excel: 'CSV UTF-8')"
+                    )
+                line += chunk.count(b"\n")
+                chunk = handle.read(ENCODING_CHUNK)
+    except OSError:
+        return None
+    return None
+
+
 def _describe_line_error(error_type: str, message: str) -> str:
     """reject_errors' error type and message in words."""
     found = [int(n) for n in re.findall(r"Found: (\d+)", message)]
@@ -132,19 +179,27 @@ def csv_line_problem(path: str) -> str | None:
 
 def _unreadable(path: str, exc: duckdb.Error) -> IngestError:
     """The error for a file DuckDB failed on: its malformed line if one can be found, else DuckDB's words."""
-    problem = csv_line_problem(path)
+    problem = encoding_problem(path) or csv_line_problem(path)
     if problem is None:
         problem = f"cannot be read ({str(exc).strip().splitlines()[0]})"
     return IngestError(f"{path}: {problem}; fix or re-export it, nothing was changed")
 
 
+def column_key(name: str) -> str:
+    """A header as the required names are matched: trimmed, lower case, runs of spaces or hyphens as one
+    underscore ("Host ID" and "app-manager" as CMDB exports write them are host_id and app_manager)."""
+    return re.sub(r"[\s-]+", "_", name.strip().lower())
+
+
 def _columns(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
-    """Lower-cased, trimmed column name -> column name as written in the file."""
+    """Matching key (column_key) -> column name as written in the file."""
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise IngestError(f"{path}: is empty (0 bytes): check the export, nothing was changed")
     try:
         described = con.execute(f"describe select * from {_reader(path)}").fetchall()
     except duckdb.Error as exc:
         raise _unreadable(path, exc) from exc
-    return {row[0].strip().lower(): row[0] for row in described}
+    return {column_key(row[0]): row[0] for row in described}
 
 
 def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, required: bool) -> list[str]:
@@ -153,7 +208,8 @@ def _select_text(columns: dict[str, str], wanted: tuple[str, ...], path: str, re
         if name in columns:
             picked.append(f'cast("{columns[name]}" as varchar) as {name}')
         elif required:
-            problem = csv_line_problem(path)  # a ragged line can make the sniffer misread the header
+            # A ragged line or another encoding can make the sniffer misread the header.
+            problem = encoding_problem(path) or csv_line_problem(path)
             if problem:
                 raise IngestError(f"{path}: {problem}; fix or re-export it, nothing was changed")
             found = ", ".join(sorted(columns)) or "none"

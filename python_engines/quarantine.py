@@ -139,6 +139,8 @@ def short_history_warning(warehouse: Path) -> str | None:
     start, end, backtest_start = row
     return (
         f"the history {start}..{end} is shorter than the backtest (from {backtest_start}): no series could be "
-        "forecast (all insufficient_history, see forecast_exclusions); load a longer history, or lower "
-        "backtest_months with --vars '{backtest_months: 1}'"
+        "forecast (all insufficient_history, see forecast_exclusions); each series needs min_history_days (180) "
+        "observed days before its backtest (backtest_months, 4 months): load about 300 days of history, or "
+        "lower both for a shorter one, e.g. --vars '{backtest_months: 1, min_history_days: 60}' (then at least "
+        "91 days)"
     )

@@ -285,6 +285,58 @@ def test_a_short_row_deep_in_the_inventory_names_the_line(tmp_path: Path) -> Non
     _refused(tmp_path, _load(tmp_path, inventory, target), "inventory.csv: line 2,501 has 3 fields where the header")
 
 
+@pytest.mark.parametrize(
+    ("which", "encoding", "needle"),
+    [
+        ("inventory", "cp1252", "is not UTF-8: line 4 has the byte 0xE9 ('é' in Windows-1252"),
+        ("inventory", "utf-16", "is UTF-16"),
+        ("telemetry", "utf-16", "is UTF-16"),
+    ],
+)
+def test_a_file_not_in_utf8_says_so_and_where(tmp_path: Path, which: str, encoding: str, needle: str) -> None:
+    """Excel's 'CSV (Comma delimited)' (Windows-1252) and 'Unicode text' (UTF-16) exports: DuckDB's own error
+    named a line without the cause, or a bogus one (UTF-16 reads as a one-column header)."""
+    inventory, target = _fleet(tmp_path)
+    frame = inventory_frame(list(HOSTS)).with_columns(
+        pl.when(pl.col("host_id") == "h2")
+        .then(pl.lit("José Núñez"))
+        .otherwise(pl.col("app_manager"))
+        .alias("app_manager")
+    )
+    if which == "inventory":
+        inventory.write_bytes(frame.write_csv().encode(encoding))
+    else:
+        target.write_bytes(target.read_text().encode(encoding))
+    bad = inventory if which == "inventory" else target
+    _refused(tmp_path, _load(tmp_path, inventory, target), f"{bad}: {needle}", "save it as UTF-8")
+
+
+@pytest.mark.parametrize("which", ["inventory", "telemetry"])
+def test_an_empty_file_is_called_empty(tmp_path: Path, which: str) -> None:
+    inventory, target = _fleet(tmp_path)
+    empty = inventory if which == "inventory" else target
+    empty.write_bytes(b"")
+    _refused(tmp_path, _load(tmp_path, inventory, target), f"{empty}: is empty (0 bytes)")
+
+
+def test_a_data_directory_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    inventory, target = _fleet(tmp_path)
+    afile = tmp_path / "afile"
+    afile.write_text("not a directory")
+    result = horizonscale("load", "--inventory", str(inventory), "--telemetry", str(target), data_dir=afile)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"the data directory {afile} (--data-dir or HORIZONSCALE_DATA_DIR) is a file" in result.stderr
+
+
+def test_headers_with_spaces_or_hyphens_as_a_cmdb_writes_them_load(tmp_path: Path) -> None:
+    frame = inventory_frame(list(HOSTS)).rename({"host_id": "Host ID", "app_manager": "App-Manager"})
+    inventory, target = _fleet(tmp_path)
+    write_csv(frame, inventory)
+    result = _load(tmp_path, inventory, target)
+    assert result.returncode == 0, result.stderr
+    assert _landed(tmp_path) == (ROWS, "percent")
+
+
 def test_a_directory_is_called_a_directory(tmp_path: Path) -> None:
     inventory, _ = _fleet(tmp_path)
     (tmp_path / "exports").mkdir()
