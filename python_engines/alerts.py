@@ -4,12 +4,14 @@ message to a chat webhook when the user asks for it.
 The webhook URL is a secret (whoever has it can post to the channel), so it is taken from ``--notify`` or the
 environment variable ``HORIZONSCALE_NOTIFY_URL`` only, never from a dbt var (dbt writes vars into its
 manifest and logs), and it is never logged or stored. The message is ``{"text": ...}``, the shape both Slack
-and Microsoft Teams incoming webhooks accept. Nothing is posted when nothing changed; a failed post is logged
-as a warning and never fails the build.
+and Microsoft Teams incoming webhooks accept. Nothing is posted when nothing changed, nor again when a rebuild
+has exactly the message last posted to that URL (kept as a one-way key in the data directory); a failed post
+is logged as a warning and never fails the build.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -151,9 +153,17 @@ def notify_url(given: str | None) -> str | None:
     return url
 
 
-def report_and_notify(serving_file: Path, out_dir: Path, url: str | None, bom: bool = True) -> ChangeReport | None:
+def message_key(url: str, text: str) -> str:
+    """A one-way key of a message and where it went: the URL itself is never stored."""
+    return hashlib.sha256(f"{url}\n{text}".encode()).hexdigest()
+
+
+def report_and_notify(
+    serving_file: Path, out_dir: Path, url: str | None, bom: bool = True, sent_memo: Path | None = None
+) -> ChangeReport | None:
     """After a build: write the change reports, then post one summary when something changed and a URL is set.
-    Never raises for the webhook."""
+    ``sent_memo`` keeps the key of the last message posted: a rebuild of the same day (a retry, a cron run twice)
+    has the same changes and is not posted again. Never raises for the webhook."""
     changes = read_changes(serving_file)
     if changes is None:
         log.info("no risk_changes table in this build: no change report")
@@ -161,7 +171,11 @@ def report_and_notify(serving_file: Path, out_dir: Path, url: str | None, bom: b
     report = write_change_reports(changes, out_dir, bom)
     text = summary_text(changes)
     if url and text:
-        post_message(url, text)
+        key = message_key(url, text)
+        if sent_memo is not None and sent_memo.is_file() and sent_memo.read_text().strip() == key:
+            log.info("webhook: the same changes were posted after an earlier build of this day; not sent again")
+        elif post_message(url, text) and sent_memo is not None:
+            sent_memo.write_text(key + "\n")
     elif url:
         log.info("webhook: nothing changed since the last snapshot, nothing sent")
     return report

@@ -397,6 +397,7 @@ def report_changes(args: argparse.Namespace, paths: ProjectPaths) -> None:
         report_dir(args, paths),
         notify_url(getattr(args, "notify", None)),
         bom=not getattr(args, "no_bom", False),
+        sent_memo=paths.data_dir / ".last_notified",
     )
 
 

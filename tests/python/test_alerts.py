@@ -95,6 +95,20 @@ def test_changes_are_reported_and_posted_once(tmp_path: Path, hook: Hook, caplog
     assert SECRET_PATH not in caplog.text
 
 
+def test_a_rebuild_with_the_same_changes_is_not_posted_again(tmp_path: Path, hook: Hook) -> None:
+    """A retry or a cron run twice: the same message to the same URL goes out once; new changes go out."""
+    memo = tmp_path / ".last_notified"
+    serving = _serving(tmp_path)
+    for _ in range(2):
+        assert report_and_notify(serving, tmp_path / "reports", hook.url, sent_memo=memo) is not None
+    assert len(hook.bodies) == 1
+    assert hook.url not in memo.read_text() and SECRET_PATH not in memo.read_text()
+    (tmp_path / "next").mkdir()
+    other = _serving(tmp_path / "next", CHANGES_SQL + " limit 2")
+    report_and_notify(other, tmp_path / "reports", hook.url, sent_memo=memo)
+    assert len(hook.bodies) == 2
+
+
 def test_nothing_sent_when_nothing_changed(tmp_path: Path, hook: Hook) -> None:
     serving = _serving(tmp_path, CHANGES_SQL + " where false")
     report = report_and_notify(serving, tmp_path / "reports", hook.url)
