@@ -9,6 +9,7 @@ arrives again means (the later load wins; see ``int_telemetry_duplicates`` / ``i
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -83,9 +84,11 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
         raise LoadError(f"no warehouse at {paths.warehouse}: nothing to undo")
     with duckdb.connect(str(paths.warehouse)) as con:
         loads = con.execute(
-            "select load_id, fleet, lake_file, undone_at, telemetry_rows from raw.load_audit order by load_id"
+            "select load_id, fleet, lake_file, undone_at, telemetry_rows, loaded_at "
+            "from raw.load_audit order by load_id"
         ).fetchall()
-        by_id = {row[0]: row for row in loads}
+        by_id = {row[0]: row[:5] for row in loads}
+        loaded_at = {row[0]: row[5] for row in loads}
         live = [row[0] for row in loads if row[3] is None]
         if load_id not in by_id:
             known = ", ".join(str(i) for i in live) or "none"
@@ -112,9 +115,46 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
         con.execute("update raw.load_audit set undone_at = $now where load_id = $id", {"now": utc_now(), "id": load_id})
         if fleet == "synthetic":
             _shorten_generation_audit(con, paths)
-    message = f"load {load_id} ({fleet}, {rows:,} telemetry rows, {lake_file}) undone; rebuild to refresh the warehouse"
+    moved = set_aside_snapshots(paths, load_id, loaded_at[load_id])
+    aside = (
+        f"; {len(moved)} forecast snapshot(s) built on its data ({', '.join(moved)}) moved to "
+        f"{paths.data_dir / UNDONE_HISTORY}/load_{load_id}"
+        if moved
+        else ""
+    )
+    message = (
+        f"load {load_id} ({fleet}, {rows:,} telemetry rows, {lake_file}) undone{aside}; rebuild to refresh the "
+        "warehouse"
+    )
     log.info(message)
     return message
+
+
+#: Where undo moves the forecast snapshots built on an undone load's data (kept, out of the track record).
+UNDONE_HISTORY = "forecast_history_undone"
+
+
+def set_aside_snapshots(paths: ProjectPaths, load_id: int, loaded_at: datetime) -> list[str]:
+    """Move every forecast_history snapshot built since the undone load landed (its data may be in it) out of
+    the history, so forecast_accuracy and risk_changes never score or compare against it; their as_of folders."""
+    # built_at is dbt's run_started_at: naive UTC.
+    landed = loaded_at.astimezone(UTC).replace(tzinfo=None) if loaded_at.tzinfo else loaded_at
+    moved = []
+    for folder in sorted(paths.history_dir.glob("as_of=*")):
+        files = sorted(folder.glob("*.parquet"))
+        if folder.name.endswith("__HIVE_DEFAULT_PARTITION__") or not files:
+            continue
+        with duckdb.connect() as con:
+            built = con.execute(
+                "select max(built_at) from read_parquet($files)", {"files": [str(f) for f in files]}
+            ).fetchone()[0]
+        if built is not None and built >= landed:
+            target = paths.data_dir / UNDONE_HISTORY / f"load_{load_id}" / folder.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            folder.replace(target)
+            moved.append(folder.name.removeprefix("as_of="))
+    return moved
 
 
 def _shorten_generation_audit(con: duckdb.DuckDBPyConnection, paths: ProjectPaths) -> None:

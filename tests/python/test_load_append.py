@@ -11,7 +11,7 @@ back the first build's processed_data exactly.
 from __future__ import annotations
 
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -151,3 +151,28 @@ def test_bad_requests_change_nothing_and_say_why(loads: dict) -> None:
 def test_incremental_build_after_the_append_equals_a_full_refresh(loads: dict) -> None:
     for table in REFINED_TABLES:
         assert loads["incremental"][table] == loads["full_refresh"][table], table
+
+
+def test_undo_sets_aside_the_snapshots_built_on_the_undone_load(tmp_path: Path) -> None:
+    """A forecast snapshot built after the undone load landed may hold its data: it leaves the history (kept
+    aside, not deleted) so forecast_accuracy and risk_changes never score or compare against it."""
+    from datetime import datetime
+
+    from python_engines.loads import UNDONE_HISTORY, set_aside_snapshots
+    from python_engines.paths import ProjectPaths
+
+    paths = ProjectPaths.discover(tmp_path / "data")
+    landed = datetime(2026, 1, 8, 6, 0, tzinfo=UTC)
+    with duckdb.connect() as con:
+        for as_of, built_at in (("2025-12-31", "2026-01-01 05:00:00"), ("2026-01-07", "2026-01-08 07:00:00")):
+            folder = paths.history_dir / f"as_of={as_of}"
+            folder.mkdir(parents=True)
+            target = folder / "forecasts0.parquet"
+            con.execute(f"copy (select timestamp '{built_at}' as built_at) to '{target}' (format parquet)")
+        (paths.history_dir / "as_of=__HIVE_DEFAULT_PARTITION__").mkdir()
+    assert set_aside_snapshots(paths, 2, landed) == ["2026-01-07"]
+    assert sorted(p.name for p in paths.history_dir.iterdir()) == [
+        "as_of=2025-12-31",
+        "as_of=__HIVE_DEFAULT_PARTITION__",
+    ]
+    assert (paths.data_dir / UNDONE_HISTORY / "load_2" / "as_of=2026-01-07" / "forecasts0.parquet").is_file()
