@@ -20,6 +20,9 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
+#: The resource spellings the refinery maps (the dbt seed stg_resource_aliases reads).
+ALIASES = Path(__file__).resolve().parents[1] / "seeds" / "resource_aliases.csv"
+
 #: A problem is worth a warning when it hits more than this share of the telemetry rows: the build's
 #: default max_reject_share, above which it fails.
 WARN_SHARE = 0.05
@@ -68,6 +71,7 @@ inventory as (
 known as (select distinct host_id from inventory),
 short_known as (select distinct split_part(host_id, '.', 1) as short_id from inventory),
 hostnames as (select distinct hostname from inventory where hostname is not null),
+aliases as ({aliases}),
 
 telemetry as (
     select
@@ -75,6 +79,8 @@ telemetry as (
         source_file,
         host_id as source_host_id,
         lower(trim(host_id)) as host_id,
+        resource as source_resource,
+        lower(trim(resource)) as resource,
         trim(ts) as ts,
         nullif(trim(value), '') as value
     from read_parquet({telemetry})
@@ -87,7 +93,8 @@ parsed as (
         try_cast(value as double) as number,
         host_id in (select host_id from known) as known_host,
         split_part(host_id, '.', 1) in (select short_id from short_known) as known_short,
-        host_id in (select hostname from hostnames) as known_hostname
+        host_id in (select hostname from hostnames) as known_hostname,
+        resource in (select alias from aliases) as known_resource
     from telemetry
 ),
 
@@ -117,6 +124,8 @@ select
     count(*) filter (numeric and number between 0 and 1) as within_one_rows,
     count(*) filter (numeric and number > 1) as above_one_rows,
     max(number) filter (numeric) as max_value,
+    count(*) filter (not known_resource) as unknown_resource_rows,
+    count(*) filter (numeric and not (number between 0 and 100)) as out_of_range_rows,
     count(*) filter (known_host and ts_utc is not null and number between 0 and 100) as usable_percent_rows,
     count(*) filter (known_host and ts_utc is not null and number between 0 and 1) as usable_fraction_rows,
     arg_min(source_host_id, (host_id, file_row)) filter (not known_host and host_id is not null) as unknown_example,
@@ -126,7 +135,9 @@ select
     arg_min(value, file_row) filter (decimal_comma) as decimal_comma_example,
     arg_min(value, file_row) filter (value is not null and not numeric and not decimal_comma) as non_numeric_example,
     arg_min(value, file_row) filter (numeric and number > 0 and number <= 1) as fraction_example,
-    arg_min(value, file_row) filter (numeric and number > 1) as above_one_example
+    arg_min(value, file_row) filter (numeric and number > 1) as above_one_example,
+    arg_min(source_resource, file_row) filter (not known_resource) as unknown_resource_example,
+    arg_min(value, file_row) filter (numeric and not (number between 0 and 100)) as out_of_range_example
 from flagged
 """
 
@@ -160,6 +171,10 @@ class TelemetryProfile:
     non_numeric_example: str | None
     fraction_example: str | None
     above_one_example: str | None
+    unknown_resource_rows: int = 0
+    out_of_range_rows: int = 0
+    unknown_resource_example: str | None = None
+    out_of_range_example: str | None = None
     inventory_example: str | None = None
 
     def share(self, rows: int) -> float:
@@ -275,12 +290,22 @@ def silent_hosts_warning(
     )
 
 
+def _aliases_sql() -> str:
+    """The known resource spellings: the seed, or the four names where the project's seeds are not beside."""
+    if ALIASES.is_file():
+        source = f"read_csv({_literal(str(ALIASES))}, header = true, all_varchar = true)"
+        return f"select lower(trim(alias)) as alias from {source}"
+    return "select unnest(['cpu', 'memory', 'disk', 'network']) as alias"
+
+
 def profile_telemetry(
     con: duckdb.DuckDBPyConnection, staged_inventory: Path, staged_telemetry: list[Path]
 ) -> TelemetryProfile:
     """One pass over the staged files (every column text); ``con`` must be in the UTC time zone."""
     files = "[" + ", ".join(_literal(str(path)) for path in staged_telemetry) + "]"
-    query = CHECK_SQL.format(inventory=_literal(str(staged_inventory)), telemetry=files, ts_utc=TS_UTC)
+    query = CHECK_SQL.format(
+        inventory=_literal(str(staged_inventory)), telemetry=files, ts_utc=TS_UTC, aliases=_aliases_sql()
+    )
     cursor = con.execute(query)
     names = [column[0] for column in cursor.description]
     profile = TelemetryProfile(**dict(zip(names, cursor.fetchone(), strict=True)))
@@ -368,8 +393,23 @@ def _timestamp_problems(profile: TelemetryProfile) -> list[str]:
     return problems
 
 
+def _resource_problem(profile: TelemetryProfile) -> str | None:
+    if profile.share(profile.unknown_resource_rows) <= WARN_SHARE:
+        return None
+    return (
+        f"{profile.rows(profile.unknown_resource_rows)} have a resource this project does not forecast (e.g. "
+        f"{profile.unknown_resource_example!r}), rejected as unknown_resource: name it cpu, memory, disk or "
+        f"network, or add your spelling to {ALIASES.relative_to(ALIASES.parents[1])}"
+    )
+
+
 def _value_problems(profile: TelemetryProfile, value_scale: str) -> list[str]:
     problems = []
+    if value_scale == "percent" and profile.share(profile.out_of_range_rows) > WARN_SHARE:
+        problems.append(
+            f"{profile.rows(profile.out_of_range_rows)} have a value outside 0-100 (e.g. "
+            f"{profile.out_of_range_example!r}), rejected as out_of_range: check the export's units"
+        )
     if profile.share(profile.decimal_comma_rows) > WARN_SHARE:
         example = profile.decimal_comma_example or ""
         problems.append(
@@ -421,6 +461,7 @@ def check_telemetry(profile: TelemetryProfile, value_scale: str, source: str) ->
         problem
         for problem in (
             _host_problem(profile),
+            _resource_problem(profile),
             *_timestamp_problems(profile),
             *_value_problems(profile, value_scale),
         )

@@ -152,6 +152,27 @@ def test_some_unknown_hosts_and_epoch_rows_warn_and_load_every_row(tmp_path: Pat
     assert _landed(tmp_path) == (ROWS, "percent")  # every row landed: the build keeps the bad ones as rejects
 
 
+def test_unknown_resources_and_values_out_of_range_warn_at_load(tmp_path: Path) -> None:
+    """Problems the build's reject gate would stop on a build later: said by `load`, one line each."""
+    telemetry = _telemetry().with_columns(
+        pl.when(pl.col("resource") == "CPU").then(pl.lit("cpu_pct")).otherwise(pl.col("resource")).alias("resource"),
+        pl.when((pl.col("resource") == "mem") & (pl.col("host_id") == "h1"))
+        .then(pl.lit("140.5"))
+        .otherwise(pl.col("value"))
+        .alias("value"),
+    )
+    inventory, target = _fleet(tmp_path, telemetry)
+    result = _load(tmp_path, inventory, target)
+    assert result.returncode == 0, result.stderr
+    resource, value = sorted(_warnings(result.stderr), key=lambda w: "outside 0-100" in w)
+    assert (
+        f"{3 * 21} of {ROWS} rows" in resource
+        and "resource this project does not forecast (e.g. 'cpu_pct')" in resource
+    )
+    assert "seeds/resource_aliases.csv" in resource
+    assert f"{21} of {ROWS} rows" in value and "value outside 0-100 (e.g. '140.5')" in value
+
+
 def test_a_clean_fleet_loads_without_warnings(tmp_path: Path) -> None:
     inventory, target = _fleet(tmp_path)
     result = _load(tmp_path, inventory, target)
