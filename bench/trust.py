@@ -403,6 +403,9 @@ class Evaluation:
     reliability: pl.DataFrame = field(default_factory=pl.DataFrame)  # reliability per method x bin
     truth_note: str = ""  # what "breached" means where it is not "a day over the threshold in the window"
     oracle_gap: pl.DataFrame = field(default_factory=pl.DataFrame)  # oracle_gap of the golden record, by family
+    # alert_scores of HorizonScale and stock Prophet on the series stock Prophet ran on (ALL only): the same series
+    same_alerts: pl.DataFrame = field(default_factory=pl.DataFrame)
+    unforecast_breaches: int = 0  # true breaches of series without a golden forecast: golden misses
 
 
 def horizon_day(cut: date) -> pl.Expr:
@@ -474,9 +477,33 @@ def evaluate(
             pl.col("days_to_true_breach").is_between(BREACH_WINDOW + 1, LATER_WINDOW).alias("breaches_later")
         )
     )
-    alerts = alert_scores(
-        with_all(alerts_frame.select("method", "family", *KEYS, "flagged", "truth", "breaches_later"))
+    # A series that truly breaches but got no golden forecast is a miss of the golden record, not a series less.
+    unforecast = (
+        truth.filter(pl.col("truth").fill_null(False))
+        .join(keys, on=list(KEYS), how="anti")
+        .select(
+            pl.lit(GOLDEN).alias("method"),
+            pl.lit("unforecast").alias("family"),
+            *KEYS,
+            pl.lit(False).alias("flagged"),
+            pl.lit(True).alias("truth"),
+            pl.lit(False).alias("breaches_later"),
+        )
     )
+    if unforecast.height:
+        log.warning(
+            "%d series breach within %d days without a golden forecast: counted as misses",
+            unforecast.height,
+            BREACH_WINDOW,
+        )
+    alert_rows = pl.concat(
+        [alerts_frame.select("method", "family", *KEYS, "flagged", "truth", "breaches_later"), unforecast],
+        how="vertical_relaxed",
+    )
+    alerts = alert_scores(with_all(alert_rows))
+    same_alerts = alert_scores(
+        with_all(alert_rows.filter(pl.col("method").is_in([GOLDEN, STOCK])).join(stock_ran, on=list(KEYS), how="semi"))
+    ).filter(pl.col("family") == ALL)
     _check_golden_rule(flags, golden_flags)
 
     stock_keys = scored.filter(pl.col("method") == STOCK).select(*KEYS).unique()
@@ -532,6 +559,8 @@ def evaluate(
         probabilities=probability_scores(stated) if stated.height else pl.DataFrame(),
         reliability=reliability(stated) if stated.height else pl.DataFrame(),
         oracle_gap=oracle_gap(scored, GOLDEN, ORACLE) if (scored["method"] == ORACLE).any() else pl.DataFrame(),
+        same_alerts=same_alerts,
+        unforecast_breaches=unforecast.height,
     )
 
 
@@ -770,6 +799,33 @@ def method_order(methods: Iterable[str]) -> list[str]:
     return [m for m in first if m in methods] + sorted(methods - set(first) - set(last)) + last
 
 
+def same_series_alerts(result: Evaluation, method: str) -> str:
+    """ "precision / recall" of one method's alert on stock Prophet's series, or "-"."""
+    rows = result.same_alerts.filter(pl.col("method") == method) if result.same_alerts.height else result.same_alerts
+    if not rows.height:
+        return "-"
+    return f"{fmt(rows['precision'].item())} / {fmt(rows['recall'].item())}"
+
+
+def same_series_alert_lines(result: Evaluation) -> list[str]:
+    """The alert of HorizonScale and stock Prophet on the same series: the table above scores stock Prophet on
+    the series it ran on only, HorizonScale on all of them."""
+    if not result.same_alerts.height:
+        return []
+    both = {row["method"]: row for row in result.same_alerts.to_dicts()}
+    if GOLDEN not in both or STOCK not in both:
+        return []
+    golden, stock = both[GOLDEN], both[STOCK]
+    return [
+        f"The alert on the {golden['series']} series stock Prophet ran on, the same series for both "
+        f"({golden['true']} true breaches): {GOLDEN} flagged {golden['flagged']}, {golden['false_positives']} false "
+        f"and {golden['missed']} missed (precision / recall {same_series_alerts(result, GOLDEN)}); {STOCK} flagged "
+        f"{stock['flagged']}, {stock['false_positives']} false and {stock['missed']} missed "
+        f"({same_series_alerts(result, STOCK)}). The table's {STOCK} row is on those series only; the point and "
+        "band figures of both on the same series are the summary's ratios.\n"
+    ]
+
+
 def fleet_report(fleet: Fleet, result: Evaluation) -> str:
     points, alerts = result.points, result.alerts
     methods = method_order(points["method"].unique().to_list() + alerts["method"].unique().to_list())
@@ -836,7 +892,13 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
     ]
     lines.append(markdown_table(header, rows))
     true_count = pick(alerts, GOLDEN, ALL, "true")
-    lines.append(f"True breaches within {BREACH_WINDOW} days: {true_count}.\n")
+    unforecast = (
+        f" ({result.unforecast_breaches} of them on series without a golden forecast: counted as its misses)"
+        if result.unforecast_breaches
+        else ""
+    )
+    lines.append(f"True breaches within {BREACH_WINDOW} days: {true_count}{unforecast}.\n")
+    lines += same_series_alert_lines(result)
     if ORACLE in methods:
         lines.append(
             f"{ORACLE}: the generator's oracle alert (breach within {BREACH_WINDOW} days at least {ORACLE_LEVEL} "
@@ -1062,7 +1124,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 fmt(ratios["winkler_ratio"].item()) if ratios.height else "-",
                 overall(result.points, GOLDEN, "coverage"),
                 f"{overall(result.alerts, GOLDEN, 'precision')} / {overall(result.alerts, GOLDEN, 'recall')}",
-                f"{overall(result.alerts, STOCK, 'precision')} / {overall(result.alerts, STOCK, 'recall')}",
+                f"{same_series_alerts(result, GOLDEN)} vs {same_series_alerts(result, STOCK)}",
                 f"{overall(result.alerts, ORACLE, 'precision')} / {overall(result.alerts, ORACLE, 'recall')}",
                 families_out_of_range(result.points),
                 families_out_of_range(result.points, column="coverage_below_ceiling"),
@@ -1080,7 +1142,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "Winkler ratio",
         "HS coverage",
         "HS alert precision / recall",
-        "stock alert precision / recall",
+        "on stock's series: HS vs stock alert precision / recall",
         "oracle alert precision / recall",
         f"HS families with coverage in {FAMILY_COVERAGE[0]:.2f}-{FAMILY_COVERAGE[1]:.2f}",
         "the same on the days the actual is below 100",
@@ -1110,7 +1172,10 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
     return "\n".join(
         [
             "## Trust across fleets (WAPE, Winkler, coverage: days 1-180; stress fleets on the future, the default "
-            "fleet on its backtest; HS = HorizonScale golden record)",
+            "fleet on its backtest, whose days 1-180 are its backtest's (122 at the default vars) and whose champion "
+            "was chosen on them; HS = HorizonScale golden record; stock Prophet runs on a sample of each fleet's "
+            "series: its WAPE and Winkler over that sample, the ratios and the alert comparison on the same series "
+            "for both)",
             "",
             markdown_table(header, rows),
             *pooled_lines,
@@ -1159,6 +1224,8 @@ def save(fleet: Fleet, result: Evaluation, out: Path) -> str:
         "breach_probability_scores": result.probabilities.to_dicts(),
         "breach_probability_reliability": result.reliability.to_dicts(),
         "oracle_gap": result.oracle_gap.to_dicts(),
+        "alerts_on_stock_series": result.same_alerts.to_dicts(),
+        "unforecast_breaches": result.unforecast_breaches,
     }
     (out / f"trust_{fleet.name}.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return report

@@ -34,6 +34,7 @@ from bench.trust import (
     pool_oracle_gap,
     probability_section,
     read_stress_truth,
+    same_series_alert_lines,
     sample_keys,
 )
 from bench.trust_metrics import ALL
@@ -238,6 +239,32 @@ def test_stock_alerts_count_only_the_series_it_ran_on(exports: Path) -> None:
     result = evaluate_stress(exports, warehouse(), stock_runner([], h2_failed=False))
     (row,) = result.alerts.filter((pl.col("method") == STOCK) & (pl.col("family") == ALL)).to_dicts()
     assert (row["series"], row["flagged"], row["precision"], row["recall"]) == (1, 1, 1.0, 1.0)
+
+
+def test_the_alert_beside_stock_prophets_is_on_its_series(exports: Path) -> None:
+    """Stock Prophet ran on h1 and failed on h2: both methods' alert is scored on those two series alone, and the
+    report says so (the all-series table scores HorizonScale on every series, stock Prophet on its sample)."""
+    result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    same = {r["method"]: r for r in result.same_alerts.to_dicts()}
+    assert set(same) == {GOLDEN, STOCK}
+    assert [same[GOLDEN][k] for k in ("series", "true", "flagged", "false_positives")] == [2, 1, 2, 1]
+    assert [same[STOCK][k] for k in ("series", "true", "flagged", "missed")] == [2, 1, 1, 0]
+    (line,) = same_series_alert_lines(result)
+    assert "The alert on the 2 series stock Prophet ran on" in line and "(precision / recall 0.5 / 1.0)" in line
+    only_h1 = evaluate_stress(exports, warehouse(), stock_runner([], h2_failed=False))
+    assert only_h1.same_alerts.filter(pl.col("method") == GOLDEN)["series"].item() == 1
+
+
+def test_a_true_breach_without_a_golden_forecast_is_a_miss(tmp_path: Path) -> None:
+    """h3 ramps to a breach but has no golden forecast (insufficient_history): a miss, not a series fewer."""
+    exports = write_stress_standin(
+        tmp_path / "fleet",
+        [("h1", "cpu", "ramp", ramp), ("h2", "memory", "flat", flat), ("h3", "disk", "ramp", ramp)],
+    )
+    result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    (row,) = result.alerts.filter((pl.col("method") == GOLDEN) & (pl.col("family") == ALL)).to_dicts()
+    assert (row["true"], row["missed"], row["recall"]) == (2, 1, 0.5)
+    assert result.unforecast_breaches == 1
 
 
 def test_sample_keys_is_fixed_and_sized() -> None:
