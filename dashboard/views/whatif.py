@@ -68,8 +68,13 @@ def _scenario(snapshot: Snapshot) -> whatif.Scenario:
     kind = kind_column.selectbox("Scope", list(SCOPE_LABELS), key="whatif_scope", format_func=SCOPE_LABELS.get)
     value = None
     if kind != "fleet":
-        value = value_column.selectbox(SCOPE_LABELS[kind], _scope_choices(snapshot, kind), key=f"whatif_{kind}")
-    resource = resource_column.selectbox("Effect on", ["all", *whatif.RESOURCES], key="whatif_resource")
+        # Not "whatif_<kind>": whatif_host and whatif_resource are other widgets' keys on this page.
+        value = value_column.selectbox(SCOPE_LABELS[kind], _scope_choices(snapshot, kind), key=f"whatif_scope_{kind}")
+    if kind == "resource":  # the scope is the resource the effect applies to
+        resource = "all"
+        resource_column.caption(f"Effect on: {value} only (the scope)")
+    else:
+        resource = resource_column.selectbox("Effect on", ["all", *whatif.RESOURCES], key="whatif_resource")
     start = start_column.date_input(
         "From",
         value=windows.forecast_start,

@@ -145,9 +145,21 @@ def test_capacity_relief_and_scope_choice(data_dir: Path) -> None:
     app = _run(whatif_growth=0.0, whatif_capacity=4.0)
     assert _scenario_counts(app)["RED"] == 0  # a quarter of the load crosses 95% nowhere on this fleet
     next(s for s in app.selectbox if s.key == "whatif_scope").set_value("department").run()
-    department = next(s for s in app.selectbox if s.key == "whatif_department")
+    department = next(s for s in app.selectbox if s.key == "whatif_scope_department")
     assert department.value is not None
     assert not app.exception
+
+
+@pytest.mark.parametrize("kind", ["host", "app_code", "resource"])
+def test_every_scope_kind_renders(data_dir: Path, kind: str) -> None:
+    """Host and resource scopes once crashed the page: their pickers' keys were the host-curve picker's and the
+    "Effect on" box's (StreamlitDuplicateElementKey)."""
+    app = _run(whatif_growth=10.0)
+    next(s for s in app.selectbox if s.key == "whatif_scope").set_value(kind).run()
+    assert not app.exception, "\n".join(str(exc.value) for exc in app.exception)
+    assert next(s for s in app.selectbox if s.key == f"whatif_scope_{kind}").value is not None
+    if kind == "resource":  # the scope names the resource: no second resource to contradict it
+        assert "whatif_resource" not in {s.key for s in app.selectbox}
 
 
 def test_cli_whatif_prints_and_writes_csv(data_dir: Path, tmp_path: Path) -> None:
