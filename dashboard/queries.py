@@ -137,6 +137,23 @@ def soonest_breaches(snapshot: Snapshot, filters: Filters, limit: int) -> pl.Dat
     )
 
 
+def hosts_to_review(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
+    """Every RED and AMBER host with the reason fleet_health gives (stale, never reported, no forecast, a
+    crossing below the alert rule, ...): RED first, then the soonest crossing."""
+    where, params = _fleet_where(filters)
+    return query(
+        snapshot,
+        f"""
+        select
+            status, hostname, status_reason, worst_resource, days_to_upper_breach, department, app_manager,
+            region, environment, host_id
+        from fleet_health where status <> 'GREEN' and {where}
+        order by status = 'RED' desc, days_to_upper_breach nulls last, hostname
+        """,
+        params,
+    )
+
+
 def breach_count(snapshot: Snapshot, filters: Filters) -> int:
     where, params = filters.where(
         regions="region", departments="department", environments="environment", resources="resource"

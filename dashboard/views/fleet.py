@@ -1,4 +1,5 @@
-"""Fleet health: Red/Amber/Green counts and shares, and the soonest breaches ranked by days until full."""
+"""Fleet health: Red/Amber/Green counts and shares, the soonest breaches ranked by days until full, and every
+RED and AMBER host with its reason."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ ROW_CHOICES = (25, 50, 100, 250, 1000)
 STATUS_HELP = {
     "RED": "A series meets the breach alert: by default, its forecast upper bound crosses the breach threshold "
     "within the breach window on a day with at least a 15% chance of exceeding it.",
-    "AMBER": "A breach later in the horizon, the upper bound above the amber level within the window, "
-    "or a series without a forecast.",
+    "AMBER": "The host stopped reporting or never did, a breach later in the horizon (or within the window "
+    "below the alert rule), the upper bound above the amber level within the window, or a series without a "
+    "forecast. The list below says which, host by host.",
     "GREEN": "Headroom on every resource.",
 }
 
@@ -83,6 +85,22 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
     )
 
 
+def _review_table(snapshot: Snapshot, filters: queries.Filters) -> None:
+    """The RED and AMBER hosts with their reasons: AMBER hosts (stale, never reported, unforecast series) appear
+    in no breach list, so without this a count on the page named no one."""
+    hosts = queries.hosts_to_review(snapshot, filters)
+    with st.expander(f"RED and AMBER hosts, with why ({hosts.height:,})"):
+        download_table(
+            hosts,
+            "hosts_to_review",
+            hosts_selectable=True,
+            column_config={
+                "status_reason": st.column_config.TextColumn("Why", width="large"),
+                "days_to_upper_breach": st.column_config.NumberColumn("Upper bound crosses in (days)", format="%d"),
+            },
+        )
+
+
 def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     st.title(TITLE)
     filters = _filters(snapshot)
@@ -97,6 +115,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     by_department = queries.rag_by_department(snapshot, filters)
     bars.plotly_chart(cached_figure(charts.rag_by_department, by_department), key="fleet_departments", config=STATIC)
     _breach_table(snapshot, filters)
+    _review_table(snapshot, filters)
     with st.expander("Status by department (table)"):
         download_table(
             by_department,

@@ -18,6 +18,8 @@ TITLE = HOST_VIEW
 REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
 #: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
 BREACH_THRESHOLD = 95.0
+#: The dbt var ``breach_window_days``: the alert looks this many days ahead.
+BREACH_WINDOW_DAYS = 90
 PICK_KEY = "host_pick"
 RESOURCE_KEY = "resource"
 
@@ -104,6 +106,16 @@ def _basis(basis: str) -> str:
     return f"the point forecast (itself above {BREACH_THRESHOLD:g}%)"
 
 
+def _unflagged_why(days_ahead: int) -> str:
+    """Why an upper bound that crosses the threshold is not a breach alert."""
+    if days_ahead <= BREACH_WINDOW_DAYS:
+        return (
+            f"within the {BREACH_WINDOW_DAYS}-day breach window but below the alert rule (its chance of exceeding "
+            f"{BREACH_THRESHOLD:g}% stays under the rule's minimum), so not flagged"
+        )
+    return "beyond the breach window"
+
+
 def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, today: date) -> date | None:
     """Say when (and how trustworthy) the first breach is; return its date for the chart."""
     if forecast.is_empty():
@@ -131,7 +143,7 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
         when = later["ds"].min()
         st.warning(
             f"**{md(resource)}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, "
-            f"in {days((when - today).days)}**, beyond the breach window ({trust})",
+            f"in {days((when - today).days)}**, {_unflagged_why((when - today).days)} ({trust})",
             icon=":material/schedule:",
         )
         return when
@@ -277,7 +289,9 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
             column_config={
                 "first_breach_date": st.column_config.DateColumn("First breach"),
                 "days_to_breach": st.column_config.NumberColumn("Days until full", format="%d"),
-                "in_breach_window": st.column_config.CheckboxColumn("Within window"),
+                "in_breach_window": st.column_config.CheckboxColumn(
+                    "Alerted", help="Flagged by the breach alert (a capacity_risks row)"
+                ),
                 **BREACH_COLUMNS,
                 "peak_yhat_upper": st.column_config.NumberColumn("Peak upper (180 d)", format="%.1f%%"),
                 "backtest_mape": st.column_config.NumberColumn("Backtest MAPE", format="%.1f%%"),

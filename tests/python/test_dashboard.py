@@ -112,6 +112,16 @@ def test_fleet_rag_counts_equal_the_mart(data_dir: Path, serving: Path) -> None:
         assert shown[status] == f"{expected.get(status, 0):,}"
 
 
+def test_fleet_lists_every_red_and_amber_host_with_its_reason(data_dir: Path, serving: Path) -> None:
+    """AMBER hosts (stale, never reported, unforecast) are in no breach list: the page names them and says why."""
+    expected = mart(serving, "select hostname, status, status_reason from fleet_health where status <> 'GREEN'")
+    assert {status for _, status, _ in expected} == {"RED", "AMBER"}  # the fixture has both
+    app = run("Fleet health")
+    (shown,) = [f for f in (pl.from_pandas(d.value) for d in app.dataframe) if "status_reason" in f.columns]
+    assert sorted(shown.select("hostname", "status", "status_reason").rows()) == sorted(expected)
+    assert shown["status"].to_list() == sorted(shown["status"].to_list(), key=lambda s: s != "RED")  # RED first
+
+
 def test_fleet_filters_reach_the_counts(data_dir: Path, serving: Path) -> None:
     region = mart(serving, "select region from fleet_health group by all order by count(*) desc, region limit 1")[0][0]
     app = run("Fleet health")
@@ -576,3 +586,10 @@ def test_host_header_leaves_out_what_an_own_fleet_lacks() -> None:
         "DNA SEASONAL a",
     ]
     assert "16 GB memory" in host_view.host_facts({**own, "memory_gb": 16})
+
+
+def test_an_unflagged_crossing_inside_the_window_is_not_called_beyond_it() -> None:
+    """A crossing on day 84 that the alert rule does not flag was shown as 'beyond the breach window'."""
+    assert "within the 90-day breach window but below the alert rule" in host_view._unflagged_why(84)
+    assert "within the 90-day" in host_view._unflagged_why(90)
+    assert host_view._unflagged_why(91) == "beyond the breach window"
