@@ -638,7 +638,7 @@ def host_leaderboard(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
     return query(
         snapshot,
         """
-        select resource, rank, model, is_champion, status, mape, wape, mae, bias, coverage
+        select resource, rank, model, is_champion, status, run_error, mape, wape, mae, bias, coverage
         from model_leaderboard where host_id = ? order by resource, rank, model
         """,
         [host_id],

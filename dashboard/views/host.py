@@ -313,6 +313,9 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
             f"leaderboard_{file_safe(host['hostname'])}",
             column_config={
                 "coverage": st.column_config.NumberColumn("Coverage", format="percent"),
+                "run_error": st.column_config.TextColumn(
+                    "Why not run", help="e.g. 'constant series: every observed value is 98' for insufficient_history"
+                ),
                 "mape": st.column_config.NumberColumn("MAPE %", format="%.2f"),
                 "wape": st.column_config.NumberColumn("WAPE %", format="%.2f"),
                 "mae": st.column_config.NumberColumn("MAE", format="%.2f"),

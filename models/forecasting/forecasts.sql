@@ -74,7 +74,8 @@ champions as (
         mape,
         wape,
         champion_reason,
-        is_regime_override
+        is_regime_override,
+        has_recent_break
     from leaderboard
     where is_champion
 ),
@@ -94,6 +95,7 @@ golden as (
         champions.wape as backtest_wape,
         champions.champion_reason,
         champions.is_regime_override,
+        champions.has_recent_break,
         case
             when max(production.yhat) over series <= recent_range.recent_max
                 then recent_range.recent_max + greatest(recent_range.recent_max - recent_range.recent_p95, 1.0)
@@ -191,8 +193,9 @@ select
     backtest_mape,
     backtest_wape,
     case
-        -- The series left the model that won its backtest: its score says nothing about the forecast.
-        when is_regime_override then 'LOW'
+        -- The series left the model that won its backtest, or the champion's own band missed most of its last
+        -- weeks (no other engine could take over): its backtest score says nothing about the forecast.
+        when is_regime_override or has_recent_break then 'LOW'
         when backtest_mape <= {{ var('trust_high_max_mape') }} then 'HIGH'
         when backtest_mape <= {{ var('trust_medium_max_mape') }} then 'MEDIUM'
         else 'LOW'

@@ -100,6 +100,13 @@ decided as (
                 then
                     'recent break: the series left its backtest winner (its band, or a trend or compounding '
                     || 'curve it cannot forecast), so its forecast has no track record yet'
+            -- LOW with a MAPE under the MEDIUM bar: the champion's band missed most of its last weeks.
+            when
+                trust_level = 'LOW' and not coalesce(is_breach_alert, false)
+                and backtest_mape <= {{ var('trust_medium_max_mape') }}
+                then
+                    'recent break: the last weeks left the champion''s band, so its backtest MAPE of '
+                    || {{ rightsizing_number('round(backtest_mape, 1)') }} || '% says nothing about the forecast'
             when trust_level = 'LOW' and not coalesce(is_breach_alert, false)
                 then
                     'LOW trust: backtest MAPE ' || {{ rightsizing_number('round(backtest_mape, 1)') }}

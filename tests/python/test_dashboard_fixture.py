@@ -254,7 +254,7 @@ ranked as (
     select *, row_number() over (partition by host_id, resource order by coalesce(mape, wape), model) as rank
     from metrics
 )
-select *, rank = 1 as is_champion from ranked;
+select *, rank = 1 as is_champion, null::varchar as run_error from ranked;
 
 create temp table calibration as
 select f.host_id, f.resource, f.model, quantile_cont(abs(p.y - f.yhat), 0.8) as q
