@@ -75,8 +75,9 @@ def _mape(snapshot: Snapshot, filters: queries.Filters) -> None:
 def _coverage(snapshot: Snapshot, filters: queries.Filters) -> None:
     st.subheader("Interval coverage: nominal vs measured")
     st.caption(
-        "Share of backtest actuals inside each engine's own interval, and inside the calibrated band of the "
-        "golden record where the engine is champion; averages weighted by series."
+        "Share of backtest actuals inside each engine's own interval, and inside that interval once calibrated "
+        "(the conformal stretch each engine's band would get, learned on the other half of the hosts: "
+        "cross-fitted, out of sample), whether or not the engine is champion; averages weighted by series."
     )
     frame = queries.coverage(snapshot, filters)
     st.plotly_chart(cached_figure(charts.coverage_bars, frame), key="audit_coverage", config=STATIC)

@@ -134,7 +134,7 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
         st.error(
             f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "
             f"(flagged by {_basis(risk['breach_basis'])}; breach probability {risk['breach_probability']:.0%}; "
-            f"peak {risk['peak_yhat_upper']:.1f}%; {trust})",
+            f"90-day peak {risk['peak_yhat_upper']:.1f}%; {trust})",
             icon=":material/warning:",
         )
         return risk["first_breach_date"]
