@@ -410,16 +410,35 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
             )
         )
     if not series.history.is_empty():
+        # Days the refinery filled (a gap interpolated, or a silent host's last value carried forward) are no
+        # measurement: drawn apart, so a stale host's flat tail is not read as its load.
+        imputed = (
+            series.history["is_imputed"].fill_null(False).to_list()
+            if "is_imputed" in series.history.columns
+            else [False] * series.history.height
+        )
+        values = series.history["y"].to_list()
         figure.add_trace(
             go.Scatter(
                 x=series.history["ds"].to_list(),
-                y=series.history["y"].to_list(),
+                y=[None if filled else y for y, filled in zip(values, imputed, strict=True)],
                 mode="lines",
                 name="actual",
                 line={"color": "#3d3d3d", "width": 1},
                 hovertemplate="%{y:.1f}%<extra>actual</extra>",
             )
         )
+        if any(imputed):
+            figure.add_trace(
+                go.Scatter(
+                    x=series.history["ds"].to_list(),
+                    y=[y if filled else None for y, filled in zip(values, imputed, strict=True)],
+                    mode="markers",
+                    name="filled (no data)",
+                    marker={"color": "#9e9e9e", "size": 3},
+                    hovertemplate="%{y:.1f}%<extra>filled: no data that day</extra>",
+                )
+            )
     for model, color in model_colors(series.backtests["model"].to_list()).items():
         rows = series.backtests.filter(pl.col("model") == model)
         if rows.is_empty():

@@ -233,7 +233,11 @@ def _series_download(host: dict, data: dict[str, pl.DataFrame]) -> pl.DataFrame:
     history = data["history"].select(
         "resource",
         "ds",
-        pl.lit("actual").alias("series"),
+        # A filled day (interpolated, or carried forward from a silent host) is no measurement.
+        pl.when(pl.col("is_imputed").fill_null(False))
+        .then(pl.lit("filled (no data)"))
+        .otherwise(pl.lit("actual"))
+        .alias("series"),
         pl.col("y").alias("value"),
         pl.lit(None, pl.Float64).alias("lower"),
         pl.lit(None, pl.Float64).alias("upper"),

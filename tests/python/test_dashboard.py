@@ -593,3 +593,50 @@ def test_an_unflagged_crossing_inside_the_window_is_not_called_beyond_it() -> No
     assert "within the 90-day breach window but below the alert rule" in host_view._unflagged_why(84)
     assert "within the 90-day" in host_view._unflagged_why(90)
     assert host_view._unflagged_why(91) == "beyond the breach window"
+
+
+def test_filled_days_are_drawn_and_exported_apart_from_actuals() -> None:
+    """A silent host's carried-forward tail was drawn and exported as 'actual': it is no measurement."""
+    from datetime import date, timedelta
+
+    days = [date(2025, 12, 1) + timedelta(days=d) for d in range(10)]
+    history = pl.DataFrame({"resource": "cpu", "ds": days, "y": [50.0] * 10, "is_imputed": [False] * 7 + [True] * 3})
+    empty = pl.DataFrame(schema={"model": pl.String, "ds": pl.Date, "yhat": pl.Float64})
+    figure = charts.host_resource_chart(
+        charts.HostSeries(
+            resource="cpu",
+            history=history,
+            backtests=empty,
+            forecast=pl.DataFrame(
+                schema={"ds": pl.Date, "yhat": pl.Float64, "yhat_lower": pl.Float64, "yhat_upper": pl.Float64}
+            ),
+            today=days[-1],
+            backtest_start=days[0],
+            backtest_end=days[-1],
+            forecast_end=days[-1],
+            threshold=95.0,
+            first_breach=None,
+        )
+    )
+    traces = {trace.name: trace for trace in figure.data}
+    assert list(traces["actual"].y) == [50.0] * 7 + [None] * 3
+    assert list(traces["filled (no data)"].y) == [None] * 7 + [50.0] * 3
+    data = {
+        "history": history,
+        "backtests": empty.with_columns(
+            pl.lit("cpu").alias("resource"),
+            pl.lit(None, pl.Float64).alias("yhat_lower"),
+            pl.lit(None, pl.Float64).alias("yhat_upper"),
+        ),
+        "forecast": pl.DataFrame(
+            schema={
+                "resource": pl.String,
+                "ds": pl.Date,
+                "yhat": pl.Float64,
+                "yhat_lower": pl.Float64,
+                "yhat_upper": pl.Float64,
+            }
+        ),
+    }
+    exported = host_view._series_download({"hostname": "h"}, data)
+    assert exported.filter(pl.col("series") == "filled (no data)").height == 3
