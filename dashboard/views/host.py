@@ -116,7 +116,15 @@ def _unflagged_why(days_ahead: int) -> str:
     return "beyond the breach window"
 
 
-def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, today: date) -> date | None:
+def _last_actual(history: pl.DataFrame) -> float | None:
+    """The series' last measured (not filled) value."""
+    measured = history.filter(~pl.col("is_imputed").fill_null(False)) if "is_imputed" in history.columns else history
+    return measured.sort("ds")["y"][-1] if measured.height else None
+
+
+def _breach_callout(
+    resource: str, forecast: pl.DataFrame, risk: dict | None, today: date, last_actual: float | None = None
+) -> date | None:
     """Say when (and how trustworthy) the first breach is; return its date for the chart."""
     if forecast.is_empty():
         st.info(f"{md(resource)}: no golden forecast for this series.")
@@ -131,8 +139,14 @@ def _breach_callout(resource: str, forecast: pl.DataFrame, risk: dict | None, to
     if first.get("band_source") == "history":
         trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"
     if risk is not None:
+        already = (
+            f"**{md(resource)}: already over {BREACH_THRESHOLD:g}% (last actual {last_actual:.1f}%)**; "
+            if last_actual is not None and last_actual > BREACH_THRESHOLD
+            else ""
+        )
         st.error(
-            f"**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, in {days(risk['days_to_breach'])}** "
+            f"{already}**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, "
+            f"in {days(risk['days_to_breach'])}** "
             f"(flagged by {_basis(risk['breach_basis'])}; breach probability {risk['breach_probability']:.0%}; "
             f"90-day peak {risk['peak_yhat_upper']:.1f}%; {trust})",
             icon=":material/warning:",
@@ -163,7 +177,9 @@ def _resource_tab(
     def of(name: str) -> pl.DataFrame:
         return data[name].filter(pl.col("resource") == resource)
 
-    breach = _breach_callout(resource, of("forecast"), risks.get(resource), windows.history_end)
+    breach = _breach_callout(
+        resource, of("forecast"), risks.get(resource), windows.history_end, _last_actual(of("history"))
+    )
     figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach)
     # No modebar (it covers the breach label): drag to zoom, double-click to reset.
     st.plotly_chart(figure, key=f"host_chart_{resource}", config={"displayModeBar": False, "scrollZoom": False})

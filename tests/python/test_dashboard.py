@@ -640,3 +640,14 @@ def test_filled_days_are_drawn_and_exported_apart_from_actuals() -> None:
     }
     exported = host_view._series_download({"hostname": "h"}, data)
     assert exported.filter(pl.col("series") == "filled (no data)").height == 3
+
+
+def test_the_last_actual_is_the_last_measured_day() -> None:
+    """'already over 95%' reads the last measurement, not a filled day after it."""
+    from datetime import date
+
+    history = pl.DataFrame(
+        {"ds": [date(2025, 12, d) for d in (1, 2, 3)], "y": [97.0, 98.0, 40.0], "is_imputed": [False, False, True]}
+    )
+    assert host_view._last_actual(history) == 98.0
+    assert host_view._last_actual(history.head(0)) is None
