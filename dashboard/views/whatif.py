@@ -179,6 +179,25 @@ def _host_curve(snapshot: Snapshot, scenario: whatif.Scenario, hosts: pl.DataFra
     )
 
 
+def capped_hosts(hosts: pl.DataFrame) -> int:
+    """Hosts in scope whose baseline band reaches 100% within the window: their demand above capacity is not
+    measured (telemetry and forecasts stop at 100%)."""
+    if "baseline_peak_yhat_upper" not in hosts.columns:
+        return 0
+    return hosts.filter(pl.col("baseline_peak_yhat_upper") >= 100).height
+
+
+def _capped_warning(hosts: pl.DataFrame, scenario: whatif.Scenario) -> None:
+    capped = capped_hosts(hosts)
+    if capped and scenario.capacity_factor > 1:
+        st.warning(
+            f"{capped:,} host(s) in scope have a forecast band at 100% within the window: a host that is full "
+            "cannot show how much more it would use, so with more capacity their load is at least what this shows "
+            "(size them on the right-sizing view, which says 'at least' for them).",
+            icon=":material/info:",
+        )
+
+
 def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     st.title(TITLE)
     st.caption(
@@ -193,6 +212,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         st.info("No host is in this scope.")
         return
     _rag_metrics(hosts)
+    _capped_warning(hosts, scenario)
     changed = whatif.changed_hosts(hosts)
     st.subheader(f"Hosts whose status or breach date changes ({changed.height:,})")
     download_table(

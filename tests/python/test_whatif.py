@@ -173,3 +173,14 @@ def test_cli_whatif_prints_and_writes_csv(data_dir: Path, tmp_path: Path) -> Non
     bad = horizonscale("whatif", "--scope", "department=Nowhere", "--growth", "5%", data_dir=data_dir)
     assert bad.returncode == 2 and bad.stderr.startswith("horizonscale: error: unknown department 'Nowhere'")
     assert bad.stderr.count("\n") == 1
+
+
+def test_capacity_relief_warns_about_hosts_at_the_cap() -> None:
+    """A band at 100% hides the demand above capacity: more capacity shows a floor, not the load."""
+    import polars as pl
+
+    from dashboard.views.whatif import capped_hosts
+
+    hosts = pl.DataFrame({"host_id": ["a", "b", "c"], "baseline_peak_yhat_upper": [100.0, 99.9, None]})
+    assert capped_hosts(hosts) == 1
+    assert capped_hosts(hosts.drop("baseline_peak_yhat_upper")) == 0
