@@ -474,7 +474,10 @@ def evaluate(
         grid.join(keys, on=list(KEYS))
         .join(truth.select(*KEYS, "truth", "days_to_true_breach"), on=list(KEYS), how="left")
         .with_columns(  # a false alarm on these is an early warning: the truth crosses within the forecast horizon
-            pl.col("days_to_true_breach").is_between(BREACH_WINDOW + 1, LATER_WINDOW).alias("breaches_later")
+            # Not is_between(91, 180): the default fleet's planted days are fractional (90.5 is after the window).
+            ((pl.col("days_to_true_breach") > BREACH_WINDOW) & (pl.col("days_to_true_breach") <= LATER_WINDOW)).alias(
+                "breaches_later"
+            )
         )
     )
     # A series that truly breaches but got no golden forecast is a miss of the golden record, not a series less.
