@@ -65,8 +65,8 @@ bench-scale: install
 
 TRUST_ARGS ?=
 
-## Trust on fleets we did not generate (bench/README.md): stress fleets (seeds 11, 12; 400 hosts) against their
-## future and the default fleet (500 hosts) against its backtest and planted breaches, HorizonScale vs stock Prophet
+## Trust on fleets we did not generate (bench/README.md): stress fleets (seeds 11, 12, 13; 400 hosts) against their
+## future and the default fleet (2,000 hosts) against its backtest and planted breaches, HorizonScale vs stock Prophet
 ## and the seasonal naive; tables in bench/results/trust_*.md. E.g. make trust TRUST_ARGS="--skip-build".
 trust: install
 	$(BIN)/python -m bench.trust $(TRUST_ARGS)

@@ -48,6 +48,9 @@ def main() -> None:
             "build",
             "--select",
             "+core +intermediate",
+            # intermediate.risk reads the forecasts: without this the "refinery" step ran every engine too.
+            "--exclude",
+            "forecasting intermediate.risk",
             "--indirect-selection",
             "cautious",
         ],

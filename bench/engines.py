@@ -172,8 +172,9 @@ def cost_section(series: list[Series], windows: ForecastWindows) -> None:
         ],
     )
     print(
-        "XGBoost's training is a fleet-level step (one model per cut, "
-        f"{settings.max_train_rows:,} sampled rows): its share per series is in section 4 (engine_timings).\n"
+        "XGBoost's training is a fleet-level step (one model per cut, on 1,000 sampled rows a series, at least "
+        f"{settings.min_train_rows:,} and at most {settings.max_train_rows:,}): its share per series is in section 4 "
+        "(engine_timings).\n"
     )
 
 
