@@ -418,25 +418,20 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
             else [False] * series.history.height
         )
         values = series.history["y"].to_list()
-        figure.add_trace(
-            go.Scatter(
-                x=series.history["ds"].to_list(),
-                y=[None if filled else y for y, filled in zip(values, imputed, strict=True)],
-                mode="lines",
-                name="actual",
-                line={"color": "#3d3d3d", "width": 1},
-                hovertemplate="%{y:.1f}%<extra>actual</extra>",
-            )
-        )
-        if any(imputed):
+        kinds = [
+            ("actual", False, {"mode": "lines", "line": {"color": "#3d3d3d", "width": 1}}, "actual"),
+            ("filled (no data)", True, {"mode": "markers", "marker": {"color": "#9e9e9e", "size": 3}}, "filled"),
+        ]
+        for name, filled_days, style, label in kinds:
+            if filled_days and not any(imputed):
+                continue
             figure.add_trace(
                 go.Scatter(
                     x=series.history["ds"].to_list(),
-                    y=[y if filled else None for y, filled in zip(values, imputed, strict=True)],
-                    mode="markers",
-                    name="filled (no data)",
-                    marker={"color": "#9e9e9e", "size": 3},
-                    hovertemplate="%{y:.1f}%<extra>filled: no data that day</extra>",
+                    y=[y if filled == filled_days else None for y, filled in zip(values, imputed, strict=True)],
+                    name=name,
+                    hovertemplate=f"%{{y:.1f}}%<extra>{label}</extra>",
+                    **style,
                 )
             )
     for model, color in model_colors(series.backtests["model"].to_list()).items():
