@@ -1273,6 +1273,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def built_hosts(fleet: Fleet, warehouse: Warehouse) -> int:
+    """Hosts of a fleet already built: the stress generator's manifest, else the hosts in processed_data."""
+    manifest = fleet.exports / "manifest.json"
+    if fleet.kind == "stress" and manifest.is_file():
+        return int(json.loads(manifest.read_text())["hosts"])
+    return warehouse.processed["host_id"].n_unique()
+
+
 def fleets(args: argparse.Namespace) -> list[Fleet]:
     chosen = [Fleet(f"stress_s{s}", "stress", args.hosts, s, args.work / f"stress_s{s}") for s in args.seed_list]
     if args.default_hosts:
@@ -1294,6 +1302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.perf_counter()
             warehouse = read_warehouse(fleet.warehouse)
             fleet.timings["read warehouse"] = time.perf_counter() - started
+            if args.skip_build:  # the fleet's size is the build's, not this run's --hosts
+                fleet.hosts = built_hosts(fleet, warehouse)
             log.info("%s: engines %s", fleet.name, ", ".join(warehouse.engine_relations))
             started = time.perf_counter()
             result = evaluate_fleet(fleet, warehouse, args)

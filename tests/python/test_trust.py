@@ -374,3 +374,15 @@ def test_stock_prophets_band_is_the_same_in_every_run() -> None:
     other = _fit_stock(("h2", "cpu", days, values, cuts))
     assert np.array_equal(other[2][0][2][:, 0], runs[0][2][0][2][:, 0])  # the same point forecast
     assert not np.array_equal(other[2][0][2][:, 2], runs[0][2][0][2][:, 2])  # another draw of the band
+
+
+def test_a_rescored_fleet_keeps_the_size_it_was_built_with(tmp_path: Path) -> None:
+    """--skip-build labelled a 40-host build with this run's --hosts (400 by default)."""
+    from bench.trust import Fleet, built_hosts
+
+    stress = Fleet("stress_s11", "stress", 400, 11, tmp_path / "stress_s11")
+    stress.exports.mkdir(parents=True)
+    (stress.exports / "manifest.json").write_text('{"hosts": 40}')
+    assert built_hosts(stress, warehouse()) == 40
+    default = Fleet("default_s42", "default", 2000, 42, tmp_path / "default_s42")
+    assert built_hosts(default, warehouse()) == 3  # the hosts in processed_data
