@@ -24,6 +24,7 @@ select
     outlook.champion_model,
     outlook.backtest_mape,
     outlook.trust_level,
+    outlook.champion_reason,
     -- A flagged series' upper bound crosses within the window, so its first crossing is a window day.
     outlook.first_upper_breach_date as first_breach_date,
     outlook.days_to_upper_breach as days_to_breach,
