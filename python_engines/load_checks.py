@@ -18,10 +18,12 @@ from pathlib import Path
 
 import duckdb
 
+from python_engines.paths import find_project_root
+
 log = logging.getLogger(__name__)
 
-#: The resource spellings the refinery maps (the dbt seed stg_resource_aliases reads).
-ALIASES = Path(__file__).resolve().parents[1] / "seeds" / "resource_aliases.csv"
+#: The resource spellings the refinery maps: the dbt seed stg_resource_aliases reads, under the project root.
+ALIASES_SEED = Path("seeds") / "resource_aliases.csv"
 
 #: A problem is worth a warning when it hits more than this share of the telemetry rows: the build's
 #: default max_reject_share, above which it fails.
@@ -49,6 +51,11 @@ def fraction_like(numeric_rows: int, within_one_rows: int, max_value: float | No
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _files_literal(paths: list[Path]) -> str:
+    """A DuckDB list literal of file paths, for read_parquet."""
+    return "[" + ", ".join(_literal(str(path)) for path in paths) + "]"
 
 
 #: The timestamp parsing of stg_own_telemetry: an offset or zone after the date means timestamptz, else UTC.
@@ -226,7 +233,7 @@ class ValueGroup:
 
 def value_groups(con: duckdb.DuckDBPyConnection, staged_telemetry: list[Path]) -> list[ValueGroup]:
     """The staged telemetry's numeric values by export file and resource (as spelled in the export)."""
-    files = "[" + ", ".join(_literal(str(path)) for path in staged_telemetry) + "]"
+    files = _files_literal(staged_telemetry)
     rows = con.execute(GROUP_SQL.format(files=files)).fetchall()
     return [ValueGroup(*row) for row in rows]
 
@@ -277,7 +284,7 @@ def silent_hosts_warning(
 ) -> str | None:
     """A warning naming the inventory hosts without a single telemetry row (None when every host has one):
     they have no series to forecast, and fleet_health shows them AMBER 'no telemetry' (stale_hosts)."""
-    files = "[" + ", ".join(_literal(str(path)) for path in staged_telemetry) + "]"
+    files = _files_literal(staged_telemetry)
     hosts, silent = con.execute(
         SILENT_SQL.format(inventory=_literal(str(staged_inventory)), telemetry=files)
     ).fetchone()
@@ -291,18 +298,20 @@ def silent_hosts_warning(
 
 
 def _aliases_sql() -> str:
-    """The known resource spellings: the seed, or the four names where the project's seeds are not beside."""
-    if ALIASES.is_file():
-        source = f"read_csv({_literal(str(ALIASES))}, header = true, all_varchar = true)"
-        return f"select lower(trim(alias)) as alias from {source}"
-    return "select unnest(['cpu', 'memory', 'disk', 'network']) as alias"
+    """The known resource spellings: the project's seed, or the four names where no project is found."""
+    try:
+        seed = find_project_root() / ALIASES_SEED
+    except FileNotFoundError:
+        return "select unnest(['cpu', 'memory', 'disk', 'network']) as alias"
+    source = f"read_csv({_literal(str(seed))}, header = true, all_varchar = true)"
+    return f"select lower(trim(alias)) as alias from {source}"
 
 
 def profile_telemetry(
     con: duckdb.DuckDBPyConnection, staged_inventory: Path, staged_telemetry: list[Path]
 ) -> TelemetryProfile:
     """One pass over the staged files (every column text); ``con`` must be in the UTC time zone."""
-    files = "[" + ", ".join(_literal(str(path)) for path in staged_telemetry) + "]"
+    files = _files_literal(staged_telemetry)
     query = CHECK_SQL.format(
         inventory=_literal(str(staged_inventory)), telemetry=files, ts_utc=TS_UTC, aliases=_aliases_sql()
     )
@@ -399,7 +408,7 @@ def _resource_problem(profile: TelemetryProfile) -> str | None:
     return (
         f"{profile.rows(profile.unknown_resource_rows)} have a resource this project does not forecast (e.g. "
         f"{profile.unknown_resource_example!r}), rejected as unknown_resource: name it cpu, memory, disk or "
-        f"network, or add your spelling to {ALIASES.relative_to(ALIASES.parents[1])}"
+        f"network, or add your spelling to {ALIASES_SEED}"
     )
 
 
