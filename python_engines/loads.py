@@ -87,15 +87,14 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
             "select load_id, fleet, lake_file, undone_at, telemetry_rows, loaded_at "
             "from raw.load_audit order by load_id"
         ).fetchall()
-        by_id = {row[0]: row[:5] for row in loads}
-        loaded_at = {row[0]: row[5] for row in loads}
+        by_id = {row[0]: row for row in loads}
         live = [row[0] for row in loads if row[3] is None]
         if load_id not in by_id:
             known = ", ".join(str(i) for i in live) or "none"
             raise LoadError(
                 f"no load {load_id} in this warehouse (live loads: {known}; see raw.load_audit); nothing was changed"
             )
-        _, fleet, lake_file, undone_at, rows = by_id[load_id]
+        _, fleet, lake_file, undone_at, rows, loaded_at = by_id[load_id]
         if undone_at is not None:
             raise LoadError(f"load {load_id} was already undone at {undone_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
         if fleet == "synthetic":
@@ -115,7 +114,7 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
         con.execute("update raw.load_audit set undone_at = $now where load_id = $id", {"now": utc_now(), "id": load_id})
         if fleet == "synthetic":
             _shorten_generation_audit(con, paths)
-    moved = set_aside_snapshots(paths, load_id, loaded_at[load_id])
+    moved = set_aside_snapshots(paths, load_id, loaded_at)
     aside = (
         f"; {len(moved)} forecast snapshot(s) built on its data ({', '.join(moved)}) moved to "
         f"{paths.data_dir / UNDONE_HISTORY}/load_{load_id}"
@@ -139,21 +138,21 @@ def set_aside_snapshots(paths: ProjectPaths, load_id: int, loaded_at: datetime) 
     the history, so forecast_accuracy and risk_changes never score or compare against it; their as_of folders."""
     # built_at is dbt's run_started_at: naive UTC.
     landed = loaded_at.astimezone(UTC).replace(tzinfo=None) if loaded_at.tzinfo else loaded_at
-    moved = []
-    for folder in sorted(paths.history_dir.glob("as_of=*")):
-        files = sorted(folder.glob("*.parquet"))
-        if folder.name.endswith("__HIVE_DEFAULT_PARTITION__") or not files:
-            continue
-        with duckdb.connect() as con:
-            built = con.execute(
-                "select max(built_at) from read_parquet($files)", {"files": [str(f) for f in files]}
-            ).fetchone()[0]
-        if built is not None and built >= landed:
-            target = paths.data_dir / UNDONE_HISTORY / f"load_{load_id}" / folder.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(target, ignore_errors=True)
-            folder.replace(target)
-            moved.append(folder.name.removeprefix("as_of="))
+    if not any(paths.history_dir.glob("as_of=*/*.parquet")):
+        return []
+    with duckdb.connect() as con:  # one pass over the history: each snapshot's as_of and when it was built
+        tainted = con.execute(
+            "select strftime(as_of, '%Y-%m-%d') from read_parquet($glob, hive_partitioning = false, "
+            "union_by_name = true) where as_of is not null group by as_of having max(built_at) >= $landed "
+            "order by as_of",
+            {"glob": str(paths.history_dir / "as_of=*" / "*.parquet"), "landed": landed},
+        ).fetchall()
+    moved = [as_of for (as_of,) in tainted]
+    for as_of in moved:
+        target = paths.data_dir / UNDONE_HISTORY / f"load_{load_id}" / f"as_of={as_of}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        (paths.history_dir / f"as_of={as_of}").replace(target)
     return moved
 
 

@@ -168,8 +168,17 @@ def test_undo_sets_aside_the_snapshots_built_on_the_undone_load(tmp_path: Path) 
             folder = paths.history_dir / f"as_of={as_of}"
             folder.mkdir(parents=True)
             target = folder / "forecasts0.parquet"
-            con.execute(f"copy (select timestamp '{built_at}' as built_at) to '{target}' (format parquet)")
-        (paths.history_dir / "as_of=__HIVE_DEFAULT_PARTITION__").mkdir()
+            # As the build writes them (write_partition_columns): as_of is in the file too.
+            con.execute(
+                f"copy (select date '{as_of}' as as_of, timestamp '{built_at}' as built_at) "
+                f"to '{target}' (format parquet)"
+            )
+        placeholder = paths.history_dir / "as_of=__HIVE_DEFAULT_PARTITION__"
+        placeholder.mkdir()
+        con.execute(
+            f"copy (select null::date as as_of, null::timestamp as built_at) to '{placeholder / 'forecasts0.parquet'}' "
+            "(format parquet)"
+        )
     assert set_aside_snapshots(paths, 2, landed) == ["2026-01-07"]
     assert sorted(p.name for p in paths.history_dir.iterdir()) == [
         "as_of=2025-12-31",
