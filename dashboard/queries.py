@@ -137,6 +137,17 @@ def soonest_breaches(snapshot: Snapshot, filters: Filters, limit: int) -> pl.Dat
     )
 
 
+#: The dbt var breach_window_days' default, for a serving copy without whatif_rules (a partial build).
+DEFAULT_BREACH_WINDOW_DAYS = 90
+
+
+def breach_window_days(snapshot: Snapshot, present: frozenset[str]) -> int:
+    """The breach window the build used (whatif_rules publishes the alert's vars)."""
+    if "whatif_rules" not in present:
+        return DEFAULT_BREACH_WINDOW_DAYS
+    return int(query(snapshot, "select breach_window_days from whatif_rules")["breach_window_days"][0])
+
+
 def hosts_to_review(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:
     """Every RED and AMBER host with the reason fleet_health gives (stale, never reported, no forecast, a
     crossing below the alert rule, ...): RED first, then the soonest crossing."""

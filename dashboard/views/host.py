@@ -18,8 +18,6 @@ TITLE = HOST_VIEW
 REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
 #: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
 BREACH_THRESHOLD = 95.0
-#: The dbt var ``breach_window_days``: the alert looks this many days ahead.
-BREACH_WINDOW_DAYS = 90
 PICK_KEY = "host_pick"
 RESOURCE_KEY = "resource"
 
@@ -106,13 +104,10 @@ def _basis(basis: str) -> str:
     return f"the point forecast (itself above {BREACH_THRESHOLD:g}%)"
 
 
-def _unflagged_why(days_ahead: int) -> str:
-    """Why an upper bound that crosses the threshold is not a breach alert."""
-    if days_ahead <= BREACH_WINDOW_DAYS:
-        return (
-            f"within the {BREACH_WINDOW_DAYS}-day breach window but below the alert rule (its chance of exceeding "
-            f"{BREACH_THRESHOLD:g}% stays under the rule's minimum), so not flagged"
-        )
+def _unflagged_why(days_ahead: int, window_days: int) -> str:
+    """Why an upper bound that crosses the threshold is not a breach alert (the host's status says which rule)."""
+    if days_ahead <= window_days:
+        return f"within the {window_days}-day breach window but not flagged by the alert rule (see the status)"
     return "beyond the breach window"
 
 
@@ -123,7 +118,12 @@ def _last_actual(history: pl.DataFrame) -> float | None:
 
 
 def _breach_callout(
-    resource: str, forecast: pl.DataFrame, risk: dict | None, today: date, last_actual: float | None = None
+    resource: str,
+    forecast: pl.DataFrame,
+    risk: dict | None,
+    today: date,
+    window_days: int,
+    last_actual: float | None = None,
 ) -> date | None:
     """Say when (and how trustworthy) the first breach is; return its date for the chart."""
     if forecast.is_empty():
@@ -157,7 +157,7 @@ def _breach_callout(
         when = later["ds"].min()
         st.warning(
             f"**{md(resource)}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, "
-            f"in {days((when - today).days)}**, {_unflagged_why((when - today).days)} ({trust})",
+            f"in {days((when - today).days)}**, {_unflagged_why((when - today).days, window_days)} ({trust})",
             icon=":material/schedule:",
         )
         return when
@@ -173,12 +173,13 @@ def _resource_tab(
     data: dict[str, pl.DataFrame],
     windows: queries.Windows,
     risks: dict[str, dict],
+    window_days: int,
 ) -> None:
     def of(name: str) -> pl.DataFrame:
         return data[name].filter(pl.col("resource") == resource)
 
     breach = _breach_callout(
-        resource, of("forecast"), risks.get(resource), windows.history_end, _last_actual(of("history"))
+        resource, of("forecast"), risks.get(resource), windows.history_end, window_days, _last_actual(of("history"))
     )
     figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach)
     # No modebar (it covers the breach label): drag to zoom, double-click to reset.
@@ -293,6 +294,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
             "`make run` builds the forecasts and risk marts.",
             icon=":material/info:",
         )
+    window_days = queries.breach_window_days(snapshot, present)
     risks: dict[str, dict] = {}
     if "capacity_risks" in present:
         risks = {row["resource"]: row for row in queries.host_risks(snapshot, host_id).iter_rows(named=True)}
@@ -325,7 +327,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     for tab, resource in zip(tabs, queries.RESOURCES, strict=True):
         if tab.open:
             with tab:
-                _resource_tab(snapshot, host_id, resource, data, windows, risks)
+                _resource_tab(snapshot, host_id, resource, data, windows, risks, window_days)
     if "model_leaderboard" in present:
         st.subheader("Tournament for this host")
         download_table(

@@ -590,9 +590,10 @@ def test_host_header_leaves_out_what_an_own_fleet_lacks() -> None:
 
 def test_an_unflagged_crossing_inside_the_window_is_not_called_beyond_it() -> None:
     """A crossing on day 84 that the alert rule does not flag was shown as 'beyond the breach window'."""
-    assert "within the 90-day breach window but below the alert rule" in host_view._unflagged_why(84)
-    assert "within the 90-day" in host_view._unflagged_why(90)
-    assert host_view._unflagged_why(91) == "beyond the breach window"
+    assert "within the 90-day breach window but not flagged" in host_view._unflagged_why(84, 90)
+    assert "within the 90-day" in host_view._unflagged_why(90, 90)
+    assert host_view._unflagged_why(91, 90) == "beyond the breach window"
+    assert "within the 120-day" in host_view._unflagged_why(91, 120)  # the build's window, not a constant
 
 
 def test_filled_days_are_drawn_and_exported_apart_from_actuals() -> None:
