@@ -58,6 +58,9 @@ judged as (
         training_days,
         observed_days,
         case when training_days > 0 then 1 - observed_days / training_days end as imputed_share,
+        -- Enough real history, whatever its values: what the seasonal naive needs (a constant series too).
+        observed_days >= {{ min_days }} and observed_days > 0
+        and 1 - observed_days / training_days <= {{ max_share }} as has_enough_history,
         case
             when observed_days = 0
                 then 'no observed values before ' || strftime(backtest_start, '%Y-%m-%d')
@@ -80,6 +83,6 @@ judged as (
 select
     *,
     history_problem is null as is_eligible,
-    history_problem is null or history_problem like 'constant series:%' as is_baseline_eligible
+    coalesce(has_enough_history, false) as is_baseline_eligible
 
 from judged
