@@ -10,7 +10,8 @@
 --   downsize  the right size gives back at least rightsizing_min_reclaim_share of the capacity;
 --   keep      otherwise (the peak fits, the host is at its minimum size, or the change is not worth a resize).
 -- Only series that deserve action are sized; the others get 'no_recommendation' and the first reason that
--- applies: network (not sized), no forecast, unknown capacity, stale or short history, a recent break, LOW trust
+-- applies: no telemetry (an inventory host none of whose rows reached the warehouse still gets a row per resource
+-- the fleet reports, so that no host drops out of the list), network (not sized), no forecast, unknown capacity, stale or short history, a recent break, LOW trust
 -- (the last two only without a breach alert: an alerted series is upsized, its reason saying low confidence).
 {%- set reclaim_share = var('rightsizing_min_reclaim_share') -%}
 {%- set min_history_days = var('rightsizing_min_history_days') -%}
@@ -28,6 +29,25 @@ hosts as (
 
 settings as (
     {{ rightsizing_settings_sql() }}
+),
+
+-- Inventory hosts without a single row in processed_data: nothing to size, but a planner must see them.
+silent_hosts as (
+    select
+        hosts.host_id,
+        fleet_resources.resource,
+        false as has_forecast,
+        0 as history_observed_days,
+        true as has_no_telemetry
+    from hosts
+    cross join (select distinct resource from facts) as fleet_resources
+    where hosts.host_id not in (select facts.host_id from facts)
+),
+
+all_series as (
+    select * from facts
+    union all by name
+    select * from silent_hosts
 ),
 
 joined as (
@@ -58,7 +78,7 @@ joined as (
                 when '{{ item.resource }}' then '{{ item.capacity_column }}'
             {%- endfor %}
         end as capacity_column
-    from facts
+    from all_series as facts
     inner join hosts on facts.host_id = hosts.host_id
     left join settings on facts.resource = settings.resource
 ),
@@ -79,6 +99,10 @@ decided as (
     select
         *,
         case
+            when coalesce(has_no_telemetry, false)
+                then
+                    'no telemetry: none of its rows reached the warehouse (left out of the export, or every row '
+                    || 'rejected: see telemetry_rejects)'
             when target_utilization is null
                 then 'network is not sized: inventories carry no link capacity (its breaches are in capacity_risks)'
             when not has_forecast
