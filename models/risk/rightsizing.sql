@@ -11,8 +11,9 @@
 --   keep      otherwise (the peak fits, the host is at its minimum size, or the change is not worth a resize).
 -- Only series that deserve action are sized; the others get 'no_recommendation' and the first reason that
 -- applies: no telemetry (an inventory host none of whose rows reached the warehouse still gets a row per resource
--- the fleet reports, so that no host drops out of the list), network (not sized), no forecast, unknown capacity, stale or short history, a recent break, LOW trust
--- (the last two only without a breach alert: an alerted series is upsized, its reason saying low confidence).
+-- the fleet reports, so that no host drops out of the list), network (not sized), no forecast, unknown capacity,
+-- stale or short history, a recent break, LOW trust (the last two only without a breach alert: an alerted series
+-- is upsized, its reason saying low confidence).
 {%- set reclaim_share = var('rightsizing_min_reclaim_share') -%}
 {%- set min_history_days = var('rightsizing_min_history_days') -%}
 {%- set max_stale_days = var('rightsizing_max_stale_days') %}
@@ -31,6 +32,10 @@ settings as (
     {{ rightsizing_settings_sql() }}
 ),
 
+fleet_resources as (
+    select distinct resource from facts
+),
+
 -- Inventory hosts without a single row in processed_data: nothing to size, but a planner must see them.
 silent_hosts as (
     select
@@ -40,7 +45,7 @@ silent_hosts as (
         0 as history_observed_days,
         true as has_no_telemetry
     from hosts
-    cross join (select distinct resource from facts) as fleet_resources
+    cross join fleet_resources
     where hosts.host_id not in (select facts.host_id from facts)
 ),
 
