@@ -61,6 +61,13 @@ class IngestResult:
     seconds: float
 
 
+#: How every CSV file is read: all text (the refinery parses and rejects with a reason), the first line the
+#: header, and no comment character. DuckDB's sniffer otherwise takes '#' for a comment marker, so a row whose
+#: host is Excel's '#N/A' vanished before it had a row id and a cell holding '#N/A' came out empty; skip = 0 so
+#: that no line is passed over as a preamble. The delimiter and quoting are still sniffed (';' exports exist).
+CSV_OPTIONS = "all_varchar = true, header = true, comment = '', skip = 0"
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -71,7 +78,7 @@ def _reader(path: str) -> str:
     if lowered.endswith(".parquet"):
         return f"read_parquet({_literal(path)})"
     if lowered.endswith(CSV_SUFFIXES):
-        return f"read_csv({_literal(path)}, all_varchar = true, header = true)"
+        return f"read_csv({_literal(path)}, {CSV_OPTIONS})"
     raise IngestError(f"{path}: unsupported file type (use .csv, .csv.gz or .parquet)")
 
 
@@ -159,7 +166,7 @@ def csv_line_problem(path: str) -> str | None:
     with duckdb.connect() as con:
         try:
             con.execute(
-                f"select count(*) from read_csv({_literal(path)}, all_varchar = true, header = true, "
+                f"select count(*) from read_csv({_literal(path)}, {CSV_OPTIONS}, "
                 f"delim = {_literal(delimiter)}, store_rejects = true)"
             ).fetchall()
             rows = con.execute(

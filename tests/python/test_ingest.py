@@ -37,6 +37,25 @@ def test_lands_every_row_as_text(tmp_path: Path) -> None:
     assert rows == [(1, "12.5"), (2, "abc")]  # bad rows are landed too: the refinery rejects them with a reason
 
 
+def test_a_hash_is_text_not_a_comment(tmp_path: Path) -> None:
+    """Excel writes '#N/A' for a failed lookup: DuckDB's sniffer took '#' for a comment marker, so such a row
+    vanished before it had a row id (and a '#N/A' cell came out empty) with nothing in the rejects."""
+    inv, tel = _write(
+        tmp_path,
+        INVENTORY + "#N/A,web-2,Retail,RB,Ann,EMEA,x\n",
+        "host_id,resource,ts,value\nH1,cpu,2025-01-01,12.5\n#N/A,cpu,2025-01-01,60\nH1,cpu,2025-01-02,#N/A\n",
+    )
+    data = tmp_path / "data"
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(data / "horizonscale.duckdb"), read_only=True) as con:
+        assert con.execute("select host_id from raw.inventory order by all").fetchall() == [("#N/A",), ("H1",)]
+        rows = con.execute(
+            f"select host_id, value from read_parquet('{data / 'lake' / OWN_TELEMETRY_FILE}') order by raw_row_id"
+        ).fetchall()
+    assert rows == [("H1", "12.5"), ("#N/A", "60"), ("H1", "#N/A")]
+
+
 def test_load_replaces_the_synthetic_raw_layer_with_an_empty_one(tmp_path: Path) -> None:
     """Both fleets' raw tables and lake files always exist, the fleet not loaded empty: dbt reads both."""
     inv, tel = _write(tmp_path)
