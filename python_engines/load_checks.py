@@ -58,9 +58,12 @@ def _files_literal(paths: list[Path]) -> str:
     return "[" + ", ".join(_literal(str(path)) for path in paths) + "]"
 
 
-#: The timestamp parsing of stg_own_telemetry: an offset or zone after the date means timestamptz, else UTC.
+#: The timestamp parsing of stg_own_telemetry: an offset or zone after the date means timestamptz, else UTC; a
+#: zone abbreviation other than UTC or GMT (BST, IST, CST...) is ambiguous and gives null.
 TS_UTC = """
     case
+        when regexp_matches(ts, '[0-9 ][a-z]{2,}$', 'i') and not regexp_matches(ts, '[0-9 ](utc|gmt)$', 'i')
+            then null
         when regexp_matches(substr(ts, 11), '[a-su-z+-]', 'i') then timezone('UTC', try_cast(ts as timestamptz))
         else try_cast(ts as timestamp)
     end

@@ -9,6 +9,7 @@ import pytest
 from support import horizonscale
 
 from python_engines.ingest import OWN_TELEMETRY_FILE
+from python_engines.load_checks import TS_UTC
 from python_engines.raw_layer import SYNTHETIC_TELEMETRY_FILE
 
 INVENTORY = "host_id,hostname,department,app_code,app_manager,region,owner_note\nH1,web-1,Retail,RB,Ann,EMEA,x\n"
@@ -128,3 +129,24 @@ def test_one_inventory_file_only(tmp_path: Path) -> None:
     pattern = str(tmp_path / "inventory*.csv")
     result = horizonscale("load", "--inventory", pattern, "--telemetry", str(tel), data_dir=tmp_path / "data")
     assert result.returncode == 2 and "matches 2 files; give one inventory file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("ts", "utc"),
+    [
+        ("2024-07-01 00:00:00 BST", None),  # DuckDB alone reads BST as Asia/Dhaka (+06)
+        ("2024-07-01 00:00:00 IST", None),
+        ("2024-07-01T00:00:00 cst", None),
+        ("2024-07-01 00:00:00 UTC", "2024-07-01 00:00:00"),
+        ("2024-07-01 00:00:00 Europe/London", "2024-06-30 23:00:00"),
+        ("2024-07-01T00:00:00+01:00", "2024-06-30 23:00:00"),
+        ("2024-07-01", "2024-07-01 00:00:00"),
+    ],
+)
+def test_load_checks_read_timestamps_as_the_refinery_does(ts: str, utc: str | None) -> None:
+    """The load's usability check parses timestamps like stg_own_telemetry (whose dbt unit test has the same
+    rows): a zone abbreviation other than UTC or GMT is ambiguous and unparsed."""
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'Pacific/Auckland'")
+        (value,) = con.execute(f"select cast(({TS_UTC}) as varchar) from (select ? as ts)", [ts]).fetchone()
+    assert value == utc
