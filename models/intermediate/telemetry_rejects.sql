@@ -1,7 +1,8 @@
 {#-
     Every raw telemetry row the refinery does not use, exactly as delivered (as text, with its file), and the
     reason. The shared refinery judges daily rows (int_fleet_telemetry): the failed row-level check, else
-    out_of_window (valid but outside the history window), else duplicate_superseded (valid, in the window,
+    after_fleet_end (valid, but after the derived history_end: the last day on which most of the fleet
+    reported, int_history_window), else out_of_window (valid but outside the history window), else duplicate_superseded (valid, in the window,
     but another row of the same load won its host, resource and day), or superseded_by_later_load (a later
     load re-sent the day and won it). Your own fleet's rows are judged first, row by row, in
     int_own_telemetry_samples; when the shared refinery then rejects one of its days, every raw row of that
@@ -99,6 +100,9 @@ classified as (
         validated.raw_row_id,
         case
             when not validated.is_valid then validated.validity_reason
+            -- After the last day most of the fleet reported (the end was derived, not set): a clock ahead?
+            when history_window.is_end_derived and validated.ds > history_window.history_end
+                then 'after_fleet_end'
             when
                 validated.ds is null
                 or validated.ds < history_window.history_start

@@ -166,6 +166,9 @@ def bad_rows_fleet(directory: Path) -> OwnFleet:
         ("h1", "mem", "2024-01-07T00:00:00+00:00", "0.5", "duplicate_sample"),
         # The same instant written with another offset, equal value: the lower raw_row_id (the clean row) wins.
         ("H1", "memory", "2024-01-07T01:00:00+01:00", None, "duplicate_sample"),
+        # A clock running ahead: a valid row five months after the fleet's last day (2024-06-30) must not
+        # stretch every series to its day with made-up values.
+        ("h1", "disk", "2024-11-30T08:00:00Z", "55", "after_fleet_end"),
         # A valid row on the first day, which the test puts outside the window with history_start.
         ("h2", "network", "2023-12-31T23:59:59Z", "40", "out_of_window"),
     ]
