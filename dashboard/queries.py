@@ -141,11 +141,23 @@ def soonest_breaches(snapshot: Snapshot, filters: Filters, limit: int) -> pl.Dat
 DEFAULT_BREACH_WINDOW_DAYS = 90
 
 
+DEFAULT_BREACH_THRESHOLD = 95.0
+
+
 def breach_window_days(snapshot: Snapshot, present: frozenset[str]) -> int:
     """The breach window the build used (whatif_rules publishes the alert's vars)."""
     if "whatif_rules" not in present:
         return DEFAULT_BREACH_WINDOW_DAYS
-    return int(query(snapshot, "select breach_window_days from whatif_rules")["breach_window_days"][0])
+    rules = query(snapshot, "select breach_window_days from whatif_rules")
+    return int(rules["breach_window_days"][0]) if rules.height else DEFAULT_BREACH_WINDOW_DAYS
+
+
+def breach_threshold(snapshot: Snapshot, present: frozenset[str]) -> float:
+    """The breach threshold (%) the build used (the dbt var breach_threshold, published in whatif_rules)."""
+    if "whatif_rules" not in present:
+        return DEFAULT_BREACH_THRESHOLD
+    rules = query(snapshot, "select breach_threshold from whatif_rules")
+    return float(rules["breach_threshold"][0]) if rules.height else DEFAULT_BREACH_THRESHOLD
 
 
 def hosts_to_review(snapshot: Snapshot, filters: Filters) -> pl.DataFrame:

@@ -52,7 +52,7 @@ def _rag_metrics(counts: dict[str, int]) -> None:
         column.caption(f"{share:.1%} of hosts")
 
 
-def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
+def _breach_table(snapshot: Snapshot, filters: queries.Filters, window_days: int) -> None:
     total = queries.breach_count(snapshot, filters)
     st.subheader("Soonest breaches: days until full")
     left, right = st.columns([3, 1])
@@ -77,7 +77,7 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters) -> None:
             ),
             **BREACH_COLUMNS,
             "peak_yhat_upper": st.column_config.ProgressColumn(
-                "Peak upper (90 d)", min_value=0, max_value=100, format="%.1f%%"
+                f"Peak upper ({window_days} d)", min_value=0, max_value=100, format="%.1f%%"
             ),
             "headroom_90d": st.column_config.NumberColumn("Headroom 90 d", format="%.1f"),
             "backtest_mape": st.column_config.NumberColumn("Backtest MAPE", format="%.1f%%"),
@@ -114,7 +114,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     donut.plotly_chart(cached_figure(charts.rag_donut, counts), key="fleet_donut", config=STATIC)
     by_department = queries.rag_by_department(snapshot, filters)
     bars.plotly_chart(cached_figure(charts.rag_by_department, by_department), key="fleet_departments", config=STATIC)
-    _breach_table(snapshot, filters)
+    _breach_table(snapshot, filters, queries.breach_window_days(snapshot, present))
     _review_table(snapshot, filters)
     with st.expander("Status by department (table)"):
         download_table(

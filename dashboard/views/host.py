@@ -16,8 +16,6 @@ from dashboard.warehouse import Snapshot
 TITLE = HOST_VIEW
 #: Without the forecasting marts (a partial build) the deep dive still shows each series' history.
 REQUIRES = frozenset({"hosts", "processed_data", "forecast_windows"})
-#: The dbt var ``breach_threshold``; the breach dates themselves always come from ``capacity_risks``.
-BREACH_THRESHOLD = 95.0
 PICK_KEY = "host_pick"
 RESOURCE_KEY = "resource"
 
@@ -92,16 +90,16 @@ def _host_header(snapshot: Snapshot, host: dict, present: frozenset[str]) -> Non
     st.caption(f"Status reason: {md(row['status_reason'])}")
 
 
-def _basis(basis: str) -> str:
+def _basis(basis: str, threshold: float) -> str:
     """capacity_risks.breach_basis in words."""
     if basis == "band":
-        return f"the band (upper bound above {BREACH_THRESHOLD:g}%, forecast below)"
+        return f"the band (upper bound above {threshold:g}%, forecast below)"
     if basis == "growth upside":
         return (
             "the growth upside (its growth over the last 36 weeks, or two years, fits a compounding curve that "
-            f"passes {BREACH_THRESHOLD:g}%; the forecast itself stays below)"
+            f"passes {threshold:g}%; the forecast itself stays below)"
         )
-    return f"the point forecast (itself above {BREACH_THRESHOLD:g}%)"
+    return f"the point forecast (itself above {threshold:g}%)"
 
 
 def _unflagged_why(days_ahead: int, window_days: int) -> str:
@@ -122,10 +120,12 @@ def _breach_callout(
     forecast: pl.DataFrame,
     risk: dict | None,
     today: date,
-    window_days: int,
+    rules: tuple[float, int],
     last_actual: float | None = None,
 ) -> date | None:
-    """Say when (and how trustworthy) the first breach is; return its date for the chart."""
+    """Say when (and how trustworthy) the first breach is, against the build's (threshold, window days); return
+    its date for the chart."""
+    threshold, window_days = rules
     if forecast.is_empty():
         st.info(f"{md(resource)}: no golden forecast for this series.")
         return None
@@ -140,23 +140,24 @@ def _breach_callout(
         trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"
     if risk is not None:
         already = (
-            f"**{md(resource)}: already over {BREACH_THRESHOLD:g}% (last actual {last_actual:.1f}%)**; "
-            if last_actual is not None and last_actual > BREACH_THRESHOLD
+            f"**{md(resource)}: already over {threshold:g}% (last actual {last_actual:.1f}%)**; "
+            if last_actual is not None and last_actual > threshold
             else ""
         )
         st.error(
             f"{already}**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, "
             f"in {days(risk['days_to_breach'])}** "
-            f"(flagged by {_basis(risk['breach_basis'])}; breach probability {risk['breach_probability']:.0%}; "
-            f"90-day peak {risk['peak_yhat_upper']:.1f}%; {trust})",
+            f"(flagged by {_basis(risk['breach_basis'], threshold)}; "
+            f"breach probability {risk['breach_probability']:.0%}; "
+            f"{window_days}-day peak {risk['peak_yhat_upper']:.1f}%; {trust})",
             icon=":material/warning:",
         )
         return risk["first_breach_date"]
-    later = forecast.filter(pl.col("yhat_upper") > BREACH_THRESHOLD)
+    later = forecast.filter(pl.col("yhat_upper") > threshold)
     if not later.is_empty():
         when = later["ds"].min()
         st.warning(
-            f"**{md(resource)}: upper bound crosses {BREACH_THRESHOLD:g}% on {when:%Y-%m-%d}, "
+            f"**{md(resource)}: upper bound crosses {threshold:g}% on {when:%Y-%m-%d}, "
             f"in {days((when - today).days)}**, {_unflagged_why((when - today).days, window_days)} ({trust})",
             icon=":material/schedule:",
         )
@@ -173,15 +174,15 @@ def _resource_tab(
     data: dict[str, pl.DataFrame],
     windows: queries.Windows,
     risks: dict[str, dict],
-    window_days: int,
+    rules: tuple[float, int],
 ) -> None:
     def of(name: str) -> pl.DataFrame:
         return data[name].filter(pl.col("resource") == resource)
 
     breach = _breach_callout(
-        resource, of("forecast"), risks.get(resource), windows.history_end, window_days, _last_actual(of("history"))
+        resource, of("forecast"), risks.get(resource), windows.history_end, rules, _last_actual(of("history"))
     )
-    figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach)
+    figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach, rules[0])
     # No modebar (it covers the breach label): drag to zoom, double-click to reset.
     st.plotly_chart(figure, key=f"host_chart_{resource}", config={"displayModeBar": False, "scrollZoom": False})
 
@@ -196,7 +197,9 @@ def _host_data(snapshot: Snapshot, host_id: str) -> dict[str, pl.DataFrame]:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _chart(path: str, version: str, host_id: str, resource: str, first_breach: date | None) -> go.Figure:
+def _chart(
+    path: str, version: str, host_id: str, resource: str, first_breach: date | None, threshold: float
+) -> go.Figure:
     """The resource's figure, built once per published version: building plotly figures costs more than the
     (cached) queries. Shared read-only between sessions."""
     snapshot = Snapshot(path, version)
@@ -211,13 +214,13 @@ def _chart(path: str, version: str, host_id: str, resource: str, first_breach: d
         backtest_start=windows.backtest_start,
         backtest_end=windows.backtest_end,
         forecast_end=windows.forecast_end,
-        threshold=BREACH_THRESHOLD,
+        threshold=threshold,
         first_breach=first_breach,
     )
     return charts.host_resource_chart(series)
 
 
-def _outlook(data: dict[str, pl.DataFrame], risks: dict[str, dict], today: date) -> pl.DataFrame:
+def _outlook(data: dict[str, pl.DataFrame], risks: dict[str, dict], today: date, threshold: float) -> pl.DataFrame:
     """One row per resource: champion, trust, and when (if ever) the golden upper bound crosses the threshold."""
     rows = []
     for resource in queries.RESOURCES:
@@ -226,7 +229,7 @@ def _outlook(data: dict[str, pl.DataFrame], risks: dict[str, dict], today: date)
             continue
         first = forecast.row(0, named=True)
         risk = risks.get(resource)
-        crossing = forecast.filter(pl.col("yhat_upper") > BREACH_THRESHOLD)["ds"].min()
+        crossing = forecast.filter(pl.col("yhat_upper") > threshold)["ds"].min()
         breach = risk["first_breach_date"] if risk else crossing
         rows.append(
             {
@@ -294,7 +297,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
             "`make run` builds the forecasts and risk marts.",
             icon=":material/info:",
         )
-    window_days = queries.breach_window_days(snapshot, present)
+    rules = queries.breach_threshold(snapshot, present), queries.breach_window_days(snapshot, present)
     risks: dict[str, dict] = {}
     if "capacity_risks" in present:
         risks = {row["resource"]: row for row in queries.host_risks(snapshot, host_id).iter_rows(named=True)}
@@ -303,7 +306,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         f"{windows.backtest_start:%Y-%m-%d} to {windows.backtest_end:%Y-%m-%d}; golden forecast to "
         f"{windows.forecast_end:%Y-%m-%d}."
     )
-    outlook = _outlook(data, risks, windows.history_end)
+    outlook = _outlook(data, risks, windows.history_end, rules[0])
     if not outlook.is_empty():
         download_table(
             outlook,
@@ -315,7 +318,9 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
                     "Alerted", help="Flagged by the breach alert (a capacity_risks row)"
                 ),
                 **BREACH_COLUMNS,
-                "peak_yhat_upper": st.column_config.NumberColumn("Peak upper (180 d)", format="%.1f%%"),
+                "peak_yhat_upper": st.column_config.NumberColumn(
+                    f"Peak upper ({(windows.forecast_end - windows.history_end).days} d)", format="%.1f%%"
+                ),
                 "backtest_mape": st.column_config.NumberColumn("Backtest MAPE", format="%.1f%%"),
             },
         )
@@ -327,7 +332,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     for tab, resource in zip(tabs, queries.RESOURCES, strict=True):
         if tab.open:
             with tab:
-                _resource_tab(snapshot, host_id, resource, data, windows, risks, window_days)
+                _resource_tab(snapshot, host_id, resource, data, windows, risks, rules)
     if "model_leaderboard" in present:
         st.subheader("Tournament for this host")
         download_table(

@@ -297,6 +297,25 @@ def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path
     assert {"actual", "Prophet backtest", "XGBoost backtest", "calibrated band"} <= names
 
 
+def test_host_deep_dive_draws_and_quotes_the_builds_threshold(
+    data_dir: Path, serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build with breach_threshold 90 and a 60-day window: the chart's line, the callout and the peak's label
+    say 90 and 60 (the view once drew and quoted 95 whatever the build used)."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    with duckdb.connect(str(copy / "serving" / "horizonscale.duckdb")) as con:
+        con.execute("create table whatif_rules as select 90.0 as breach_threshold, 60 as breach_window_days")
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(copy))
+    _, hostname, resource, _, _ = breaching_host(serving)
+    app = run("Host deep dive", host=hostname)
+    (spec,) = chart_specs(app)
+    lines = {shape.get("y0") for shape in spec["layout"]["shapes"] if shape.get("y0") == shape.get("y1")}
+    assert 90 in lines and 95 not in lines
+    (callout,) = [error.value for error in app.error if f"{resource}: first breach" in error.value]
+    assert "60-day peak" in callout and "95%" not in callout
+
+
 def test_host_deep_dive_says_why_the_backtest_winner_was_overruled(
     tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
