@@ -13,6 +13,9 @@
     step adds step_pct % of the load and step_points utilisation points (points of today's capacity), and a
     capacity change of factor k (cores x2: k = 2) rescales utilisation by old / new capacity = 1 / k. The point
     forecast and both band bounds go through the same monotone formula, so the band keeps its order.
+    Except: a value at the 100% cap stays at 100. Telemetry and forecasts stop at 100%, so such a value says
+    only that the demand is at least the whole host; dividing it by k would invent a load (a growing host
+    capped at 100 looked GREEN under 1.2x its cores while its trend passed 110% of the new capacity).
 -#}
 
 {#- Scenario rows as entered (seed, CLI or dashboard) to the columns the other macros read. -#}
@@ -37,6 +40,7 @@
 {#- The formula above, as a SQL expression. -#}
 {% macro whatif_adjust(value, is_affected, days_since_start, growth_pct, step_points, step_pct, capacity_factor) -%}
     case
+        when {{ is_affected }} and {{ value }} >= 100.0 then 100.0
         when {{ is_affected }}
             then least(100.0, greatest(0.0, (
                 {{ value }} * power(1 + {{ growth_pct }} / 100.0, {{ days_since_start }} / 30.4375)

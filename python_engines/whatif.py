@@ -89,6 +89,11 @@ class Scenario:
             self.description,
         ]
 
+    @property
+    def lowers_load(self) -> bool:
+        """The scenario lowers some value (more capacity, a shrinking load): one at the 100% cap stays there."""
+        return self.capacity_factor > 1 or min(self.growth_pct_per_month, self.step_points, self.step_pct) < 0
+
     def describe(self) -> str:
         scope = "the fleet" if self.scope_kind == "fleet" else f"{self.scope_kind}={self.scope_value}"
         effects = []
@@ -321,6 +326,14 @@ def changed_hosts(hosts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def capped_hosts(hosts: pl.DataFrame) -> int:
+    """Hosts in scope whose baseline band reaches 100% within the window: their demand above capacity is not
+    measured (telemetry and forecasts stop at 100%)."""
+    if "baseline_peak_yhat_upper" not in hosts.columns:
+        return 0
+    return hosts.filter(pl.col("baseline_peak_yhat_upper") >= 100).height
+
+
 def scope_choices(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
     """The values a scope of ``kind`` can take on this fleet."""
     column = {"department": "department", "app_code": "app_code", "host": "hostname"}.get(kind)
@@ -433,8 +446,16 @@ def summary_lines(result: WhatIfResult, limit: int = 20) -> list[str]:
     lines.append(f"  {'status':<8}{'baseline':>10}{'scenario':>10}{'change':>9}")
     for status, baseline, scenario in result.rag_counts().iter_rows():
         lines.append(f"  {status:<8}{baseline:>10,}{scenario:>10,}{scenario - baseline:>+9,}")
+    capped = capped_hosts(result.hosts)
+    if capped and result.scenario.lowers_load:
+        lines.append(
+            f"note: {capped:,} host(s) in scope have a forecast band at 100% within the window; a full host cannot "
+            "show how much more it would use, so the scenario keeps those days at 100% (size them with "
+            "rightsizing, which says 'at least')"
+        )
     changed = result.changed_hosts()
     lines.append(f"hosts whose status or breach date changes: {changed.height:,}")
+    shared = set(changed.filter(pl.col("hostname").is_duplicated())["hostname"].to_list())
     for row in changed.head(limit).iter_rows(named=True):
         when = ""
         if row["scenario_breach_date"] is not None:
@@ -442,9 +463,8 @@ def summary_lines(result: WhatIfResult, limit: int = 20) -> list[str]:
             days = row["days_earlier"]
             if days:
                 when += f", {abs(days)} days {'earlier' if days > 0 else 'later'}"
-        lines.append(
-            f"  {row['hostname']} [{row['department']}]: {row['baseline_status']} -> {row['scenario_status']}{when}"
-        )
+        name = f"{row['hostname']} ({row['host_id']})" if row["hostname"] in shared else row["hostname"]
+        lines.append(f"  {name} [{row['department']}]: {row['baseline_status']} -> {row['scenario_status']}{when}")
     if changed.height > limit:
         lines.append(f"  ... and {changed.height - limit:,} more in the CSV")
     return lines

@@ -179,21 +179,13 @@ def _host_curve(snapshot: Snapshot, scenario: whatif.Scenario, hosts: pl.DataFra
     )
 
 
-def capped_hosts(hosts: pl.DataFrame) -> int:
-    """Hosts in scope whose baseline band reaches 100% within the window: their demand above capacity is not
-    measured (telemetry and forecasts stop at 100%)."""
-    if "baseline_peak_yhat_upper" not in hosts.columns:
-        return 0
-    return hosts.filter(pl.col("baseline_peak_yhat_upper") >= 100).height
-
-
 def _capped_warning(hosts: pl.DataFrame, scenario: whatif.Scenario) -> None:
-    capped = capped_hosts(hosts)
-    if capped and scenario.capacity_factor > 1:
+    capped = whatif.capped_hosts(hosts)
+    if capped and scenario.lowers_load:
         st.warning(
             f"{capped:,} host(s) in scope have a forecast band at 100% within the window: a host that is full "
-            "cannot show how much more it would use, so with more capacity their load is at least what this shows "
-            "(size them on the right-sizing view, which says 'at least' for them).",
+            "cannot show how much more it would use, so the scenario keeps those days at 100% rather than invent "
+            "a load (size them on the right-sizing view, which says 'at least' for them).",
             icon=":material/info:",
         )
 

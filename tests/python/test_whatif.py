@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 from support import PROJECT_ROOT, horizonscale
@@ -143,7 +144,18 @@ def test_no_effect_changes_nothing(data_dir: Path) -> None:
 
 def test_capacity_relief_and_scope_choice(data_dir: Path) -> None:
     app = _run(whatif_growth=0.0, whatif_capacity=4.0)
-    assert _scenario_counts(app)["RED"] == 0  # a quarter of the load crosses 95% nowhere on this fleet
+    serving = data_dir / "serving" / "horizonscale.duckdb"
+    result = whatif.run_whatif(serving, whatif.Scenario(capacity_factor=4.0))
+    hosts = result.hosts
+    red = set(hosts.filter(pl.col("scenario_status") == "RED")["host_id"])
+    capped = set(hosts.filter(pl.col("baseline_peak_yhat_upper") >= 100)["host_id"])
+    # A quarter of the load crosses 95% nowhere, except where the band sits at the 100% cap: the demand behind
+    # it is not measured, so the scenario keeps it (it once showed such a growing host GREEN under more cores).
+    assert red and red <= capped
+    assert _scenario_counts(app)["RED"] == len(red)
+    assert any("keeps those days at 100%" in warning.value for warning in app.warning)
+    lines = "\n".join(whatif.summary_lines(result))
+    assert f"note: {len(capped)} host(s) in scope have a forecast band at 100%" in lines
     next(s for s in app.selectbox if s.key == "whatif_scope").set_value("department").run()
     department = next(s for s in app.selectbox if s.key == "whatif_scope_department")
     assert department.value is not None
@@ -177,9 +189,8 @@ def test_cli_whatif_prints_and_writes_csv(data_dir: Path, tmp_path: Path) -> Non
 
 def test_capacity_relief_warns_about_hosts_at_the_cap() -> None:
     """A band at 100% hides the demand above capacity: more capacity shows a floor, not the load."""
-    import polars as pl
 
-    from dashboard.views.whatif import capped_hosts
+    from python_engines.whatif import capped_hosts
 
     hosts = pl.DataFrame({"host_id": ["a", "b", "c"], "baseline_peak_yhat_upper": [100.0, 99.9, None]})
     assert capped_hosts(hosts) == 1
