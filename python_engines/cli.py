@@ -338,6 +338,8 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
             EXIT_BAD_INPUT,
         )
     _refuse_if_locked(paths)
+    if not (args.select or getattr(args, "exclude", None)):  # a whole build ends with the reports: check first
+        writable_report_dir(args, paths)
     from python_engines.ingest import describe_last_load
 
     last_load = describe_last_load(paths.warehouse)
@@ -383,8 +385,10 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
         )
         return
     cmd_publish(args, paths)
-    cmd_report(args, paths)
-    report_changes(args, paths)
+    try:
+        cmd_report(args, paths)
+    finally:  # the change alert is compared with this build's snapshot: a lost one is never sent again
+        report_changes(args, paths)
 
 
 def report_changes(args: argparse.Namespace, paths: ProjectPaths) -> None:
@@ -428,7 +432,7 @@ def cmd_report(args: argparse.Namespace, paths: ProjectPaths) -> None:
     from python_engines.serving import serving_file
 
     try:
-        write_reports(serving_file(paths), report_dir(args, paths), bom=not getattr(args, "no_bom", False))
+        write_reports(serving_file(paths), writable_report_dir(args, paths), bom=not getattr(args, "no_bom", False))
     except duckdb.CatalogException as exc:
         raise CliError(
             f"the serving copy {serving_file(paths)} lacks a report table ({str(exc).splitlines()[0]}): run "
@@ -464,8 +468,9 @@ def cmd_whatif(args: argparse.Namespace, paths: ProjectPaths) -> None:
         result = whatif.run_whatif(serving_file(paths), scenario)
     except whatif.WhatIfError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from exc
+    out_dir = writable_report_dir(args, paths)
     print("\n".join(whatif.summary_lines(result)))
-    target = whatif.write_csv(result, report_dir(args, paths), bom=not args.no_bom)
+    target = whatif.write_csv(result, out_dir, bom=not args.no_bom)
     print(f"CSV: {target}")
 
 
@@ -473,6 +478,23 @@ def report_dir(args: argparse.Namespace, paths: ProjectPaths) -> Path:
     """``--out`` as the user meant it (relative to the current directory), else reports/ in the data directory."""
     out = getattr(args, "out", None)
     return Path(out).resolve() if out else paths.data_dir / "reports"
+
+
+def writable_report_dir(args: argparse.Namespace, paths: ProjectPaths) -> Path:
+    """The report folder, created if missing, once a file could be written in it; else one line naming the folder,
+    why, and what to do (a traceback after a whole build once lost the day's change alert)."""
+    folder = report_dir(args, paths)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write_check_{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(
+            f"cannot write reports to {folder}: {exc.strerror or exc}; pass --out a folder you can write to",
+            EXIT_BAD_INPUT,
+        ) from exc
+    return folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:

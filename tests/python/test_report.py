@@ -106,3 +106,28 @@ def test_report_out_is_relative_to_the_current_directory_default_in_the_data_dir
         assert result.returncode == 0, result.stderr
         assert sorted(p.name for p in expected.iterdir()) == sorted(f"{name}.csv" for name in REPORTS)
     assert not (PROJECT_ROOT / "mine").exists()
+
+
+def test_an_unwritable_report_folder_is_one_line_before_any_work(tmp_path: Path) -> None:
+    """--out naming a file (or a folder that cannot be written): one line and exit 2, for report and for a
+    build before dbt starts; a traceback after a whole build once lost the day's change alert."""
+    data = tmp_path / "data"
+    paths = ProjectPaths.discover(data)
+    serving_file(paths).parent.mkdir(parents=True)
+    _serving_with_evil_names(serving_file(paths))
+    duckdb.connect(str(paths.warehouse)).close()  # a warehouse for build to find
+    taken = tmp_path / "a_file"
+    taken.write_text("not a folder")
+    env = {**os.environ, "HORIZONSCALE_DATA_DIR": str(data), "PYTHONPATH": str(PROJECT_ROOT)}
+    for command in ("report", "build"):
+        result = subprocess.run(
+            [sys.executable, "-m", "python_engines.cli", command, "--out", str(taken)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"horizonscale: error: cannot write reports to {taken}"), result.stderr
+        assert "pass --out a folder you can write to" in result.stderr and "Traceback" not in result.stderr
+    assert taken.read_text() == "not a folder"
