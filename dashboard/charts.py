@@ -460,7 +460,7 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
         yanchor="bottom",
         font={"color": THRESHOLD_COLOR},
     )
-    _vertical(figure, series.today, "today ", "#555555", "dot", at_top=False)
+    _vertical(figure, series.today, "last data day ", "#555555", "dot", at_top=False)
     if series.first_breach is not None:
         ahead = (series.first_breach - series.today).days
         _vertical(

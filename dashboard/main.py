@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import date
 from types import ModuleType
 
 import duckdb
@@ -19,12 +20,28 @@ VIEWS: dict[str, ModuleType] = {
 }
 
 
+#: Days the last data day may lie before today's date before every view says so.
+STALE_AFTER_DAYS = 7
+
+
+def stale_data_message(history_end: date, today: date) -> str | None:
+    """What a planner must know when the history ends well before today: every date counts from its end."""
+    age = (today - history_end).days
+    if age <= STALE_AFTER_DAYS:
+        return None
+    return (
+        f'The data ends {history_end:%Y-%m-%d}, {age:,} days before today ({today:%Y-%m-%d}): every "in N days" '
+        "and breach date here counts from that last data day, so some breaches called coming may already have "
+        "come. Load newer telemetry and rebuild to plan from today."
+    )
+
+
 def _sidebar(snapshot: warehouse.Snapshot, present: frozenset[str]) -> None:
     st.sidebar.divider()
     if "forecast_windows" in present:
         windows = queries.windows(snapshot)
         st.sidebar.caption(
-            f"History {windows.history_start:%Y-%m-%d} → **{windows.history_end:%Y-%m-%d}** (today)  \n"
+            f"History {windows.history_start:%Y-%m-%d} → **{windows.history_end:%Y-%m-%d}** (last data day)  \n"
             f"Forecast to {windows.forecast_end:%Y-%m-%d}"
         )
     published = queries.published_at(snapshot) if "_published" in present else None
@@ -72,7 +89,12 @@ def main() -> None:
         log.exception("cannot read serving copy %s", path)
         components.unreadable_warehouse(path, error)
         return
+    banner = st.empty()  # above the view, filled once the view has read the windows
     _render_view(name, snapshot, present)
+    if "forecast_windows" in present:
+        stale = stale_data_message(queries.windows(snapshot).history_end, date.today())
+        if stale:
+            banner.warning(stale, icon=":material/history:")
     _sidebar(snapshot, present)
     seconds = time.perf_counter() - started
     timing.caption(f"Rendered in {seconds:.2f} s")

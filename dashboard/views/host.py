@@ -302,7 +302,8 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     if "capacity_risks" in present:
         risks = {row["resource"]: row for row in queries.host_risks(snapshot, host_id).iter_rows(named=True)}
     st.caption(
-        f'History to {windows.history_end:%Y-%m-%d} ("today"); shaded: the backtest window '
+        f'History to {windows.history_end:%Y-%m-%d} (the last data day: "in N days" counts from it); shaded: the '
+        "backtest window "
         f"{windows.backtest_start:%Y-%m-%d} to {windows.backtest_end:%Y-%m-%d}; golden forecast to "
         f"{windows.forecast_end:%Y-%m-%d}."
     )

@@ -13,6 +13,7 @@ import shutil
 import sys
 import tomllib
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,11 @@ def run(view: str, **query: str) -> AppTest:
 
 def assert_clean(app: AppTest) -> None:
     assert not app.exception, "\n".join(str(exc.value) + "\n" + "\n".join(exc.stack_trace) for exc in app.exception)
+
+
+def warnings(app: AppTest) -> list[str]:
+    """Every warning's text (the fixture's history ends 2025-12-31: the stale-data banner is among them)."""
+    return [warning.value for warning in app.warning]
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -292,9 +298,23 @@ def test_host_deep_dive_calls_out_the_first_breach(data_dir: Path, serving: Path
     assert spec["layout"]["yaxis"]["title"]["text"].startswith(resource)
     assert any(shape.get("y0") == 95 and shape.get("y1") == 95 for shape in spec["layout"]["shapes"])  # threshold
     notes = [annotation["text"] for annotation in spec["layout"]["annotations"]]
-    assert "today " in notes and any(f"first breach {first_breach}" in note for note in notes)
+    assert "last data day " in notes and any(f"first breach {first_breach}" in note for note in notes)
     names = {trace.get("name") for trace in spec["data"]}
     assert {"actual", "Prophet backtest", "XGBoost backtest", "calibrated band"} <= names
+
+
+def test_a_history_that_ends_weeks_ago_is_said_on_every_view(data_dir: Path) -> None:
+    """Every date counts from the last data day: a planner looking at an old export must not read its 'in 8
+    days' as from today."""
+    from dashboard.main import stale_data_message
+
+    assert stale_data_message(date(2025, 12, 31), date(2026, 1, 7)) is None
+    message = stale_data_message(date(2025, 12, 31), date(2026, 12, 4))
+    assert message is not None and message.startswith("The data ends 2025-12-31, 338 days before today (2026-12-04)")
+    for view in ("Fleet health", "Host deep dive"):
+        app = run(view)
+        stale = [text for text in warnings(app) if text.startswith("The data ends 2025-12-31")]
+        assert len(stale) == 1 and "Load newer telemetry and rebuild" in stale[0]
 
 
 def test_host_deep_dive_draws_and_quotes_the_builds_threshold(
@@ -366,10 +386,10 @@ def test_injection_finds_nothing_and_harms_nothing(data_dir: Path, serving: Path
     before = mart(serving, "select count(*) from forecasts")
     stat = serving.stat()
     app = run("Host deep dive", host=INJECTION)
-    assert "No host has this id" in app.warning[0].value
+    assert any("No host has this id" in text for text in warnings(app))
     assert not app.get("plotly_chart")
     app = run("Host deep dive", host="%")  # no wildcards either: a literal substring search
-    assert "No host has this id" in app.warning[0].value
+    assert any("No host has this id" in text for text in warnings(app))
     snapshot = warehouse.current_snapshot(serving)
     assert queries.search_hosts(snapshot, INJECTION).is_empty()
     hostile = queries.Filters(regions=("x') or true --",), departments=(INJECTION,))
@@ -380,7 +400,7 @@ def test_injection_finds_nothing_and_harms_nothing(data_dir: Path, serving: Path
 
 def test_text_from_users_or_data_is_shown_literally(data_dir: Path) -> None:
     app = run("Host deep dive", host="[click me](https://example.com) :red[alarm]")
-    assert app.warning[0].value == "No host has this id, and no hostname contains this text."
+    assert "No host has this id, and no hostname contains this text." in warnings(app)
     assert components.md("[click](https://x.y) :red[a]") == "\\[click\\]\\(https\\://x\\.y\\) \\:red\\[a\\]"
     hostile = "<a href='https://example.com'>Markets</a>"
     frame = pl.DataFrame({"department": [hostile], "red": [1], "amber": [0], "green": [2], "hosts": [3]})
@@ -417,11 +437,11 @@ def test_missing_table_page_names_it(tmp_path: Path, serving: Path, monkeypatch:
     monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(tmp_path))
     app = AppTest.from_file(str(APP), default_timeout=30).run()
     assert_clean(app)
-    assert "`fleet_health`" in app.warning[0].value
+    assert any("`fleet_health`" in text for text in warnings(app))
     assert "make run" in " ".join(m.value for m in app.markdown)
     app.sidebar.radio[0].set_value("Risk heatmap").run()  # the other views still work
     assert_clean(app)
-    assert not app.warning
+    assert all(text.startswith("The data ends") for text in warnings(app))
 
 
 def test_extra_columns_and_fleets_without_dna(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
