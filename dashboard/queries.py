@@ -657,6 +657,18 @@ def host_risks(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
     )
 
 
+def host_exclusions(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> dict[str, str]:
+    """Why each of the host's series has no golden forecast (forecast_exclusions' reason and detail)."""
+    if "forecast_exclusions" not in present:
+        return {}
+    rows = query(
+        snapshot,
+        "select resource, reason || coalesce(': ' || detail, '') as why from forecast_exclusions where host_id = ?",
+        [host_id],
+    )
+    return dict(rows.iter_rows())
+
+
 def host_leaderboard(snapshot: Snapshot, host_id: str) -> pl.DataFrame:
     return query(
         snapshot,

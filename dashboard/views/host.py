@@ -122,12 +122,14 @@ def _breach_callout(
     today: date,
     rules: tuple[float, int],
     last_actual: float | None = None,
+    no_forecast_why: str | None = None,
 ) -> date | None:
     """Say when (and how trustworthy) the first breach is, against the build's (threshold, window days); return
     its date for the chart."""
     threshold, window_days = rules
     if forecast.is_empty():
-        st.info(f"{md(resource)}: no golden forecast for this series.")
+        why = f" ({md(no_forecast_why)})" if no_forecast_why else ""
+        st.info(f"{md(resource)}: no golden forecast for this series{why}.")
         return None
     first = forecast.row(0, named=True)
     trust = f"trust {md(first['trust_level'])}, champion {md(model_label(first['champion_model']))}"
@@ -179,8 +181,9 @@ def _resource_tab(
     def of(name: str) -> pl.DataFrame:
         return data[name].filter(pl.col("resource") == resource)
 
+    excluded = queries.host_exclusions(snapshot, host_id, warehouse.tables(snapshot)).get(resource)
     breach = _breach_callout(
-        resource, of("forecast"), risks.get(resource), windows.history_end, rules, _last_actual(of("history"))
+        resource, of("forecast"), risks.get(resource), windows.history_end, rules, _last_actual(of("history")), excluded
     )
     figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach, rules[0])
     # No modebar (it covers the breach label): drag to zoom, double-click to reset.

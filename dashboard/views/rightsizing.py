@@ -117,7 +117,8 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
     st.caption(
         f"Each host's cpu, memory and disk sized so that its forecast peak (the calibrated upper bound over the whole "
         f"horizon) stays at or under the target ({_targets(snapshot)}), rounded up to purchasable sizes. Only series "
-        "with enough recent history and a forecast that is not LOW trust are sized; network is not sized."
+        "with enough recent history and a forecast that is not LOW trust are sized, except that a series with a "
+        "breach alert is always upsized (its reason then says low confidence); network is not sized."
     )
     filters = _filters(snapshot)
     _metrics(queries.sizing_totals(snapshot, filters))

@@ -84,7 +84,7 @@ def _scenario(snapshot: Snapshot) -> whatif.Scenario:
     )
     growth_column, points_column, pct_column, capacity_column = st.columns(4)
     growth = growth_column.slider(
-        "Extra growth, % per month", -20.0, 50.0, 10.0, 1.0, key="whatif_growth", help="Compounds from the start"
+        "Extra growth, % per month", -20.0, 50.0, 0.0, 1.0, key="whatif_growth", help="Compounds from the start"
     )
     points = points_column.slider("Added load, points", -50.0, 50.0, 0.0, 1.0, key="whatif_points")
     pct = pct_column.slider("Added load, % of load", -50.0, 100.0, 0.0, 5.0, key="whatif_pct")

@@ -317,6 +317,28 @@ def test_a_history_that_ends_weeks_ago_is_said_on_every_view(data_dir: Path) -> 
         assert len(stale) == 1 and "Load newer telemetry and rebuild" in stale[0]
 
 
+def test_host_deep_dive_says_why_a_series_has_no_forecast(
+    data_dir: Path, serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reason sat only in the tournament table further down; the resource's box said 'no golden forecast'."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    host_id, hostname, resource, _, _ = breaching_host(serving)
+    why = "only 114 observed days before 2025-09-01 (need 180)"
+    with duckdb.connect(str(copy / "serving" / "horizonscale.duckdb")) as con:
+        con.execute("delete from forecasts where host_id = ? and resource = ?", [host_id, resource])
+        con.execute("delete from capacity_risks where host_id = ? and resource = ?", [host_id, resource])
+        con.execute(
+            "create or replace table forecast_exclusions as select ?::varchar as host_id, ?::varchar as resource, "
+            "'insufficient_history' as reason, ?::varchar as detail",
+            [host_id, resource, f"prophet: skipped ({why})"],
+        )
+    monkeypatch.setenv("HORIZONSCALE_DATA_DIR", str(copy))
+    app = run("Host deep dive", host=hostname, resource=resource.upper())
+    boxes = [info.value for info in app.info if "no golden forecast" in info.value]
+    assert boxes and "insufficient\\_history" in boxes[0] and "114 observed days" in boxes[0]
+
+
 def test_host_deep_dive_draws_and_quotes_the_builds_threshold(
     data_dir: Path, serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

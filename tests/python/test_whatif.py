@@ -136,8 +136,9 @@ def test_view_equals_the_command_line(data_dir: Path) -> None:
     assert len(app.get("plotly_chart")) == 1  # the first changed host's curve under both
 
 
-def test_no_effect_changes_nothing(data_dir: Path) -> None:
-    app = _run(whatif_growth=0.0)
+def test_the_view_opens_on_no_change(data_dir: Path) -> None:
+    """It opened on +10% a month across the fleet: 'RED (scenario) 12, +6' before anyone chose anything."""
+    app = _run()
     assert all("+0 vs" in metric.delta for metric in app.metric if "(scenario)" in metric.label)
     assert any("changes (0)" in header.value for header in app.subheader)
 
