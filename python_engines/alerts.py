@@ -4,7 +4,8 @@ message to a chat webhook when the user asks for it.
 The webhook URL is a secret (whoever has it can post to the channel), so it is taken from ``--notify`` or the
 environment variable ``HORIZONSCALE_NOTIFY_URL`` only, never from a dbt var (dbt writes vars into its
 manifest and logs), and it is never logged or stored. The message is ``{"text": ...}``, the shape both Slack
-and Microsoft Teams incoming webhooks accept. Nothing is posted when nothing changed, nor again when a rebuild
+and Microsoft Teams incoming webhooks accept. Nothing is posted when nothing changed (a trust change on a series
+without a breach alert is reported in the files but posts nothing on its own), nor again when a rebuild
 has exactly the message last posted to that URL (kept as a one-way key in the data directory); a failed post
 is logged as a warning and never fails the build.
 """
@@ -107,16 +108,28 @@ def _detail(row: dict) -> str:
     return f"{where}: trust {row['previous_trust_level']} -> {row['current_trust_level']}"
 
 
+def worth_a_message(changes: pl.DataFrame) -> pl.DataFrame:
+    """The changes a channel is told about: every breach change, and a trust change only on a series with a
+    breach alert now or at the last build. A trust level that flips on an unflagged series (about one series in
+    eight a week) is in the report files, but alone it would post almost every day."""
+    flagged = pl.col("current_breach_date").is_not_null() | pl.col("previous_breach_date").is_not_null()
+    return changes.filter((pl.col("change_type") != "TRUST_CHANGED") | flagged)
+
+
 def summary_text(changes: pl.DataFrame) -> str | None:
-    """One message for the channel; None when nothing changed (then nothing is sent)."""
-    if changes.height == 0:
+    """One message for the channel; None when nothing worth a message changed (then nothing is sent)."""
+    told = worth_a_message(changes)
+    if told.height == 0:
         return None
-    first = changes.row(0, named=True)
-    counts = ", ".join(f"{n} {CHANGE_WORDS[kind]}" for kind, n in change_counts(changes).items())
+    first = told.row(0, named=True)
+    counts = ", ".join(f"{n} {CHANGE_WORDS[kind]}" for kind, n in change_counts(told).items())
     lines = [f"HorizonScale: capacity risk changes {first['previous_as_of']} -> {first['current_as_of']}: {counts}"]
-    lines += [f"- {_detail(row)}" for row in changes.head(MESSAGE_DETAIL_ROWS).iter_rows(named=True)]
-    if changes.height > MESSAGE_DETAIL_ROWS:
-        lines.append(f"... and {changes.height - MESSAGE_DETAIL_ROWS} more in risk_changes.csv")
+    lines += [f"- {_detail(row)}" for row in told.head(MESSAGE_DETAIL_ROWS).iter_rows(named=True)]
+    rest = changes.height - min(told.height, MESSAGE_DETAIL_ROWS)
+    if rest:
+        quiet = changes.height - told.height
+        also = f" (with {quiet} trust change(s) on unflagged series)" if quiet else ""
+        lines.append(f"... and {rest} more in risk_changes.csv{also}")
     return "\n".join(lines)
 
 
@@ -176,6 +189,10 @@ def report_and_notify(
             log.info("webhook: the same changes were posted after an earlier build of this day; not sent again")
         elif post_message(url, text) and sent_memo is not None:
             sent_memo.write_text(key + "\n")
+    elif url and changes.height:
+        log.info(
+            "webhook: only trust changes on unflagged series since the last snapshot (in the reports), nothing sent"
+        )
     elif url:
         log.info("webhook: nothing changed since the last snapshot, nothing sent")
     return report

@@ -23,7 +23,9 @@ select * from (values
     ('h2', 'disk', 'EARLIER', '=cmd()', 'Payments', 'ann', date '2026-01-07', date '2026-01-14',
      date '2026-03-01', date '2026-02-10', -19, 'HIGH', 'MEDIUM', 'prophet', 'prophet'),
     ('h3', 'memory', 'TRUST_CHANGED', 'db01', 'Retail', 'bob', date '2026-01-07', date '2026-01-14',
-     null::date, null::date, null::integer, 'HIGH', 'LOW', 'prophet', 'prophet')
+     date '2026-03-01', date '2026-03-01', 0, 'HIGH', 'LOW', 'prophet', 'prophet'),
+    ('h4', 'cpu', 'TRUST_CHANGED', 'app01', 'Retail', 'bob', date '2026-01-07', date '2026-01-14',
+     null::date, null::date, null::integer, 'HIGH', 'MEDIUM', 'prophet', 'prophet')
 ) as t(host_id, resource, change_type, hostname, department, app_manager, previous_as_of, current_as_of,
        previous_breach_date, current_breach_date, days_moved, previous_trust_level, current_trust_level,
        previous_champion, current_champion)
@@ -85,11 +87,13 @@ def test_changes_are_reported_and_posted_once(tmp_path: Path, hook: Hook, caplog
     assert set(hook.bodies[0]) == {"text"}  # the shape Slack and Teams incoming webhooks accept
     text = hook.bodies[0]["text"]
     assert "2026-01-07 -> 2026-01-14" in text
-    assert "1 new breach, 1 breach earlier, 1 trust changed" in text
-    assert "web01 cpu: new breach on 2026-02-01" in text
+    assert "1 new breach, 1 breach earlier, 1 trust changed" in text  # the flagged series' trust change only
+    assert "web01 cpu: new breach on 2026-02-01" in text and "db01 memory: trust HIGH -> LOW" in text
+    assert "app01" not in text and "1 more in risk_changes.csv (with 1 trust change(s) on unflagged series)" in text
     document = json.loads(report.json_path.read_text())
-    assert document["counts"] == {"NEW_BREACH": 1, "EARLIER": 1, "TRUST_CHANGED": 1}
-    assert [c["change_type"] for c in document["changes"]] == ["NEW_BREACH", "EARLIER", "TRUST_CHANGED"]
+    assert document["counts"] == {"NEW_BREACH": 1, "EARLIER": 1, "TRUST_CHANGED": 2}
+    kinds = [c["change_type"] for c in document["changes"]]
+    assert kinds == ["NEW_BREACH", "EARLIER", "TRUST_CHANGED", "TRUST_CHANGED"]
     csv = report.csv_path.read_text(encoding="utf-8-sig")
     assert "'=cmd()" in csv and "'@ops" in csv  # spreadsheet formulas neutralized as in the other reports
     assert SECRET_PATH not in caplog.text
@@ -107,6 +111,16 @@ def test_a_rebuild_with_the_same_changes_is_not_posted_again(tmp_path: Path, hoo
     other = _serving(tmp_path / "next", CHANGES_SQL + " limit 2")
     report_and_notify(other, tmp_path / "reports", hook.url, sent_memo=memo)
     assert len(hook.bodies) == 2
+
+
+def test_trust_changes_on_unflagged_series_alone_post_nothing(tmp_path: Path, hook: Hook) -> None:
+    """About one series in eight changes trust in a week: alone, on series without an alert, they would post
+    almost every day. They stay in the report files."""
+    serving = _serving(tmp_path, CHANGES_SQL + " where host_id = 'h4'")
+    report = report_and_notify(serving, tmp_path / "reports", hook.url)
+    assert report is not None and report.changes.height == 1
+    assert hook.bodies == []
+    assert json.loads(report.json_path.read_text())["counts"] == {"TRUST_CHANGED": 1}
 
 
 def test_nothing_sent_when_nothing_changed(tmp_path: Path, hook: Hook) -> None:
