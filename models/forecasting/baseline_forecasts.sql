@@ -46,7 +46,7 @@ selected_hosts as (
     from all_series_days
     {%- if host_limit is not none and (host_limit | string | trim) not in ('', 'none', 'None', 'null') %}
         order by host_id
-        limit {{ host_limit | int }}
+        limit {{ forecast_host_limit_sql(host_limit) }}
     {%- endif %}
 
 ),

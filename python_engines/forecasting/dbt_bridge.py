@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
 import sys
 from collections.abc import Mapping
@@ -53,6 +54,43 @@ def _int(value: Any) -> int | None:
 
 def _float(value: Any, default: float) -> float:
     return default if _empty(value) else float(value)
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return number
+
+
+def count_var(name: str, value: Any, unset: str) -> int | None:
+    """A dbt var counting something (hosts, workers, series): a whole number of at least 1, or null for
+    ``unset``. 'abc', 0 or -1 once meant all hosts to one engine and none to another, or failed deep inside."""
+    if _empty(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not math.isfinite(number) or number != int(number) or number < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, or null for {unset}; got {value!r}")
+    return int(number)
+
+
+def seconds_var(name: str, value: Any, default: float) -> float:
+    """A dbt var of seconds over 0, or null for ``default``: a negative time limit failed every series, one
+    worker restart at a time, and the build still passed."""
+    if _empty(value):
+        return default
+    seconds = _number(name, value)
+    if seconds <= 0:
+        raise ValueError(
+            f"{name} must be a number of seconds over 0, or null for the default {default:g}; got {value!r}"
+        )
+    return seconds
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -104,13 +142,26 @@ class ModelConfig:
 
     @classmethod
     def from_configs(cls, configs: Mapping[str, Any]) -> ModelConfig:
+        interval_width = _float(configs.get("interval_width"), FleetConfig.interval_width)
+        if not 0 < interval_width < 1:
+            raise ValueError(f"interval_width must lie between 0 and 1 (0.8: an 80% band), got {interval_width!r}")
+        workers = count_var("forecast_workers", configs.get("forecast_workers"), "one per core")
+        cores = os.cpu_count() or 1
+        if workers is not None and workers > cores:
+            # Fits are CPU-bound: 100 workers on 2 cores started 100 processes and trained XGBoost on 100 threads.
+            log.warning("forecast_workers %d is more than this machine's %d cores: using %d", workers, cores, cores)
+            workers = cores
         fleet = FleetConfig(
-            workers=_int(configs.get("forecast_workers")),
+            workers=workers,
             scheduler=None if _empty(configs.get("dask_scheduler")) else str(configs["dask_scheduler"]).strip(),
-            calibration_series=_int(configs.get("calibration_series")) or FleetConfig.calibration_series,
-            time_limit=_float(configs.get("forecast_time_limit_seconds"), FleetConfig.time_limit),
-            interval_width=_float(configs.get("interval_width"), FleetConfig.interval_width),
-            training_series=_int(configs.get("xgboost_train_series")) or FleetConfig.training_series,
+            calibration_series=count_var("calibration_series", configs.get("calibration_series"), "the default")
+            or FleetConfig.calibration_series,
+            time_limit=seconds_var(
+                "forecast_time_limit_seconds", configs.get("forecast_time_limit_seconds"), FleetConfig.time_limit
+            ),
+            interval_width=interval_width,
+            training_series=count_var("xgboost_train_series", configs.get("xgboost_train_series"), "the default")
+            or FleetConfig.training_series,
         )
         rules = HistoryRules(
             min_observed_days=_int(configs.get("min_history_days")) or HistoryRules.min_observed_days,
@@ -144,8 +195,9 @@ class ModelConfig:
         return cls(
             lake_dir=Path("data/lake" if _empty(lake) else str(lake)),
             fleet=fleet,
-            host_limit=_int(configs.get("forecast_host_limit")),
-            chunk_hosts=_int(configs.get("forecast_chunk_hosts")) or DEFAULT_CHUNK_HOSTS,
+            host_limit=count_var("forecast_host_limit", configs.get("forecast_host_limit"), "every host"),
+            chunk_hosts=count_var("forecast_chunk_hosts", configs.get("forecast_chunk_hosts"), "the default")
+            or DEFAULT_CHUNK_HOSTS,
         )
 
 

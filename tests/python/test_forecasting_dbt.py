@@ -230,3 +230,40 @@ def test_a_bad_curve_evidence_bar_is_refused_by_name(built: ProjectPaths, tmp_pa
     )
     assert result.returncode != 0
     assert "var 'regime_curve_min_evidence' is ten" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("limit", ["abc", "0", "-1", "2.5"])
+def test_a_bad_host_limit_is_refused_by_name(built: ProjectPaths, tmp_path: Path, limit: str) -> None:
+    """forecast_host_limit 'abc' once gave the baseline 0 hosts while the Python engines forecast every one, and
+    -1 failed with a LIMIT error: the compile now stops on the var, as the Python engines do."""
+    from python_engines.forecasting.dbt_bridge import ModelConfig
+
+    result = _dbt(
+        built, tmp_path, "compile", "--select", "baseline_forecasts", "--vars", f"{{forecast_host_limit: {limit}}}"
+    )
+    assert result.returncode != 0
+    assert "forecast_host_limit must be a whole number of at least 1" in result.stdout + result.stderr
+    with pytest.raises(ValueError, match="forecast_host_limit must be a whole number of at least 1"):
+        ModelConfig.from_configs({"forecast_host_limit": limit})
+
+
+def test_counts_and_time_limits_are_checked_by_name() -> None:
+    """A negative time limit failed every series one worker restart at a time while the build passed; 0 workers
+    or series quietly meant the default."""
+    from python_engines.forecasting.dbt_bridge import ModelConfig
+
+    config = ModelConfig.from_configs({"forecast_host_limit": "3", "forecast_time_limit_seconds": "2.5"})
+    assert (config.host_limit, config.fleet.time_limit) == (3, 2.5)
+    assert ModelConfig.from_configs({"forecast_host_limit": "None"}).host_limit is None
+    for var, value in (
+        ("forecast_time_limit_seconds", "-1"),
+        ("forecast_time_limit_seconds", "0"),
+        ("forecast_time_limit_seconds", "soon"),
+        ("forecast_workers", "0"),
+        ("calibration_series", "-5"),
+        ("xgboost_train_series", "many"),
+        ("forecast_chunk_hosts", "0"),
+        ("interval_width", "80"),
+    ):
+        with pytest.raises(ValueError, match=var):
+            ModelConfig.from_configs({var: value})
