@@ -529,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cmd_whatif(args, paths)
         elif args.command == "run":
             args.start, args.end, args.select, args.exclude = date(2023, 1, 1), date(2025, 12, 31), None, None
+            _refuse_unreachable_dask(args.vars)  # before generate purges the warehouse a typo would cost
             cmd_generate(args, paths)
             cmd_build(args, paths)
     except CliError as exc:

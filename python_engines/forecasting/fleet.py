@@ -359,6 +359,12 @@ def dask_scheduler_problem(address: str, timeout: float = 5.0) -> str | None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        # http://host:8787 is the scheduler's dashboard: it answers a TCP connect, then dbt failed inside.
+        return (
+            f"dask_scheduler {address!r} is not a scheduler address: use tcp://host:8786 (or tls://), "
+            "the address `dask scheduler` prints, not its dashboard's http:// one"
+        )
     try:
         host, port = parts.hostname, parts.port
     except ValueError:

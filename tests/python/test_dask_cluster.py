@@ -288,6 +288,24 @@ def test_a_build_with_an_unreachable_scheduler_stops_in_seconds_with_one_line(sm
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_a_dashboard_address_or_a_typo_costs_nothing(tmp_path: Path) -> None:
+    """http://host:8787 (the scheduler's dashboard) answered the TCP check, then failed inside dbt; `run` with an
+    unreachable scheduler purged the warehouse (generate) before it checked."""
+    from python_engines.forecasting.fleet import dask_scheduler_problem
+
+    problem = dask_scheduler_problem("http://127.0.0.1:8787")
+    assert problem is not None and "not a scheduler address: use tcp://host:8786" in problem
+    data = tmp_path / "data"
+    data.mkdir()
+    with duckdb.connect(str(data / "horizonscale.duckdb")) as con:
+        con.execute("create table kept as select 1 as x")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    result = horizonscale("run", "--hosts", "2", "--vars", f"{{dask_scheduler: '{address}'}}", data_dir=data)
+    assert result.returncode == 2 and "cannot reach the Dask scheduler" in result.stderr
+    with duckdb.connect(str(data / "horizonscale.duckdb"), read_only=True) as con:
+        assert con.execute("select x from kept").fetchall() == [(1,)]
+
+
 def test_a_worker_killed_mid_run_loses_no_series(cluster: CliCluster, tmp_path: Path) -> None:
     series = [synthetic(f"k{i:02d}", seed=i) for i in range(40)]
     markers = tmp_path / "markers"
