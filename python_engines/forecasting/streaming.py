@@ -21,7 +21,7 @@ import itertools
 import logging
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import polars as pl
@@ -123,8 +123,16 @@ def sample_key(series: Series) -> int:
     return zlib.crc32(f"{series.host_id}|{series.resource}".encode())
 
 
+def detached(series: Series) -> Series:
+    """``series`` with arrays of its own: a series read from a chunk is a view of the whole chunk's arrays, so
+    keeping it kept the chunk (a 400-series sample held every chunk of a 20,000-host fleet: 3.70 GiB resident,
+    measured by a review of the scale path, against 2.43 GiB with copies)."""
+    return replace(series, ds=series.ds.copy(), y=series.y.copy(), is_imputed=series.is_imputed.copy())
+
+
 class SmallestK:
-    """The ``size`` items with the smallest (hash, input position) seen so far; memory bounded by ``size``."""
+    """The ``size`` items with the smallest (hash, input position) seen so far; memory bounded by ``size``
+    (each kept series is detached from its chunk's arrays)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -135,11 +143,10 @@ class SmallestK:
         self.offered += 1
         if self.size <= 0:
             return
-        item = (-rank, -position, series)
         if len(self._heap) < self.size:
-            heapq.heappush(self._heap, item)
+            heapq.heappush(self._heap, (-rank, -position, detached(series)))
         elif (rank, position) < (-self._heap[0][0], -self._heap[0][1]):
-            heapq.heapreplace(self._heap, item)
+            heapq.heapreplace(self._heap, (-rank, -position, detached(series)))
 
     def by_rank(self) -> list[Series]:
         return [s for _, _, s in sorted(self._heap, key=lambda item: (-item[0], -item[1]))]

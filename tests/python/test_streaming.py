@@ -14,6 +14,7 @@ import pytest
 from test_engines import WINDOWS, synthetic
 
 from python_engines.forecasting.dbt_bridge import run_engine_model
+from python_engines.forecasting.frames import series_from_frame
 from python_engines.forecasting.output import forecast_table
 from python_engines.forecasting.runs import ENGINES, FleetConfig
 from python_engines.forecasting.series import Series
@@ -85,6 +86,25 @@ def test_smallest_k_is_the_sorted_prefix() -> None:
     order = sorted(range(200), key=lambda i: (ranks[i], i))[:17]
     assert [s.host_id for s in keep.by_rank()] == [fleet[i].host_id for i in order]
     assert [s.host_id for s in keep.by_position()] == [fleet[i].host_id for i in sorted(order)]
+
+
+def test_a_kept_sample_does_not_hold_its_chunk() -> None:
+    """A series read from a chunk is a view of the chunk's arrays: kept as it is, a small sample held every chunk
+    of the fleet in memory. What SmallestK keeps owns its arrays, with the same values."""
+    fleet = _fleet()
+    frame = pl.concat(
+        pl.DataFrame({"host_id": s.host_id, "resource": s.resource, "ds": s.ds, "y": s.y, "is_imputed": s.is_imputed})
+        for s in fleet
+    )
+    chunk = series_from_frame(frame)
+    assert chunk[0].y.base is not None  # a view
+    keep = SmallestK(2)
+    for at, s in enumerate(chunk):
+        keep.offer(at, at, s)
+    for kept, original in zip(keep.by_rank(), chunk[:2], strict=True):
+        assert not np.shares_memory(kept.y, original.y) and not np.shares_memory(kept.ds, original.ds)
+        assert not np.shares_memory(kept.is_imputed, original.is_imputed)
+        assert np.array_equal(kept.y, original.y, equal_nan=True) and np.array_equal(kept.ds, original.ds)
 
 
 def test_the_training_cap_takes_a_fixed_sample_in_input_order() -> None:
