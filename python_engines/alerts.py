@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from python_engines.report import neutralize_formulas
+from python_engines.report import neutralize_formulas, rounded
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def write_change_reports(changes: pl.DataFrame, out_dir: Path, bom: bool = True)
     partial.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     partial.replace(json_path)
     partial = csv_path.with_suffix(".csv.partial")
-    neutralize_formulas(changes).write_csv(partial, include_bom=bom)
+    rounded(neutralize_formulas(changes)).write_csv(partial, include_bom=bom)
     partial.replace(csv_path)
     log.info("report risk_changes: %d changes -> %s, %s", changes.height, json_path, csv_path)
     return ChangeReport(changes, json_path, csv_path)

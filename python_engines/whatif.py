@@ -423,18 +423,23 @@ def run_whatif(serving_file: Path, scenario: Scenario, check_scope: bool = True)
 def write_csv(result: WhatIfResult, out_dir: Path, bom: bool = True) -> Path:
     """Every host in scope (baseline vs scenario status, soonest flagged breach under each), changes first, as
     ``whatif_<scenario_name>.csv``: formula-safe and with a byte-order mark like the other reports."""
-    from python_engines.report import neutralize_formulas
+    from python_engines.report import neutralize_formulas, rounded
 
     changed = result.changed_hosts()
-    unchanged = result.hosts.join(changed.select("host_id"), on="host_id", how="anti").sort("hostname")
+    unchanged = result.hosts.join(changed.select("host_id"), on="host_id", how="anti").sort("hostname", "host_id")
     frame = pl.concat([changed.drop("days_earlier"), unchanged], how="vertical_relaxed").with_columns(
         (pl.col("baseline_breach_date") - pl.col("scenario_breach_date")).dt.total_days().alias("days_earlier")
+    )
+    # The file says which scenario made it: an ad-hoc run's name alone ('adhoc') named no scope or effect.
+    frame = frame.insert_column(
+        frame.columns.index("scenario_name") + 1 if "scenario_name" in frame.columns else 0,
+        pl.lit(result.scenario.describe()).alias("scenario_description"),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.scenario.scenario_name).strip("._") or "adhoc"
     target = out_dir / f"whatif_{safe_name}.csv"
     partial = target.with_suffix(".csv.partial")
-    neutralize_formulas(frame).write_csv(partial, include_bom=bom)
+    rounded(neutralize_formulas(frame)).write_csv(partial, include_bom=bom)
     partial.replace(target)
     return target
 

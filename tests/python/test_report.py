@@ -52,12 +52,15 @@ def _serving_with_evil_names(path: Path) -> None:
         )
         con.execute(
             "create table capacity_risks as select 1 as days_to_breach, 0.4 as breach_probability, 'd' as department, "
-            "'h' as hostname, 'cpu' as resource"
+            "'h' as hostname, 'cpu' as resource, 'h1' as host_id"
         )
-        con.execute("create table fleet_health as select 'RED' as status, 1 as days_to_upper_breach, 'h' as hostname")
+        con.execute(
+            "create table fleet_health as select 'RED' as status, 1 as days_to_upper_breach, 'h' as hostname, "
+            "'h1' as host_id"
+        )
         con.execute(
             "create table rightsizing as select 'downsize' as action, null::date as needed_by_date, "
-            "14.0 as reclaimable_capacity, '=2+2' as department, 'h' as hostname, 'cpu' as resource"
+            "14.0 as reclaimable_capacity, '=2+2' as department, 'h' as hostname, 'cpu' as resource, 'h1' as host_id"
         )
         con.execute("create table rightsizing_summary as select 'ALL' as app_code, '+Ops' as department")
 
@@ -76,6 +79,16 @@ def test_reports_written_from_serving_copy_are_safe(tmp_path: Path) -> None:
     sizing = pl.read_csv(tmp_path / "reports" / "rightsizing.csv")
     assert sizing["department"].to_list() == ["'=2+2"] and sizing["reclaimable_capacity"].to_list() == [14.0]
     assert pl.read_csv(tmp_path / "reports" / "rightsizing_summary.csv")["department"].to_list() == ["'+Ops"]
+
+
+def test_report_numbers_are_rounded_text_and_integers_untouched() -> None:
+    """A backtest MAPE summed in another order differed in its 15th digit between two builds of one seed."""
+    from python_engines.report import rounded
+
+    frame = pl.DataFrame({"mape": [10.3460952434212, 10.346095243421201], "days": [3, 4], "host": ["a", "b"]})
+    out = rounded(frame)
+    assert out["mape"].to_list() == [10.3461, 10.3461]
+    assert out.select("days", "host").equals(frame.select("days", "host"))
 
 
 def test_reports_have_a_utf8_bom_unless_asked_not_to(tmp_path: Path) -> None:

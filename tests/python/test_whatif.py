@@ -182,7 +182,8 @@ def test_cli_whatif_prints_and_writes_csv(data_dir: Path, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "baseline" in result.stdout and "RED" in result.stdout
     text = (tmp_path / "whatif_adhoc.csv").read_text(encoding="utf-8-sig")
-    assert text.startswith("scenario_name,host_id,hostname") and "'@" not in text.split("\n")[0]
+    assert text.startswith("scenario_name,scenario_description,host_id,hostname") and "'@" not in text.split("\n")[0]
+    assert "the fleet, all resources: +30%/month compounding from 2026-01-15" in text.split("\n")[1]
     bad = horizonscale("whatif", "--scope", "department=Nowhere", "--growth", "5%", data_dir=data_dir)
     assert bad.returncode == 2 and bad.stderr.startswith("horizonscale: error: unknown department 'Nowhere'")
     assert bad.stderr.count("\n") == 1
