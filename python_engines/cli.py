@@ -57,7 +57,9 @@ def _iso_date(text: str) -> date:
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
-        help="where the warehouse and lake live (default: $HORIZONSCALE_DATA_DIR or ./data)",
+        help="where the warehouse and lake live, relative to the current directory like --out (default: "
+        "$HORIZONSCALE_DATA_DIR, which like dbt reads a relative path from the project root, else the project's "
+        "data/)",
     )
 
 
@@ -508,7 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stress-fleet":  # writes files for `load`; touches no data directory
             cmd_stress_fleet(args)
             return 0
-        paths = ProjectPaths.discover(args.data_dir)
+        # --data-dir as typed, from the current directory (it was read from the project root, so a relative
+        # path given elsewhere wrote into the checkout); the environment variable keeps dbt's reading.
+        paths = ProjectPaths.discover(Path(args.data_dir).resolve() if args.data_dir else None)
         if paths.data_dir.exists() and not paths.data_dir.is_dir():
             raise CliError(
                 f"the data directory {paths.data_dir} (--data-dir or HORIZONSCALE_DATA_DIR) is a file, not a "

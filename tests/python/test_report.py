@@ -144,3 +144,23 @@ def test_an_unwritable_report_folder_is_one_line_before_any_work(tmp_path: Path)
         assert result.stderr.startswith(f"horizonscale: error: cannot write reports to {taken}"), result.stderr
         assert "pass --out a folder you can write to" in result.stderr and "Traceback" not in result.stderr
     assert taken.read_text() == "not a folder"
+
+
+def test_a_relative_data_dir_is_read_from_the_current_directory(tmp_path: Path) -> None:
+    """--data-dir mydata, typed in another directory, was read from the project root (writing into the checkout)."""
+    data = tmp_path / "mydata"
+    paths = ProjectPaths.discover(data)
+    serving_file(paths).parent.mkdir(parents=True)
+    _serving_with_evil_names(serving_file(paths))
+    env = {k: v for k, v in os.environ.items() if k != "HORIZONSCALE_DATA_DIR"} | {"PYTHONPATH": str(PROJECT_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "python_engines.cli", "report", "--data-dir", "mydata"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (data / "reports" / "capacity_risks.csv").is_file()
+    assert not (PROJECT_ROOT / "mydata").exists()
