@@ -448,8 +448,18 @@ def cmd_whatif(args: argparse.Namespace, paths: ProjectPaths) -> None:
 
     try:
         if args.scenario:
-            if args.growth or args.step or args.capacity or args.start or args.scope != "fleet":
-                raise whatif.WhatIfError("--scenario takes its scope and effect from the seed: drop the other flags")
+            if (
+                args.growth
+                or args.step
+                or args.capacity
+                or args.start
+                or args.scope != "fleet"
+                or args.resource.strip().lower() != "all"
+                or args.name != "adhoc"
+            ):
+                raise whatif.WhatIfError(
+                    "--scenario takes its name, scope, resource and effect from the seed: drop the other flags"
+                )
             scenario = whatif.seed_scenario(serving_file(paths), args.scenario)
         else:
             if not (args.growth or args.step or args.capacity):

@@ -357,6 +357,18 @@ def _check_scope(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
     raise WhatIfError(f"unknown {scenario.scope_kind} {scenario.scope_value!r}: this fleet has {shown}")
 
 
+def _check_start(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
+    """A start after the forecast's last day changes nothing: say so rather than answer 'no change'."""
+    if scenario.start_date is None:
+        return
+    (last,) = con.sql("select forecast_end from forecast_windows").fetchall()[0]
+    if last is not None and scenario.start_date > last:
+        raise WhatIfError(
+            f"--from {scenario.start_date:%Y-%m-%d} is after the forecast's last day ({last:%Y-%m-%d}): the "
+            "scenario would change nothing; start it within the forecast"
+        )
+
+
 def _connect(serving_file: Path) -> duckdb.DuckDBPyConnection:
     if not serving_file.is_file():
         raise WhatIfError(f"no serving copy at {serving_file}: run `horizonscale build` first")
@@ -407,6 +419,7 @@ def run_whatif(serving_file: Path, scenario: Scenario, check_scope: bool = True)
     with _connect(serving_file) as con:
         if check_scope:
             _check_scope(con, scenario)
+            _check_start(con, scenario)
         rules = read_rules(con)
         # Each step once, as a temp table (the dashboard runs the same steps as CTEs of one query).
         chain = _chain(rules)

@@ -187,6 +187,13 @@ def test_cli_whatif_prints_and_writes_csv(data_dir: Path, tmp_path: Path) -> Non
     bad = horizonscale("whatif", "--scope", "department=Nowhere", "--growth", "5%", data_dir=data_dir)
     assert bad.returncode == 2 and bad.stderr.startswith("horizonscale: error: unknown department 'Nowhere'")
     assert bad.stderr.count("\n") == 1
+    # Flags that would be ignored, and a start after the forecast, are refused rather than answered 'no change'.
+    for args, needle in (
+        (("--scenario", "payments_launch", "--resource", "cpu"), "--scenario takes its name, scope, resource"),
+        (("--growth", "5%", "--from", "2030-01-01"), "--from 2030-01-01 is after the forecast's last day"),
+    ):
+        refused = horizonscale("whatif", *args, data_dir=data_dir)
+        assert refused.returncode == 2 and needle in refused.stderr and refused.stderr.count("\n") == 1
 
 
 def test_capacity_relief_warns_about_hosts_at_the_cap() -> None:
