@@ -16,8 +16,18 @@ STATIC = {"displayModeBar": False}  # the modebar would sit on the legend
 PERCENT = st.column_config.NumberColumn(format="percent")
 
 
+def has_dna(dimensions: pl.DataFrame) -> bool:
+    """A synthetic fleet's audit is split by DNA scenario; an own fleet's has only the 'ALL' roll-up."""
+    return bool(dimensions.height) and set(dimensions["scenario"].to_list()) != {"ALL"}
+
+
 def _filters(snapshot: Snapshot) -> queries.Filters:
     dimensions = queries.audit_dimensions(snapshot)
+    if not has_dna(dimensions):  # your own fleet: no DNA to filter by
+        resources = tuple(
+            st.multiselect("Resource", queries.RESOURCES, key="audit_resource", placeholder="All resources")
+        )
+        return queries.Filters(resources=resources)
     resource, scenario, variant = st.columns(3)
     with resource:
         resources = tuple(
@@ -35,11 +45,27 @@ def _win_metrics(wins: pl.DataFrame) -> None:
     for column, row in zip(columns, wins.iter_rows(named=True), strict=False):
         column.metric(f"{model_label(row['model'])} wins", f"{row['wins']:,}")
         column.caption(f"{row['win_share'] or 0:.1%} of {row['series']:,} series")
+    unchampioned = unchampioned_series(wins)
+    if unchampioned:
+        st.caption(
+            f"{unchampioned:,} series have no champion: no engine could forecast them (the host view and "
+            "`forecast_exclusions` say why)."
+        )
+
+
+def unchampioned_series(wins: pl.DataFrame) -> int:
+    """Series counted in the audit that no engine won (the wins fall short of the series)."""
+    if wins.is_empty():
+        return 0
+    return max(int(wins["series"].max() or 0) - int(wins["wins"].sum() or 0), 0)
 
 
 def _wins(snapshot: Snapshot, filters: queries.Filters) -> None:
     st.subheader("Tournament wins by resource and DNA scenario")
-    st.caption("Share of each DNA group's series that each engine won (the champion of the backtest tournament).")
+    st.caption(
+        "Share of each DNA group's series that each engine won (the champion of the backtest tournament); "
+        "your own fleet has no DNA, so its one group is ALL."
+    )
     wins = queries.wins_by_model(snapshot, filters)
     _win_metrics(wins)
     audit = queries.model_audit(snapshot, filters)

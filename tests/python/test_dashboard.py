@@ -483,10 +483,22 @@ def test_extra_columns_and_fleets_without_dna(tmp_path: Path, serving: Path, mon
     for view in ("Fleet health", "Risk heatmap", "Model audit", "Host deep dive"):
         app = run(view)
         assert app.title[0].value == view
-    shown = metrics(run("Model audit"))
+    audit = run("Model audit")
+    shown = metrics(audit)
     assert {model: shown[f"{label} wins"] for model, label in components_labels().items()} == {
         model: f"{count:,}" for model, count in wins.items()
     }
+    # No DNA to filter by: the DNA pickers are left out rather than offering only 'ALL'.
+    assert [box.label for box in audit.multiselect] == ["Resource"]
+
+
+def test_model_audit_names_the_series_no_engine_won() -> None:
+    from dashboard.views.audit import unchampioned_series
+
+    wins = pl.DataFrame({"model": ["prophet", "xgboost", "seasonal_naive"], "wins": [145, 8, 3], "series": [160] * 3})
+    assert unchampioned_series(wins) == 4
+    assert unchampioned_series(wins.with_columns(pl.lit(156).alias("series"))) == 0
+    assert unchampioned_series(wins.head(0)) == 0
 
 
 def test_partial_build_still_shows_host_history(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
