@@ -282,6 +282,35 @@
     end
 {%- endmacro %}
 
+{#- Why a host has its status under the baseline or the scenario, in words (the rule of whatif_rag_status):
+    a status that moves to AMBER with no breach date said nothing of the crossing behind it. -#}
+{% macro whatif_rag_reason(prefix, amber_threshold, stale_hosts=none) -%}
+    case
+        {% if stale_hosts %}when any_value(stale.host_id) is not null then 'stale: stopped reporting'{% endif %}
+        when bool_or(series.{{ prefix }}is_breach_alert)
+            then
+                'flagged: ' || arg_min(
+                    series.resource, {'day': series.{{ prefix }}first_breach_date, 'resource': series.resource}
+                ) filter (where series.{{ prefix }}is_breach_alert)
+                || ' breaches on ' || strftime(
+                    min(series.{{ prefix }}first_breach_date) filter (where series.{{ prefix }}is_breach_alert),
+                    '%Y-%m-%d'
+                )
+        when min(series.{{ prefix }}days_to_breach) is not null
+            then
+                'crosses later: ' || arg_min(
+                    series.resource, {'days': series.{{ prefix }}days_to_breach, 'resource': series.resource}
+                ) || ' upper bound crosses in ' || min(series.{{ prefix }}days_to_breach)
+                || ' days, not flagged by the alert rule'
+        when max(series.{{ prefix }}peak_yhat_upper) > {{ amber_threshold }}
+            then
+                'hot: upper bound peaks at ' || round(max(series.{{ prefix }}peak_yhat_upper), 1)
+                || '% within the window (AMBER above ' || {{ amber_threshold }} || '%)'
+        when coalesce(any_value(excluded.unforecast_series), 0) > 0 then 'a series without a forecast'
+        else 'headroom on every resource'
+    end
+{%- endmacro %}
+
 {#- Per scenario x host in scope: baseline vs scenario status and soonest flagged breach. -#}
 {% macro whatif_host_comparison(scope_hosts, series_comparison, exclusions, amber_threshold, stale_hosts=none) -%}
     select
@@ -294,6 +323,8 @@
         any_value(scope.environment) as environment,
         {{ whatif_rag_status('baseline_', amber_threshold, stale_hosts) }} as baseline_status,
         {{ whatif_rag_status('scenario_', amber_threshold, stale_hosts) }} as scenario_status,
+        {{ whatif_rag_reason('baseline_', amber_threshold, stale_hosts) }} as baseline_status_reason,
+        {{ whatif_rag_reason('scenario_', amber_threshold, stale_hosts) }} as scenario_status_reason,
         min(series.baseline_first_breach_date) filter (where series.baseline_is_breach_alert)
         as baseline_breach_date,
         min(series.scenario_first_breach_date) filter (where series.scenario_is_breach_alert)

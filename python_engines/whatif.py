@@ -481,6 +481,8 @@ def summary_lines(result: WhatIfResult, limit: int = 20) -> list[str]:
             days = row["days_earlier"]
             if days:
                 when += f", {abs(days)} days {'earlier' if days > 0 else 'later'}"
+        elif row.get("scenario_status_reason") and row["scenario_status"] != "GREEN":
+            when = f" ({row['scenario_status_reason']})"  # an AMBER with no breach date: say which crossing
         name = f"{row['hostname']} ({row['host_id']})" if row["hostname"] in shared else row["hostname"]
         lines.append(f"  {name} [{row['department']}]: {row['baseline_status']} -> {row['scenario_status']}{when}")
     if changed.height > limit:

@@ -136,6 +136,26 @@ def test_view_equals_the_command_line(data_dir: Path) -> None:
     assert len(app.get("plotly_chart")) == 1  # the first changed host's curve under both
 
 
+def test_every_status_says_why(data_dir: Path) -> None:
+    """GREEN -> AMBER with a peak of 68.8 and no breach date once said nothing of the crossing behind it."""
+    serving = data_dir / "serving" / "horizonscale.duckdb"
+    hosts = whatif.run_whatif(serving, whatif.Scenario(growth_pct_per_month=25.0)).hosts
+    for prefix in ("baseline", "scenario"):
+        for row in hosts.iter_rows(named=True):
+            status, reason = row[f"{prefix}_status"], row[f"{prefix}_status_reason"]
+            if status == "RED":
+                date_text = f"{row[f'{prefix}_breach_date']:%Y-%m-%d}" if prefix == "scenario" else ""
+                assert reason.startswith("flagged: ") and date_text in reason
+            elif status == "GREEN":
+                assert reason == "headroom on every resource"
+            else:
+                assert reason.startswith(("crosses later: ", "hot: ", "stale: ", "a series without a forecast"))
+    assert (hosts["scenario_status"] == "AMBER").any() and (hosts["scenario_status"] == "RED").any()
+    lines = whatif.summary_lines(whatif.run_whatif(serving, whatif.Scenario(growth_pct_per_month=25.0)), 10_000)
+    amber = [line for line in lines if line.endswith(")") and "-> AMBER (" in line]
+    assert all("crosses later: " in line or "hot: " in line for line in amber)
+
+
 def test_the_view_opens_on_no_change(data_dir: Path) -> None:
     """It opened on +10% a month across the fleet: 'RED (scenario) 12, +6' before anyone chose anything."""
     app = _run()
