@@ -252,7 +252,10 @@ checked as (
             >= {{ var('recent_break_share') }} * recent.recent_points,
             false
         ) as has_recent_break,
-        greatest(recent.recent_above, recent.recent_below) / nullif(recent.recent_points, 0) as recent_miss_share
+        greatest(recent.recent_above, recent.recent_below) / nullif(recent.recent_points, 0) as recent_miss_share,
+        -- Which side the last days left the band on: above (the load outran the forecast, a breach may come
+        -- sooner) or below. A LOW label without it read as doubt about an alert that was in fact too late.
+        case when recent.recent_above >= recent.recent_below then 'above' else 'below' end as recent_miss_side
     from ranked
     left join recent
         on
@@ -268,6 +271,7 @@ picks as (
         any_value(model) filter (where rank = 1 and is_eligible) as top_model,
         coalesce(any_value(has_recent_break) filter (where rank = 1 and is_eligible), false) as top_has_break,
         any_value(recent_miss_share) filter (where rank = 1 and is_eligible) as top_miss_share,
+        any_value(recent_miss_side) filter (where rank = 1 and is_eligible) as top_miss_side,
         any_value(selection_score) filter (where rank = 1 and is_eligible) as top_score,
         -- The best score without the margin, and whose it is, for champion_reason.
         min(selection_score) filter (where is_eligible) as leader_score,
@@ -315,7 +319,7 @@ champions as (
             when is_regime_override and top_has_break
                 then
                     'recent break: ' || cast(round(100 * top_miss_share) as integer)
-                    || '% of the last {{ recent_days }} days left the band of ' || top_model
+                    || '% of the last {{ recent_days }} days ran ' || top_miss_side || ' the band of ' || top_model
                     || ', the backtest winner'
             when is_regime_override and curve_evidence is not null
                 then
@@ -329,7 +333,7 @@ champions as (
                     || ', the backtest winner, cannot forecast'
             when top_has_break
                 then
-                    'best backtest score (its last {{ recent_days }} days left the band: '
+                    'best backtest score (its last {{ recent_days }} days ran ' || top_miss_side || ' the band: '
                     || cast(round(100 * top_miss_share) as integer) || '%)'
             when leader_score < top_score
                 then
