@@ -12,8 +12,8 @@
 --
 -- Alert rule: a window day is an alert day when its upper bound exceeds breach_threshold (and, only if the var
 -- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
--- least breach_alert_min_days consecutive alert days within the window. The defaults (null, 1) are exactly
--- "the upper bound crosses on some day 1..breach_window_days".
+-- least breach_alert_min_days consecutive alert days within the window. With the var null and 1 day this is
+-- exactly "the upper bound crosses on some day 1..breach_window_days"; the project's default is 0.15.
 --
 -- A band that says "unknown" is not a breach: when only the band crosses (the point forecast stays at or under
 -- the threshold through the window), the series is flagged only if its champion's band was informative, i.e.
