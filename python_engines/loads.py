@@ -106,6 +106,13 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
                     f"(load {max(live)}); nothing was changed"
                 )
         target = paths.lake_dir / lake_file
+        # A synthetic extension's loaded_at is on the fleet's made-up timeline (2026-01-10 for a week after
+        # 2025-12-31), not when it landed: its lake file's time says that, for the snapshots built since.
+        landed = (
+            datetime.fromtimestamp(target.stat().st_mtime, UTC)
+            if fleet == "synthetic" and target.is_file()
+            else loaded_at
+        )
         if load_id == 1:
             write_empty_parquet(con, FLEET_COLUMNS[fleet], target.with_suffix(".parquet.partial"))
             target.with_suffix(".parquet.partial").replace(target)
@@ -114,7 +121,7 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
         con.execute("update raw.load_audit set undone_at = $now where load_id = $id", {"now": utc_now(), "id": load_id})
         if fleet == "synthetic":
             _shorten_generation_audit(con, paths)
-    moved = set_aside_snapshots(paths, load_id, loaded_at)
+    moved = set_aside_snapshots(paths, load_id, landed)
     aside = (
         f"; {len(moved)} forecast snapshot(s) built on its data ({', '.join(moved)}) moved to "
         f"{paths.data_dir / UNDONE_HISTORY}/load_{load_id}"

@@ -308,3 +308,17 @@ def test_incremental_refinery_equals_full_refresh(loop: dict) -> None:
     for table in REFINED_TABLES:
         assert loop["incremental"][table] == loop["full_refresh"][table], table
     assert max(row[2] for row in loop["incremental"]["processed_data"]) == END + timedelta(days=EXTEND_DAYS)
+
+
+def test_undoing_the_extension_sets_aside_only_its_snapshot(loop: dict, tmp_path: Path) -> None:
+    """Last in the module (it changes the loop's data). A synthetic extension's loaded_at is on the fleet's
+    made-up timeline, not the clock the builds stamp: undoing it once moved every snapshot, the first build's
+    too, so the whole track record went with it."""
+    from python_engines.loads import UNDONE_HISTORY
+
+    paths = loop["paths"]
+    _check(run_isolated(["horizonscale", "load", "--undo", "2"], paths.data_dir, tmp_path))
+    kept = sorted(p.name for p in paths.history_dir.glob("as_of=*") if "HIVE_DEFAULT" not in p.name)
+    aside = sorted(p.name for p in (paths.data_dir / UNDONE_HISTORY / "load_2").glob("as_of=*"))
+    assert kept == [f"as_of={END}"]
+    assert aside == [f"as_of={END + timedelta(days=EXTEND_DAYS)}"]
