@@ -387,6 +387,36 @@ def warn_silent_hosts(staged_inventory: Path, parts: list[tuple[Path, int]], sou
         log.warning(warning)
 
 
+#: Where a load puts the forecast history of a different fleet (kept, not deleted).
+REPLACED_HISTORY = "forecast_history_replaced"
+
+
+def set_aside_other_fleets_history(paths: ProjectPaths, staged_inventory: Path) -> Path | None:
+    """A load keeps the forecast history (the track record of a fleet re-exported whole), unless it belongs to
+    another fleet: none of its hosts is in the new inventory. Loaded into a data directory that held `make run`'s
+    synthetic fleet, its snapshots once made NO_FORECAST change alerts for hosts the new fleet never had."""
+    snapshots = str(paths.history_dir / "as_of=*" / "*.parquet")
+    if not any(paths.history_dir.glob("as_of=*/*.parquet")):
+        return None
+    with duckdb.connect() as con:
+        (shared,) = con.execute(
+            f"select count(*) from (select distinct host_id from read_parquet({_literal(snapshots)}, "
+            "hive_partitioning = false, union_by_name = true) where host_id is not null) as history "
+            f"where host_id in (select lower(trim(host_id)) from read_parquet({_literal(str(staged_inventory))}))"
+        ).fetchone()
+    if shared:
+        return None
+    target = paths.data_dir / REPLACED_HISTORY / utc_now().strftime("%Y%m%dT%H%M%S")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    paths.history_dir.replace(target)
+    log.warning(
+        "forecast history: none of its hosts is in this inventory (another fleet's track record), so it was "
+        "moved to %s; risk_changes and forecast_accuracy start afresh with the next build",
+        target,
+    )
+    return target
+
+
 def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str | None = None) -> IngestResult:
     """Read both inputs in full into a staging area, changing nothing if any file fails or no telemetry row
     would be usable, then rebuild the raw layer from them. ``value_scale`` None: percent, unless the values
@@ -412,6 +442,7 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
             "telemetry_files": len(telemetry_files),
             "value_scale": scale,
         }
+        set_aside_other_fleets_history(paths, staged_inventory)
         inventory_rows, telemetry_rows = rebuild_raw_layer(paths, staged_inventory, parts, audit)
     except IngestError:
         if fresh:  # a failed first load leaves no data directory behind

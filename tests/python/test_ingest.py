@@ -150,3 +150,35 @@ def test_load_checks_read_timestamps_as_the_refinery_does(ts: str, utc: str | No
         con.execute("set timezone = 'Pacific/Auckland'")
         (value,) = con.execute(f"select cast(({TS_UTC}) as varchar) from (select ? as ts)", [ts]).fetchone()
     assert value == utc
+
+
+def test_a_load_sets_aside_another_fleets_forecast_history(tmp_path: Path) -> None:
+    """`make run` then `load` into the same data directory: the synthetic fleet's snapshots once made
+    NO_FORECAST change alerts for hosts the new fleet never had. History of the same fleet (a host in common) is
+    kept: it is the track record of a fleet exported again whole."""
+    inv, tel = _write(tmp_path)
+    data = tmp_path / "data"
+    history = data / "forecast_history"
+    for as_of, host in (("2025-12-31", "0b9c-synthetic-uuid"), ("2026-01-07", "0b9c-synthetic-uuid")):
+        (history / f"as_of={as_of}").mkdir(parents=True)
+        with duckdb.connect() as con:
+            con.execute(
+                f"copy (select '{host}' as host_id, date '{as_of}' as as_of) "
+                f"to '{history / f'as_of={as_of}' / 'forecasts0.parquet'}' (format parquet)"
+            )
+    result = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert result.returncode == 0, result.stderr
+    assert "another fleet's track record" in result.stderr
+    assert not history.exists()
+    (moved,) = (data / "forecast_history_replaced").iterdir()
+    assert sorted(p.name for p in moved.iterdir()) == ["as_of=2025-12-31", "as_of=2026-01-07"]
+
+    (history / "as_of=2026-02-01").mkdir(parents=True)
+    with duckdb.connect() as con:  # the same fleet's history (host H1 is h1 once refined): kept
+        con.execute(
+            f"copy (select 'h1' as host_id, date '2026-02-01' as as_of) "
+            f"to '{history / 'as_of=2026-02-01' / 'forecasts0.parquet'}' (format parquet)"
+        )
+    again = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert again.returncode == 0, again.stderr
+    assert (history / "as_of=2026-02-01" / "forecasts0.parquet").is_file()
