@@ -196,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(whatif)
 
     run = commands.add_parser("run", help="the main job: generate the fleet, then build everything")
-    run.add_argument("--hosts", type=int, default=2000)
-    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--hosts", type=int, default=2000, help="hosts in the synthetic fleet (default 2000)")
+    run.add_argument("--seed", type=int, default=42, help="seed of the fleet (default 42)")
     run.add_argument("--vars", help="dbt vars as YAML")
     _add_report_out(run)
     _add_notify(run)
