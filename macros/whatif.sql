@@ -304,8 +304,8 @@
                 || ' days, not flagged by the alert rule'
         when max(series.{{ prefix }}peak_yhat_upper) > {{ amber_threshold }}
             then
-                'hot: upper bound peaks at ' || round(max(series.{{ prefix }}peak_yhat_upper), 1)
-                || '% within the window (AMBER above ' || {{ amber_threshold }} || '%)'
+                'hot: upper bound peaks at ' || printf('%g', round(max(series.{{ prefix }}peak_yhat_upper), 1))
+                || '% within the window (AMBER above ' || printf('%g', cast({{ amber_threshold }} as double)) || '%)'
         when coalesce(any_value(excluded.unforecast_series), 0) > 0 then 'a series without a forecast'
         else 'headroom on every resource'
     end
