@@ -26,6 +26,7 @@ import duckdb
 
 from python_engines.load_checks import (
     LoadCheckError,
+    append_scale_problem,
     check_telemetry,
     describe_value_scale,
     fraction_groups_problem,
@@ -36,7 +37,7 @@ from python_engines.load_checks import (
 )
 from python_engines.loads import LoadRecord, fleet_in_warehouse, max_raw_row_id, next_load_id, record_load, utc_now
 from python_engines.paths import ProjectPaths, duckdb_memory_limit
-from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, load_file_name, purge
+from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, lake_glob, load_file_name, purge
 
 log = logging.getLogger(__name__)
 
@@ -501,6 +502,15 @@ def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | Non
         if not any(rows for _, rows in parts):
             raise IngestError(f"{', '.join(telemetry_files)}: no telemetry rows (check the export)")
         scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
+        if scale == "percent":
+            with duckdb.connect() as con:
+                problem = append_scale_problem(
+                    con, [staged for staged, _ in parts], lake_glob(paths, "own"), value_scale, telemetry
+                )
+            if problem and value_scale is None:
+                raise IngestError(problem)
+            if problem:
+                log.warning(problem)
         first_row = max_raw_row_id(paths, "own")
         with bounded(duckdb.connect(str(paths.warehouse)), staging / ".spill") as con:
             load_id = next_load_id(con)

@@ -267,6 +267,64 @@ def fraction_groups_problem(groups: list[ValueGroup], requested: str | None, sca
     )
 
 
+#: A series' recent history above this median (percent) and its appended values all within 0-1: fractions.
+APPEND_HISTORY_MIN_MEDIAN = 5.0
+
+APPEND_SCALE_SQL = """
+with
+appended as (
+    select lower(trim(host_id)) as host_id, lower(trim(resource)) as resource, try_cast(trim(value) as double) as v
+    from read_parquet({telemetry})
+),
+within_one as (
+    select host_id, resource, count(v) as new_values, max(v) as largest
+    from appended
+    where v is not null and isfinite(v)
+    group by all
+    having min(v) >= 0 and max(v) <= 1
+),
+history as (
+    select lower(trim(host_id)) as host_id, lower(trim(resource)) as resource, try_cast(trim(value) as double) as v
+    from read_parquet({lake})
+    where (lower(trim(host_id)), lower(trim(resource))) in (select (host_id, resource) from within_one)
+)
+select within_one.host_id, within_one.resource, any_value(new_values), any_value(largest), median(history.v)
+from within_one
+inner join history using (host_id, resource)
+where history.v between 0 and 100
+group by all
+having median(history.v) > {min_median}
+order by all
+"""
+
+
+def append_scale_problem(
+    con: duckdb.DuckDBPyConnection, staged_telemetry: list[Path], lake: str, requested: str | None, source: str
+) -> str | None:
+    """An append (percent) whose values for a series all lie within 0-1 while the series' history in the lake
+    is well above 1: a collector that switched to fractions for a few hosts. The whole-load and per-file checks
+    cannot see it (one day's file is mostly percent): such a host loaded as idle and its forecast collapsed
+    (87% memory -> 7.6%). The message (raised without --value-scale, a warning with percent); else None."""
+    rows = con.execute(
+        APPEND_SCALE_SQL.format(
+            telemetry=_files_literal(staged_telemetry), lake=_literal(lake), min_median=APPEND_HISTORY_MIN_MEDIAN
+        )
+    ).fetchall()
+    if not rows:
+        return None
+    listed = "; ".join(
+        f"{host} {resource} ({count:,} values, largest {largest:g}, its history's median {median:.1f})"
+        for host, resource, count, largest, median in rows[:5]
+    ) + (f"; and {len(rows) - 5} more" if len(rows) > 5 else "")
+    what = f"{source}: values all within 0-1 for {listed}: these look like fractions, which would load as idle"
+    if requested == "percent":
+        return f"{what} (kept as percent, as --value-scale percent says)"
+    return (
+        f"{what}: convert them to percent or load that host's file with --value-scale fraction; pass "
+        "--value-scale percent if the series really went idle; nothing was changed"
+    )
+
+
 SILENT_SQL = """
 with
 inventory as (

@@ -182,3 +182,32 @@ def test_a_load_sets_aside_another_fleets_forecast_history(tmp_path: Path) -> No
     again = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
     assert again.returncode == 0, again.stderr
     assert (history / "as_of=2026-02-01" / "forecasts0.parquet").is_file()
+
+
+def test_an_append_whose_host_switched_to_fractions_is_refused(tmp_path: Path) -> None:
+    """One day's file, mostly percent, with one host's memory as 0-1 fractions: the per-file check cannot see it,
+    and the host loaded as idle (its forecast fell from 87% to 7.6%). Its own history says otherwise. An idle
+    series (history under 1) appending values under 1 is no problem."""
+    inventory = "host_id,hostname,department,app_code,app_manager,region\n" + "".join(
+        f"{h},{h}.corp,Retail,RB,Ann,EMEA\n" for h in ("h1", "h2", "h3")
+    )
+    history = "host_id,resource,ts,value\n" + "".join(
+        f"h1,memory,2025-01-{d:02d},{85 + d % 3}\nh2,memory,2025-01-{d:02d},{50 + d % 2}\n"
+        f"h3,cpu,2025-01-{d:02d},0.{d % 5 + 1}\n"
+        for d in range(1, 21)
+    )
+    inv, tel = _write(tmp_path, inventory, history)
+    data = tmp_path / "data"
+    first = horizonscale("load", "--inventory", str(inv), "--telemetry", str(tel), data_dir=data)
+    assert first.returncode == 0, first.stderr
+    day = tmp_path / "day21.csv"
+    day.write_text(
+        "host_id,resource,ts,value\nh1,memory,2025-01-21,0.87\nh2,memory,2025-01-21,51\nh3,cpu,2025-01-21,0.4\n"
+    )
+    refused = horizonscale("load", "--append", "--telemetry", str(day), data_dir=data)
+    assert refused.returncode == 2, refused.stderr
+    assert "values all within 0-1 for h1 memory (1 values, largest 0.87, its history's median 86.0)" in refused.stderr
+    assert "h3" not in refused.stderr.strip().splitlines()[-1]
+    kept = horizonscale("load", "--append", "--telemetry", str(day), "--value-scale", "percent", data_dir=data)
+    assert kept.returncode == 0, kept.stderr
+    assert "(kept as percent, as --value-scale percent says)" in kept.stderr
