@@ -64,14 +64,36 @@ def read_changes(serving_file: Path) -> pl.DataFrame | None:
         ).pl()
 
 
-def write_change_reports(changes: pl.DataFrame, out_dir: Path, bom: bool = True) -> ChangeReport:
+def compared_as_of(serving_file: Path, history_dir: Path | None) -> tuple[str | None, str | None]:
+    """The snapshots this build compared when nothing changed (no row to read them from): the build's as_of
+    (forecast_windows.history_end) and the latest snapshot before it in the history; (None, None) without them."""
+    with duckdb.connect(str(serving_file), read_only=True) as con:
+        tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "forecast_windows" not in tables:
+            return None, None
+        current = con.execute("select max(history_end) from forecast_windows").fetchone()[0]
+    if current is None:
+        return None, None
+    earlier = sorted(
+        folder.name.removeprefix("as_of=")
+        for folder in (history_dir.glob("as_of=*") if history_dir is not None and history_dir.is_dir() else [])
+        if folder.name.removeprefix("as_of=") < str(current) and "HIVE_DEFAULT" not in folder.name
+    )
+    return (earlier[-1] if earlier else None), str(current)
+
+
+def write_change_reports(
+    changes: pl.DataFrame, out_dir: Path, bom: bool = True, as_of: tuple[str | None, str | None] = (None, None)
+) -> ChangeReport:
     """``risk_changes.json`` (as_of pair, counts per change, every change) and ``risk_changes.csv``; written on
-    every build, empty when nothing changed, so the files always describe the latest build."""
+    every build, empty when nothing changed, so the files always describe the latest build. ``as_of`` names the
+    compared snapshots when no change row does ("compared, nothing changed" is not "first build")."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    as_of = changes.select("previous_as_of", "current_as_of").head(1).to_dicts()
+    first = changes.select("previous_as_of", "current_as_of").head(1).to_dicts()
+    previous, current = (str(first[0]["previous_as_of"]), str(first[0]["current_as_of"])) if first else as_of
     document = {
-        "previous_as_of": str(as_of[0]["previous_as_of"]) if as_of else None,
-        "current_as_of": str(as_of[0]["current_as_of"]) if as_of else None,
+        "previous_as_of": previous,
+        "current_as_of": current,
         "counts": change_counts(changes),
         "changes": json.loads(changes.write_json()),
     }
@@ -172,7 +194,12 @@ def message_key(url: str, text: str) -> str:
 
 
 def report_and_notify(
-    serving_file: Path, out_dir: Path, url: str | None, bom: bool = True, sent_memo: Path | None = None
+    serving_file: Path,
+    out_dir: Path,
+    url: str | None,
+    bom: bool = True,
+    sent_memo: Path | None = None,
+    history_dir: Path | None = None,
 ) -> ChangeReport | None:
     """After a build: write the change reports, then post one summary when something changed and a URL is set.
     ``sent_memo`` keeps the key of the last message posted: a rebuild of the same day (a retry, a cron run twice)
@@ -181,7 +208,8 @@ def report_and_notify(
     if changes is None:
         log.info("no risk_changes table in this build: no change report")
         return None
-    report = write_change_reports(changes, out_dir, bom)
+    as_of = compared_as_of(serving_file, history_dir) if changes.height == 0 else (None, None)
+    report = write_change_reports(changes, out_dir, bom, as_of)
     text = summary_text(changes)
     if url and text:
         key = message_key(url, text)

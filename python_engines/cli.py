@@ -404,6 +404,7 @@ def report_changes(args: argparse.Namespace, paths: ProjectPaths) -> None:
         notify_url(getattr(args, "notify", None)),
         bom=not getattr(args, "no_bom", False),
         sent_memo=paths.data_dir / ".last_notified",
+        history_dir=paths.history_dir,
     )
 
 

@@ -123,6 +123,25 @@ def test_trust_changes_on_unflagged_series_alone_post_nothing(tmp_path: Path, ho
     assert json.loads(report.json_path.read_text())["counts"] == {"TRUST_CHANGED": 1}
 
 
+def test_a_build_with_no_change_still_names_the_snapshots_it_compared(tmp_path: Path) -> None:
+    """'Compared 2026-01-07 with 2026-01-14, nothing changed' once read like a first build (both as_of null)."""
+    serving = _serving(tmp_path, CHANGES_SQL + " where false")
+    with duckdb.connect(str(serving)) as con:
+        con.execute("create table forecast_windows as select date '2026-01-14' as history_end")
+    history = tmp_path / "forecast_history"
+    for as_of in ("2025-12-31", "2026-01-07", "2026-01-14", "__HIVE_DEFAULT_PARTITION__"):
+        (history / f"as_of={as_of}").mkdir(parents=True)
+    report = report_and_notify(serving, tmp_path / "reports", None, history_dir=history)
+    assert report is not None
+    document = json.loads(report.json_path.read_text())
+    assert (document["previous_as_of"], document["current_as_of"]) == ("2026-01-07", "2026-01-14")
+    first = tmp_path / "first"
+    (first / "as_of=2026-01-14").mkdir(parents=True)
+    report = report_and_notify(serving, tmp_path / "reports", None, history_dir=first)
+    document = json.loads(report.json_path.read_text())
+    assert (document["previous_as_of"], document["current_as_of"]) == (None, "2026-01-14")  # nothing before it
+
+
 def test_nothing_sent_when_nothing_changed(tmp_path: Path, hook: Hook) -> None:
     serving = _serving(tmp_path, CHANGES_SQL + " where false")
     report = report_and_notify(serving, tmp_path / "reports", hook.url)
