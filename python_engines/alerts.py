@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from python_engines.loads import WITHDRAWN_FILE, read_withdrawn
 from python_engines.report import neutralize_formulas, rounded
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,15 @@ def summary_text(changes: pl.DataFrame) -> str | None:
     return "\n".join(lines)
 
 
+def withdrawal_text(withdrawn: list[dict]) -> str:
+    """One line withdrawing the alerts of snapshots built on undone loads."""
+    parts = [f"{', '.join(entry['as_of'])} (load {entry['load_id']})" for entry in withdrawn]
+    return (
+        f"HorizonScale: withdrawn: alerts from the snapshot(s) of {'; '.join(parts)} were built on data since "
+        "undone; disregard them"
+    )
+
+
 def post_message(url: str, text: str, timeout: float = 10.0) -> bool:
     """POST ``{"text": text}`` to the webhook; True on a 2xx answer. Failures are logged (without the URL)."""
     request = urllib.request.Request(
@@ -211,12 +221,20 @@ def report_and_notify(
     as_of = compared_as_of(serving_file, history_dir) if changes.height == 0 else (None, None)
     report = write_change_reports(changes, out_dir, bom, as_of)
     text = summary_text(changes)
+    withdrawn = read_withdrawn(sent_memo.parent) if sent_memo is not None else []
+    if url and withdrawn:
+        # Alerts posted from a snapshot whose load was undone: the report against the history left sees no
+        # change, so without this line the channel would never hear they were built on bad data.
+        notice = withdrawal_text(withdrawn)
+        text = f"{notice}\n{text}" if text else f"{notice}\nNo other change since the last snapshot kept."
     if url and text:
         key = message_key(url, text)
         if sent_memo is not None and sent_memo.is_file() and sent_memo.read_text().strip() == key:
             log.info("webhook: the same changes were posted after an earlier build of this day; not sent again")
         elif post_message(url, text) and sent_memo is not None:
             sent_memo.write_text(key + "\n")
+            if withdrawn:
+                (sent_memo.parent / WITHDRAWN_FILE).unlink(missing_ok=True)
     elif url and changes.height:
         log.info(
             "webhook: only trust changes on unflagged series since the last snapshot (in the reports), nothing sent"

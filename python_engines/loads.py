@@ -8,10 +8,12 @@ arrives again means (the later load wins; see ``int_telemetry_duplicates`` / ``i
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -122,6 +124,8 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
         if fleet == "synthetic":
             _shorten_generation_audit(con, paths)
     moved = set_aside_snapshots(paths, load_id, landed)
+    if moved:
+        record_withdrawn(paths, load_id, moved)
     aside = (
         f"; {len(moved)} forecast snapshot(s) built on its data ({', '.join(moved)}) moved to "
         f"{paths.data_dir / UNDONE_HISTORY}/load_{load_id}"
@@ -138,6 +142,23 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
 
 #: Where undo moves the forecast snapshots built on an undone load's data (kept, out of the track record).
 UNDONE_HISTORY = "forecast_history_undone"
+#: Snapshots set aside by undo whose change alerts the next notifying build withdraws (JSON lines).
+WITHDRAWN_FILE = ".withdrawn_snapshots"
+
+
+def record_withdrawn(paths: ProjectPaths, load_id: int, as_of: list[str]) -> None:
+    """Note the snapshots an undo set aside: alerts may have been posted from them, and the next build that
+    notifies says to disregard them (the change report, against the history left, sees nothing to say)."""
+    with (paths.data_dir / WITHDRAWN_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"load_id": load_id, "as_of": as_of}) + "\n")
+
+
+def read_withdrawn(data_dir: Path) -> list[dict]:
+    """The undone loads' set-aside snapshots not yet withdrawn in a message, oldest first."""
+    path = data_dir / WITHDRAWN_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def set_aside_snapshots(paths: ProjectPaths, load_id: int, loaded_at: datetime) -> list[str]:

@@ -142,6 +142,25 @@ def test_a_build_with_no_change_still_names_the_snapshots_it_compared(tmp_path: 
     assert (document["previous_as_of"], document["current_as_of"]) == (None, "2026-01-14")  # nothing before it
 
 
+def test_alerts_from_an_undone_load_are_withdrawn_once(tmp_path: Path, hook: Hook) -> None:
+    """A bad append's build posted 13 new breaches; after `load --undo` the next build compared with the history
+    left, saw nothing, and the channel never heard they were false. The next notifying build now says so, once."""
+    from python_engines.loads import WITHDRAWN_FILE, record_withdrawn
+    from python_engines.paths import ProjectPaths
+
+    paths = ProjectPaths.discover(tmp_path / "data")
+    paths.data_dir.mkdir()
+    record_withdrawn(paths, 7, ["2026-01-08"])
+    memo = paths.data_dir / ".last_notified"
+    serving = _serving(tmp_path, CHANGES_SQL + " where false")
+    for _ in range(2):
+        report_and_notify(serving, tmp_path / "reports", hook.url, sent_memo=memo)
+    assert len(hook.bodies) == 1
+    text = hook.bodies[0]["text"]
+    assert "withdrawn: alerts from the snapshot(s) of 2026-01-08 (load 7) were built on data since undone" in text
+    assert not (paths.data_dir / WITHDRAWN_FILE).exists()
+
+
 def test_nothing_sent_when_nothing_changed(tmp_path: Path, hook: Hook) -> None:
     serving = _serving(tmp_path, CHANGES_SQL + " where false")
     report = report_and_notify(serving, tmp_path / "reports", hook.url)

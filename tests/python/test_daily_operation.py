@@ -314,7 +314,7 @@ def test_undoing_the_extension_sets_aside_only_its_snapshot(loop: dict, tmp_path
     """Last in the module (it changes the loop's data). A synthetic extension's loaded_at is on the fleet's
     made-up timeline, not the clock the builds stamp: undoing it once moved every snapshot, the first build's
     too, so the whole track record went with it."""
-    from python_engines.loads import UNDONE_HISTORY
+    from python_engines.loads import UNDONE_HISTORY, read_withdrawn
 
     paths = loop["paths"]
     _check(run_isolated(["horizonscale", "load", "--undo", "2"], paths.data_dir, tmp_path))
@@ -322,3 +322,5 @@ def test_undoing_the_extension_sets_aside_only_its_snapshot(loop: dict, tmp_path
     aside = sorted(p.name for p in (paths.data_dir / UNDONE_HISTORY / "load_2").glob("as_of=*"))
     assert kept == [f"as_of={END}"]
     assert aside == [f"as_of={END + timedelta(days=EXTEND_DAYS)}"]
+    # the next notifying build withdraws the alerts posted from it
+    assert read_withdrawn(paths.data_dir) == [{"load_id": 2, "as_of": [str(END + timedelta(days=EXTEND_DAYS))]}]
