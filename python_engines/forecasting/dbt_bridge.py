@@ -56,11 +56,16 @@ def _float(value: Any, default: float) -> float:
     return default if _empty(value) else float(value)
 
 
-def _number(name: str, value: Any) -> float:
+def _as_float(value: Any) -> float:
+    """``value`` as a float, NaN when it is not a number (the callers say which var and what it must be)."""
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        number = float("nan")
+        return float("nan")
+
+
+def _number(name: str, value: Any) -> float:
+    number = _as_float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a number, got {value!r}")
     return number
@@ -71,10 +76,7 @@ def count_var(name: str, value: Any, unset: str) -> int | None:
     ``unset``. 'abc', 0 or -1 once meant all hosts to one engine and none to another, or failed deep inside."""
     if _empty(value):
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
+    number = _as_float(value)
     if isinstance(value, bool) or not math.isfinite(number) or number != int(number) or number < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, or null for {unset}; got {value!r}")
     return int(number)
@@ -111,10 +113,7 @@ def _days_beyond(name: str, value: Any, window: int, window_name: str) -> int | 
     ``window_name`` days), or 0 or null for off."""
     if _empty(value):
         return None
-    try:
-        days = float(value)
-    except (TypeError, ValueError):
-        days = float("nan")
+    days = _as_float(value)
     if days == 0:
         return None
     if not math.isfinite(days) or days != int(days) or days <= window:
