@@ -89,12 +89,11 @@ def main() -> None:
         log.exception("cannot read serving copy %s", path)
         components.unreadable_warehouse(path, error)
         return
-    banner = st.empty()  # above the view, filled once the view has read the windows
-    _render_view(name, snapshot, present)
-    if "forecast_windows" in present:
+    if "forecast_windows" in present:  # above the view, drawn first: nothing moves under the planner's pointer
         stale = stale_data_message(queries.windows(snapshot).history_end, date.today())
         if stale:
-            banner.warning(stale, icon=":material/history:")
+            st.warning(stale, icon=":material/history:")
+    _render_view(name, snapshot, present)
     _sidebar(snapshot, present)
     seconds = time.perf_counter() - started
     timing.caption(f"Rendered in {seconds:.2f} s")

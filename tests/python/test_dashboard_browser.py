@@ -119,9 +119,11 @@ def test_selecting_a_breach_opens_the_deep_dive(app_url: str, browser: Chromium,
         "select hostname from capacity_risks order by days_to_breach, breach_probability desc, hostname, resource",
     )[1][0]
     browser.load(url_of(app_url, view="Fleet health"), "Fleet health")
+    # Into view first: the page may open lower (the stale-data banner above the view), and a click outside the
+    # viewport selects nothing.
     left, top = browser.evaluate(
-        "(() => { const r = document.querySelector('[data-testid=\"stDataFrame\"]').getBoundingClientRect();"
-        " return [r.left, r.top]; })()"
+        "(() => { const e = document.querySelector('[data-testid=\"stDataFrame\"]');"
+        " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect(); return [r.left, r.top]; })()"
     )
     click(browser, left + 15, top + 35 + 35 + 17)  # the row marker of the second row (header and rows: 35 px)
     deadline = time.monotonic() + 30
