@@ -108,14 +108,28 @@
 
 
 {% macro refinery_delete_from_anchors(key_columns) %}
-    {#- pre_hook of int_telemetry_gap_filled and processed_data: drop each series' rows from its anchor on. -#}
+    {#- pre_hook of int_telemetry_gap_filled and processed_data: drop each series' rows from its anchor on, and
+        every row of a series that is gone (an undone load brought its only rows, or the host left the inventory),
+        which no anchor names. -#}
     {% set floor = refinery_anchor_floor() %}
     {% if is_incremental() and floor != 'null' %}
-        delete from {{ this }} using {{ refinery_relation('int_refinery_anchors') }} as anchors
+        delete from {{ this }}
         where
-            {% for column in key_columns %}{{ this }}.{{ column }} = anchors.{{ column }} and {% endfor %}
-            {{ this }}.ds >= anchors.anchor_day
-            and {{ this }}.ds >= {{ floor }}
+            (
+                {{ this }}.ds >= {{ floor }}
+                and exists (
+                    select 1 from {{ refinery_relation('int_refinery_anchors') }} as anchors
+                    where
+                        {% for column in key_columns %}{{ this }}.{{ column }} = anchors.{{ column }} and {% endfor %}
+                        {{ this }}.ds >= anchors.anchor_day
+                )
+            )
+            or not exists (
+                select 1 from {{ refinery_relation('int_telemetry_series') }} as series
+                where
+                    {% for column in key_columns %}{{ this }}.{{ column }} = series.{{ column }}{% if not loop.last %}
+                        and {% endif %}{% endfor %}
+            )
     {% else %}
         select 1
     {% endif %}

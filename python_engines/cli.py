@@ -114,13 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=LOAD_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    load.add_argument("--inventory", help="inventory CSV or Parquet file (required, except with --append / --undo)")
+    load.add_argument(
+        "--inventory",
+        help="inventory CSV or Parquet file (required, except with --append / --undo; with --append, the whole new "
+        "inventory replaces the one loaded: hosts added or changed)",
+    )
     load.add_argument("--telemetry", help="telemetry CSV/Parquet file or glob, e.g. 'exports/*.csv'")
     load.add_argument(
         "--append",
         action="store_true",
         help="add the telemetry to the fleet already loaded, as a new load (new days, late rows, re-sent rows; "
-        "a repeated host/resource/instant: the later load wins); the inventory stays",
+        "a repeated host/resource/instant: the later load wins); the inventory stays unless --inventory is given",
     )
     load.add_argument(
         "--undo",
@@ -243,18 +247,12 @@ def cmd_load(args: argparse.Namespace, paths: ProjectPaths) -> None:
         return
     if not args.telemetry:
         raise CliError("--telemetry is required (a file or glob of your telemetry exports)", EXIT_BAD_INPUT)
-    if args.append and args.inventory:
-        raise CliError(
-            "--append adds telemetry only and keeps the inventory: drop --inventory, or load both without "
-            "--append to replace the fleet",
-            EXIT_BAD_INPUT,
-        )
     if not args.append and not args.inventory:
         raise CliError("--inventory is required (or --append to add telemetry to the fleet loaded)", EXIT_BAD_INPUT)
     try:
         if args.append:
             _refuse_if_locked(paths)
-            append_telemetry(paths, args.telemetry, args.value_scale)
+            append_telemetry(paths, args.telemetry, args.value_scale, args.inventory)
         else:
             ingest(paths, args.inventory, args.telemetry, args.value_scale)
     except IngestError as exc:

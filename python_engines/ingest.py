@@ -35,7 +35,15 @@ from python_engines.load_checks import (
     silent_hosts_warning,
     value_groups,
 )
-from python_engines.loads import LoadRecord, fleet_in_warehouse, max_raw_row_id, next_load_id, record_load, utc_now
+from python_engines.loads import (
+    LoadRecord,
+    fleet_in_warehouse,
+    inventory_before_file,
+    max_raw_row_id,
+    next_load_id,
+    record_load,
+    utc_now,
+)
 from python_engines.paths import ProjectPaths, duckdb_memory_limit
 from python_engines.raw_layer import OWN_TELEMETRY_FILE, create_warehouse, lake_glob, load_file_name, purge
 
@@ -463,12 +471,16 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
     return IngestResult(inventory_rows, telemetry_rows, len(telemetry_files), seconds)
 
 
-def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | None = None) -> IngestResult:
+def append_telemetry(
+    paths: ProjectPaths, telemetry: str, value_scale: str | None = None, inventory: str | None = None
+) -> IngestResult:
     """``load --append``: land more telemetry of the fleet already loaded, beside what is there, as a new load
-    (its own lake file and load_id; raw_row_ids continue after the highest so far). The inventory stays; the
-    same checks as a first load run against it, and nothing is changed when they fail. New days, late rows for
-    old days and re-sent rows are all just rows: the refinery decides (the later load wins a repeated instant
-    or day; the earlier row is rejected as superseded_by_later_load)."""
+    (its own lake file and load_id; raw_row_ids continue after the highest so far). The inventory stays, or,
+    with ``inventory``, the new export replaces it (hosts added or changed; the one it replaced is kept for
+    undo, and the refinery judges the whole history again against it). The same checks as a first load run,
+    and nothing is changed when they fail. New days, late rows for old days and re-sent rows are all just rows:
+    the refinery decides (the later load wins a repeated instant or day; the earlier row is rejected as
+    superseded_by_later_load)."""
     started = time.perf_counter()
     if value_scale is not None and value_scale not in VALUE_SCALES:
         raise IngestError(f"--value-scale must be one of {', '.join(VALUE_SCALES)}, got {value_scale!r}")
@@ -486,6 +498,9 @@ def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | Non
             + ": load inventory and telemetry without --append first"
         )
     telemetry_files = expand(telemetry)
+    inventories = expand(inventory) if inventory else []
+    if len(inventories) > 1:
+        raise IngestError(f"{inventory}: matches {len(inventories)} files; give one inventory file")
     staging = paths.data_dir / ".load_staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -494,14 +509,21 @@ def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | Non
             probe.execute("set TimeZone = 'UTC'")
             for path in telemetry_files:
                 _select_text(_columns(probe, path), TELEMETRY_REQUIRED, path, True)
+            if inventories:
+                _select_text(_columns(probe, inventories[0]), INVENTORY_REQUIRED, inventories[0], True)
             parts = stage_telemetry(probe, telemetry_files, staging)
-            staged_inventory = staging / "inventory.parquet"
-            probe.execute(f"attach {_literal(str(paths.warehouse))} as warehouse (read_only)")
-            probe.execute(f"copy warehouse.raw.inventory to {_literal(str(staged_inventory))} (format parquet)")
-            probe.execute("detach warehouse")
+            if inventories:
+                staged_inventory, inventory_rows = stage_inventory(probe, inventories[0], staging)
+            else:
+                staged_inventory, inventory_rows = staging / "inventory.parquet", 0
+                probe.execute(f"attach {_literal(str(paths.warehouse))} as warehouse (read_only)")
+                probe.execute(f"copy warehouse.raw.inventory to {_literal(str(staged_inventory))} (format parquet)")
+                probe.execute("detach warehouse")
         if not any(rows for _, rows in parts):
             raise IngestError(f"{', '.join(telemetry_files)}: no telemetry rows (check the export)")
         scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
+        if inventories:
+            warn_silent_hosts(staged_inventory, parts, telemetry)
         if scale == "percent":
             with duckdb.connect() as con:
                 problem = append_scale_problem(
@@ -515,6 +537,11 @@ def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | Non
         with bounded(duckdb.connect(str(paths.warehouse)), staging / ".spill") as con:
             load_id = next_load_id(con)
             lake_file = load_file_name("own", load_id)
+            if inventories:  # keep the inventory it replaces for undo, then replace it
+                before = inventory_before_file(paths, load_id)
+                con.execute(f"copy raw.inventory to {_literal(str(before))} (format parquet)")
+                con.execute("delete from raw.inventory")
+                land_inventory(con, staged_inventory)
             rows = land_telemetry(con, parts, paths.lake_dir / lake_file, load_id, first_row)
             record_load(
                 con,
@@ -523,10 +550,10 @@ def append_telemetry(paths: ProjectPaths, telemetry: str, value_scale: str | Non
                     fleet="own",
                     load_mode="append",
                     loaded_at=utc_now(),
-                    inventory_file=None,
+                    inventory_file=inventories[0] if inventories else None,
                     telemetry_pattern=telemetry,
                     telemetry_files=len(telemetry_files),
-                    inventory_rows=0,
+                    inventory_rows=inventory_rows,
                     telemetry_rows=rows,
                     value_scale=scale,
                     lake_file=lake_file,

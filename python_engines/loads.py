@@ -78,6 +78,11 @@ def max_raw_row_id(paths: ProjectPaths, fleet: str) -> int:
         return int(row.fetchone()[0])
 
 
+def inventory_before_file(paths: ProjectPaths, load_id: int) -> Path:
+    """The inventory an ``--append --inventory`` load replaced, kept beside the lake so that undo restores it."""
+    return paths.lake_dir / f"inventory_before_load_{load_id:04d}.parquet"
+
+
 def undo_load(paths: ProjectPaths, load_id: int) -> str:
     """Remove one load's rows from the lake (its file; load 1's file is emptied so the raw layer keeps its
     shape) and stamp its audit row. A synthetic fleet can only drop its latest extension (the generator
@@ -107,6 +112,13 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
                     f"a synthetic fleet continues from its last day: undo its latest extension first "
                     f"(load {max(live)}); nothing was changed"
                 )
+        before = inventory_before_file(paths, load_id)
+        later_inventory = [later for later in live if later > load_id and inventory_before_file(paths, later).is_file()]
+        if before.is_file() and later_inventory:
+            raise LoadError(
+                f"load {load_id} replaced the inventory, and so did load {later_inventory[0]} after it: undo load "
+                f"{max(later_inventory)} first; nothing was changed"
+            )
         target = paths.lake_dir / lake_file
         # A synthetic extension's loaded_at is on the fleet's made-up timeline (2026-01-10 for a week after
         # 2025-12-31), not when it landed: its lake file's time says that, for the snapshots built since.
@@ -120,6 +132,10 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
             target.with_suffix(".parquet.partial").replace(target)
         else:
             target.unlink(missing_ok=True)
+        if before.is_file():  # the load replaced the inventory: the one before it comes back
+            con.execute("delete from raw.inventory")
+            con.execute(f"insert into raw.inventory select * from read_parquet('{before}')")
+            before.unlink()
         con.execute("update raw.load_audit set undone_at = $now where load_id = $id", {"now": utc_now(), "id": load_id})
         if fleet == "synthetic":
             _shorten_generation_audit(con, paths)

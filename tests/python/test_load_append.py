@@ -87,16 +87,33 @@ def loads(tmp_path_factory: pytest.TempPathFactory) -> dict:
     full_refresh = refined()
     rejects = _query(database, "select raw_row_id, ts, value, load_id, reason from telemetry_rejects order by all")
     audit = _query(database, "select load_id, load_mode, telemetry_rows, lake_file from raw.load_audit order by 1")
-    refused = {
-        "unknown": cli("load", "--undo", "99"),
-        "with_inventory": cli("load", "--append", "--inventory", str(inventory), "--telemetry", str(more)),
-    }
+    refused = {"unknown": cli("load", "--undo", "99")}
     _ok(cli("load", "--undo", "2"))
+    _ok(run_isolated(REFINERY, data, work))
+    undone = processed()
+    # A host joins: the whole new inventory comes with its first days, as one more load; undo puts the old
+    # inventory back.
+    grown = root / "exports" / "inventory_grown.csv"
+    grown.write_text(inventory.read_text() + "h3,h3.corp,Trading,TRD,Raj Patel,APAC\n")
+    joined = root / "exports" / "h3.csv"
+    joined.write_text(
+        "host_id,resource,ts,value\n"
+        + "".join(f"h3,disk,{LAST - timedelta(days=back)},{40 + back % 3}.0\n" for back in range(30))
+    )
+    _ok(cli("load", "--append", "--inventory", str(grown), "--telemetry", str(joined)))
+    _ok(run_isolated(REFINERY, data, work))
+    with_new_host = processed()
+    inventory_audit = _query(database, "select load_id, inventory_rows from raw.load_audit where load_id = 3")
+    _ok(cli("load", "--undo", "3"))
     _ok(run_isolated(REFINERY, data, work))
     return {
         "first": first,
         "appended": appended,
-        "undone": processed(),
+        "undone": undone,
+        "with_new_host": with_new_host,
+        "inventory_audit": inventory_audit,
+        "after_inventory_undo": processed(),
+        "hosts_after_undo": _query(database, "select host_id from raw.inventory order by 1"),
         "rejects": rejects,
         "audit": audit,
         "refused": refused,
@@ -137,11 +154,22 @@ def test_undo_gives_back_the_first_build(loads: dict) -> None:
     assert "own_telemetry.load_0002.parquet" not in loads["lake"]
 
 
+def test_a_host_joins_with_an_appended_inventory_and_undo_puts_the_old_one_back(loads: dict) -> None:
+    """Adding a host once meant a whole new load of every export, which reverted corrections sent as later
+    loads and ended the load history. `load --append --inventory` brings the new inventory with the host's days."""
+    assert loads["inventory_audit"] == [(3, 3)]
+    h3 = [row for row in loads["with_new_host"] if row[0] == "h3"]
+    assert len(h3) == 30 and {row[1] for row in h3} == {"disk"}
+    assert [row for row in loads["with_new_host"] if row[0] != "h3"] == loads["undone"]
+    assert loads["after_inventory_undo"] == loads["undone"]
+    assert loads["hosts_after_undo"] == [("h1",), ("h2",)]
+    assert not any(name.startswith("inventory_before_load") for name in loads["lake"])
+
+
 def test_bad_requests_change_nothing_and_say_why(loads: dict) -> None:
     unknown = loads["refused"]["unknown"]
     assert unknown.returncode == 2
     assert "no load 99 in this warehouse (live loads: 1, 2" in unknown.stderr
-    assert "--append adds telemetry only" in loads["refused"]["with_inventory"].stderr
     assert loads["undo_again"].returncode == 2
     assert "load 2 was already undone" in loads["undo_again"].stderr
     for result in (unknown, loads["undo_again"]):
