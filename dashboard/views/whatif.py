@@ -214,6 +214,7 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
             "app_code",
             "baseline_status",
             "scenario_status",
+            "scenario_status_reason",
             "baseline_breach_date",
             "scenario_breach_date",
             "days_earlier",
@@ -226,6 +227,9 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         column_config={
             "baseline_status": st.column_config.TextColumn("Baseline"),
             "scenario_status": st.column_config.TextColumn("Scenario"),
+            "scenario_status_reason": st.column_config.TextColumn(
+                "Why (scenario)", help="an AMBER with no breach date says which crossing made it AMBER"
+            ),
             "baseline_breach_date": st.column_config.DateColumn("Baseline breach"),
             "scenario_breach_date": st.column_config.DateColumn("Scenario breach"),
             "days_earlier": st.column_config.NumberColumn("Days earlier", format="%d"),

@@ -133,6 +133,8 @@ def test_view_equals_the_command_line(data_dir: Path) -> None:
     assert counts["RED"] > sum(1 for s in expected.hosts["baseline_status"] if s == "RED")  # growth adds breaches
     changed = expected.changed_hosts()
     assert any(f"({changed.height})" in header.value for header in app.subheader)
+    shown = app.dataframe[0].value
+    assert "scenario_status_reason" in shown.columns  # why each host has its scenario status
     assert len(app.get("plotly_chart")) == 1  # the first changed host's curve under both
 
 
