@@ -265,25 +265,23 @@
             and baseline.resource = scenario.resource
 {%- endmacro %}
 
-{#-
-    fleet_health's Red/Amber/Green rule over the breach facts of <prefix> (baseline_ or scenario_): RED = a
-    series flagged; AMBER = an upper bound crosses the threshold later in the horizon, or the window's peak
-    upper bound exceeds amber_threshold, or a series has no forecast, or (given stale_hosts) the host stopped
-    reporting, whatever the scenario; GREEN otherwise.
--#}
-{% macro whatif_rag_status(prefix, amber_threshold, stale_hosts=none) -%}
+{#- The Red/Amber/Green status a reason of whatif_rag_reason stands for: the rule is written once, there. -#}
+{% macro whatif_rag_status(reason) -%}
     case
-        {% if stale_hosts %}when any_value(stale.host_id) is not null then 'AMBER'{% endif %}
-        when bool_or(series.{{ prefix }}is_breach_alert) then 'RED'
-        when min(series.{{ prefix }}days_to_breach) is not null then 'AMBER'
-        when max(series.{{ prefix }}peak_yhat_upper) > {{ amber_threshold }} then 'AMBER'
-        when coalesce(any_value(excluded.unforecast_series), 0) > 0 then 'AMBER'
-        else 'GREEN'
+        when starts_with({{ reason }}, 'flagged: ') then 'RED'
+        when {{ reason }} = 'headroom on every resource' then 'GREEN'
+        else 'AMBER'
     end
 {%- endmacro %}
 
-{#- Why a host has its status under the baseline or the scenario, in words (the rule of whatif_rag_status):
-    a status that moves to AMBER with no breach date said nothing of the crossing behind it. -#}
+{#-
+    fleet_health's Red/Amber/Green rule over the breach facts of <prefix> (baseline_ or scenario_), as the reason
+    in words (whatif_rag_status maps it to the status): RED = a series flagged ('flagged: ...'); AMBER = the host
+    stopped reporting (given stale_hosts), whatever the scenario, an upper bound crosses the threshold later in
+    the horizon, the window's peak upper bound exceeds amber_threshold, or a series has no forecast; GREEN
+    otherwise ('headroom on every resource'). A status that moves to AMBER with no breach date once said
+    nothing of the crossing behind it.
+-#}
 {% macro whatif_rag_reason(prefix, amber_threshold, stale_hosts=none) -%}
     case
         {% if stale_hosts %}when any_value(stale.host_id) is not null then 'stale: stopped reporting'{% endif %}
@@ -314,6 +312,24 @@
 {#- Per scenario x host in scope: baseline vs scenario status and soonest flagged breach. -#}
 {% macro whatif_host_comparison(scope_hosts, series_comparison, exclusions, amber_threshold, stale_hosts=none) -%}
     select
+        scenario_name,
+        host_id,
+        hostname,
+        department,
+        app_code,
+        region,
+        environment,
+        {{ whatif_rag_status('baseline_status_reason') }} as baseline_status,
+        {{ whatif_rag_status('scenario_status_reason') }} as scenario_status,
+        baseline_status_reason,
+        scenario_status_reason,
+        baseline_breach_date,
+        scenario_breach_date,
+        scenario_breach_resource,
+        scenario_peak_yhat_upper,
+        baseline_peak_yhat_upper
+    from (
+    select
         scope.scenario_name,
         scope.host_id,
         any_value(scope.hostname) as hostname,
@@ -321,8 +337,6 @@
         any_value(scope.app_code) as app_code,
         any_value(scope.region) as region,
         any_value(scope.environment) as environment,
-        {{ whatif_rag_status('baseline_', amber_threshold, stale_hosts) }} as baseline_status,
-        {{ whatif_rag_status('scenario_', amber_threshold, stale_hosts) }} as scenario_status,
         {{ whatif_rag_reason('baseline_', amber_threshold, stale_hosts) }} as baseline_status_reason,
         {{ whatif_rag_reason('scenario_', amber_threshold, stale_hosts) }} as scenario_status_reason,
         min(series.baseline_first_breach_date) filter (where series.baseline_is_breach_alert)
@@ -349,6 +363,7 @@
     ) as excluded on scope.host_id = excluded.host_id
     {% if stale_hosts %}left join {{ stale_hosts }} as stale on scope.host_id = stale.host_id{% endif %}
     group by scope.scenario_name, scope.host_id
+    ) as reasons
 {%- endmacro %}
 
 {#- Per scenario x department: RAG counts under both, hosts that turn RED or leave it, breach dates moved. -#}

@@ -1,5 +1,5 @@
 -- Per scenario x host in scope: the fleet_health RAG status under the baseline and under the scenario
--- (macros/whatif.sql, whatif_rag_status), and the soonest flagged breach under each.
+-- (macros/whatif.sql, whatif_rag_reason and whatif_rag_status), and the soonest flagged breach under each.
 with
 
 scenarios as (
