@@ -662,10 +662,13 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
     manifest, truth, series = read_stress_truth(exports)
     history_end = date.fromisoformat(str(manifest["history_end"]))
     if warehouse.windows["history_end"] != history_end:
-        log.warning(
-            "the warehouse's history_end %s is not the generator's %s: horizon days are counted from the generator's",
-            warehouse.windows["history_end"],
-            history_end,
+        # The golden alert is capacity_risks' days_to_breach, counted from the warehouse's history_end; every
+        # other method's alert and the truth count from the generator's. Scored anyway, the golden record's
+        # window would be shifted against the truth's (its day 90 another day of the truth), so: no figures.
+        raise StageError(
+            f"the warehouse's history_end {warehouse.windows['history_end']} is not the generator's {history_end} "
+            f"({exports / 'manifest.json'}): the golden alert's window would not be the truth's; rebuild the fleet "
+            "without a history_end var"
         )
     keys = golden_keys(warehouse, series.select(*KEYS, "family"))
     horizon = int(manifest.get("horizon_days", 180))

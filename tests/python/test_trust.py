@@ -26,6 +26,7 @@ from bench.trust import (
     ORACLE_COLUMN,
     STOCK,
     WORST_DAY,
+    StageError,
     Warehouse,
     _fit_stock,
     evaluate_stress,
@@ -206,6 +207,25 @@ def test_stress_evaluation(exports: Path) -> None:
         assert r["upper_half"] == pytest.approx(1.0)
     (title, _, _, _, table) = gap_section(result.oracle_gap, "### gap")
     assert title == "### gap" and "| ramp | 61-90 | 1 |" in table
+
+
+def test_a_warehouse_ending_on_another_day_than_the_truth_is_not_scored(exports: Path) -> None:
+    """capacity_risks counts days_to_breach from the warehouse's history_end, the truth and every other method
+    from the generator's. A warehouse ending a day later made h2's crossing on the truth's day 91 its day 90:
+    scored as a golden alarm within the window (a false alarm the engines' own bands, counted from the
+    generator's end, would not raise), with only a warning in the log."""
+    shifted = warehouse()
+    later = HISTORY_END + timedelta(days=1)
+    shifted = replace(
+        shifted,
+        windows={**shifted.windows, "history_end": later},
+        risks=shifted.risks.with_columns(
+            pl.Series("first_breach_date", [HISTORY_END + timedelta(days=41), HISTORY_END + timedelta(days=91)]),
+            pl.Series("days_to_breach", [40, 90]),
+        ),
+    )
+    with pytest.raises(StageError, match="history_end 2026-01-01 is not the generator's 2025-12-31"):
+        evaluate_stress(exports, shifted, stock_runner([]))
 
 
 def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> None:
