@@ -22,6 +22,10 @@ of every series are written aside, clean, so a forecast or an alert can be score
   future's noise draws: ``stress.oracle``; 0 for the families that stay under 95 by construction).
 - ``manifest.json``: seed, sizes, windows, family counts, true breaches, planted dirt counts.
 
+Same seed, same bytes, at the same ``hosts`` and windows. Another ``hosts`` with the same seed is another fleet
+(families are assigned over the whole fleet and each family's shapes drawn as one array), though not an
+independent one: series can repeat between the two sizes. A seed used at one size is not fresh at another.
+
 Each host has four series (cpu, memory, disk, network); each series one family. All values are clipped to
 [0, 100]. Shares are of series (late_joiner: of hosts, all four series); calm takes the rest (about 54%).
 

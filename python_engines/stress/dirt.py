@@ -26,8 +26,10 @@ RESOURCE_SPELLINGS: dict[str, tuple[str, ...]] = {
 
 _SPELLINGS_PER_RESOURCE = 3
 
-#: Days at either end of a series that dirt leaves alone, so that ``first_day`` and ``history_end`` of the
-#: clean series are what the refinery sees.
+#: Days at the end of the history that collector outages leave alone (single missing days spare only a series'
+#: first and last day), so every series reports on history_end and the refinery derives the generator's
+#: history_end. Row dirt can still fall on any day: an impossible value on a series' last day (about one series
+#: in 3,000) leaves that series without it.
 _KEEP_LAST_DAYS = 14
 
 
