@@ -139,6 +139,15 @@ def test_telemetry_reads_back_onto_inventory_and_series(fleet400: StressFleet) -
     assert repeats.filter((pl.col("len") > 1) & (pl.col("v") == 1)).height == 0
 
 
+def test_every_series_reports_on_history_end(fleet400: StressFleet) -> None:
+    """bench.trust scores the golden alert (counted from the warehouse's history_end, which the refinery derives
+    as the last day most series report) against a truth counted from the generator's: outages, collector
+    outages, missing days and late joiners must leave every series a row on the generator's last day."""
+    telemetry = _normalised(fleet400.telemetry)
+    last = telemetry.filter(pl.col("ds") == date(2025, 12, 31)).select("host_id", "resource").unique()
+    assert last.height == fleet400.series.height
+
+
 def test_outage_series_have_multi_week_gaps(fleet400: StressFleet) -> None:
     telemetry = _normalised(fleet400.telemetry).unique(["host_id", "resource", "ds"])
     days = telemetry.group_by("host_id", "resource").len()
