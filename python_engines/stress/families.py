@@ -39,6 +39,12 @@ class NoiseLaw:
     values: np.ndarray  # (series, days) the drawn noise, as added to the path
 
 
+#: Draws continuations of a family's horizon for the series ``rows`` (indices into the family's grid), given
+#: everything in the history: (len(rows), simulations, horizon days), unclipped. For a family whose future is
+#: not a path plus AR(1) noise (heavy tails, random spikes) but whose law is still known to the generator.
+FutureSampler = Callable[[np.random.Generator, np.ndarray, int], np.ndarray]
+
+
 @dataclass(frozen=True)
 class Shape:
     values: np.ndarray  # (series, history + horizon days), unclipped
@@ -46,6 +52,10 @@ class Shape:
     gaps: np.ndarray | None = None  # (series, days) True where a history day is missing by design
     #: Set by the families that can breach (a known path plus AR(1) noise); the others stay under 95 by design.
     noise: NoiseLaw | None = None
+    #: Set instead of ``noise`` by a family whose law the oracle can only simulate (``stress.oracle.simulated``).
+    future: FutureSampler | None = None
+    #: (series,) minutes east of UTC the collector writes each day's local midnight with (None: dates or UTC).
+    utc_offset_minutes: np.ndarray | None = None
 
 
 def _shape(values: np.ndarray) -> Shape:
