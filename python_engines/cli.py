@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stress.add_argument("--history-days", type=int, default=1095, help="days of history (default 1095)")
     stress.add_argument("--horizon-days", type=int, default=180, help="days of truth after the history (default 180)")
+    stress.add_argument(
+        "--family-set",
+        choices=("tuned", "holdout"),
+        default="tuned",
+        help="families to draw: tuned (the default; the ones the engine was tuned on) or holdout (written without "
+        "reading the engine, never tuned on; score once, report as it comes out)",
+    )
 
     build = commands.add_parser("build", help="dbt build of the whole DAG on the fleet generated or loaded last")
     build.add_argument("--select", help="dbt node selection (default: everything)")
@@ -268,6 +275,7 @@ def cmd_stress_fleet(args: argparse.Namespace) -> None:
         history_end=args.history_end,
         history_days=args.history_days,
         horizon_days=args.horizon_days,
+        family_set=args.family_set,
     )
     try:
         generate_stress_fleet(config, Path(args.out))

@@ -58,10 +58,47 @@ linear_breach       2.5%   linear growth over the history; exceeds 95 10-170 day
 
 About 3-5% of series truly breach within 90 days (late_ramp, about half of linear_breach, some
 compounding_growth), as in real fleets measured (19 of 1,200, 26 of 2,000, 46 of 1,600).
+
+The held-out set (``StressConfig(family_set="holdout")``, ``--family-set holdout``; ``stress.holdout``) draws
+from other families instead: the table above is the ``tuned`` set, the one the engine was tuned on, and
+the default, byte for byte as before the option. The held-out families were written in session 29 from what
+bank fleets do, without reading the engine; they are for scoring once per seed (seeds from 1001), never for
+tuning. Their manifest says ``"family_set": "holdout"``. None of the tuned families but calm appear:
+
+=================== ====== ==========================================================================
+family              share  shape (ranges drawn per series)
+=================== ====== ==========================================================================
+calm                rest   as in the tuned set (about 71% here)
+month_end_batch     4%     base 40-80, drift under 0.006/day; last 1-3 business days of each month
+                           +8..+18, quarter ends +12..+30; some closes breach (March: days 86-90)
+heavy_tail          3.5%   level 60-85, Student-t noise (df 2.5-4, scale 0.8-2), spikes +6..+22 on
+                           1-3% of days, uncapped: some over 95
+holiday_dip         4%     calm-like, 15-40% lower from the last 7-12 days of December to 1-4 January,
+                           recovering over 7-20 days; the history ends in the dip; never above 90
+ramp_plateau        3.5%   flat 25-55, ramp begun 20-70 days before the end, plateau of 75-99 reached
+                           10-80 days after it; plateaus from about 93 breach
+young_ramp          3%     host (all four series) joined 90-240 days before the end, straight ramp from
+                           5-30; about half reach 95 within 90 days
+resized             4%     capacity doubled or halved 30-300 days before the end: level, weekly cycle
+                           and noise x0.5 or x2; under 95 but for one doubled series in five (88-98)
+decommission        3%     drains linearly to 0.5-3 over 30-120 days, begun 0-60 days before the end
+                           and still going; never near 95
+timezone_shift      4%     calm, every row stamped local midnight with an offset of -08:00..+09:00
+                           (``2025-06-01T00:00:00+05:30``): east of UTC a row counts for the day before
+=================== ====== ==========================================================================
+
+(month_end_batch from cpu and network series first, resized from cpu and memory.) At 400 hosts, seed 1001:
+47 of 1,600 series truly breach within 90 days (oracle expectation 51.9); seed 1002: 66. The oracle knows
+every held-out law: the families built as a known path plus AR(1) noise hand it their ``NoiseLaw`` (exact
+band, 4,000-future probability, as for the tuned breaching families), heavy_tail hands it a ``FutureSampler``
+and it simulates 1,000 futures per series (``stress.oracle.simulated``); calm and timezone_shift carry no band
+and probability 0 (capped under 95). A family that could breach with neither would write a null probability,
+not a 0, and ``bench.trust`` leaves such series out of the oracle's scores.
 """
 
 from python_engines.stress.families import FAMILIES
 from python_engines.stress.fleet import (
+    FAMILY_SETS,
     StressConfig,
     StressFleet,
     StressInputError,
@@ -69,9 +106,12 @@ from python_engines.stress.fleet import (
     generate_stress_fleet,
     write_stress_fleet,
 )
+from python_engines.stress.holdout import HOLDOUT_FAMILIES
 
 __all__ = [
     "FAMILIES",
+    "FAMILY_SETS",
+    "HOLDOUT_FAMILIES",
     "StressConfig",
     "StressFleet",
     "StressInputError",

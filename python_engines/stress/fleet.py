@@ -18,8 +18,9 @@ import numpy as np
 import polars as pl
 
 from python_engines.stress.dirt import RESOURCE_SPELLINGS, DirtRates, Rows, missing_days, soil_rows
-from python_engines.stress.families import BREACH_THRESHOLD, FAMILIES, RESOURCE_AFFINITY
-from python_engines.stress.oracle import band, breach_probability
+from python_engines.stress.families import BREACH_THRESHOLD, FAMILIES, RESOURCE_AFFINITY, FamilyFunction
+from python_engines.stress.holdout import HOLDOUT_AFFINITY, HOLDOUT_FAMILIES
+from python_engines.stress.oracle import band, breach_probability, simulated
 from python_engines.stress.processes import Calendar
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,28 @@ MAX_HOSTS = 9999  # host ids carry four digits
 
 # Random stream ids (the second element of each generator's seed).
 _ASSIGN, _INVENTORY, _MISSING, _ROWS, _TIMESTAMPS, _FAMILY, _ORACLE = 1, 2, 3, 4, 5, 100, 200
+# The held-out set's families and oracle draw from streams of their own (150.., 250..).
+_HOLDOUT_FAMILY, _HOLDOUT_ORACLE = 150, 250
+
+
+@dataclass(frozen=True)
+class FamilySet:
+    """A set of families a fleet is drawn from: shares and generators, resource affinities, the family that
+    takes whole hosts (a host that joined late), and the first random stream ids of its families and oracle."""
+
+    families: dict[str, tuple[float, FamilyFunction]]
+    affinity: dict[str, tuple[str, ...]]
+    whole_host: str
+    family_stream: int
+    oracle_stream: int
+
+
+#: ``tuned``: the families the engine was tuned on (``stress.families``), the default, byte for byte as before
+#: the option existed. ``holdout``: the families written without reading the engine (``stress.holdout``).
+FAMILY_SETS: dict[str, FamilySet] = {
+    "tuned": FamilySet(FAMILIES, RESOURCE_AFFINITY, "late_joiner", _FAMILY, _ORACLE),
+    "holdout": FamilySet(HOLDOUT_FAMILIES, HOLDOUT_AFFINITY, "young_ramp", _HOLDOUT_FAMILY, _HOLDOUT_ORACLE),
+}
 
 #: department -> (app code, app manager) pairs of the stress company.
 COMPANY: dict[str, tuple[tuple[str, str], ...]] = {
@@ -60,8 +83,12 @@ class StressConfig:
     #: The family of every series, host by host in RESOURCES order (``hosts * 4`` names), to build a small
     #: fleet holding exactly the shapes a test needs; None (the default) draws them by the families' shares.
     families: tuple[str, ...] | None = None
+    #: Which families the fleet is drawn from (FAMILY_SETS): ``tuned`` (the default) or ``holdout``.
+    family_set: str = "tuned"
 
     def validate(self) -> None:
+        if self.family_set not in FAMILY_SETS:
+            raise StressInputError(f"--family-set must be one of {', '.join(FAMILY_SETS)}, got {self.family_set!r}")
         if not 1 <= self.hosts <= MAX_HOSTS:
             raise StressInputError(f"--hosts must be between 1 and {MAX_HOSTS}, got {self.hosts}")
         if self.seed < 0:
@@ -73,11 +100,15 @@ class StressConfig:
         if self.horizon_days < BREACH_WINDOW_DAYS:
             raise StressInputError(f"--horizon-days must be at least {BREACH_WINDOW_DAYS}, got {self.horizon_days}")
         if self.families is not None:
-            validate_families(self.families, self.hosts)
+            validate_families(self.families, self.hosts, self.chosen_set)
 
     @property
     def calendar(self) -> Calendar:
         return Calendar(self.history_end, self.history_days, self.horizon_days)
+
+    @property
+    def chosen_set(self) -> FamilySet:
+        return FAMILY_SETS[self.family_set]
 
 
 @dataclass(frozen=True)
@@ -91,47 +122,48 @@ class StressFleet:
     manifest: dict[str, object]
 
 
-def validate_families(families: tuple[str, ...], hosts: int) -> None:
-    """A chosen family list must name a known family for each of the ``hosts * 4`` series, and late_joiner
-    (a host that joined late, all four series together) only for whole hosts."""
+def validate_families(families: tuple[str, ...], hosts: int, family_set: FamilySet = FAMILY_SETS["tuned"]) -> None:
+    """A chosen family list must name a family of the set for each of the ``hosts * 4`` series, and its
+    whole-host family (late_joiner, young_ramp: a host that joined late, all four series together) only for
+    whole hosts."""
     n = hosts * len(RESOURCES)
     if len(families) != n:
         raise StressInputError(
             f"families must name one family per series, {n} for {hosts} hosts x {len(RESOURCES)} resources "
             f"({', '.join(RESOURCES)}), got {len(families)}"
         )
-    unknown = sorted(set(families) - set(FAMILIES))
+    unknown = sorted(set(families) - set(family_set.families))
     if unknown:
-        raise StressInputError(f"unknown families {', '.join(unknown)}: use {', '.join(FAMILIES)}")
-    by_host = np.array(families, dtype=object).reshape(hosts, len(RESOURCES)) == "late_joiner"
+        raise StressInputError(f"unknown families {', '.join(unknown)}: use {', '.join(family_set.families)}")
+    whole = family_set.whole_host
+    by_host = np.array(families, dtype=object).reshape(hosts, len(RESOURCES)) == whole
     split = np.flatnonzero(by_host.any(axis=1) & ~by_host.all(axis=1))
     if split.size:
-        raise StressInputError(
-            f"late_joiner is a whole host: give all four series of host {split[0] + 1} late_joiner, or none"
-        )
+        raise StressInputError(f"{whole} is a whole host: give all four series of host {split[0] + 1} {whole}, or none")
 
 
 def _rng(config: StressConfig, stream: int) -> np.random.Generator:
     return np.random.default_rng([config.seed, stream])
 
 
-def assign_families(rng: np.random.Generator, hosts: int) -> np.ndarray:
+def assign_families(rng: np.random.Generator, hosts: int, family_set: FamilySet = FAMILY_SETS["tuned"]) -> np.ndarray:
     """Family of every series (host by host, resources in RESOURCES order).
 
-    late_joiner takes whole hosts; the other stress families take their share of series (at least one while
-    more than half the fleet is still calm), leak/fill/batch families from their own resource first; calm
-    takes the rest."""
+    The set's whole-host family (late_joiner, young_ramp) takes whole hosts; the other families take their
+    share of series (at least one while more than half the fleet is still calm), those with a resource
+    affinity (leak, fill, batch, close, resize) from their own resources first; calm takes the rest."""
     n = hosts * len(RESOURCES)
     family = np.full(n, "calm", dtype=object)
     resource = np.tile(np.array(RESOURCES), hosts)
-    joiners = rng.choice(hosts, size=min(hosts, max(1, round(FAMILIES["late_joiner"][0] * hosts))), replace=False)
-    family[(joiners[:, None] * len(RESOURCES) + np.arange(len(RESOURCES))).ravel()] = "late_joiner"
-    for name, (share, _) in FAMILIES.items():
-        if name in ("calm", "late_joiner"):
+    whole = family_set.whole_host
+    joiners = rng.choice(hosts, size=min(hosts, max(1, round(family_set.families[whole][0] * hosts))), replace=False)
+    family[(joiners[:, None] * len(RESOURCES) + np.arange(len(RESOURCES))).ravel()] = whole
+    for name, (share, _) in family_set.families.items():
+        if name in ("calm", whole):
             continue
         free = np.flatnonzero(family == "calm")
         wanted = round(share * n) or (1 if free.size > n / 2 else 0)
-        preferred = np.isin(resource[free], RESOURCE_AFFINITY.get(name, RESOURCES))
+        preferred = np.isin(resource[free], family_set.affinity.get(name, RESOURCES))
         ranked = np.concatenate([rng.permutation(free[preferred]), rng.permutation(free[~preferred])])
         family[ranked[: min(wanted, free.size)]] = name
     return family
@@ -169,6 +201,8 @@ class Drawn(NamedTuple):
     oracle: np.ndarray  # (series,) the oracle's breach probability within the breach window
     #: (3, series, horizon days) the oracle's 80% band (lower, median, upper); NaN where the law is unknown
     oracle_band: np.ndarray
+    #: (series,) minutes east of UTC of the series written at local midnight with an offset; NaN for the others
+    utc_offset: np.ndarray
 
 
 def draw_values(config: StressConfig, family: np.ndarray) -> Drawn:
@@ -180,26 +214,30 @@ def draw_values(config: StressConfig, family: np.ndarray) -> Drawn:
     gaps = np.zeros((n, calendar.history_days), dtype=bool)
     oracle = np.zeros(n)
     oracle_band = np.full((3, n, calendar.horizon_days), np.nan)
-    for number, (name, (_, draw)) in enumerate(FAMILIES.items()):
+    utc_offset = np.full(n, np.nan)
+    chosen = config.chosen_set
+    for number, (name, (_, draw)) in enumerate(chosen.families.items()):
         members = np.flatnonzero(family == name)
         if members.size == 0:
             continue
-        shape = draw(np.random.default_rng([config.seed, _FAMILY + number]), members.size, calendar)
+        shape = draw(np.random.default_rng([config.seed, chosen.family_stream + number]), members.size, calendar)
         values[members] = shape.values
         first_index[members] = shape.first_index
         if shape.gaps is not None:
             gaps[members] = shape.gaps[:, : calendar.history_days]
+        if shape.utc_offset_minutes is not None:
+            utc_offset[members] = shape.utc_offset_minutes
+        oracle_rng = np.random.default_rng([config.seed, chosen.oracle_stream + number])
         if shape.noise is not None:
             oracle[members] = breach_probability(
-                shape.values,
-                shape.noise,
-                calendar.history_days,
-                BREACH_WINDOW_DAYS,
-                BREACH_THRESHOLD,
-                np.random.default_rng([config.seed, _ORACLE + number]),
+                shape.values, shape.noise, calendar.history_days, BREACH_WINDOW_DAYS, BREACH_THRESHOLD, oracle_rng
             )
             oracle_band[:, members] = band(shape.values, shape.noise, calendar.history_days)
-    return Drawn(np.clip(values, 0.0, 100.0), first_index, gaps, oracle, oracle_band)
+        elif shape.future is not None:
+            oracle[members], oracle_band[:, members] = simulated(
+                shape.future, members.size, calendar.horizon_days, BREACH_WINDOW_DAYS, BREACH_THRESHOLD, oracle_rng
+            )
+    return Drawn(np.clip(values, 0.0, 100.0), first_index, gaps, oracle, oracle_band, utc_offset)
 
 
 def first_breach(horizon: np.ndarray) -> np.ndarray:
@@ -224,8 +262,12 @@ def history_rows(config: StressConfig, values: np.ndarray, observed: np.ndarray)
     return soil_rows(_rng(config, _ROWS), rows, config.rates)
 
 
-def telemetry_frame(rows: Rows, host_ids: np.ndarray, calendar: Calendar) -> pl.DataFrame:
-    """The rows as text the way an export spells them: each column gathered from a small lookup table."""
+def telemetry_frame(
+    rows: Rows, host_ids: np.ndarray, calendar: Calendar, utc_offset: np.ndarray | None = None
+) -> pl.DataFrame:
+    """The rows as text the way an export spells them: each column gathered from a small lookup table. Rows of
+    a series with a UTC offset (``utc_offset``, minutes; NaN for none) are all stamped at local midnight with
+    it, re-sent ones included (``2025-06-01T00:00:00+05:30``)."""
     n_series = host_ids.size * len(RESOURCES)
     series_host = pl.Series(np.repeat(host_ids, len(RESOURCES)))
     hosts = pl.concat([series_host, series_host.str.to_uppercase()])
@@ -233,14 +275,32 @@ def telemetry_frame(rows: Rows, host_ids: np.ndarray, calendar: Calendar) -> pl.
     dates = pl.Series(calendar.iso_dates()[: calendar.history_days])
     stamps = pl.concat([dates, dates + "T00:00:00Z"])
     names_per_resource = 1 + len(RESOURCE_SPELLINGS[RESOURCES[0]])
+    ts = stamps.gather(rows.day + calendar.history_days * rows.stamped)
+    if utc_offset is not None and not np.isnan(utc_offset).all():
+        local = dates.gather(rows.day) + "T00:00:00" + offset_texts(utc_offset).gather(rows.series)
+        ts = pl.select(pl.when(pl.lit(local).is_not_null()).then(pl.lit(local)).otherwise(pl.lit(ts))).to_series()
     return pl.DataFrame(
         {
             "host_id": hosts.gather(rows.series + n_series * rows.upper_case_host),
             "resource": names.gather((rows.series % len(RESOURCES)) * names_per_resource + rows.spelling),
-            "ts": stamps.gather(rows.day + calendar.history_days * rows.stamped),
+            "ts": ts,
             "value": rows.value,
         }
     )
+
+
+def offset_texts(minutes: np.ndarray) -> pl.Series:
+    """ISO 8601 offsets (``+05:30``, ``-08:00``) of minutes east of UTC; null where NaN."""
+    east = pl.col("minutes")
+    size = east.abs()
+    text = (
+        pl.when(east < 0).then(pl.lit("-")).otherwise(pl.lit("+"))
+        + (size // 60).cast(pl.String).str.zfill(2)
+        + ":"
+        + (size % 60).cast(pl.String).str.zfill(2)
+    )
+    minutes_frame = pl.DataFrame({"minutes": pl.Series(minutes).fill_nan(None).cast(pl.Int64)})
+    return minutes_frame.select(text.alias("offset")).to_series()
 
 
 def _series_keys(host_ids: np.ndarray, family: np.ndarray) -> dict[str, pl.Series]:
@@ -281,7 +341,8 @@ def series_frame(
             **_series_keys(host_ids, family),
             "first_day": np.datetime64(calendar.history_start.isoformat(), "D") + first_index,
             "days_to_true_breach": breach_day.astype(np.int32),
-            "oracle_breach_probability": np.round(oracle, 4),
+            # NaN (a law the oracle does not know) is written null: no probability, not a 0.
+            "oracle_breach_probability": pl.Series(np.round(oracle, 4)).fill_nan(None),
         }
     ).select(
         "host_id",
@@ -304,17 +365,17 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
     inventory = inventory_frame(_rng(config, _INVENTORY), config)
     host_ids = inventory["host_id"].to_numpy().astype(str)
     family = (
-        assign_families(_rng(config, _ASSIGN), config.hosts)
+        assign_families(_rng(config, _ASSIGN), config.hosts, config.chosen_set)
         if config.families is None
         else np.array(config.families, dtype=object)
     )
-    values, first_index, gaps, oracle, oracle_band = draw_values(config, family)
+    values, first_index, gaps, oracle, oracle_band, utc_offset = draw_values(config, family)
 
     lost, lost_counts = missing_days(_rng(config, _MISSING), calendar, first_index, config.rates)
     history_days = np.arange(calendar.history_days)[None, :]
     observed = (history_days >= first_index[:, None]) & ~gaps & ~lost
     rows, row_counts = history_rows(config, values[:, : calendar.history_days], observed)
-    telemetry = telemetry_frame(rows, host_ids, calendar)
+    telemetry = telemetry_frame(rows, host_ids, calendar, utc_offset)
 
     horizon = values[:, calendar.history_days :]
     breach_day = first_breach(horizon)
@@ -322,8 +383,11 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
     series = series_frame(host_ids, family, first_index, breach_day, oracle, calendar)
     has_breach = breach_day > 0
 
-    family_counts = {name: int((family == name).sum()) for name in FAMILIES}
+    family_counts = {name: int((family == name).sum()) for name in config.chosen_set.families}
+    # The tuned set's manifest keeps its keys (same bytes as before the option); the others say which set.
+    family_set = {} if config.family_set == "tuned" else {"family_set": config.family_set}
     manifest: dict[str, object] = {
+        **family_set,
         "seed": config.seed,
         "hosts": config.hosts,
         "series": int(family.size),
@@ -337,7 +401,7 @@ def build_stress_fleet(config: StressConfig) -> StressFleet:
         "family_counts": family_counts,
         "true_breaches_within_90_days": int(((breach_day > 0) & (breach_day <= BREACH_WINDOW_DAYS)).sum()),
         # What an oracle would expect (the sum of its probabilities): the true count above is one draw around it.
-        "oracle_expected_breaches_within_90_days": round(float(oracle.sum()), 1),
+        "oracle_expected_breaches_within_90_days": round(float(np.nansum(oracle)), 1),
         "true_breaches_within_horizon": int(has_breach.sum()),
         "telemetry_rows": telemetry.height,
         "dirt": {**lost_counts, **row_counts},
