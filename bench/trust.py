@@ -2,13 +2,15 @@
 
     python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--vars YAML] [--out bench/results]
                           [--work /tmp/horizonscale_trust] [--skip-build] [--stock-sample N] [--stress-pythonpath DIR]
+                          [--family-set tuned|holdout]
 
 Per fleet, each step a subprocess of the installed ``horizonscale`` with ``HORIZONSCALE_DATA_DIR`` set to the
 fleet's own directory:
 
 - stress fleets (one per seed): ``horizonscale stress-fleet`` writes exports plus the clean future (truth),
   ``horizonscale load`` + ``build`` forecast them; every method is scored on the 180 days after history_end
-  against the truth;
+  against the truth. ``--family-set holdout`` draws them from the held-out families (``stress.holdout``, never
+  tuned on; seeds from 1001) and names them ``holdout_s<seed>`` instead of ``stress_s<seed>``;
 - the default synthetic fleet: ``horizonscale generate`` + ``build``; no future exists, so point and band
   figures are on the backtest window (each method's backtest segment against the non-imputed actuals) and the
   alert is scored against the breaches the generator planted (``raw.planted_breaches``).
@@ -108,6 +110,7 @@ class Fleet:
     seed: int
     work: Path
     timings: dict[str, float] = field(default_factory=dict)
+    family_set: str = "tuned"  # stress fleets: the generator's --family-set
 
     @property
     def data_dir(self) -> Path:
@@ -161,7 +164,9 @@ def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
         run_stage(
             fleet,
             "stress-fleet",
-            ["stress-fleet", "--hosts", str(fleet.hosts), "--seed", str(fleet.seed), "--out", str(fleet.exports)],
+            ["stress-fleet", "--hosts", str(fleet.hosts), "--seed", str(fleet.seed), "--out", str(fleet.exports)]
+            # Only the held-out set is asked for by name: a checkout older than the option still makes tuned fleets.
+            + (["--family-set", fleet.family_set] if fleet.family_set != "tuned" else []),
             pythonpath=args.stress_pythonpath,
         )
         inventory, telemetry = fleet.exports / "inventory.csv", fleet.exports / "telemetry.parquet"
@@ -589,16 +594,21 @@ def breach_probabilities(outlook: pl.DataFrame, keys: pl.DataFrame, truth: pl.Da
     methods = [m for m in (GOLDEN, WORST_DAY, ORACLE) if m in stated.columns]
     if not methods:
         return pl.DataFrame()
-    complete = stated.drop_nulls(subset=methods)
+    own = [m for m in methods if m != ORACLE]
+    complete = stated.drop_nulls(subset=own or methods)
     if complete.height < stated.height:
         log.warning(
             "%d series lack a stated breach probability: scored on the other %d",
             stated.height - complete.height,
             complete.height,
         )
-    return complete.unpivot(
-        index=[*KEYS, "truth"], on=methods, variable_name="method", value_name="probability"
-    ).select("method", *KEYS, "probability", "truth")
+    # A null oracle probability is a law the generator could not state (not a 0): the oracle is scored on the
+    # series it knows only, the other methods on all of them.
+    return (
+        complete.unpivot(index=[*KEYS, "truth"], on=methods, variable_name="method", value_name="probability")
+        .filter(pl.col("probability").is_not_null())
+        .select("method", *KEYS, "probability", "truth")
+    )
 
 
 def _check_golden_rule(flags: pl.DataFrame, golden_flags: pl.DataFrame) -> None:
@@ -731,7 +741,9 @@ def oracle_flags(series: pl.DataFrame) -> pl.DataFrame | None:
     if ORACLE_COLUMN not in series.columns:
         log.warning("series.parquet lacks %s: no oracle alert for this fleet (regenerate it)", ORACLE_COLUMN)
         return None
-    return series.select(
+    # A null probability (a law the generator could not state) is no alert either way: left out, so the oracle's
+    # alert is scored on the series it knows, never as a 0 that did not flag.
+    return series.filter(pl.col(ORACLE_COLUMN).is_not_null()).select(
         pl.lit(ORACLE).alias("method"), *KEYS, (pl.col(ORACLE_COLUMN) >= ORACLE_LEVEL).alias("flagged")
     )
 
@@ -1263,6 +1275,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--stock-sample", type=int, default=400, help="stock Prophet on N hash-chosen series per fleet (0: all)"
     )
     parser.add_argument(
+        "--family-set",
+        choices=("tuned", "holdout"),
+        default="tuned",
+        help="stress fleets' families: tuned (default) or holdout (never tuned on; use seeds from 1001); holdout "
+        "fleets are named holdout_s<seed>",
+    )
+    parser.add_argument(
         "--stress-pythonpath",
         help="PYTHONPATH for the stress-fleet step only (a checkout that has the command, until it is merged)",
     )
@@ -1285,7 +1304,12 @@ def built_hosts(fleet: Fleet, warehouse: Warehouse) -> int:
 
 
 def fleets(args: argparse.Namespace) -> list[Fleet]:
-    chosen = [Fleet(f"stress_s{s}", "stress", args.hosts, s, args.work / f"stress_s{s}") for s in args.seed_list]
+    family_set = getattr(args, "family_set", "tuned")
+    prefix = "stress" if family_set == "tuned" else family_set
+    chosen = [
+        Fleet(f"{prefix}_s{s}", "stress", args.hosts, s, args.work / f"{prefix}_s{s}", family_set=family_set)
+        for s in args.seed_list
+    ]
     if args.default_hosts:
         chosen.append(Fleet("default_s42", "default", args.default_hosts, 42, args.work / "default_s42"))
     return chosen

@@ -406,3 +406,42 @@ def test_a_rescored_fleet_keeps_the_size_it_was_built_with(tmp_path: Path) -> No
     assert built_hosts(stress, warehouse()) == 40
     default = Fleet("default_s42", "default", 2000, 42, tmp_path / "default_s42")
     assert built_hosts(default, warehouse()) == 3  # the hosts in processed_data
+
+
+def test_a_null_oracle_probability_is_left_out_not_scored_as_zero(exports: Path) -> None:
+    """A series whose law the generator could not state (null oracle_breach_probability, as a held-out family
+    may write) is neither an oracle alert that did not fire nor a stated 0: the oracle is scored on the series
+    it knows, every other method on all of them."""
+    series = pl.read_parquet(exports / "series.parquet")
+    unknown = (pl.col("host_id") == "h2").and_(pl.col("resource") == "memory")
+    series.with_columns(
+        pl.when(unknown).then(None).otherwise(pl.col(ORACLE_COLUMN)).alias(ORACLE_COLUMN)
+    ).write_parquet(exports / "series.parquet")
+    built = replace(
+        warehouse(),
+        outlook=pl.DataFrame(
+            {
+                "host_id": ["h1", "h2"],
+                "resource": ["cpu", "memory"],
+                "breach_probability": [0.9, 0.3],
+                "worst_day_probability": [0.8, 0.1],
+            }
+        ),
+    )
+    result = evaluate_stress(exports, built, stock_runner([]))
+    alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
+    assert alerts[(ORACLE, ALL)]["series"] == 1 and alerts[(GOLDEN, ALL)]["series"] == 2
+    scores = {r["method"]: r for r in result.probabilities.to_dicts()}
+    assert (scores[ORACLE]["series"], scores[GOLDEN]["series"], scores[WORST_DAY]["series"]) == (1, 2, 2)
+
+
+def test_holdout_fleets_are_named_apart() -> None:
+    from bench.trust import fleets, parse_args
+
+    held = fleets(parse_args(["--family-set", "holdout", "--seeds", "1001,1002", "--default-hosts", "0"]))
+    assert [(f.name, f.family_set, f.work.name) for f in held] == [
+        ("holdout_s1001", "holdout", "holdout_s1001"),
+        ("holdout_s1002", "holdout", "holdout_s1002"),
+    ]
+    tuned = fleets(parse_args(["--seeds", "11", "--default-hosts", "0"]))
+    assert [(f.name, f.family_set) for f in tuned] == [("stress_s11", "tuned")]
