@@ -8,7 +8,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     windows = read_windows(dbt.ref("forecast_windows"))
     settings = UpsideSettings(
-        min_evidence=optional_float(dbt.config.get("growth_upside_min_evidence")),
-        interval_width=float(dbt.config.get("interval_width")),
+        min_evidence=optional_float(dbt.config.meta_get("growth_upside_min_evidence")),
+        interval_width=float(dbt.config.meta_get("interval_width")),
     )
     return upside_table(dbt.ref("processed_data"), windows.history_end, settings)

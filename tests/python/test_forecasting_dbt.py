@@ -194,7 +194,8 @@ def test_the_search_window_vars_reach_prophet(
     assert days == getattr(ProphetSettings(), field_name)
     models_yml = (PROJECT_ROOT / "models" / "forecasting" / "_forecasting__models.yml").read_text()
     assert f"var('{var}', {days})" in models_yml
-    assert f'dbt.config.get("{var}")' in (PROJECT_ROOT / "models" / "forecasting" / "prophet_forecasts.py").read_text()
+    prophet_model = (PROJECT_ROOT / "models" / "forecasting" / "prophet_forecasts.py").read_text()
+    assert f'dbt.config.meta_get("{var}")' in prophet_model
 
     def setting(configs: dict[str, str]) -> int | None:
         return getattr(ModelConfig.from_configs(configs).fleet.prophet, field_name)
