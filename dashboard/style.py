@@ -8,6 +8,7 @@ MODEL_LABELS: dict[str, str] = {
     "prophet": "Prophet",
     "xgboost": "XGBoost",
     "seasonal_naive": "Seasonal naive",
+    "young_trend": "Young-series line",
 }
 MODEL_COLORS: dict[str, str] = {
     "prophet": "#1f77b4",

@@ -139,8 +139,10 @@ def short_history_warning(warehouse: Path) -> str | None:
     start, end, backtest_start = row
     return (
         f"the history {start}..{end} is shorter than the backtest (from {backtest_start}): no series could be "
-        "forecast (all insufficient_history, see forecast_exclusions); each series needs min_history_days (180) "
-        "observed days before its backtest (backtest_months, 4 months): load about 300 days of history, or "
+        "backtested (all insufficient_history in engine_runs); those with young_min_days (60) observed days got "
+        "a straight line, LOW trust (champion young_trend), the rest are in forecast_exclusions; a tournament "
+        "needs min_history_days (180) observed days before the backtest (backtest_months, 4 months): load about "
+        "300 days of history, or "
         "lower both for a shorter one, e.g. --vars '{backtest_months: 1, min_history_days: 60}' (then at least "
         "91 days)"
     )

@@ -1,4 +1,5 @@
 -- Series of processed_data that have no golden forecast, each with the reason: nothing goes missing silently.
+-- A series too young for a backtest that still got a straight line (young_series_forecasts) is not listed.
 with
 
 leaderboard as (
@@ -17,6 +18,14 @@ per_series as (
     from leaderboard
     where model in ({{ engine_names_sql() }})
     group by all
+),
+
+-- A young series has no champion but a straight-line forecast of its own (young_series_forecasts).
+young as (
+    select distinct
+        host_id,
+        resource
+    from {{ ref('young_series_forecasts') }}
 )
 
 select
@@ -28,4 +37,9 @@ select
     end as reason,
     engine_statuses as detail
 from per_series
-where not has_champion
+where
+    not has_champion
+    and not exists (
+        select 1 from young
+        where young.host_id = per_series.host_id and young.resource = per_series.resource
+    )

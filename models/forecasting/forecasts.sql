@@ -170,39 +170,71 @@ placed as (
         on
             lifted.host_id = history_band.host_id
             and lifted.resource = history_band.resource
+),
+
+engine_golden as (
+    select
+        host_id,
+        resource,
+        ds,
+        yhat,
+        cast(case
+            when uses_history_band and yhat >= history_lower then greatest(0, history_lower) else calibrated_lower
+        end as double) as yhat_lower,
+        cast(case
+            when uses_history_band and yhat <= history_upper then least(100, history_upper)
+            else greatest(guarded_upper, upside_upper)
+        end as double) as yhat_upper,
+        raw_yhat_lower,
+        raw_yhat_upper,
+        interval_stretch,
+        cast(champion_difficulty as double) as champion_difficulty,
+        cast({{ var('interval_width') }} as double) as interval_width,
+        champion_model,
+        backtest_mape,
+        backtest_wape,
+        case
+            -- The series left the model that won its backtest, or the champion's own band missed most of its last
+            -- weeks (no other engine could take over): its backtest score says nothing about the forecast.
+            when is_regime_override or has_recent_break then 'LOW'
+            when backtest_mape <= {{ var('trust_high_max_mape') }} then 'HIGH'
+            when backtest_mape <= {{ var('trust_medium_max_mape') }} then 'MEDIUM'
+            else 'LOW'
+        end as trust_level,
+        champion_reason,
+        is_regime_override,
+        cast(upper_ceiling as double) as upper_ceiling,
+        cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
+        case when uses_history_band then 'history' else 'engine' end as band_source
+    from placed
+),
+
+-- Series too young for a backtest (no champion above): a straight line with its own band, LOW trust.
+young as (
+    select
+        host_id,
+        resource,
+        ds,
+        yhat,
+        yhat_lower,
+        yhat_upper,
+        yhat_lower as raw_yhat_lower,
+        yhat_upper as raw_yhat_upper,
+        cast(1.0 as double) as interval_stretch,
+        cast(null as double) as champion_difficulty,
+        cast({{ var('interval_width') }} as double) as interval_width,
+        'young_trend' as champion_model,
+        cast(null as double) as backtest_mape,
+        cast(null as double) as backtest_wape,
+        'LOW' as trust_level,
+        champion_reason,
+        false as is_regime_override,
+        cast(null as double) as upper_ceiling,
+        cast(null as double) as growth_upside,
+        'engine' as band_source
+    from {{ ref('young_series_forecasts') }}
 )
 
-select
-    host_id,
-    resource,
-    ds,
-    yhat,
-    cast(case
-        when uses_history_band and yhat >= history_lower then greatest(0, history_lower) else calibrated_lower
-    end as double) as yhat_lower,
-    cast(case
-        when uses_history_band and yhat <= history_upper then least(100, history_upper)
-        else greatest(guarded_upper, upside_upper)
-    end as double) as yhat_upper,
-    raw_yhat_lower,
-    raw_yhat_upper,
-    interval_stretch,
-    cast(champion_difficulty as double) as champion_difficulty,
-    cast({{ var('interval_width') }} as double) as interval_width,
-    champion_model,
-    backtest_mape,
-    backtest_wape,
-    case
-        -- The series left the model that won its backtest, or the champion's own band missed most of its last
-        -- weeks (no other engine could take over): its backtest score says nothing about the forecast.
-        when is_regime_override or has_recent_break then 'LOW'
-        when backtest_mape <= {{ var('trust_high_max_mape') }} then 'HIGH'
-        when backtest_mape <= {{ var('trust_medium_max_mape') }} then 'MEDIUM'
-        else 'LOW'
-    end as trust_level,
-    champion_reason,
-    is_regime_override,
-    cast(upper_ceiling as double) as upper_ceiling,
-    cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
-    case when uses_history_band then 'history' else 'engine' end as band_source
-from placed
+select * from engine_golden
+union all
+select * from young

@@ -216,10 +216,15 @@ def test_short_series_are_insufficient_history_never_a_crash(joined: tuple[Path,
         assert runs[f"{host}/prophet"] == runs[f"{host}/xgboost"] == "ok"
     for host in ("late-01", "late-02"):  # 78 and 0 observed days before the backtest (180 needed)
         assert runs[f"{host}/prophet"] == runs[f"{host}/xgboost"] == "insufficient_history"
-    excluded = _query(serving, "select host_id, reason, count(*) from forecast_exclusions group by all")
-    assert ("late-01", "insufficient_history", 4) in excluded
-    assert ("late-02", "insufficient_history", 4) in excluded
-    assert _query(serving, "select status from fleet_health where host_id = 'late-02'") == [("AMBER",)]
+    # Too young for any engine, not too young for a forecast: a straight line, LOW trust, never excluded.
+    assert _query(serving, "select count(*) from forecast_exclusions where host_id like 'late-%'") == [(0,)]
+    young = _query(
+        serving,
+        "select host_id, champion_model, trust_level, count(distinct resource), bool_and(champion_reason like "
+        "'young series: % observed days before the backtest (need 180)%') from forecasts "
+        "where host_id like 'late-%' group by all order by host_id",
+    )
+    assert young == [("late-01", "young_trend", "LOW", 4, True), ("late-02", "young_trend", "LOW", 4, True)]
 
 
 def test_a_series_stuck_near_full_is_forecast_by_the_naive_and_flagged(joined: tuple[Path, Path]) -> None:
@@ -279,7 +284,8 @@ def serving_file_of(data: Path) -> Path:
 
 def test_a_fleet_shorter_than_the_backtest_completes_with_every_series_explained(tmp_path: Path) -> None:
     """60 days of history cannot be backtested over 4 months: the build still completes, every series is
-    insufficient_history in every engine and listed in forecast_exclusions, and one line says why."""
+    insufficient_history in every engine, one line says why, and every series (60 observed days, young_min_days)
+    gets the young-series straight line instead of no forecast."""
     data, work = tmp_path / "data", tmp_path
     _load(short_fleet(tmp_path / "exports"), data, work)
     result = run_isolated(["horizonscale", "build", "--out", str(work / "reports")], data, work)
@@ -287,6 +293,7 @@ def test_a_fleet_shorter_than_the_backtest_completes_with_every_series_explained
     assert "shorter than the backtest" in result.stderr
     serving = serving_file_of(data)
     assert _query(serving, "select distinct status from engine_runs") == [("insufficient_history",)]
-    assert _query(serving, "select count(*), count(distinct reason) from forecast_exclusions") == [(8, 1)]
-    assert _query(serving, "select count(*) from forecasts") == [(0,)]
-    assert _query(serving, "select distinct status from fleet_health") == [("AMBER",)]
+    assert _query(serving, "select count(*) from forecast_exclusions") == [(0,)]
+    assert _query(serving, "select count(*), string_agg(distinct champion_model) from forecasts") == [
+        (8 * 180, "young_trend")
+    ]

@@ -1,0 +1,237 @@
+{#-
+    A forecast for the series too young to be backtested. A host that joined a few months ago has fewer than
+    min_history_days observed days before the backtest starts, so no engine fits it and no tournament can
+    judge one; it used to get no forecast at all (forecast_exclusions, AMBER "without a forecast" in
+    fleet_health), so a new host ramping into its ceiling raised no breach alert. Such a series, with at least
+    young_min_days observed days and still reporting (at least young_min_recent_days observed days in the
+    last 28), gets a straight line instead: ordinary least squares over its last young_trend_days days of
+    observed values, continued to forecast_horizon_days.
+
+    Band: the regression's own prediction interval, yhat +- z * s * sqrt(1 + 1/n + (h - mean_x)^2 / Sxx * k),
+    z the normal quantile of interval_width, s the residual standard deviation, and k = (1 + r) / (1 - r) the
+    variance inflation of the slope under AR(1) residuals with lag-1 autocorrelation r (clipped to 0..0.9):
+    daily utilisation is persistent, and a slope read from n correlated days is less certain than from n
+    independent ones. Nothing here is calibrated on a backtest (there is none): the series is LOW trust,
+    champion_model 'young_trend', and champion_reason says how young it is. The alert reads it like any
+    other series (int_series_breach_outlook); the band rule applies (no backtest difficulty).
+-#}
+{%- set min_days = var('min_history_days') | int -%}
+{%- set young_min_days = var('young_min_days') | int -%}
+{%- set trend_days = var('young_trend_days') | int -%}
+{%- set min_recent_days = var('young_min_recent_days') | int -%}
+{%- set horizon = var('forecast_horizon_days') | int -%}
+{%- set width = var('interval_width') | float -%}
+{%- set host_limit = var('forecast_host_limit', none) -%}
+
+with
+
+processed_data as (
+
+    select * from {{ ref('processed_data') }}
+
+),
+
+eligibility as (
+
+    select * from {{ ref('int_series_eligibility') }}
+
+),
+
+windows as (
+
+    select * from {{ ref('forecast_windows') }}
+
+),
+
+selected_hosts as (
+
+    select distinct host_id
+
+    from processed_data
+    {%- if host_limit is not none and (host_limit | string | trim) not in ('', 'none', 'None', 'null') %}
+        order by host_id
+        limit {{ forecast_host_limit_sql(host_limit) }}
+    {%- endif %}
+
+),
+
+first_seen as (
+
+    select
+        host_id,
+        resource,
+        min(ds) as first_observed_day
+
+    from processed_data
+    where not is_imputed
+    group by all
+
+),
+
+-- Started too late to have min_history_days observed days before the backtest (a young host, not an old
+-- series with gaps: those keep their reason in forecast_exclusions), yet enough days in all.
+young as (
+
+    select
+        eligibility.host_id,
+        eligibility.resource,
+        eligibility.observed_days
+
+    from eligibility
+    inner join selected_hosts on eligibility.host_id = selected_hosts.host_id
+    inner join first_seen
+        on
+            eligibility.host_id = first_seen.host_id
+            and eligibility.resource = first_seen.resource
+    cross join windows
+    where
+        eligibility.observed_days < {{ min_days }}
+        and first_seen.first_observed_day > windows.backtest_start - {{ min_days }}
+        and eligibility.history_observed_days >= {{ young_min_days }}
+
+),
+
+-- Observed days of the fit window; x counts days from history_end (0 on it, negative before).
+points as (
+
+    select
+        processed_data.host_id,
+        processed_data.resource,
+        young.observed_days as observed_before_backtest,
+        cast(datediff('day', windows.history_end, processed_data.ds) as double) as x,
+        processed_data.y
+
+    from processed_data
+    inner join young
+        on
+            processed_data.host_id = young.host_id
+            and processed_data.resource = young.resource
+    cross join windows
+    where
+        not processed_data.is_imputed
+        and processed_data.ds > windows.history_end - {{ trend_days }}
+
+),
+
+fits as (
+
+    select
+        host_id,
+        resource,
+        any_value(observed_before_backtest) as observed_before_backtest,
+        count(*) as n,
+        count(*) filter (where x > -28) as recent_days,
+        regr_slope(y, x) as slope,
+        regr_intercept(y, x) as intercept,
+        avg(x) as mean_x,
+        regr_sxx(y, x) as sxx,
+        min(x) as first_x
+
+    from points
+    group by all
+
+),
+
+residuals as (
+
+    select
+        points.host_id,
+        points.resource,
+        points.x,
+        points.y - (fits.intercept + fits.slope * points.x) as residual
+
+    from points
+    inner join fits
+        on
+            points.host_id = fits.host_id
+            and points.resource = fits.resource
+    where fits.n >= 3 and fits.sxx > 0
+
+),
+
+lagged as (
+
+    select
+        host_id,
+        resource,
+        residual,
+        lag(residual) over (partition by host_id, resource order by x) as previous_residual
+
+    from residuals
+
+),
+
+noise as (
+
+    select
+        host_id,
+        resource,
+        sqrt(sum(residual * residual) / (count(*) - 2)) as residual_sd,
+        least(greatest(coalesce(corr(residual, previous_residual), 0), 0), 0.9) as lag1_correlation
+
+    from lagged
+    group by all
+
+),
+
+usable as (
+
+    select
+        fits.*,
+        noise.residual_sd,
+        noise.lag1_correlation
+
+    from fits
+    inner join noise
+        on
+            fits.host_id = noise.host_id
+            and fits.resource = noise.resource
+    where fits.recent_days >= {{ min_recent_days }}
+
+),
+
+days as (
+
+    select
+        usable.host_id,
+        usable.resource,
+        windows.history_end + cast(horizon_days.h as integer) as ds,
+        usable.intercept + usable.slope * horizon_days.h as trend_value,
+        {{ normal_quantile((1 + width) / 2) }} * usable.residual_sd * sqrt(
+            1 + 1 / usable.n
+            + power(horizon_days.h - usable.mean_x, 2) / usable.sxx
+            * (1 + usable.lag1_correlation) / (1 - usable.lag1_correlation)
+        ) as half_width,
+        usable.n,
+        usable.observed_before_backtest,
+        -usable.first_x as fit_days
+
+    from usable
+    cross join windows
+    cross join range(1, {{ horizon + 1 }}) as horizon_days (h)
+
+),
+
+bounded as (
+
+    select
+        *,
+        least(greatest(trend_value, 0), 100) as yhat
+
+    from days
+
+)
+
+select
+    host_id,
+    resource,
+    cast(ds as date) as ds,
+    cast(yhat as double) as yhat,
+    cast(least(greatest(trend_value - half_width, 0), yhat) as double) as yhat_lower,
+    cast(greatest(least(trend_value + half_width, 100), yhat) as double) as yhat_upper,
+    cast(n as integer) as fit_observed_days,
+    cast(observed_before_backtest as integer) as observed_before_backtest,
+    'young series: ' || observed_before_backtest || ' observed days before the backtest (need {{ min_days }}); '
+    || 'a straight line over its last ' || n || ' observed days, no backtest' as champion_reason
+
+from bounded
