@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -220,6 +221,7 @@ def cmd_generate(args: argparse.Namespace, paths: ProjectPaths) -> None:
     from python_engines.synthetic import GeneratorAuditError, GeneratorConfig, GeneratorInputError, generate
     from python_engines.synthetic.generator import extended_config
 
+    _refuse_if_locked(paths)  # it deletes (or, extending, writes) the warehouse: not under a dbt or a client
     try:
         if getattr(args, "extend_days", None) is not None:
             config = extended_config(paths, args.extend_days)
@@ -256,9 +258,9 @@ def cmd_load(args: argparse.Namespace, paths: ProjectPaths) -> None:
         raise CliError("--telemetry is required (a file or glob of your telemetry exports)", EXIT_BAD_INPUT)
     if not args.append and not args.inventory:
         raise CliError("--inventory is required (or --append to add telemetry to the fleet loaded)", EXIT_BAD_INPUT)
+    _refuse_if_locked(paths)  # a load deletes the warehouse (or, appending, writes it): not under a dbt or a client
     try:
         if args.append:
-            _refuse_if_locked(paths)
             append_telemetry(paths, args.telemetry, args.value_scale, args.inventory)
         else:
             ingest(paths, args.inventory, args.telemetry, args.value_scale)
@@ -516,6 +518,45 @@ def writable_report_dir(args: argparse.Namespace, paths: ProjectPaths) -> Path:
     return folder
 
 
+#: Commands that change the data directory (warehouse, lake, serving copy): one at a time per directory.
+WRITING_COMMANDS: frozenset[str] = frozenset({"generate", "load", "build", "publish", "run"})
+
+
+@contextlib.contextmanager
+def _data_dir_lock(command: str, paths: ProjectPaths) -> Iterator[None]:
+    """The data directory's lock for the whole command when it writes there (python_engines.data_lock)."""
+    from python_engines.data_lock import DataDirBusyError, exclusive
+
+    if command not in WRITING_COMMANDS:
+        yield
+        return
+    try:
+        with exclusive(paths.data_dir, command):
+            yield
+    except DataDirBusyError as exc:  # raised only on entry: the command's own errors pass through
+        raise CliError(str(exc)) from exc
+
+
+def run_command(args: argparse.Namespace, paths: ProjectPaths) -> None:
+    if args.command == "generate":
+        cmd_generate(args, paths)
+    elif args.command == "load":
+        cmd_load(args, paths)
+    elif args.command == "build":
+        cmd_build(args, paths)
+    elif args.command == "publish":
+        cmd_publish(args, paths)
+    elif args.command == "report":
+        cmd_report(args, paths)
+    elif args.command == "whatif":
+        cmd_whatif(args, paths)
+    elif args.command == "run":
+        args.start, args.end, args.select, args.exclude = date(2023, 1, 1), date(2025, 12, 31), None, None
+        _refuse_unreachable_dask(args.vars)  # before generate purges the warehouse a typo would cost
+        cmd_generate(args, paths)
+        cmd_build(args, paths)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -536,23 +577,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "directory: point it at a directory (it is created if missing)",
                 EXIT_BAD_INPUT,
             )
-        if args.command == "generate":
-            cmd_generate(args, paths)
-        elif args.command == "load":
-            cmd_load(args, paths)
-        elif args.command == "build":
-            cmd_build(args, paths)
-        elif args.command == "publish":
-            cmd_publish(args, paths)
-        elif args.command == "report":
-            cmd_report(args, paths)
-        elif args.command == "whatif":
-            cmd_whatif(args, paths)
-        elif args.command == "run":
-            args.start, args.end, args.select, args.exclude = date(2023, 1, 1), date(2025, 12, 31), None, None
-            _refuse_unreachable_dask(args.vars)  # before generate purges the warehouse a typo would cost
-            cmd_generate(args, paths)
-            cmd_build(args, paths)
+        with _data_dir_lock(args.command, paths):
+            run_command(args, paths)
     except CliError as exc:
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return exc.code
