@@ -6,10 +6,13 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from types import FrameType
 
 from python_engines import unit_test_memo
 from python_engines.paths import ProjectPaths
@@ -557,7 +560,44 @@ def run_command(args: argparse.Namespace, paths: ProjectPaths) -> None:
         cmd_build(args, paths)
 
 
+#: The stop signals (SIGINT, SIGTERM) this process received, in order.
+STOP_SIGNALS: list[int] = []
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C and SIGTERM stop a command the same way: as an exception, so that every clean-up runs (a publish's
+    partial copy, a load's staging area). SIGTERM's default killed the process on the spot, which left a partial
+    serving copy as big as the real one behind for good; a DuckDB query under way stops with 'Query interrupted'."""
+    STOP_SIGNALS.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stop_signals_as_exceptions() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupted() -> int:
+    """'interrupted' on stderr; the exit code of the signal received (130 for Ctrl-C, 143 for SIGTERM)."""
+    print("horizonscale: interrupted", file=sys.stderr)
+    return 128 + (STOP_SIGNALS[-1] if STOP_SIGNALS else signal.SIGINT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    STOP_SIGNALS.clear()
+    with _stop_signals_as_exceptions():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -583,11 +623,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:  # dbt got the Ctrl-C too and has stopped; the serving copy is untouched
-        print("horizonscale: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except FileNotFoundError as exc:
+        if STOP_SIGNALS:
+            return _interrupted()
         print(f"horizonscale: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception:
+        if not STOP_SIGNALS:
+            raise
+        return _interrupted()  # DuckDB turns the signal into RuntimeError('Query interrupted'), or a later error
     return 0
 
 

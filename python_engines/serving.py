@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -155,6 +156,43 @@ def _swap_symlink(link: Path, new_target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _stamp_pid(name: str) -> int | None:
+    """The PID in a publish's stamp (``<time>-<pid>``) inside a partial copy's or a Parquet folder's name."""
+    match = re.search(r"\d{8}T\d{6}-(\d+)", name)
+    return int(match.group(1)) if match else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers(out_dir: Path) -> list[Path]:
+    """Delete what killed publishes left (``kill -9``, a lost machine): partial copies with their WAL, and Parquet
+    folders nothing points at. Only those whose publish process is gone: a publish still running keeps its own."""
+    link = out_dir / "parquet"
+    current = os.readlink(link) if link.is_symlink() else None
+    leftovers = [*out_dir.glob(f".{SERVING_FILE}.*.partial*"), *out_dir.glob("parquet-*")]
+    removed = []
+    for leftover in leftovers:
+        pid = _stamp_pid(leftover.name)
+        if leftover.name == current or pid is None or pid == os.getpid() or _pid_alive(pid):
+            continue
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    if removed:
+        log.warning("removed %d leftover(s) of interrupted publishes in %s", len(removed), out_dir)
+    return removed
+
+
 def publish(paths: ProjectPaths) -> PublishResult:
     """Build the serving copy from the warehouse and swap it in (call only after a successful build)."""
     started = time.perf_counter()
@@ -162,6 +200,7 @@ def publish(paths: ProjectPaths) -> PublishResult:
         raise FileNotFoundError(f"no warehouse at {paths.warehouse}: build it first (make run)")
     out_dir = serving_dir(paths)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
     partial = out_dir / f".{SERVING_FILE}.{stamp}.partial"
     parquet_dir = out_dir / f"parquet-{stamp}"
@@ -177,8 +216,9 @@ def publish(paths: ProjectPaths) -> PublishResult:
             _export_parquet(con, parquet_dir, tables)
             con.execute("checkpoint")
         os.replace(partial, out_dir / SERVING_FILE)
-    except BaseException:
+    except BaseException:  # an error, Ctrl-C or SIGTERM (the CLI turns it into an exception): leave nothing behind
         partial.unlink(missing_ok=True)
+        partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
         shutil.rmtree(parquet_dir, ignore_errors=True)
         raise
     _swap_symlink(out_dir / "parquet", parquet_dir)
