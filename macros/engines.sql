@@ -113,7 +113,7 @@
     {%- set lake = var('lake_dir', none) or (env_var('HORIZONSCALE_DATA_DIR', 'data') ~ '/lake') -%}
     [
     {%- for engine in engine_list() | selectattr('writes_run_log') -%}
-        '{{ lake }}/forecasts/{{ engine.name }}{{ suffix }}.parquet'{% if not loop.last %}, {% endif %}
+        {{ sql_string(lake ~ '/forecasts/' ~ engine.name ~ suffix ~ '.parquet') }}{% if not loop.last %}, {% endif %}
     {%- endfor -%}
     ]
 {%- endmacro %}

@@ -46,7 +46,7 @@
         -- file to read, even before a build that forecast any series; forecast_history leaves it out.
         union all by name
         select cast(null as date) as as_of
-    ) to '{{ forecast_history_dir() }}' (
+    ) to {{ sql_string(forecast_history_dir()) }} (
         format parquet, compression zstd, partition_by (as_of), overwrite_or_ignore,
         filename_pattern 'forecasts', write_partition_columns true
     )

@@ -74,7 +74,7 @@ def fleet_in_warehouse(con: duckdb.DuckDBPyConnection) -> str | None:
 def max_raw_row_id(paths: ProjectPaths, fleet: str) -> int:
     """The highest raw_row_id in the fleet's lake files (0 when empty): a new load numbers its rows after it."""
     with duckdb.connect() as con:
-        row = con.execute(f"select coalesce(max(raw_row_id), 0) from read_parquet('{lake_glob(paths, fleet)}')")
+        row = con.execute("select coalesce(max(raw_row_id), 0) from read_parquet(?)", [lake_glob(paths, fleet)])
         return int(row.fetchone()[0])
 
 
@@ -134,7 +134,7 @@ def undo_load(paths: ProjectPaths, load_id: int) -> str:
             target.unlink(missing_ok=True)
         if before.is_file():  # the load replaced the inventory: the one before it comes back
             con.execute("delete from raw.inventory")
-            con.execute(f"insert into raw.inventory select * from read_parquet('{before}')")
+            con.execute("insert into raw.inventory select * from read_parquet(?)", [str(before)])
             before.unlink()
         con.execute("update raw.load_audit set undone_at = $now where load_id = $id", {"now": utc_now(), "id": load_id})
         if fleet == "synthetic":
@@ -203,7 +203,7 @@ def set_aside_snapshots(paths: ProjectPaths, load_id: int, loaded_at: datetime) 
 def _shorten_generation_audit(con: duckdb.DuckDBPyConnection, paths: ProjectPaths) -> None:
     """After a synthetic extension is undone, the generation audit ends at the last day the lake still holds."""
     (last_day, rows) = con.execute(
-        f"select max(ts), count(*) from read_parquet('{lake_glob(paths, 'synthetic')}')"
+        "select max(ts), count(*) from read_parquet(?)", [lake_glob(paths, "synthetic")]
     ).fetchone()
     con.execute(
         """

@@ -24,5 +24,8 @@ select
     coalesce(is_breach_alert, false) as is_breach_alert,
     run_id,
     built_at
-from read_parquet('{{ forecast_history_dir() }}/*/*.parquet', hive_partitioning = false, union_by_name = true)
+from
+    read_parquet(
+        {{ sql_string(forecast_history_dir() ~ '/*/*.parquet') }}, hive_partitioning = false, union_by_name = true
+    )
 where as_of is not null
