@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from python_engines.loads import WITHDRAWN_FILE, read_withdrawn
-from python_engines.report import neutralize_formulas, rounded
+from python_engines.report import neutralize_formulas, partial_path, rounded
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,10 @@ def write_change_reports(
         "changes": json.loads(changes.write_json()),
     }
     json_path, csv_path = out_dir / "risk_changes.json", out_dir / "risk_changes.csv"
-    partial = json_path.with_suffix(".json.partial")
+    partial = partial_path(json_path)
     partial.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     partial.replace(json_path)
-    partial = csv_path.with_suffix(".csv.partial")
+    partial = partial_path(csv_path)
     rounded(neutralize_formulas(changes)).write_csv(partial, include_bom=bom)
     partial.replace(csv_path)
     log.info("report risk_changes: %d changes -> %s, %s", changes.height, json_path, csv_path)

@@ -9,6 +9,8 @@ a UTF-8 byte-order mark by default, which Excel needs to read non-Latin names ri
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -59,6 +61,14 @@ def rounded(frame: pl.DataFrame, decimals: int = REPORT_DECIMALS) -> pl.DataFram
     return frame.with_columns(pl.col(pl.Float32, pl.Float64).round(decimals))
 
 
+def partial_path(target: Path) -> Path:
+    """Where ``target`` is written before it is renamed into place: a hidden name unique to this process and thread.
+    A shared ``<name>.csv.partial`` let two writers at once (a build's reports and a planner's `horizonscale report`,
+    or two what-ifs of one name) rename each other's half-written file into place; the other then failed with a
+    traceback (FileNotFoundError on its rename)."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+
+
 def write_reports(serving_file: Path, out_dir: Path, bom: bool = True) -> dict[str, Path]:
     """Each report as ``<name>.csv`` in ``out_dir``, UTF-8 with a byte-order mark unless ``bom`` is False (Excel
     reads a CSV without one in the machine's code page, garbling non-Latin names)."""
@@ -70,7 +80,7 @@ def write_reports(serving_file: Path, out_dir: Path, bom: bool = True) -> dict[s
         for name, query in REPORTS.items():
             frame = rounded(neutralize_formulas(con.sql(query).pl()))
             target = out_dir / f"{name}.csv"
-            partial = target.with_suffix(".csv.partial")
+            partial = partial_path(target)
             frame.write_csv(partial, include_bom=bom)
             partial.replace(target)
             written[name] = target

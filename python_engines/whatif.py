@@ -436,7 +436,7 @@ def run_whatif(serving_file: Path, scenario: Scenario, check_scope: bool = True)
 def write_csv(result: WhatIfResult, out_dir: Path, bom: bool = True) -> Path:
     """Every host in scope (baseline vs scenario status, soonest flagged breach under each), changes first, as
     ``whatif_<scenario_name>.csv``: formula-safe and with a byte-order mark like the other reports."""
-    from python_engines.report import neutralize_formulas, rounded
+    from python_engines.report import neutralize_formulas, partial_path, rounded
 
     changed = result.changed_hosts()
     unchanged = result.hosts.join(changed.select("host_id"), on="host_id", how="anti").sort("hostname", "host_id")
@@ -451,7 +451,7 @@ def write_csv(result: WhatIfResult, out_dir: Path, bom: bool = True) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.scenario.scenario_name).strip("._") or "adhoc"
     target = out_dir / f"whatif_{safe_name}.csv"
-    partial = target.with_suffix(".csv.partial")
+    partial = partial_path(target)
     rounded(neutralize_formulas(frame)).write_csv(partial, include_bom=bom)
     partial.replace(target)
     return target
