@@ -354,7 +354,11 @@ def cmd_build(args: argparse.Namespace, paths: ProjectPaths) -> None:
     if not (args.select or getattr(args, "exclude", None)):  # a whole build ends with the reports: check first
         writable_report_dir(args, paths)
     from python_engines.ingest import describe_last_load
+    from python_engines.loads import unfinished_load_problem
 
+    unfinished = unfinished_load_problem(paths.warehouse)
+    if unfinished:
+        raise CliError(unfinished)
     last_load = describe_last_load(paths.warehouse)
     if last_load:
         log.info(last_load)

@@ -63,6 +63,27 @@ def record_load(con: duckdb.DuckDBPyConnection, record: LoadRecord) -> None:
     )
 
 
+def unfinished_load_problem(warehouse: Path) -> str | None:
+    """Why the raw layer cannot be built, when the `generate` or `load` that recreated it stopped before it finished
+    (Ctrl-C, SIGTERM, kill -9, a full disk): the warehouse then has raw tables and no load in ``raw.load_audit``,
+    which each of them records last. None otherwise, and for a warehouse too old to have the table."""
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (loads,) = con.execute("select count(*) from raw.load_audit").fetchone()
+    except duckdb.Error as exc:
+        log.debug("no load audit in %s: %s", warehouse, exc)
+        return None
+    if loads:
+        return None
+    return (
+        f"the raw layer in {warehouse} holds no finished load: the last `horizonscale load` or `generate` stopped "
+        "before it finished (the warehouse it replaced is gone, the serving copy is untouched); run it again, "
+        "then build"
+    )
+
+
 def fleet_in_warehouse(con: duckdb.DuckDBPyConnection) -> str | None:
     """The fleet the raw layer holds (from its live loads), or None."""
     row = con.execute(
