@@ -13,6 +13,7 @@ is landed as text with a ``raw_row_id``: the dbt refinery validates rows and kee
 from __future__ import annotations
 
 import codecs
+import contextlib
 import glob
 import gzip
 import logging
@@ -301,11 +302,12 @@ def land_inventory(con: duckdb.DuckDBPyConnection, staged: Path) -> int:
     return con.execute("select count(*) from raw.inventory").fetchone()[0]
 
 
-def land_telemetry(
+def write_lake_partial(
     con: duckdb.DuckDBPyConnection, parts: list[tuple[Path, int]], target: Path, load_id: int = 1, first_row: int = 0
-) -> int:
-    """The staged files as one lake file (one load); raw_row_id numbers the rows across files in the order
-    given, after ``first_row`` (the highest id of earlier loads), so ids stay unique across loads."""
+) -> tuple[Path, int]:
+    """The staged files as one load's lake file, written beside ``target`` under a name the sources' glob does not
+    read (``.parquet.partial``): (that file, its rows). raw_row_id numbers the rows across files in the order given,
+    after ``first_row`` (the highest id of earlier loads), so ids stay unique across loads."""
     selects, offset = [], first_row
     for staged, rows in parts:
         selects.append(
@@ -316,8 +318,16 @@ def land_telemetry(
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".parquet.partial")
     con.execute(f"copy ({' union all '.join(selects)}) to {_literal(str(partial))} (format parquet, compression zstd)")
+    return partial, con.execute(f"select count(*) from read_parquet({_literal(str(partial))})").fetchone()[0]
+
+
+def land_telemetry(
+    con: duckdb.DuckDBPyConnection, parts: list[tuple[Path, int]], target: Path, load_id: int = 1, first_row: int = 0
+) -> int:
+    """The staged files as one lake file (one load), its rows (see write_lake_partial)."""
+    partial, rows = write_lake_partial(con, parts, target, load_id, first_row)
     partial.replace(target)
-    return con.execute(f"select count(*) from read_parquet({_literal(str(target))})").fetchone()[0]
+    return rows
 
 
 def stage_inputs(inventory_file: str, telemetry_files: list[str], staging: Path) -> tuple[Path, list[tuple[Path, int]]]:
@@ -537,28 +547,40 @@ def append_telemetry(
         with bounded(duckdb.connect(str(paths.warehouse)), staging / ".spill") as con:
             load_id = next_load_id(con)
             lake_file = load_file_name("own", load_id)
-            if inventories:  # keep the inventory it replaces for undo, then replace it
-                before = inventory_before_file(paths, load_id)
-                con.execute(f"copy raw.inventory to {_literal(str(before))} (format parquet)")
-                con.execute("delete from raw.inventory")
-                land_inventory(con, staged_inventory)
-            rows = land_telemetry(con, parts, paths.lake_dir / lake_file, load_id, first_row)
-            record_load(
-                con,
-                LoadRecord(
-                    load_id=load_id,
-                    fleet="own",
-                    load_mode="append",
-                    loaded_at=utc_now(),
-                    inventory_file=inventories[0] if inventories else None,
-                    telemetry_pattern=telemetry,
-                    telemetry_files=len(telemetry_files),
-                    inventory_rows=inventory_rows,
-                    telemetry_rows=rows,
-                    value_scale=scale,
-                    lake_file=lake_file,
-                ),
+            target = paths.lake_dir / lake_file
+            # The long write first, where no source reads it; then the inventory, the lake file and the audit row
+            # change together. Stopped part-way (Ctrl-C, SIGTERM, kill -9), an append once left the inventory
+            # replaced and no load recorded: run again, it kept the replaced inventory as the one undo restores.
+            partial, rows = write_lake_partial(con, parts, target, load_id, first_row)
+            record = LoadRecord(
+                load_id=load_id,
+                fleet="own",
+                load_mode="append",
+                loaded_at=utc_now(),
+                inventory_file=inventories[0] if inventories else None,
+                telemetry_pattern=telemetry,
+                telemetry_files=len(telemetry_files),
+                inventory_rows=inventory_rows,
+                telemetry_rows=rows,
+                value_scale=scale,
+                lake_file=lake_file,
             )
+            try:
+                con.begin()
+                if inventories:  # keep the inventory it replaces for undo, then replace it
+                    before = inventory_before_file(paths, load_id)
+                    con.execute(f"copy raw.inventory to {_literal(str(before))} (format parquet)")
+                    con.execute("delete from raw.inventory")
+                    land_inventory(con, staged_inventory)
+                record_load(con, record)
+                partial.replace(target)  # the load's rows reach the refinery with its audit row
+                con.commit()
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):  # none open when begin or commit itself failed
+                    con.rollback()
+                raise
+            finally:
+                partial.unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     seconds = time.perf_counter() - started
