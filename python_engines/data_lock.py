@@ -77,14 +77,12 @@ def busy_message(directory: Path, command: str, pid: int | None) -> str:
 def exclusive(directory: Path, command: str) -> Iterator[None]:
     """Hold ``directory``'s exclusive lock for the block; DataDirBusyError when another process holds it.
 
-    A directory that does not exist yet is not locked (a first `generate` or `load` creates it): there is nothing
-    another command could be working on.
+    A directory that does not exist yet is created to be locked (a first `horizonscale run` builds for minutes in
+    it), and removed again if the command left it empty (a first `load` that failed leaves no directory behind).
     """
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except FileNotFoundError:
-        yield
-        return
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -93,6 +91,11 @@ def exclusive(directory: Path, command: str) -> Iterator[None]:
                 raise
             raise DataDirBusyError(busy_message(directory, command, lock_holder(directory))) from exc
         log.debug("holding the lock of %s for %s", directory, command)
-        yield
+        try:
+            yield
+        finally:
+            if created:
+                with contextlib.suppress(OSError):  # not empty: the command wrote there
+                    directory.rmdir()
     finally:
         os.close(fd)  # closing the only descriptor releases the flock

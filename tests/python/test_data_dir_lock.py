@@ -98,3 +98,16 @@ def test_a_running_build_refuses_load_generate_publish_and_a_second_build(tmp_pa
     with exclusive(data, "test"):
         assert lock_holder(data) is None
     assert not [path for path in data.iterdir() if "lock" in path.name]
+
+
+def test_a_data_directory_that_does_not_exist_yet_is_locked_too_and_left_out_if_unused(tmp_path: Path) -> None:
+    """A first `horizonscale run` creates the directory and builds in it for minutes: it must hold the lock too."""
+    used, unused = tmp_path / "new" / "data", tmp_path / "unused"
+    with exclusive(used, "run"):
+        other = run_isolated(["horizonscale", "publish"], used, tmp_path)
+        (used / "horizonscale.duckdb").write_bytes(b"")
+    assert other.returncode == 1 and "is in use by another process" in other.stderr, other.stderr[-3000:]
+    assert used.is_dir()
+    with exclusive(unused, "load"):
+        assert unused.is_dir()
+    assert not unused.exists()
