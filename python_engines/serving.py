@@ -82,6 +82,22 @@ def serving_file(paths: ProjectPaths) -> Path:
     return serving_dir(paths) / SERVING_FILE
 
 
+def connect(paths: ProjectPaths | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the serving copy published now, for notebooks and scripts (tables in ``main``).
+
+    ``duckdb.connect(path, read_only=True)`` hands back the database a live connection of the same process already
+    opened for that path: a notebook cell run again after a publish kept answering from the copy it replaced, with
+    no sign of it. ATTACH always opens the file the path names now (the dashboard reads it so too).
+    """
+    path = serving_file(paths or ProjectPaths.discover())
+    if not path.is_file():
+        raise FileNotFoundError(f"no serving copy at {path}: run `horizonscale build` first")
+    con = duckdb.connect(":memory:")
+    con.execute("attach ? as serving (read_only)", [str(path)])
+    con.execute("use serving")
+    return con
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
