@@ -47,10 +47,16 @@ def _win_metrics(wins: pl.DataFrame) -> None:
         column.caption(f"{row['win_share'] or 0:.1%} of {row['series']:,} series")
     unchampioned = unchampioned_series(wins)
     if unchampioned:
-        st.caption(
-            f"{unchampioned:,} series have no champion: no engine could forecast them (the host view and "
-            "`forecast_exclusions` say why)."
-        )
+        st.caption(unchampioned_caption(unchampioned))
+
+
+def unchampioned_caption(unchampioned: int) -> str:
+    """What the series no engine won got: a young one a straight line, the others nothing (and a reason)."""
+    return (
+        f"{unchampioned:,} series have no champion: no engine could backtest them. Those too young for a "
+        "backtest are forecast by a straight line instead (champion young_trend, LOW trust, not counted here); "
+        "the rest have no forecast (the host view and `forecast_exclusions` say why)."
+    )
 
 
 def unchampioned_series(wins: pl.DataFrame) -> int:

@@ -501,6 +501,18 @@ def test_model_audit_names_the_series_no_engine_won() -> None:
     assert unchampioned_series(wins.head(0)) == 0
 
 
+def test_model_audit_does_not_say_a_young_series_has_no_forecast() -> None:
+    """A series no engine won may still be forecast: a young one gets young_series_forecasts' straight line
+    and is not in forecast_exclusions, so 'no engine could forecast them (forecast_exclusions say why)' was
+    wrong for it."""
+    from dashboard.views.audit import unchampioned_caption
+
+    caption = unchampioned_caption(48)
+    assert caption.startswith("48 series have no champion")
+    assert "young_trend" in caption
+    assert "could forecast them" not in caption
+
+
 def test_partial_build_still_shows_host_history(tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / "serving" / "horizonscale.duckdb"
     copy.parent.mkdir()
