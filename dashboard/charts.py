@@ -394,7 +394,10 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
                 line={"width": 0},
                 fill="tonexty",
                 fillcolor=BAND_FILL,
-                name="calibrated band",
+                # A young series' straight line has no backtest to calibrate its band on (young_series_forecasts).
+                name="regression band (no backtest)"
+                if forecast["champion_model"][0] == "young_trend"
+                else "calibrated band",
                 hoverinfo="skip",
             )
         )

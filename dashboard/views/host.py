@@ -115,6 +115,20 @@ def _last_actual(history: pl.DataFrame) -> float | None:
     return measured.sort("ds")["y"][-1] if measured.height else None
 
 
+def trust_text(first: dict) -> str:
+    """How far to trust a series' forecast, from its first forecast row: trust, champion, MAPE and why."""
+    trust = f"trust {md(first['trust_level'])}, champion {md(model_label(first['champion_model']))}"
+    if first["backtest_mape"] is not None:
+        trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
+    if first.get("is_regime_override") or first["champion_model"] == "young_trend":
+        # The planner sees why the backtest winner was overruled (a recent break, trend or compounding growth),
+        # or why a young series is LOW with no MAPE (how young it is: no backtest, a straight line).
+        trust += f"; {md(first['champion_reason'])}"
+    if first.get("band_source") == "history":
+        trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"
+    return trust
+
+
 def _breach_callout(
     resource: str,
     forecast: pl.DataFrame,
@@ -132,14 +146,7 @@ def _breach_callout(
         st.info(f"{md(resource)}: no golden forecast for this series{why}.")
         return None
     first = forecast.row(0, named=True)
-    trust = f"trust {md(first['trust_level'])}, champion {md(model_label(first['champion_model']))}"
-    if first["backtest_mape"] is not None:
-        trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
-    if first.get("is_regime_override"):
-        # The planner sees why the backtest winner was overruled (a recent break, trend or compounding growth).
-        trust += f"; {md(first['champion_reason'])}"
-    if first.get("band_source") == "history":
-        trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"
+    trust = trust_text(first)
     if risk is not None:
         already = (
             f"**{md(resource)}: already over {threshold:g}% (last actual {last_actual:.1f}%)**; "

@@ -737,3 +737,48 @@ def test_the_last_actual_is_the_last_measured_day() -> None:
     )
     assert host_view._last_actual(history) == 98.0
     assert host_view._last_actual(history.head(0)) is None
+
+
+def test_host_view_says_why_a_young_series_is_low_and_its_band_is_not_calibrated() -> None:
+    """A young_trend series (young_series_forecasts) is LOW with no MAPE: the host view showed only 'trust LOW,
+    champion Young-series line' and drew its regression band as the 'calibrated band'. It now gives the reason
+    (how young, no backtest) and names the band for what it is."""
+    from datetime import timedelta
+
+    reason = "young series: 7 observed days before the backtest (need 180); a straight line over its last 90 ..."
+    young = {
+        "trust_level": "LOW",
+        "champion_model": "young_trend",
+        "backtest_mape": None,
+        "champion_reason": reason,
+        "is_regime_override": False,
+        "band_source": "engine",
+    }
+    assert "7 observed days before the backtest" in host_view.trust_text(young)
+    engine = young | {"champion_model": "prophet", "backtest_mape": 4.0, "champion_reason": "best backtest score"}
+    assert host_view.trust_text(engine) == "trust LOW, champion Prophet, backtest MAPE 4.0%"
+
+    days = [date(2026, 1, 1) + timedelta(days=d) for d in range(3)]
+
+    def band_name(model: str) -> set[str]:
+        forecast = pl.DataFrame(
+            {"ds": days, "yhat": [50.0] * 3, "yhat_lower": [45.0] * 3, "yhat_upper": [55.0] * 3}
+        ).with_columns(pl.lit(model).alias("champion_model"))
+        figure = charts.host_resource_chart(
+            charts.HostSeries(
+                resource="cpu",
+                history=pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64}),
+                backtests=pl.DataFrame(schema={"model": pl.String, "ds": pl.Date, "yhat": pl.Float64}),
+                forecast=forecast,
+                today=days[0],
+                backtest_start=days[0],
+                backtest_end=days[0],
+                forecast_end=days[-1],
+                threshold=95.0,
+                first_breach=None,
+            )
+        )
+        return {trace.name for trace in figure.data} & {"calibrated band", "regression band (no backtest)"}
+
+    assert band_name("young_trend") == {"regression band (no backtest)"}
+    assert band_name("prophet") == {"calibrated band"}
