@@ -1,0 +1,107 @@
+"""young_series_forecasts' band against the textbook regression prediction interval (numpy, scipy's Student t).
+
+The model's SQL is compiled by dbt with the vars of each case and run on an in-memory DuckDB holding only its
+three inputs, so the check is the arithmetic itself: slope, intercept, residual sd with n - 2, lag-1
+inflation of the slope term, and the quantile, which is Student's t with n - 2 degrees of freedom (the normal
+z made the band of a line read from few days far too narrow).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from scipy.stats import t as student_t
+from support import PROJECT_ROOT
+
+HISTORY_END = "2025-12-31"
+
+
+def _compiled(tmp_path: Path, variables: dict[str, object]) -> str:
+    env = {
+        **os.environ,
+        "HORIZONSCALE_DATA_DIR": str(tmp_path / "data"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+    }
+    (tmp_path / "data").mkdir(exist_ok=True)
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt), "compile", "--select", "young_series_forecasts", "--vars", json.dumps(variables)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    compiled = tmp_path / "target" / "compiled" / "horizonscale" / "models" / "forecasting"
+    return (compiled / "young_series_forecasts.sql").read_text()
+
+
+def _run(sql: str, values: np.ndarray) -> np.ndarray:
+    """The model on one young series whose last value is on history_end: (yhat, yhat_upper) per horizon day."""
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as horizonscale")
+    con.execute(
+        f"create table horizonscale.main.forecast_windows as select date '{HISTORY_END}' as history_end, "
+        "date '2025-08-31' as train_end, date '2025-09-01' as backtest_start"
+    )
+    con.execute(
+        "create table horizonscale.main.processed_data "
+        "(host_id varchar, resource varchar, ds date, y double, is_imputed boolean)"
+    )
+    n = len(values)
+    con.executemany(
+        "insert into horizonscale.main.processed_data "
+        f"values ('h', 'cpu', date '{HISTORY_END}' - ?::integer, ?, false)",
+        [(n - 1 - i, float(v)) for i, v in enumerate(values)],
+    )
+    con.execute(
+        "create table horizonscale.main.int_series_eligibility as select 'h' as host_id, 'cpu' as resource, "
+        f"0 as observed_days, {n} as history_observed_days"
+    )
+    con.execute("use horizonscale")
+    return np.array(con.execute(f"select yhat, yhat_upper from ({sql}) order by ds").fetchall())
+
+
+def _textbook(values: np.ndarray, horizon: int, width: float) -> tuple[np.ndarray, np.ndarray]:
+    n = len(values)
+    x = np.arange(-(n - 1), 1, dtype=float)
+    slope, intercept = np.polyfit(x, values, 1)
+    residuals = values - (intercept + slope * x)
+    sd = np.sqrt(residuals @ residuals / (n - 2))
+    r = float(np.clip(np.corrcoef(residuals[1:], residuals[:-1])[0, 1], 0.0, 0.9))
+    h = np.arange(1, horizon + 1, dtype=float)
+    sxx = ((x - x.mean()) ** 2).sum()
+    half = student_t.ppf((1 + width) / 2, n - 2) * sd
+    half = half * np.sqrt(1 + 1 / n + (h - x.mean()) ** 2 / sxx * (1 + r) / (1 - r))
+    return intercept + slope * h, intercept + slope * h + half
+
+
+@pytest.mark.parametrize("days", [5, 14, 90])
+def test_the_band_is_the_regressions_prediction_interval_with_students_t(tmp_path: Path, days: int) -> None:
+    """5 days (young_min_recent_days lowered to 0), 14 (the fewest the default allows) and 90: the upper
+    bound is the textbook interval with t of n - 2 degrees of freedom, within 0.1% of its half-width."""
+    variables = {
+        "forecast_horizon_days": 30,
+        "min_history_days": 180,
+        "young_min_days": 3,
+        "young_trend_days": 90,
+        "young_min_recent_days": 0,
+        "interval_width": 0.8,
+        "forecast_host_limit": None,
+    }
+    sql = _compiled(tmp_path, variables)
+    rng = np.random.default_rng(days)
+    values = 40.0 + 0.2 * np.arange(days) + rng.normal(0.0, 1.5, days)
+    got = _run(sql, values)
+    yhat, upper = _textbook(values, 30, 0.8)
+    assert np.allclose(got[:, 0], yhat, atol=1e-9)
+    assert np.allclose(got[:, 1] - got[:, 0], upper - yhat, rtol=1e-3), (got[:3, 1] - got[:3, 0], (upper - yhat)[:3])
