@@ -8,8 +8,10 @@ MODEL_LABELS: dict[str, str] = {
     "prophet": "Prophet",
     "xgboost": "XGBoost",
     "seasonal_naive": "Seasonal naive",
-    "young_trend": "Young-series line",
 }
+#: Champions that are no engine of the registry (no tournament, no backtest, no audit row): named, never counted
+#: among the engines (the model audit shows one "wins" metric per MODEL_LABELS entry).
+CHAMPION_LABELS: dict[str, str] = {"young_trend": "Young-series line"}
 MODEL_COLORS: dict[str, str] = {
     "prophet": "#1f77b4",
     "xgboost": "#ff7f0e",
@@ -21,7 +23,7 @@ STATUS_COLORS: dict[str, str] = {"RED": "#d62728", "AMBER": "#ffb000", "GREEN": 
 
 
 def model_label(model: str) -> str:
-    return MODEL_LABELS.get(model, model)
+    return MODEL_LABELS.get(model) or CHAMPION_LABELS.get(model, model)
 
 
 def model_order(models: Iterable[str]) -> list[str]:

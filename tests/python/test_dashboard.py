@@ -533,6 +533,15 @@ def test_style_names_exactly_the_registered_engines() -> None:
     assert set(style.MODEL_LABELS) == set(style.MODEL_COLORS) == engines
 
 
+def test_a_young_series_champion_is_named_but_not_an_engine() -> None:
+    """young_trend (young_series_forecasts) is a champion with a label, not a registered engine: listing it in
+    MODEL_LABELS broke the model audit (a 'Young-series line wins' metric expected, never drawn) and this
+    module's check that the labels are exactly the engines."""
+    assert style.model_label("young_trend") == "Young-series line"
+    assert "young_trend" not in style.MODEL_LABELS
+    assert style.model_label("prophet") == "Prophet" and style.model_label("new_engine") == "new_engine"
+
+
 def test_a_newly_registered_engine_shows_in_the_deep_dive(
     tmp_path: Path, serving: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
