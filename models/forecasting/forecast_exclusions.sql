@@ -1,5 +1,5 @@
 -- Series of processed_data that have no golden forecast, each with the reason: nothing goes missing silently.
--- A series too young for a backtest that still got a straight line (young_series_forecasts) is not listed.
+-- A series too young for a backtest that still got a straight line (int_young_series_forecasts) is not listed.
 with
 
 leaderboard as (
@@ -20,12 +20,12 @@ per_series as (
     group by all
 ),
 
--- A young series has no champion but a straight-line forecast of its own (young_series_forecasts).
+-- A young series has no champion but a straight-line forecast of its own (int_young_series_forecasts).
 young as (
     select distinct
         host_id,
         resource
-    from {{ ref('young_series_forecasts') }}
+    from {{ ref('int_young_series_forecasts') }}
 )
 
 select

@@ -232,7 +232,7 @@ young as (
         cast(null as double) as upper_ceiling,
         cast(null as double) as growth_upside,
         'engine' as band_source
-    from {{ ref('young_series_forecasts') }}
+    from {{ ref('int_young_series_forecasts') }}
 )
 
 select * from engine_golden

@@ -136,7 +136,7 @@ decided as (
                 then
                     'recent break: the last weeks left the champion''s band, so its backtest MAPE of '
                     || {{ rightsizing_number('round(backtest_mape, 1)') }} || '% says nothing about the forecast'
-            -- LOW without a backtest MAPE: a young series' straight line (young_series_forecasts) has no backtest;
+            -- LOW without a backtest MAPE: a young series' straight line (int_young_series_forecasts) has no backtest;
             -- the MAPE text below would be null, and a null blocker sizes the series.
             when trust_level = 'LOW' and not coalesce(is_breach_alert, false) and backtest_mape is null
                 then

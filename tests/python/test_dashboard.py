@@ -502,7 +502,7 @@ def test_model_audit_names_the_series_no_engine_won() -> None:
 
 
 def test_model_audit_does_not_say_a_young_series_has_no_forecast() -> None:
-    """A series no engine won may still be forecast: a young one gets young_series_forecasts' straight line
+    """A series no engine won may still be forecast: a young one gets int_young_series_forecasts' straight line
     and is not in forecast_exclusions, so 'no engine could forecast them (forecast_exclusions say why)' was
     wrong for it."""
     from dashboard.views.audit import unchampioned_caption
@@ -534,7 +534,7 @@ def test_style_names_exactly_the_registered_engines() -> None:
 
 
 def test_a_young_series_champion_is_named_but_not_an_engine() -> None:
-    """young_trend (young_series_forecasts) is a champion with a label, not a registered engine: listing it in
+    """young_trend (int_young_series_forecasts) is a champion with a label, not a registered engine: listing it in
     MODEL_LABELS broke the model audit (a 'Young-series line wins' metric expected, never drawn) and this
     module's check that the labels are exactly the engines."""
     assert style.model_label("young_trend") == "Young-series line"
@@ -749,7 +749,7 @@ def test_the_last_actual_is_the_last_measured_day() -> None:
 
 
 def test_host_view_says_why_a_young_series_is_low_and_its_band_is_not_calibrated() -> None:
-    """A young_trend series (young_series_forecasts) is LOW with no MAPE: the host view showed only 'trust LOW,
+    """A young_trend series (int_young_series_forecasts) is LOW with no MAPE: the host view showed only 'trust LOW,
     champion Young-series line' and drew its regression band as the 'calibrated band'. It now gives the reason
     (how young, no backtest) and names the band for what it is."""
     from datetime import timedelta

@@ -1,4 +1,4 @@
-"""young_series_forecasts' band against the textbook regression prediction interval (numpy, scipy's Student t).
+"""int_young_series_forecasts' band against the textbook regression prediction interval (numpy, scipy's Student t).
 
 The model's SQL is compiled by dbt with the vars of each case and run on an in-memory DuckDB holding only its
 three inputs, so the check is the arithmetic itself: slope, intercept, residual sd with n - 2, lag-1
@@ -33,7 +33,7 @@ def _compiled(tmp_path: Path, variables: dict[str, object]) -> str:
     (tmp_path / "data").mkdir(exist_ok=True)
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
-        [str(dbt), "compile", "--select", "young_series_forecasts", "--vars", json.dumps(variables)],
+        [str(dbt), "compile", "--select", "int_young_series_forecasts", "--vars", json.dumps(variables)],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -42,7 +42,7 @@ def _compiled(tmp_path: Path, variables: dict[str, object]) -> str:
     )
     assert result.returncode == 0, result.stdout[-3000:]
     compiled = tmp_path / "target" / "compiled" / "horizonscale" / "models" / "forecasting"
-    return (compiled / "young_series_forecasts.sql").read_text()
+    return (compiled / "int_young_series_forecasts.sql").read_text()
 
 
 def _run(sql: str, values: np.ndarray) -> np.ndarray:
