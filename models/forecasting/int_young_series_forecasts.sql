@@ -130,8 +130,7 @@ fits as (
         regr_slope(y, x) as slope,
         regr_intercept(y, x) as intercept,
         avg(x) as mean_x,
-        regr_sxx(y, x) as sxx,
-        min(x) as first_x
+        regr_sxx(y, x) as sxx
 
     from points
     group by all
@@ -229,8 +228,7 @@ days as (
             * (1 + usable.lag1_correlation) / (1 - usable.lag1_correlation)
         ) as half_width,
         usable.n,
-        usable.observed_before_backtest,
-        -usable.first_x as fit_days
+        usable.observed_before_backtest
 
     from usable
     cross join windows
