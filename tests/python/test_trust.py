@@ -336,11 +336,9 @@ def test_families_out_of_range_names_each_with_the_ideal_beside_it() -> None:
     assert families_out_of_range(below, column="coverage_below_ceiling") == "3 of 4; out: level_shift_up 0.9003"
 
 
-def test_stated_breach_probabilities_are_scored_against_the_truth(exports: Path) -> None:
-    """h1 breaches within 90 days (stated 0.9, worst day 0.8), h2 does not (stated 0.3, worst day 0.1); a series
-    without an outlook row would state 0. Brier: ((0.9 - 1)^2 + 0.3^2) / 2 = 0.05 and ((0.8 - 1)^2 + 0.1^2) / 2
-    = 0.025; the oracle's own probabilities (the stand-in's 1 for the ramp, 0 for the flat) score 0."""
-    built = replace(
+def _with_stated_chances() -> Warehouse:
+    """The stand-in warehouse with h1/cpu stating 0.9 (worst day 0.8) and h2/memory 0.3 (worst day 0.1)."""
+    return replace(
         warehouse(),
         outlook=pl.DataFrame(
             {
@@ -351,6 +349,13 @@ def test_stated_breach_probabilities_are_scored_against_the_truth(exports: Path)
             }
         ),
     )
+
+
+def test_stated_breach_probabilities_are_scored_against_the_truth(exports: Path) -> None:
+    """h1 breaches within 90 days (stated 0.9, worst day 0.8), h2 does not (stated 0.3, worst day 0.1); a series
+    without an outlook row would state 0. Brier: ((0.9 - 1)^2 + 0.3^2) / 2 = 0.05 and ((0.8 - 1)^2 + 0.1^2) / 2
+    = 0.025; the oracle's own probabilities (the stand-in's 1 for the ramp, 0 for the flat) score 0."""
+    built = _with_stated_chances()
     result = evaluate_stress(exports, built, stock_runner([]))
     scores = {r["method"]: r for r in result.probabilities.to_dicts()}
     assert scores[GOLDEN]["brier"] == pytest.approx(0.05) and scores[GOLDEN]["true"] == 1
@@ -417,17 +422,7 @@ def test_a_null_oracle_probability_is_left_out_not_scored_as_zero(exports: Path)
     series.with_columns(
         pl.when(unknown).then(None).otherwise(pl.col(ORACLE_COLUMN)).alias(ORACLE_COLUMN)
     ).write_parquet(exports / "series.parquet")
-    built = replace(
-        warehouse(),
-        outlook=pl.DataFrame(
-            {
-                "host_id": ["h1", "h2"],
-                "resource": ["cpu", "memory"],
-                "breach_probability": [0.9, 0.3],
-                "worst_day_probability": [0.8, 0.1],
-            }
-        ),
-    )
+    built = _with_stated_chances()
     result = evaluate_stress(exports, built, stock_runner([]))
     alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
     assert alerts[(ORACLE, ALL)]["series"] == 1 and alerts[(GOLDEN, ALL)]["series"] == 2
