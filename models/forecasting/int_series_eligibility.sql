@@ -31,6 +31,7 @@ training as (
         processed_data.host_id,
         processed_data.resource,
         count(*) filter (where not processed_data.is_imputed) as history_observed_days,
+        min(processed_data.ds) filter (where not processed_data.is_imputed) as first_observed_day,
         count(*) filter (where processed_data.ds <= windows.train_end) as training_days,
         count(*) filter (
             where processed_data.ds <= windows.train_end and not processed_data.is_imputed
@@ -55,6 +56,7 @@ judged as (
         host_id,
         resource,
         history_observed_days,
+        first_observed_day,
         training_days,
         observed_days,
         case when training_days > 0 then 1 - observed_days / training_days end as imputed_share,

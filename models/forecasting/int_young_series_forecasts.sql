@@ -22,7 +22,6 @@
 {%- set min_recent_days = var('young_min_recent_days') | int -%}
 {%- set horizon = var('forecast_horizon_days') | int -%}
 {%- set width = var('interval_width') | float -%}
-{%- set host_limit = var('forecast_host_limit', none) -%}
 {#- The band's quantile is Student's t with n - 2 degrees of freedom (s is estimated from the n fitted days), by
     the Cornish-Fisher expansion of t around z in powers of 1 / nu: within 0.1% of the exact t quantile from
     nu = 3 (80-95% bands), 0.1-0.8% at nu = 2, 2-11% at nu = 1. The normal z alone is 0.8% narrow at n = 90,
@@ -51,26 +50,7 @@ windows as (
 
 selected_hosts as (
 
-    select distinct host_id
-
-    from processed_data
-    {%- if host_limit is not none and (host_limit | string | trim) not in ('', 'none', 'None', 'null') %}
-        order by host_id
-        limit {{ forecast_host_limit_sql(host_limit) }}
-    {%- endif %}
-
-),
-
-first_seen as (
-
-    select
-        host_id,
-        resource,
-        min(ds) as first_observed_day
-
-    from processed_data
-    where not is_imputed
-    group by all
+    {{ forecast_selected_hosts('processed_data') }}
 
 ),
 
@@ -85,14 +65,10 @@ young as (
 
     from eligibility
     inner join selected_hosts on eligibility.host_id = selected_hosts.host_id
-    inner join first_seen
-        on
-            eligibility.host_id = first_seen.host_id
-            and eligibility.resource = first_seen.resource
     cross join windows
     where
         eligibility.observed_days < {{ min_days }}
-        and first_seen.first_observed_day > windows.backtest_start - {{ min_days }}
+        and eligibility.first_observed_day > windows.backtest_start - {{ min_days }}
         and eligibility.history_observed_days >= {{ young_min_days }}
 
 ),
