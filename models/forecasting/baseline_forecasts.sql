@@ -19,7 +19,6 @@
 -#}
 {%- set width = var('interval_width') | float -%}
 {%- set alpha = (1 - width) / 2 -%}
-{%- set host_limit = var('forecast_host_limit', none) -%}
 {%- set calibration_series = var('naive_calibration_series') | int -%}
 {#- The smallest scale a band is drawn in, points (python_engines.forecasting.series.MIN_SCALE). -#}
 {%- set min_scale = 0.05 -%}
@@ -41,13 +40,7 @@ all_series_days as (
 
 selected_hosts as (
 
-    select distinct host_id
-
-    from all_series_days
-    {%- if host_limit is not none and (host_limit | string | trim) not in ('', 'none', 'None', 'null') %}
-        order by host_id
-        limit {{ forecast_host_limit_sql(host_limit) }}
-    {%- endif %}
+    {{ forecast_selected_hosts('all_series_days') }}
 
 ),
 
