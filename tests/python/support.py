@@ -46,6 +46,20 @@ def isolated_env(data_dir: Path, work: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def start_cli(args: list[str], data_dir: Path, work: Path, *, capture: bool = False) -> subprocess.Popen[str]:
+    """``horizonscale <args>`` started in the background, isolated under ``work``: output captured as text, or
+    discarded (a long build whose output nobody reads must not fill a pipe and stall)."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "python_engines.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=isolated_env(data_dir, work),
+        stdout=output,
+        stderr=output,
+        text=True,
+    )
+
+
 def run_isolated(command: list[str], data_dir: Path, work: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     """``horizonscale ...`` (command starting with "horizonscale") or ``dbt ...``, isolated under ``work``."""
     program = (

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from own_fleets import OwnFleet, mismatched_fleet
-from support import PROJECT_ROOT, isolated_env, run_isolated
+from support import run_isolated, start_cli
 
 #: The engine models: none may start when the quarantine gate fails.
 ENGINE_MODELS = ("baseline_forecasts", "prophet_forecasts", "xgboost_forecasts")
@@ -130,13 +130,7 @@ def _opens_for_writing(database: Path, seconds: float) -> bool:
 def test_a_killed_build_takes_its_dbt_with_it_and_a_held_lock_is_one_line(loaded: tuple[OwnFleet, Path, Path]) -> None:
     _, data, tmp_path = loaded
     warehouse = data / "horizonscale.duckdb"
-    cli = subprocess.Popen(
-        [sys.executable, "-m", "python_engines.cli", "build"],
-        cwd=PROJECT_ROOT,
-        env=isolated_env(data, tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    cli = start_cli(["build"], data, tmp_path)
     dbt = None
     deadline = time.monotonic() + 180
     while dbt is None and time.monotonic() < deadline:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from own_fleets import clean_fleet
-from support import PROJECT_ROOT, isolated_env, run_isolated
+from support import run_isolated, start_cli
 
 from python_engines.data_lock import exclusive, flock_holders, lock_holder
 
@@ -59,13 +58,7 @@ def test_a_running_build_refuses_load_generate_publish_and_a_second_build(tmp_pa
     generated = run_isolated(["horizonscale", "generate", "--hosts", "12", "--end", "2024-06-30"], data, tmp_path)
     assert generated.returncode == 0, generated.stderr[-3000:]
 
-    build = subprocess.Popen(
-        [sys.executable, "-m", "python_engines.cli", "build"],
-        cwd=PROJECT_ROOT,
-        env=isolated_env(data, tmp_path),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    build = start_cli(["build"], data, tmp_path)
     try:
         # Wait until dbt works on the warehouse (the build took the directory's lock long before).
         deadline = time.monotonic() + 120

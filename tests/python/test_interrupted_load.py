@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
-from support import PROJECT_ROOT, isolated_env, run_isolated
+from support import run_isolated, start_cli
 
 from python_engines.loads import unfinished_load_problem
 
@@ -26,14 +25,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> None:
 
 def _stop_when_written(command: list[str], data: Path, work: Path, lake_file: str) -> subprocess.CompletedProcess[str]:
     """Run ``horizonscale <command>`` and send it SIGTERM once it writes ``lake_file`` (after it changed things)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "python_engines.cli", *command],
-        cwd=PROJECT_ROOT,
-        env=isolated_env(data, work),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_cli(command, data, work, capture=True)
     deadline = time.monotonic() + 120
     while not (data / "lake" / lake_file).exists():
         assert process.poll() is None, "the load ended before it could be interrupted"

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from support import PROJECT_ROOT, isolated_env, run_isolated
+from support import run_isolated, start_cli
 
 from python_engines.serving import REQUIRED_TABLES, SERVING_FILE
 
@@ -48,14 +47,7 @@ def _debris(serving: Path) -> list[str]:
 
 
 def _stop_mid_publish(data: Path, work: Path, signum: int) -> subprocess.CompletedProcess[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "python_engines.cli", "publish"],
-        cwd=PROJECT_ROOT,
-        env=isolated_env(data, work),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_cli(["publish"], data, work, capture=True)
     serving = data / "serving"
     deadline = time.monotonic() + 60
     # Stop it inside DuckDB's copy of the big table: its rows are reaching the partial copy.
