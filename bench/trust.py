@@ -76,6 +76,8 @@ log = logging.getLogger("bench.trust")
 
 GOLDEN = "horizonscale"
 STOCK = "stock_prophet"
+#: capacity_risks.breach_basis of a series flagged by its recurring peaks alone (no upper-bound crossing).
+RECURRING_BASIS = "recurring peaks"
 #: The stress generator's oracle (python_engines.stress.oracle): flags a series when a breach within the window
 #: is at least this likely for a forecaster that knew its path and noise law. 0.5 is the rule that minimises
 #: false alarms plus misses, so its errors are the dice: what no forecaster could avoid on that fleet.
@@ -186,7 +188,7 @@ class Warehouse:
 
     windows: dict[str, date]
     forecasts: pl.DataFrame  # host_id, resource, ds, yhat, yhat_lower, yhat_upper, champion_model
-    risks: pl.DataFrame  # host_id, resource, first_breach_date, days_to_breach
+    risks: pl.DataFrame  # host_id, resource, first_breach_date, days_to_breach, breach_basis (null before it)
     processed: pl.DataFrame  # host_id, resource, ds, y, is_imputed, scenario
     exclusions: pl.DataFrame  # host_id, resource, reason
     engines: pl.DataFrame  # ENGINE_COLUMNS, every engine's raw forecast (both segments)
@@ -206,6 +208,13 @@ def engine_relations(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
         except duckdb.Error as exc:
             log.warning("engine_registry unreadable (%s): using the known engine tables", exc)
     return tuple(name for name in FALLBACK_ENGINES if name in tables)
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_name = ? and column_name = ?", [table, column]
+    ).fetchall()
+    return bool(found[0][0])
 
 
 def read_warehouse(path: Path) -> Warehouse:
@@ -230,6 +239,8 @@ def read_warehouse(path: Path) -> Warehouse:
         except duckdb.Error:
             planted = None
         (windows,) = con.sql("select * from forecast_windows").pl().to_dicts()
+        has_basis = _has_column(con, "capacity_risks", "breach_basis")
+        basis = "breach_basis" if has_basis else "null::varchar as breach_basis"
         try:  # breach_probabilities reads the columns a build of its age has
             outlook = con.sql("select * from int_series_breach_outlook").pl()
         except duckdb.Error:
@@ -239,7 +250,9 @@ def read_warehouse(path: Path) -> Warehouse:
             forecasts=con.sql(
                 "select host_id, resource, ds, yhat, yhat_lower, yhat_upper, champion_model from forecasts"
             ).pl(),
-            risks=con.sql("select host_id, resource, first_breach_date, days_to_breach from capacity_risks").pl(),
+            risks=con.sql(
+                f"select host_id, resource, first_breach_date, days_to_breach, {basis} from capacity_risks"
+            ).pl(),
             processed=con.sql(f"select host_id, resource, ds, y, is_imputed, {scenario} from processed_data").pl(),
             exclusions=con.sql("select host_id, resource, reason from forecast_exclusions").pl(),
             engines=con.sql(union).pl(),
@@ -411,6 +424,8 @@ class Evaluation:
     # alert_scores of HorizonScale and stock Prophet on the series stock Prophet ran on (ALL only): the same series
     same_alerts: pl.DataFrame = field(default_factory=pl.DataFrame)
     unforecast_breaches: int = 0  # true breaches of series without a golden forecast: golden misses
+    # the golden alert by capacity_risks.breach_basis: basis, flagged, true_positives
+    by_basis: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def horizon_day(cut: date) -> pl.Expr:
@@ -512,7 +527,17 @@ def evaluate(
     same_alerts = alert_scores(
         with_all(alert_rows.filter(pl.col("method").is_in([GOLDEN, STOCK])).join(stock_ran, on=list(KEYS), how="semi"))
     ).filter(pl.col("family") == ALL)
-    _check_golden_rule(flags, golden_flags)
+    # Recurring peaks flag without an upper-bound crossing: the golden upper bound cannot agree on those.
+    recurring = warehouse.risks.filter(pl.col("breach_basis") == RECURRING_BASIS).select(*KEYS)
+    _check_golden_rule(flags, golden_flags.join(recurring, on=list(KEYS), how="anti"))
+    by_basis = (
+        warehouse.risks.filter(pl.col("days_to_breach") <= BREACH_WINDOW)
+        .join(keys.select(*KEYS), on=list(KEYS), how="semi")
+        .join(truth.select(*KEYS, "truth"), on=list(KEYS), how="left")
+        .group_by("breach_basis")
+        .agg(pl.len().alias("flagged"), pl.col("truth").fill_null(False).sum().alias("true_positives"))
+        .sort("flagged", "breach_basis", descending=[True, False])
+    )
 
     stock_keys = scored.filter(pl.col("method") == STOCK).select(*KEYS).unique()
     same = scored.join(stock_keys, on=list(KEYS), how="semi").filter(pl.col("method").is_in([GOLDEN, STOCK]))
@@ -530,7 +555,7 @@ def evaluate(
         .sort("family")
     )
 
-    risks = warehouse.risks.select(*KEYS, "first_breach_date", "days_to_breach")
+    risks = warehouse.risks.select(*KEYS, "first_breach_date", "days_to_breach", "breach_basis")
     oracle_columns = [ORACLE_COLUMN] if ORACLE_COLUMN in truth.columns else []
     stated = breach_probabilities(warehouse.outlook, keys, truth)
     diagnosis = (
@@ -548,6 +573,7 @@ def evaluate(
             "champion_model",
             "first_breach_date",
             "days_to_breach",
+            "breach_basis",
             "true_breach_date",
             "days_to_true_breach",
             *oracle_columns,
@@ -569,6 +595,7 @@ def evaluate(
         oracle_gap=oracle_gap(scored, GOLDEN, ORACLE) if (scored["method"] == ORACLE).any() else pl.DataFrame(),
         same_alerts=same_alerts,
         unforecast_breaches=unforecast.height,
+        by_basis=by_basis,
     )
 
 
@@ -825,6 +852,16 @@ def same_series_alerts(result: Evaluation, method: str) -> str:
     return f"{fmt(rows['precision'].item())} / {fmt(rows['recall'].item())}"
 
 
+def basis_lines(result: Evaluation) -> list[str]:
+    """The golden alert split by why it flagged (capacity_risks.breach_basis), with how many were true."""
+    if not result.by_basis.height or result.by_basis["breach_basis"].is_null().all():
+        return []
+    parts = [
+        f"{row['breach_basis']} {row['flagged']} ({row['true_positives']} true)" for row in result.by_basis.to_dicts()
+    ]
+    return [f"The {GOLDEN} alert by why it flagged (breach_basis): " + "; ".join(parts) + ".\n"]
+
+
 def same_series_alert_lines(result: Evaluation) -> list[str]:
     """The alert of HorizonScale and stock Prophet on the same series: the table above scores stock Prophet on
     the series it ran on only, HorizonScale on all of them."""
@@ -916,6 +953,7 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
         else ""
     )
     lines.append(f"True breaches within {BREACH_WINDOW} days: {true_count}{unforecast}.\n")
+    lines += basis_lines(result)
     lines += same_series_alert_lines(result)
     if ORACLE in methods:
         lines.append(
@@ -1244,6 +1282,7 @@ def save(fleet: Fleet, result: Evaluation, out: Path) -> str:
         "oracle_gap": result.oracle_gap.to_dicts(),
         "alerts_on_stock_series": result.same_alerts.to_dicts(),
         "unforecast_breaches": result.unforecast_breaches,
+        "alerts_by_basis": result.by_basis.to_dicts(),
     }
     (out / f"trust_{fleet.name}.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return report

@@ -59,13 +59,16 @@ BREACH_COLUMNS: dict[str, Any] = {
         "Breach probability",
         format="percent",
         help="Chance of exceeding the threshold on at least one day of the breach window: the calibrated band "
-        "read as a normal interval, each day's own noise (from the backtest) counted as a separate chance to cross",
+        "read as a normal interval, each day's own noise (from the backtest) counted as a separate chance to cross; "
+        "or, if larger, the chance that the series' recurring peaks over the threshold come again within it",
     ),
     "breach_basis": st.column_config.TextColumn(
         "Flagged by",
         help="point forecast: the forecast itself crosses the threshold within the window; "
         "band: only its upper bound does; growth upside: only the upper bound, lifted where the series' "
-        "growth over the last 36 weeks or two years fits a compounding curve",
+        "growth over the last 36 weeks or two years fits a compounding curve; recurring peaks: neither, but its "
+        "days over the threshold in the last year recur often enough that another within the window is likelier "
+        "than not (the first breach date is then the day it becomes so)",
     ),
 }
 

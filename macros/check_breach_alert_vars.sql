@@ -3,9 +3,11 @@
     breach_alert_min_days below 1, or breach_alert_min_probability (when set) outside
     ((1 - interval_width) / 2, 1]: at or below the band's own tail it would flag days whose upper bound does not
     cross, which the upper-bound facts (first breach date, days over) cannot describe; or
-    breach_alert_band_max_difficulty (when set) not a positive number of half-widths. Renders nothing.
+    breach_alert_band_max_difficulty (when set) not a positive number of half-widths; or
+    recurring_peak_min_probability (when set) outside (0, 1): a chance of 1 is never reached. Renders nothing.
 -#}
-{% macro check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty=none) -%}
+{% macro check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty=none,
+    peak_min_probability=none) -%}
     {%- set band_level = (1 - interval_width) / 2 -%}
     {%- if min_days < 1 -%}
         {{ exceptions.raise_compiler_error(
@@ -21,5 +23,11 @@
         {{ exceptions.raise_compiler_error(
             "breach_alert_band_max_difficulty must be a positive number of half-widths (a champion's median "
             ~ "backtest miss), got " ~ band_max_difficulty ~ "; leave it null to let every band alert") }}
+    {%- endif -%}
+    {%- if execute and peak_min_probability is not none and not (0 < (peak_min_probability | float(-1)) < 1) -%}
+        {{ exceptions.raise_compiler_error(
+            "recurring_peak_min_probability must lie strictly between 0 and 1 (the chance of another peak over "
+            ~ "the threshold within the window), got " ~ peak_min_probability ~ "; leave it null to turn the "
+            ~ "recurring-peak alert off") }}
     {%- endif -%}
 {%- endmacro %}

@@ -83,6 +83,11 @@
         days_ahead,
         is_affected,
         champion_difficulty,
+        days_since_start,
+        growth_pct_per_month,
+        step_points,
+        step_pct,
+        capacity_factor,
         yhat,
         yhat_lower,
         yhat_upper,
@@ -128,15 +133,71 @@
 {%- endmacro %}
 
 {#-
+    The recurring-peak outlook of each series (int_series_breach_outlook and whatif_series_outlook share it):
+    days is a relation of forecast days (host_id, resource, ds, days_ahead and the keys), peaks the
+    recurring_peaks episodes, height a SQL expression over peaks.peak_height (and days' columns) for an
+    episode's height on that day: peaks.peak_height itself, or the what-if formula applied to it. Each forecast
+    day's rate is the share of the series' observed days that began an episode whose height on that day exceeds
+    the threshold; read as a Poisson process, the chance of at least one within window_days is
+    1 - exp(-sum of the window days' rates), and recurring_peak_date is the first day by which the chance
+    reaches min_probability (none: null). One row per keys x series with episodes.
+-#}
+{% macro recurring_peak_outlook(days, peaks, keys, height, threshold, window_days, min_probability=none) -%}
+    {%- set key_list = (keys | join(', ') ~ ', ') if keys else '' -%}
+    select
+        {{ key_list }}host_id,
+        resource,
+        max(episodes) as recurring_peak_episodes,
+        1 - exp(-coalesce(sum(day_rate) filter (where days_ahead <= {{ window_days }}), 0))
+        as recurring_peak_probability,
+        {% if min_probability is none -%}
+            cast(null as date) as recurring_peak_date,
+            cast(null as integer) as days_to_recurring_peak
+        {%- else -%}
+            min(ds) filter (where cumulative_rate >= -ln(1 - {{ min_probability }})) as recurring_peak_date,
+            min(days_ahead) filter (where cumulative_rate >= -ln(1 - {{ min_probability }}))
+            as days_to_recurring_peak
+        {%- endif %}
+    from (
+        select
+            *,
+            sum(day_rate) over (partition by {{ key_list }}host_id, resource order by days_ahead) as cumulative_rate
+        from (
+            select
+                {% for key in keys %}days.{{ key }}, {% endfor %}days.host_id,
+                days.resource,
+                days.ds,
+                days.days_ahead,
+                count(*) as episodes,
+                count(*) filter (where {{ height }} > {{ threshold }}) / any_value(peaks.observed_days) as day_rate
+            from {{ days }} as days
+            inner join {{ peaks }} as peaks
+                on
+                    days.host_id = peaks.host_id
+                    and days.resource = peaks.resource
+            where days.days_ahead >= 1
+            group by all
+        ) as day_rates
+    ) as cumulated
+    group by all
+{%- endmacro %}
+
+{#-
     The breach facts of each scenario x series, by the rule of int_series_breach_outlook (see its header):
     reads the <value_prefix>yhat / <value_prefix>yhat_upper columns of whatif_forecasts, writes columns named
     <out_prefix>...; threshold, window_days, z (the band's normal quantile), min_probability (none = the upper
     bound alone) and min_days are the breach vars' values; band_max_difficulty (none = every band may alert):
     a series whose champion_difficulty is not under it is flagged only when its point forecast crosses within
     the window. The difficulty belongs to the series' champion, so baseline and scenario share it.
+    peaks (the recurring_peaks relation) and peak_min_probability (none = off): a series is also flagged when
+    its recurring peaks, each lifted or lowered by the scenario's formula on each day (recurring_peak_outlook),
+    give at least that chance of one within the window; its first_breach_date is then the day that chance is
+    reached, unless the band rule flags it too. A scenario cannot add peaks the history never had over the
+    threshold: only the episodes recurring_peaks counted are moved.
 -#}
 {% macro whatif_series_outlook(scenario_forecasts, value_prefix, out_prefix, threshold, window_days, z,
-    min_probability=none, min_days=1, band_max_difficulty=none) -%}
+    min_probability=none, min_days=1, band_max_difficulty=none, peaks=none, peak_min_probability=none) -%}
+    {%- set with_peaks = peaks is not none and peak_min_probability is not none -%}
     {%- set min_days = min_days | int -%}
     {%- set alert_rule = 'per_series.is_breach_alert' if min_days == 1
         else 'coalesce(runs.longest_alert_run_days, 0) >= ' ~ min_days -%}
@@ -221,14 +282,32 @@
             max(yhat) filter (where is_in_window) as peak_yhat
         from alert_days
         group by all
-    )
+    ){% if with_peaks %},
+
+    peak_outlook as (
+        {% set height = 'peaks.peak_height' if value_prefix == '' else whatif_adjust(
+            'peaks.peak_height', 'days.is_affected', 'days.days_since_start', 'days.growth_pct_per_month',
+            'days.step_points', 'days.step_pct', 'days.capacity_factor') -%}
+        {{ recurring_peak_outlook(scenario_forecasts, peaks, ['scenario_name'], height, threshold, window_days,
+            peak_min_probability) }}
+    ){% endif %}
 
     select
         per_series.scenario_name,
         per_series.host_id,
         per_series.resource,
-        {{ alert_rule }} as {{ out_prefix }}is_breach_alert,
-        per_series.first_breach_date as {{ out_prefix }}first_breach_date,
+        {% if with_peaks -%}
+            ({{ alert_rule }}) or coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false)
+            as {{ out_prefix }}is_breach_alert,
+            case
+                when {{ alert_rule }} then per_series.first_breach_date
+                when peak_outlook.days_to_recurring_peak <= {{ window_days }} then peak_outlook.recurring_peak_date
+                else per_series.first_breach_date
+            end as {{ out_prefix }}first_breach_date,
+        {%- else -%}
+            {{ alert_rule }} as {{ out_prefix }}is_breach_alert,
+            per_series.first_breach_date as {{ out_prefix }}first_breach_date,
+        {%- endif %}
         per_series.days_to_breach as {{ out_prefix }}days_to_breach,
         per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
         per_series.peak_yhat_upper as {{ out_prefix }}peak_yhat_upper,
@@ -241,11 +320,18 @@
                 and per_series.host_id = runs.host_id
                 and per_series.resource = runs.resource
     {%- endif %}
+    {% if with_peaks -%}
+        left join peak_outlook
+            on
+                per_series.scenario_name = peak_outlook.scenario_name
+                and per_series.host_id = peak_outlook.host_id
+                and per_series.resource = peak_outlook.resource
+    {%- endif %}
 {%- endmacro %}
 
 {#- Baseline and scenario breach facts side by side (whatif_series_outlook twice), one row per series. -#}
 {% macro whatif_series_comparison(scenario_forecasts, threshold, window_days, z, min_probability=none,
-    min_days=1, band_max_difficulty=none) -%}
+    min_days=1, band_max_difficulty=none, peaks=none, peak_min_probability=none) -%}
     select
         baseline.*,
         scenario.* exclude (scenario_name, host_id, resource),
@@ -253,11 +339,11 @@
         as breach_shift_days
     from (
         {{ whatif_series_outlook(scenario_forecasts, '', 'baseline_', threshold, window_days, z, min_probability,
-            min_days, band_max_difficulty) }}
+            min_days, band_max_difficulty, peaks, peak_min_probability) }}
     ) as baseline
     inner join (
         {{ whatif_series_outlook(scenario_forecasts, 'scenario_', 'scenario_', threshold, window_days, z,
-            min_probability, min_days, band_max_difficulty) }}
+            min_probability, min_days, band_max_difficulty, peaks, peak_min_probability) }}
     ) as scenario
         on
             baseline.scenario_name = scenario.scenario_name

@@ -28,7 +28,7 @@ SCOPE_KINDS: tuple[str, ...] = ("fleet", "department", "app_code", "host", "reso
 RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
 #: Tables of the serving copy the what-if queries read.
 REQUIRED_TABLES: frozenset[str] = frozenset(
-    {"hosts", "forecasts", "forecast_windows", "forecast_exclusions", "whatif_rules"}
+    {"hosts", "forecasts", "forecast_windows", "forecast_exclusions", "whatif_rules", "recurring_peaks"}
 )
 
 
@@ -192,11 +192,14 @@ class Rules:
     breach_alert_band_max_difficulty: float | None = None
     #: The serving copy lists hosts that stopped reporting (stale_hosts): they stay AMBER under any scenario.
     stale_hosts: bool = False
+    #: Recurring peaks flag a series at this chance of one within the window (None: that alert is off).
+    recurring_peak_min_probability: float | None = None
 
 
 def rules_from_row(row: dict[str, Any], stale_hosts: bool) -> Rules:
     """Rules from a ``whatif_rules`` row (``select *``; a copy published before the band rule lacks its column)."""
     band = row.get("breach_alert_band_max_difficulty")
+    peaks = row.get("recurring_peak_min_probability")
     return Rules(
         breach_threshold=float(row["breach_threshold"]),
         breach_window_days=int(row["breach_window_days"]),
@@ -206,6 +209,7 @@ def rules_from_row(row: dict[str, Any], stale_hosts: bool) -> Rules:
         breach_alert_min_days=int(row["breach_alert_min_days"]),
         breach_alert_band_max_difficulty=None if band is None else float(band),
         stale_hosts=stale_hosts,
+        recurring_peak_min_probability=None if peaks is None else float(peaks),
     )
 
 
@@ -232,6 +236,8 @@ def _chain(rules: Rules) -> str:
         None if rules.breach_alert_min_probability is None else repr(float(rules.breach_alert_min_probability)),
         rules.breach_alert_min_days,
         None if rules.breach_alert_band_max_difficulty is None else repr(rules.breach_alert_band_max_difficulty),
+        "recurring_peaks",
+        None if rules.recurring_peak_min_probability is None else repr(rules.recurring_peak_min_probability),
     )
     return f"""
     scenario_input as ({SCENARIO_ROW}),

@@ -94,6 +94,11 @@ def _basis(basis: str, threshold: float) -> str:
     """capacity_risks.breach_basis in words."""
     if basis == "band":
         return f"the band (upper bound above {threshold:g}%, forecast below)"
+    if basis == "recurring peaks":
+        return (
+            f"its recurring peaks (days over {threshold:g}% in the last year come often enough that another within "
+            "the window is likelier than not; no forecast of the level places them on a day)"
+        )
     if basis == "growth upside":
         return (
             "the growth upside (its growth over the last 36 weeks, or two years, fits a compounding curve that "
@@ -153,8 +158,13 @@ def _breach_callout(
             if last_actual is not None and last_actual > threshold
             else ""
         )
+        when = (
+            f"another peak over {threshold:g}% likelier than not by {risk['first_breach_date']:%Y-%m-%d}"
+            if risk["breach_basis"] == "recurring peaks"
+            else f"first breach {risk['first_breach_date']:%Y-%m-%d}"
+        )
         st.error(
-            f"{already}**{md(resource)}: first breach {risk['first_breach_date']:%Y-%m-%d}, "
+            f"{already}**{md(resource)}: {when}, "
             f"in {days(risk['days_to_breach'])}** "
             f"(flagged by {_basis(risk['breach_basis'], threshold)}; "
             f"breach probability {risk['breach_probability']:.0%}; "

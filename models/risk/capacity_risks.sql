@@ -1,7 +1,8 @@
 -- Capacity risks at any trust level (trust_level says how far to trust each one): the series the breach alert
 -- flags (int_series_breach_outlook.is_breach_alert; by default, the calibrated upper bound crosses
 -- breach_threshold within breach_window_days of the end of history on a day whose chance of exceeding it is at
--- least breach_alert_min_probability, 0.15, and an uninformative band alone does not flag), with their owners.
+-- least breach_alert_min_probability, 0.15, and an uninformative band alone does not flag; or its recurring peaks
+-- over the threshold make another within the window more likely than not), with their owners.
 -- One row per at-risk host x resource.
 with
 
@@ -28,8 +29,8 @@ select
     outlook.trust_level,
     outlook.champion_reason,
     -- A flagged series' upper bound crosses within the window, so its first crossing is a window day.
-    outlook.first_upper_breach_date as first_breach_date,
-    outlook.days_to_upper_breach as days_to_breach,
+    outlook.first_breach_date,
+    outlook.days_to_breach,
     outlook.first_point_breach_date as expected_breach_date,
     outlook.days_to_point_breach as days_to_expected_breach,
     outlook.peak_yhat_upper,

@@ -4,14 +4,20 @@
 {%- set min_probability = var('breach_alert_min_probability', none) -%}
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
-{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty) }}
+{%- set peak_min_probability = var('recurring_peak_min_probability', none) -%}
+{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
 
 with
 
 scenario_forecasts as (
     select * from {{ ref('scenario_forecasts') }}
+),
+
+peaks as (
+    select * from {{ ref('recurring_peaks') }}
 )
 
 {{ whatif_series_comparison(
     'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
-    normal_quantile((1 + interval_width) / 2), min_probability, min_days, band_max_difficulty) }}
+    normal_quantile((1 + interval_width) / 2), min_probability, min_days, band_max_difficulty,
+    'peaks', peak_min_probability) }}

@@ -2,6 +2,7 @@
 -- and the dashboard apply the same rule to an ad-hoc scenario on the serving copy (which holds no dbt vars).
 {%- set min_probability = var('breach_alert_min_probability', none) %}
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) %}
+{%- set peak_min_probability = var('recurring_peak_min_probability', none) %}
 select
     cast({{ var('breach_threshold') }} as double) as breach_threshold,
     cast({{ var('breach_window_days') }} as integer) as breach_window_days,
@@ -11,4 +12,6 @@ select
     cast({{ 'null' if min_probability is none else min_probability }} as double) as breach_alert_min_probability,
     cast({{ var('breach_alert_min_days', 1) | int(1) }} as integer) as breach_alert_min_days,
     cast({{ 'null' if band_max_difficulty is none else band_max_difficulty }} as double)
-        as breach_alert_band_max_difficulty
+        as breach_alert_band_max_difficulty,
+    cast({{ 'null' if peak_min_probability is none else peak_min_probability }} as double)
+        as recurring_peak_min_probability

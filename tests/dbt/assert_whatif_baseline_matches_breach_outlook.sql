@@ -46,11 +46,16 @@ scenario_forecasts as (
     {{ whatif_forecasts('scenarios', 'scope_hosts', 'forecasts', 'windows') }}
 ),
 
+peaks as (
+    select * from {{ ref('recurring_peaks') }}
+),
+
 series as (
     {{ whatif_series_comparison(
         'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
         normal_quantile((1 + interval_width) / 2), var('breach_alert_min_probability', none),
-        var('breach_alert_min_days', 1) | int(1), var('breach_alert_band_max_difficulty', none)) }}
+        var('breach_alert_min_days', 1) | int(1), var('breach_alert_band_max_difficulty', none),
+        'peaks', var('recurring_peak_min_probability', none)) }}
 ),
 
 stale as (
@@ -83,7 +88,7 @@ where
     or outlook.host_id is null
     or series.baseline_is_breach_alert is distinct from outlook.is_breach_alert
     or series.scenario_is_breach_alert is distinct from outlook.is_breach_alert
-    or series.baseline_first_breach_date is distinct from outlook.first_upper_breach_date
+    or series.baseline_first_breach_date is distinct from outlook.first_breach_date
     or series.baseline_expected_breach_date is distinct from outlook.first_point_breach_date
     or series.baseline_peak_yhat_upper is distinct from outlook.peak_yhat_upper
 union all

@@ -325,6 +325,12 @@ from series_outlook as o join hosts as h using (host_id)
 where o.first_breach_date is not null
 order by days_to_breach, h.hostname, o.resource;
 
+-- The fixture's capacity_risks flags on its band alone: no recurring peaks (the what-if reads this table).
+create table recurring_peaks (
+    host_id varchar, resource varchar, episode_start date, episode_end date, episode_days bigint,
+    peak_y double, level_then double, level_now double, peak_height double, observed_days bigint
+);
+
 create table department_risk_summary as
 with grouped as (
     select

@@ -91,6 +91,7 @@ def warehouse() -> Warehouse:
                 "resource": ["cpu", "memory"],
                 "first_breach_date": [HISTORY_END + timedelta(days=41), HISTORY_END + timedelta(days=1)],
                 "days_to_breach": [41, 1],
+                "breach_basis": ["band", "point forecast"],
             }
         ),
         processed=processed,

@@ -23,16 +23,25 @@
 -- allows, and an upper bound over the threshold then says how little we know, not that a breach is coming;
 -- fleet_health shows it AMBER. Null turns the rule off; a series without a calibration row keeps the band rule.
 --
+-- Recurring peaks (recurring_peaks; recurring_peak_outlook in macros/whatif.sql): days over the threshold that
+-- no forecast of the level places on a day, but that recur. Their rate per observed day, read as a Poisson
+-- process, gives recurring_peak_probability (of at least one within the window) and recurring_peak_date (the
+-- day that chance reaches recurring_peak_min_probability); a series is also flagged when that day falls in the
+-- window. breach_probability is the larger of the band's chance and the peaks' (they are not independent).
+--
 -- breach_basis says why a series was flagged: 'point forecast' (yhat itself crosses in the window), 'band' (the
--- upper bound does on some alert day), or 'growth upside' (only on days where the compounding-growth upside
--- lifted the upper bound: forecasts.growth_upside).
+-- upper bound does on some alert day), 'growth upside' (only on days where the compounding-growth upside
+-- lifted the upper bound: forecasts.growth_upside), or 'recurring peaks' (only its recurring peaks).
+-- first_breach_date is the date the alert is about: the first upper-bound crossing, or recurring_peak_date when
+-- only the recurring peaks flag the series (for a series not flagged: the first upper-bound crossing).
 {%- set threshold = var('breach_threshold') -%}
 {%- set window_days = var('breach_window_days') | int -%}
 {%- set interval_width = var('interval_width') | float -%}
 {%- set min_probability = var('breach_alert_min_probability', none) -%}
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
-{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty) }}
+{%- set peak_min_probability = var('recurring_peak_min_probability', none) -%}
+{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
 
 with
 
@@ -46,6 +55,10 @@ windows as (
 
 chances as (
     select * from {{ ref('int_series_breach_chance') }}
+),
+
+peaks as (
+    select * from {{ ref('recurring_peaks') }}
 ),
 
 daily as (
@@ -110,6 +123,11 @@ islands as (
     where is_in_window and is_alert_day
 ),
 
+peak_outlook as (
+    {{ recurring_peak_outlook(
+        'daily', 'peaks', [], 'peaks.peak_height', threshold, window_days, peak_min_probability) }}
+),
+
 runs as (
     select
         host_id,
@@ -162,7 +180,12 @@ with_runs as (
         {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
         -- A series with no window day has no chance row, and no chance.
         coalesce(chances.worst_day_probability, 0) as worst_day_probability,
-        coalesce(chances.breach_probability, 0) as breach_probability
+        coalesce(chances.breach_probability, 0) as band_breach_probability,
+        coalesce(peak_outlook.recurring_peak_episodes, 0) as recurring_peak_episodes,
+        coalesce(peak_outlook.recurring_peak_probability, 0) as recurring_peak_probability,
+        peak_outlook.recurring_peak_date,
+        peak_outlook.days_to_recurring_peak,
+        coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false) as is_recurring_peak_alert
     from per_series
     left join runs
         on
@@ -172,14 +195,27 @@ with_runs as (
         on
             per_series.host_id = chances.host_id
             and per_series.resource = chances.resource
+    left join peak_outlook
+        on
+            per_series.host_id = peak_outlook.host_id
+            and per_series.resource = peak_outlook.resource
+),
+
+band_rule as (
+    select
+        *,
+        longest_alert_run_days >= {{ min_days }}
+        and (is_point_breach_in_window or is_band_informative) as is_band_alert
+    from with_runs
 ),
 
 final as (
     select
         *,
-        longest_alert_run_days >= {{ min_days }}
-        and (is_point_breach_in_window or is_band_informative) as is_breach_alert
-    from with_runs
+        is_band_alert or is_recurring_peak_alert as is_breach_alert,
+        -- Rounded once here, so the chance a planner sorts by is the one the marts show.
+        round(greatest(band_breach_probability, recurring_peak_probability), 4) as breach_probability
+    from band_rule
 )
 
 select
@@ -189,6 +225,14 @@ select
     backtest_mape,
     trust_level,
     champion_reason,
+    case
+        when not is_band_alert and is_recurring_peak_alert then recurring_peak_date
+        else first_upper_breach_date
+    end as first_breach_date,
+    case
+        when not is_band_alert and is_recurring_peak_alert then days_to_recurring_peak
+        else days_to_upper_breach
+    end as days_to_breach,
     first_upper_breach_date,
     days_to_upper_breach,
     first_point_breach_date,
@@ -199,6 +243,10 @@ select
     headroom_180d,
     worst_day_probability,
     breach_probability,
+    recurring_peak_episodes,
+    round(recurring_peak_probability, 4) as recurring_peak_probability,
+    recurring_peak_date,
+    days_to_recurring_peak,
     breach_days_in_window,
     longest_breach_run_days,
     longest_alert_run_days,
@@ -208,6 +256,7 @@ select
     is_breach_alert,
     case
         when not is_breach_alert then null
+        when not is_band_alert then 'recurring peaks'
         when is_point_breach_in_window then 'point forecast'
         when has_own_band_alert_day then 'band'
         else 'growth upside'
