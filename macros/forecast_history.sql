@@ -30,6 +30,7 @@
                 forecasts.band_source,
                 outlook.first_upper_breach_date,
                 outlook.first_point_breach_date,
+                outlook.first_breach_date,
                 outlook.is_breach_alert,
                 windows.history_end as as_of,
                 '{{ invocation_id }}' as run_id,

@@ -21,6 +21,8 @@ select
     band_source,
     first_upper_breach_date,
     first_point_breach_date,
+    -- Snapshots written before the recurring-peak alert lack it: their alerts were all the upper bound's.
+    coalesce(first_breach_date, first_upper_breach_date) as first_breach_date,
     coalesce(is_breach_alert, false) as is_breach_alert,
     run_id,
     built_at

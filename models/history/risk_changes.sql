@@ -43,7 +43,7 @@ series as (
         history.as_of,
         any_value(history.champion_model) as champion_model,
         any_value(history.trust_level) as trust_level,
-        any_value(history.first_upper_breach_date) as first_upper_breach_date,
+        any_value(history.first_breach_date) as first_breach_date,
         bool_or(history.is_breach_alert) as is_breach_alert
     from history
     inner join compared on history.as_of in (compared.previous_as_of, compared.current_as_of)
@@ -71,9 +71,9 @@ paired as (
         current_series.host_id is not null as is_forecast_now,
         coalesce(previous_series.is_breach_alert, false) as was_alert,
         coalesce(current_series.is_breach_alert, false) as is_alert,
-        case when previous_series.is_breach_alert then previous_series.first_upper_breach_date end
+        case when previous_series.is_breach_alert then previous_series.first_breach_date end
             as previous_breach_date,
-        case when current_series.is_breach_alert then current_series.first_upper_breach_date end
+        case when current_series.is_breach_alert then current_series.first_breach_date end
             as current_breach_date,
         previous_series.trust_level as previous_trust_level,
         current_series.trust_level as current_trust_level,
