@@ -140,23 +140,32 @@
     day's rate is the share of the series' observed days that began an episode whose height on that day exceeds
     the threshold; read as a Poisson process, the chance of at least one within window_days is
     1 - exp(-sum of the window days' rates), and recurring_peak_date is the first day by which the chance
-    reaches min_probability (none: null). One row per keys x series with episodes.
+    reaches min_probability (none: null). A peak recurs only if it came at least twice: a series with one
+    episode gets a chance of 0 and no date (one spike in a young host's 60 days would otherwise read as a 78%
+    chance). One row per keys x series with episodes.
 -#}
 {% macro recurring_peak_outlook(days, peaks, keys, height, threshold, window_days, min_probability=none) -%}
     {%- set key_list = (keys | join(', ') ~ ', ') if keys else '' -%}
+    {%- set min_episodes = 2 -%}
     select
         {{ key_list }}host_id,
         resource,
         max(episodes) as recurring_peak_episodes,
-        1 - exp(-coalesce(sum(day_rate) filter (where days_ahead <= {{ window_days }}), 0))
-        as recurring_peak_probability,
+        case
+            when max(episodes) >= {{ min_episodes }}
+                then 1 - exp(-coalesce(sum(day_rate) filter (where days_ahead <= {{ window_days }}), 0))
+            else 0
+        end as recurring_peak_probability,
         {% if min_probability is none -%}
             cast(null as date) as recurring_peak_date,
             cast(null as integer) as days_to_recurring_peak
         {%- else -%}
-            min(ds) filter (where cumulative_rate >= -ln(1 - {{ min_probability }})) as recurring_peak_date,
-            min(days_ahead) filter (where cumulative_rate >= -ln(1 - {{ min_probability }}))
-            as days_to_recurring_peak
+            min(ds) filter (
+                where episodes >= {{ min_episodes }} and cumulative_rate >= -ln(1 - {{ min_probability }})
+            ) as recurring_peak_date,
+            min(days_ahead) filter (
+                where episodes >= {{ min_episodes }} and cumulative_rate >= -ln(1 - {{ min_probability }})
+            ) as days_to_recurring_peak
         {%- endif %}
     from (
         select
