@@ -313,11 +313,16 @@
                 when peak_outlook.days_to_recurring_peak <= {{ window_days }} then peak_outlook.recurring_peak_date
                 else per_series.first_breach_date
             end as {{ out_prefix }}first_breach_date,
+            case
+                when {{ alert_rule }} then per_series.days_to_breach
+                when peak_outlook.days_to_recurring_peak <= {{ window_days }} then peak_outlook.days_to_recurring_peak
+                else per_series.days_to_breach
+            end as {{ out_prefix }}days_to_breach,
         {%- else -%}
             {{ alert_rule }} as {{ out_prefix }}is_breach_alert,
             per_series.first_breach_date as {{ out_prefix }}first_breach_date,
+            per_series.days_to_breach as {{ out_prefix }}days_to_breach,
         {%- endif %}
-        per_series.days_to_breach as {{ out_prefix }}days_to_breach,
         per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
         per_series.peak_yhat_upper as {{ out_prefix }}peak_yhat_upper,
         per_series.peak_yhat as {{ out_prefix }}peak_yhat

@@ -89,6 +89,7 @@ where
     or series.baseline_is_breach_alert is distinct from outlook.is_breach_alert
     or series.scenario_is_breach_alert is distinct from outlook.is_breach_alert
     or series.baseline_first_breach_date is distinct from outlook.first_breach_date
+    or series.baseline_days_to_breach is distinct from outlook.days_to_breach
     or series.baseline_expected_breach_date is distinct from outlook.first_point_breach_date
     or series.baseline_peak_yhat_upper is distinct from outlook.peak_yhat_upper
 union all
