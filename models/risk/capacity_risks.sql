@@ -28,7 +28,7 @@ select
     outlook.backtest_mape,
     outlook.trust_level,
     outlook.champion_reason,
-    -- A flagged series' upper bound crosses within the window, so its first crossing is a window day.
+    -- A window day: the upper bound's first crossing of a flagged series, or its recurring peaks' date.
     outlook.first_breach_date,
     outlook.days_to_breach,
     outlook.first_point_breach_date as expected_breach_date,

@@ -2,11 +2,13 @@
 -- utilization, and what to do about it.
 --
 -- Rule (vars in dbt_project.yml): peak = the calibrated upper bound's highest value over the whole forecast
--- horizon, clipped to 100% (a band that reaches 100% says the demand is at least the whole host: the size is then
--- a floor, is_peak_capped). required = capacity x peak / target. right size = required rounded up to a multiple
+-- horizon or, for a series its recurring peaks flag (int_series_breach_outlook), the higher of that and its
+-- highest recurring peak on today's level; clipped to 100% (a peak that reaches 100% says the demand is at least
+-- the whole host: the size is then a floor, is_peak_capped). required = capacity x peak / target. right size = required rounded up to a multiple
 -- of the resource's purchasable step, never below its minimum size.
 --   upsize    the peak exceeds the target: buy right size - capacity, needed by the first day the upper bound
---             exceeds the target;
+--             exceeds the target (sized on recurring peaks: that day or the peaks' date, the
+--             earlier);
 --   downsize  the right size gives back at least rightsizing_min_reclaim_share of the capacity;
 --   keep      otherwise (the peak fits, the host is at its minimum size, or the change is not worth a resize).
 -- Only series that deserve action are sized; the others get 'no_recommendation' and the first reason that
@@ -76,8 +78,29 @@ joined as (
         end as current_capacity,
         -- least() skips nulls: least(null, 100) would give a series without a forecast a 100% peak.
         case when facts.peak_yhat is not null then least(facts.peak_yhat, 100) end as peak_point,
-        case when facts.peak_yhat_upper is not null then least(facts.peak_yhat_upper, 100) end as peak_upper,
-        coalesce(facts.peak_yhat_upper >= 100, false) as is_peak_capped,
+        case
+            when facts.peak_yhat_upper is not null
+                then least(greatest(facts.peak_yhat_upper, coalesce(facts.recurring_peak_height, 0)), 100)
+        end as peak_upper,
+        coalesce(greatest(facts.peak_yhat_upper, coalesce(facts.recurring_peak_height, 0)) >= 100, false)
+            as is_peak_capped,
+        coalesce(facts.recurring_peak_height > facts.peak_yhat_upper, false) as is_sized_on_peaks,
+        -- The day the size is needed by: the band's first day over the target or, sized on recurring peaks,
+        -- the peaks' date when that is earlier (or the band never gets there).
+        case
+            when
+                facts.recurring_peak_height > facts.peak_yhat_upper
+                and coalesce(facts.recurring_peak_date < facts.first_over_target_date, true)
+                then facts.recurring_peak_date
+            else facts.first_over_target_date
+        end as sizing_date,
+        case
+            when
+                facts.recurring_peak_height > facts.peak_yhat_upper
+                and coalesce(facts.recurring_peak_date < facts.first_over_target_date, true)
+                then facts.days_to_recurring_peak
+            else facts.days_to_over_target
+        end as days_to_sizing_date,
         case facts.resource
             {%- for item in rightsizing_resources() %}
                 when '{{ item.resource }}' then '{{ item.capacity_column }}'
@@ -170,7 +193,8 @@ recommended as (
             when action in ('upsize', 'downsize') then right_size
             when action = 'keep' then current_capacity
         end as recommended_capacity,
-        'peak upper bound ' || {{ rightsizing_number('round(peak_upper, 1)') }} || '% of '
+        case when is_sized_on_peaks then 'recurring peaks reach ' else 'peak upper bound ' end
+        || {{ rightsizing_number('round(peak_upper, 1)') }} || '% of '
         || {{ rightsizing_number('current_capacity') }} || ' ' || capacity_unit as peak_text,
         ' at the ' || {{ rightsizing_number('target_utilization') }} || '% target' as target_text
     from actions
@@ -194,7 +218,7 @@ select
                 peak_text || ' needs ' || case when is_peak_capped then 'at least ' else '' end
                 || {{ rightsizing_number('right_size') }} || target_text || ': add '
                 || {{ rightsizing_number('right_size - current_capacity') }} || ' ' || capacity_unit || ' by '
-                || strftime(first_over_target_date, '%Y-%m-%d')
+                || strftime(sizing_date, '%Y-%m-%d')
                 || case
                     when is_regime_override
                         then ' (low confidence: a recent break, sized on its breach alert)'
@@ -241,10 +265,10 @@ select
         when action in ('downsize', 'keep') then 0
     end as capacity_to_add,
     case when recommended_capacity > 0 then peak_demand / recommended_capacity * 100 end as projected_peak_utilization,
-    case when action = 'upsize' then first_over_target_date end as needed_by_date,
-    case when action = 'upsize' then days_to_over_target end as days_to_needed_by,
-    first_upper_breach_date as first_breach_date,
-    days_to_upper_breach as days_to_breach,
+    case when action = 'upsize' then sizing_date end as needed_by_date,
+    case when action = 'upsize' then days_to_sizing_date end as days_to_needed_by,
+    first_breach_date,
+    days_to_breach,
     is_breach_alert,
     trust_level,
     champion_model,

@@ -128,6 +128,15 @@ peak_outlook as (
         'daily', 'peaks', [], 'peaks.peak_height', threshold, window_days, peak_min_probability) }}
 ),
 
+highest_peaks as (
+    select
+        host_id,
+        resource,
+        max(peak_height) as recurring_peak_height
+    from peaks
+    group by all
+),
+
 runs as (
     select
         host_id,
@@ -185,7 +194,8 @@ with_runs as (
         coalesce(peak_outlook.recurring_peak_probability, 0) as recurring_peak_probability,
         peak_outlook.recurring_peak_date,
         peak_outlook.days_to_recurring_peak,
-        coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false) as is_recurring_peak_alert
+        coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false) as is_recurring_peak_alert,
+        highest_peaks.recurring_peak_height
     from per_series
     left join runs
         on
@@ -199,6 +209,10 @@ with_runs as (
         on
             per_series.host_id = peak_outlook.host_id
             and per_series.resource = peak_outlook.resource
+    left join highest_peaks
+        on
+            per_series.host_id = highest_peaks.host_id
+            and per_series.resource = highest_peaks.resource
 ),
 
 band_rule as (
@@ -247,6 +261,8 @@ select
     round(recurring_peak_probability, 4) as recurring_peak_probability,
     recurring_peak_date,
     days_to_recurring_peak,
+    is_recurring_peak_alert,
+    round(recurring_peak_height, 4) as recurring_peak_height,
     breach_days_in_window,
     longest_breach_run_days,
     longest_alert_run_days,
