@@ -2,8 +2,10 @@
 -- (host x resource):
 --   NEW_BREACH     the breach alert (int_series_breach_outlook.is_breach_alert) is raised now, not before;
 --   RESOLVED       it was raised before and is not now (the series is still forecast);
---   EARLIER/LATER  raised in both, and the first upper-bound breach date moved by more than
---                  risk_change_min_days days;
+--   EARLIER/LATER  raised in both, and the alert's breach date (forecast_history.first_breach_date) moved by
+--                  more than risk_change_min_days days; only when both are upper-bound crossings: the date of
+--                  a recurring-peaks alert is a waiting time counted from history_end, which moves with every
+--                  build, and a date of one kind against one of the other compares two different things;
 --   TRUST_CHANGED  the trust level of the forecast changed;
 --   NO_FORECAST    it was raised before and the series has no forecast now (see forecast_exclusions).
 -- One row per series and change (a series can both move and change trust). Empty without an earlier snapshot.
@@ -44,6 +46,8 @@ series as (
         any_value(history.champion_model) as champion_model,
         any_value(history.trust_level) as trust_level,
         any_value(history.first_breach_date) as first_breach_date,
+        -- The alert's date is the upper bound's crossing (not the recurring peaks' waiting time).
+        bool_and(history.first_breach_date is not distinct from history.first_upper_breach_date) as is_band_date,
         bool_or(history.is_breach_alert) as is_breach_alert
     from history
     inner join compared on history.as_of in (compared.previous_as_of, compared.current_as_of)
@@ -75,6 +79,7 @@ paired as (
             as previous_breach_date,
         case when current_series.is_breach_alert then current_series.first_breach_date end
             as current_breach_date,
+        coalesce(previous_series.is_band_date and current_series.is_band_date, false) as are_band_dates,
         previous_series.trust_level as previous_trust_level,
         current_series.trust_level as current_trust_level,
         previous_series.champion_model as previous_champion,
@@ -110,7 +115,9 @@ changes as (
         *,
         case when current_breach_date < previous_breach_date then 'EARLIER' else 'LATER' end as change_type
     from paired
-    where was_alert and is_alert and abs(datediff('day', previous_breach_date, current_breach_date)) > {{ min_days }}
+    where
+        was_alert and is_alert and are_band_dates
+        and abs(datediff('day', previous_breach_date, current_breach_date)) > {{ min_days }}
     union all
     select
         *,
