@@ -28,7 +28,7 @@ SCOPE_KINDS: tuple[str, ...] = ("fleet", "department", "app_code", "host", "reso
 RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
 #: Tables of the serving copy the what-if queries read.
 REQUIRED_TABLES: frozenset[str] = frozenset(
-    {"hosts", "forecasts", "forecast_windows", "forecast_exclusions", "whatif_rules", "recurring_peaks"}
+    {"hosts", "forecasts", "forecast_windows", "forecast_exclusions", "whatif_rules"}
 )
 
 
@@ -217,7 +217,11 @@ def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
     rows = con.sql("select * from whatif_rules").pl().to_dicts()
     if not rows:
         raise WhatIfError("whatif_rules is empty: rebuild the warehouse (horizonscale build)")
-    return rules_from_row(rows[0], has_table(con, "stale_hosts"))
+    rules = rules_from_row(rows[0], has_table(con, "stale_hosts"))
+    # A copy published before the recurring-peak alert has neither its rule nor its table: the alert is off there.
+    if rules.recurring_peak_min_probability is not None and not has_table(con, "recurring_peaks"):
+        raise WhatIfError("the serving copy lacks recurring_peaks, which its rules read: rebuild (horizonscale build)")
+    return rules
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -236,7 +240,7 @@ def _chain(rules: Rules) -> str:
         None if rules.breach_alert_min_probability is None else repr(float(rules.breach_alert_min_probability)),
         rules.breach_alert_min_days,
         None if rules.breach_alert_band_max_difficulty is None else repr(rules.breach_alert_band_max_difficulty),
-        "recurring_peaks",
+        None if rules.recurring_peak_min_probability is None else "recurring_peaks",
         None if rules.recurring_peak_min_probability is None else repr(rules.recurring_peak_min_probability),
     )
     return f"""
