@@ -31,3 +31,12 @@
             ~ "recurring-peak alert off") }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Fails the compilation when recurring_peaks' windows are not whole numbers of days >= 1. Renders nothing. -#}
+{% macro check_recurring_peak_vars(lookback_days, level_days) -%}
+    {%- if execute and (lookback_days < 1 or level_days < 1) -%}
+        {{ exceptions.raise_compiler_error(
+            "recurring_peak_lookback_days and recurring_peak_level_days must be whole numbers of days >= 1, got "
+            ~ lookback_days ~ " and " ~ level_days) }}
+    {%- endif -%}
+{%- endmacro %}

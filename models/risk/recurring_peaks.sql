@@ -3,18 +3,22 @@
 -- heavy-tailed spikes), but whose recurrence says how likely another one is within the window
 -- (int_series_breach_outlook reads their rate). One row per host x resource x episode.
 --
--- A peak is an observed day (imputed days never count) over the threshold. An episode is a run of such
--- consecutive days; a gap or an imputed day ends it. Level guard: a peak counts only if it would still cross
--- on today's level, i.e. its excess over the level of its time (the median of the observed days among the
--- recurring_peak_level_days before it) added to today's level (the median of the last
--- recurring_peak_level_days observed days of the history) also exceeds the threshold. A host resized,
+-- A peak is an observed day (imputed days never count) over the threshold. An episode is a run of such days
+-- on consecutive observed days: an observed day under the threshold ends it; an imputed day inside it neither
+-- ends nor lengthens it (the collector was silent, not the load calm). Level guard: a peak counts only if it
+-- would still cross on today's level, i.e. its excess over the level of its time (the median of the observed
+-- days under the threshold among the recurring_peak_level_days before it) added to today's level (the median
+-- of those under the threshold among the last recurring_peak_level_days observed days of the history) also
+-- exceeds the threshold. Peaks stay out of both levels, so the second day of a two-day episode is measured
+-- against the load's own level, not one lifted by the first. A host resized,
 -- rebalanced or drained since its peaks then no longer counts them; a host whose level rose is not credited
 -- with peaks it never had.
 -- peak_height is the episode's highest day on today's level (at most its actual value): the what-if reads
 -- it to tell which peaks a scenario would lift or lower (macros/whatif.sql).
 {%- set threshold = var('breach_threshold') -%}
 {%- set lookback_days = var('recurring_peak_lookback_days') | int -%}
-{%- set level_days = var('recurring_peak_level_days') | int %}
+{%- set level_days = var('recurring_peak_level_days') | int -%}
+{{- check_recurring_peak_vars(lookback_days, level_days) }}
 
 with
 
@@ -57,11 +61,18 @@ levels as (
     select
         recent_days.*,
         peak_series.observed_days,
-        median(recent_days.y) filter (where recent_days.is_observed) over (
+        median(recent_days.y) filter (where recent_days.is_observed and recent_days.y <= {{ threshold }}) over (
             partition by recent_days.host_id, recent_days.resource
             order by recent_days.ds
             rows between {{ level_days }} preceding and 1 preceding
-        ) as level_then
+        ) as level_then,
+        -- Each observed day's place among the series' observed days: consecutive observed peak days share
+        -- observed_index - row_number() however many imputed days lie between them.
+        count(*) filter (where recent_days.is_observed) over (
+            partition by recent_days.host_id, recent_days.resource
+            order by recent_days.ds
+            rows between unbounded preceding and current row
+        ) as observed_index
     from recent_days
     inner join peak_series
         on
@@ -73,7 +84,7 @@ current_levels as (
     select
         host_id,
         resource,
-        median(y) as level_now
+        median(y) filter (where y <= {{ threshold }}) as level_now
     from (
         select
             host_id,
@@ -96,6 +107,7 @@ peak_days as (
         levels.level_then,
         current_levels.level_now,
         levels.observed_days,
+        levels.observed_index,
         least(levels.y, levels.y - levels.level_then + current_levels.level_now) as height
     from levels
     inner join current_levels
@@ -109,11 +121,11 @@ peak_days as (
         and levels.y - levels.level_then + current_levels.level_now > {{ threshold }}
 ),
 
--- Gaps and islands: consecutive peak days share ds - row_number().
+-- Gaps and islands: peak days on consecutive observed days share observed_index - row_number().
 episodes as (
     select
         *,
-        ds - cast(row_number() over (partition by host_id, resource order by ds) as integer) as island
+        observed_index - row_number() over (partition by host_id, resource order by ds) as island
     from peak_days
 )
 
