@@ -4,11 +4,10 @@
 -- Rule (vars in dbt_project.yml): peak = the calibrated upper bound's highest value over the whole forecast
 -- horizon or, for a series its recurring peaks flag (int_series_breach_outlook), the higher of that and its
 -- highest recurring peak on today's level; clipped to 100% (a peak that reaches 100% says the demand is at least
--- the whole host: the size is then a floor, is_peak_capped). required = capacity x peak / target. right size = required rounded up to a multiple
--- of the resource's purchasable step, never below its minimum size.
+-- the whole host: the size is then a floor, is_peak_capped). required = capacity x peak / target. right size =
+-- required rounded up to a multiple of the resource's purchasable step, never below its minimum size.
 --   upsize    the peak exceeds the target: buy right size - capacity, needed by the first day the upper bound
---             exceeds the target (sized on recurring peaks: that day or the peaks' date, the
---             earlier);
+--             exceeds the target (sized on recurring peaks: that day or the peaks' date, the earlier);
 --   downsize  the right size gives back at least rightsizing_min_reclaim_share of the capacity;
 --   keep      otherwise (the peak fits, the host is at its minimum size, or the change is not worth a resize).
 -- Only series that deserve action are sized; the others get 'no_recommendation' and the first reason that
