@@ -348,6 +348,9 @@ class HostSeries:
     forecast_end: date
     threshold: float
     first_breach: date | None
+    #: What the breach date marks: the upper bound's first crossing, or (a series flagged by its recurring peaks
+    #: alone) the day another peak becomes likelier than not.
+    breach_label: str = "first breach"
 
 
 def _vertical(figure: go.Figure, when: date, text: str, color: str, dash: str, at_top: bool) -> None:
@@ -469,7 +472,7 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
         _vertical(
             figure,
             series.first_breach,
-            f" first breach {series.first_breach:%Y-%m-%d} (in {days(ahead)})",
+            f" {series.breach_label} {series.first_breach:%Y-%m-%d} (in {days(ahead)})",
             THRESHOLD_COLOR,
             "dashdot",
             at_top=True,

@@ -202,7 +202,9 @@ def _resource_tab(
     breach = _breach_callout(
         resource, of("forecast"), risks.get(resource), windows.history_end, rules, _last_actual(of("history")), excluded
     )
-    figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach, rules[0])
+    risk = risks.get(resource)
+    label = "another peak likely by" if risk and risk.get("breach_basis") == "recurring peaks" else "first breach"
+    figure = _chart(snapshot.path, snapshot.version, host_id, resource, breach, rules[0], label)
     # No modebar (it covers the breach label): drag to zoom, double-click to reset.
     st.plotly_chart(figure, key=f"host_chart_{resource}", config={"displayModeBar": False, "scrollZoom": False})
 
@@ -218,7 +220,13 @@ def _host_data(snapshot: Snapshot, host_id: str) -> dict[str, pl.DataFrame]:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _chart(
-    path: str, version: str, host_id: str, resource: str, first_breach: date | None, threshold: float
+    path: str,
+    version: str,
+    host_id: str,
+    resource: str,
+    first_breach: date | None,
+    threshold: float,
+    breach_label: str = "first breach",
 ) -> go.Figure:
     """The resource's figure, built once per published version: building plotly figures costs more than the
     (cached) queries. Shared read-only between sessions."""
@@ -236,6 +244,7 @@ def _chart(
         forecast_end=windows.forecast_end,
         threshold=threshold,
         first_breach=first_breach,
+        breach_label=breach_label,
     )
     return charts.host_resource_chart(series)
 
