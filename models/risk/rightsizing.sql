@@ -84,22 +84,13 @@ joined as (
         coalesce(greatest(facts.peak_yhat_upper, coalesce(facts.recurring_peak_height, 0)) >= 100, false)
             as is_peak_capped,
         coalesce(facts.recurring_peak_height > facts.peak_yhat_upper, false) as is_sized_on_peaks,
-        -- The day the size is needed by: the band's first day over the target or, sized on recurring peaks,
-        -- the peaks' date when that is earlier (or the band never gets there).
-        case
-            when
-                facts.recurring_peak_height > facts.peak_yhat_upper
-                and coalesce(facts.recurring_peak_date < facts.first_over_target_date, true)
-                then facts.recurring_peak_date
-            else facts.first_over_target_date
-        end as sizing_date,
-        case
-            when
-                facts.recurring_peak_height > facts.peak_yhat_upper
-                and coalesce(facts.recurring_peak_date < facts.first_over_target_date, true)
-                then facts.days_to_recurring_peak
-            else facts.days_to_over_target
-        end as days_to_sizing_date,
+        -- The size is needed by the band's first day over the target or, sized on recurring peaks, by the
+        -- peaks' date when that is earlier (or the band never gets there).
+        coalesce(
+            facts.recurring_peak_height > facts.peak_yhat_upper
+            and coalesce(facts.recurring_peak_date < facts.first_over_target_date, true),
+            false
+        ) as is_due_on_peaks,
         case facts.resource
             {%- for item in rightsizing_resources() %}
                 when '{{ item.resource }}' then '{{ item.capacity_column }}'
@@ -113,6 +104,8 @@ joined as (
 sized as (
     select
         *,
+        case when is_due_on_peaks then recurring_peak_date else first_over_target_date end as sizing_date,
+        case when is_due_on_peaks then days_to_recurring_peak else days_to_over_target end as days_to_sizing_date,
         current_capacity * peak_upper / 100 as peak_demand,
         current_capacity * peak_upper / target_utilization as required_capacity,
         -- Rounded to 6 places first: capacity x peak / target lands a hair above a whole step in floating point.
