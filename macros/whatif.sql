@@ -318,10 +318,13 @@
                 when peak_outlook.days_to_recurring_peak <= {{ window_days }} then peak_outlook.days_to_recurring_peak
                 else per_series.days_to_breach
             end as {{ out_prefix }}days_to_breach,
+            not ({{ alert_rule }}) and coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false)
+            as {{ out_prefix }}is_peaks_alert,
         {%- else -%}
             {{ alert_rule }} as {{ out_prefix }}is_breach_alert,
             per_series.first_breach_date as {{ out_prefix }}first_breach_date,
             per_series.days_to_breach as {{ out_prefix }}days_to_breach,
+            false as {{ out_prefix }}is_peaks_alert,
         {%- endif %}
         per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
         per_series.peak_yhat_upper as {{ out_prefix }}peak_yhat_upper,
@@ -390,7 +393,15 @@
                 'flagged: ' || arg_min(
                     series.resource, {'day': series.{{ prefix }}first_breach_date, 'resource': series.resource}
                 ) filter (where series.{{ prefix }}is_breach_alert)
-                || ' breaches on ' || strftime(
+                -- A recurring-peaks alert's date is the day another peak becomes likelier than not, no crossing.
+                || case
+                    when arg_min(
+                        series.{{ prefix }}is_peaks_alert,
+                        {'day': series.{{ prefix }}first_breach_date, 'resource': series.resource}
+                    ) filter (where series.{{ prefix }}is_breach_alert)
+                        then ' has recurring peaks, another likelier than not by '
+                    else ' breaches on '
+                end || strftime(
                     min(series.{{ prefix }}first_breach_date) filter (where series.{{ prefix }}is_breach_alert),
                     '%Y-%m-%d'
                 )
