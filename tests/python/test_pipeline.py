@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,43 +15,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import PIPELINE_HOSTS, PIPELINE_SEED, PROJECT_ROOT
+from support import PIPELINE_HOSTS, PIPELINE_SEED, PROJECT_ROOT, run_isolated
 
 from python_engines.paths import ProjectPaths
 from python_engines.serving import serving_file
 
 
-def _env(paths: ProjectPaths, work: Path) -> dict[str, str]:
-    # Separate dbt target/log dirs so a test run never collides with a developer's own dbt run.
-    return {
-        **os.environ,
-        "HORIZONSCALE_DATA_DIR": str(paths.data_dir),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
-
-
 def _cli(paths: ProjectPaths, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "python_engines.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=_env(paths, work),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_isolated(["horizonscale", *args], paths.data_dir, work)
 
 
 def _dbt(paths: ProjectPaths, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [str(dbt), *args],
-        cwd=PROJECT_ROOT,
-        env=_env(paths, work),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_isolated(["dbt", *args], paths.data_dir, work)
 
 
 def _check(result: subprocess.CompletedProcess[str]) -> None:
