@@ -140,9 +140,9 @@
     day's rate is the share of the series' observed days that began an episode whose height on that day exceeds
     the threshold; read as a Poisson process, the chance of at least one within window_days is
     1 - exp(-sum of the window days' rates), and recurring_peak_date is the first day by which the chance
-    reaches min_probability (none: null). A peak recurs only if it came at least twice: a series with one
-    episode gets a chance of 0 and no date (one spike in a young host's 60 days would otherwise read as a 78%
-    chance). One row per keys x series with episodes.
+    reaches min_probability (none: null); is_recurring_peak_alert says that day falls in the window. A peak
+    recurs only if it came at least twice: a series with one episode gets a chance of 0 and no date (one spike
+    in a young host's 60 days would otherwise read as a 78% chance). One row per keys x series with episodes.
 -#}
 {% macro recurring_peak_outlook(days, peaks, keys, height, threshold, window_days, min_probability=none) -%}
     {%- set key_list = (keys | join(', ') ~ ', ') if keys else '' -%}
@@ -158,19 +158,24 @@
         end as recurring_peak_probability,
         {% if min_probability is none -%}
             cast(null as date) as recurring_peak_date,
-            cast(null as integer) as days_to_recurring_peak
+            cast(null as bigint) as days_to_recurring_peak,
+            false as is_recurring_peak_alert
         {%- else -%}
-            min(ds) filter (
-                where episodes >= {{ min_episodes }} and cumulative_rate >= -ln(1 - {{ min_probability }})
-            ) as recurring_peak_date,
-            min(days_ahead) filter (
-                where episodes >= {{ min_episodes }} and cumulative_rate >= -ln(1 - {{ min_probability }})
-            ) as days_to_recurring_peak
+            min(ds) filter (where is_likely) as recurring_peak_date,
+            min(days_ahead) filter (where is_likely) as days_to_recurring_peak,
+            -- The alert: that day falls in the window (i.e. the window's chance reaches min_probability).
+            coalesce(bool_or(is_likely and days_ahead <= {{ window_days }}), false) as is_recurring_peak_alert
         {%- endif %}
     from (
         select
             *,
-            sum(day_rate) over (partition by {{ key_list }}host_id, resource order by days_ahead) as cumulative_rate
+            {% if min_probability is none -%}
+                false
+            {%- else -%}
+                episodes >= {{ min_episodes }} and sum(day_rate) over (
+                    partition by {{ key_list }}host_id, resource order by days_ahead
+                ) >= -ln(1 - {{ min_probability }})
+            {%- endif %} as is_likely
         from (
             select
                 {% for key in keys %}days.{{ key }}, {% endfor %}days.host_id,
@@ -187,7 +192,7 @@
             where days.days_ahead >= 1
             group by all
         ) as day_rates
-    ) as cumulated
+    ) as likely_days
     group by all
 {%- endmacro %}
 
@@ -299,51 +304,55 @@
             'days.step_points', 'days.step_pct', 'days.capacity_factor') -%}
         {{ recurring_peak_outlook(scenario_forecasts, peaks, ['scenario_name'], height, threshold, window_days,
             peak_min_probability) }}
-    ){% endif %}
+    ){% endif %},
 
-    select
-        per_series.scenario_name,
-        per_series.host_id,
-        per_series.resource,
-        {% if with_peaks -%}
-            ({{ alert_rule }}) or coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false)
-            as {{ out_prefix }}is_breach_alert,
-            case
-                when {{ alert_rule }} then per_series.first_breach_date
-                when peak_outlook.days_to_recurring_peak <= {{ window_days }} then peak_outlook.recurring_peak_date
-                else per_series.first_breach_date
-            end as {{ out_prefix }}first_breach_date,
-            case
-                when {{ alert_rule }} then per_series.days_to_breach
-                when peak_outlook.days_to_recurring_peak <= {{ window_days }} then peak_outlook.days_to_recurring_peak
-                else per_series.days_to_breach
-            end as {{ out_prefix }}days_to_breach,
-            not ({{ alert_rule }}) and coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false)
-            as {{ out_prefix }}is_peaks_alert,
-        {%- else -%}
-            {{ alert_rule }} as {{ out_prefix }}is_breach_alert,
-            per_series.first_breach_date as {{ out_prefix }}first_breach_date,
-            per_series.days_to_breach as {{ out_prefix }}days_to_breach,
-            false as {{ out_prefix }}is_peaks_alert,
+    rules as (
+        select
+            per_series.*,
+            {{ alert_rule }} as is_band_alert,
+            {% if with_peaks -%}
+                coalesce(peak_outlook.is_recurring_peak_alert, false) as is_peak_rule,
+                peak_outlook.recurring_peak_date,
+                peak_outlook.days_to_recurring_peak
+            {%- else -%}
+                false as is_peak_rule,
+                cast(null as date) as recurring_peak_date,
+                cast(null as bigint) as days_to_recurring_peak
+            {%- endif %}
+        from per_series
+        {% if min_days > 1 -%}
+            left join runs
+                on
+                    per_series.scenario_name = runs.scenario_name
+                    and per_series.host_id = runs.host_id
+                    and per_series.resource = runs.resource
         {%- endif %}
-        per_series.expected_breach_date as {{ out_prefix }}expected_breach_date,
-        per_series.peak_yhat_upper as {{ out_prefix }}peak_yhat_upper,
-        per_series.peak_yhat as {{ out_prefix }}peak_yhat
-    from per_series
-    {% if min_days > 1 -%}
-        left join runs
-            on
-                per_series.scenario_name = runs.scenario_name
-                and per_series.host_id = runs.host_id
-                and per_series.resource = runs.resource
-    {%- endif %}
-    {% if with_peaks -%}
-        left join peak_outlook
-            on
-                per_series.scenario_name = peak_outlook.scenario_name
-                and per_series.host_id = peak_outlook.host_id
-                and per_series.resource = peak_outlook.resource
-    {%- endif %}
+        {% if with_peaks -%}
+            left join peak_outlook
+                on
+                    per_series.scenario_name = peak_outlook.scenario_name
+                    and per_series.host_id = peak_outlook.host_id
+                    and per_series.resource = peak_outlook.resource
+        {%- endif %}
+    )
+
+    -- A series flagged by its recurring peaks alone takes their date; flagged by its band, the band's.
+    select
+        scenario_name,
+        host_id,
+        resource,
+        is_band_alert or is_peak_rule as {{ out_prefix }}is_breach_alert,
+        case
+            when not is_band_alert and is_peak_rule then recurring_peak_date else first_breach_date
+        end as {{ out_prefix }}first_breach_date,
+        case
+            when not is_band_alert and is_peak_rule then days_to_recurring_peak else days_to_breach
+        end as {{ out_prefix }}days_to_breach,
+        not is_band_alert and is_peak_rule as {{ out_prefix }}is_peaks_alert,
+        expected_breach_date as {{ out_prefix }}expected_breach_date,
+        peak_yhat_upper as {{ out_prefix }}peak_yhat_upper,
+        peak_yhat as {{ out_prefix }}peak_yhat
+    from rules
 {%- endmacro %}
 
 {#- Baseline and scenario breach facts side by side (whatif_series_outlook twice), one row per series. -#}

@@ -194,7 +194,7 @@ with_runs as (
         coalesce(peak_outlook.recurring_peak_probability, 0) as recurring_peak_probability,
         peak_outlook.recurring_peak_date,
         peak_outlook.days_to_recurring_peak,
-        coalesce(peak_outlook.days_to_recurring_peak <= {{ window_days }}, false) as is_recurring_peak_alert,
+        coalesce(peak_outlook.is_recurring_peak_alert, false) as is_recurring_peak_alert,
         highest_peaks.recurring_peak_height
     from per_series
     left join runs
