@@ -370,6 +370,17 @@ def _vertical(figure: go.Figure, when: date, text: str, color: str, dash: str, a
     )
 
 
+#: Hover note on days whose lower bound holds where a rising recent trend may stop (forecasts.is_trend_stop_lower).
+TREND_STOP_NOTE = "<br>lower bound held: the recent rise may stop"
+
+
+def trend_stop_days(forecast: pl.DataFrame) -> list[bool]:
+    """Per forecast day, whether its lower bound was held for a trend that may stop (False for older copies)."""
+    if "is_trend_stop_lower" not in forecast.columns:
+        return [False] * forecast.height
+    return forecast["is_trend_stop_lower"].fill_null(False).to_list()
+
+
 def host_resource_chart(series: HostSeries) -> go.Figure:
     figure = go.Figure()
     figure.add_vrect(
@@ -411,8 +422,16 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
                 mode="lines",
                 name=f"forecast ({champion})",
                 line={"color": "#1f3b73", "width": 2.2},
-                customdata=list(zip(forecast["yhat_lower"].to_list(), forecast["yhat_upper"].to_list(), strict=True)),
-                hovertemplate="%{y:.1f}% (band %{customdata[0]:.1f} to %{customdata[1]:.1f})<extra>forecast</extra>",
+                customdata=list(
+                    zip(
+                        forecast["yhat_lower"].to_list(),
+                        forecast["yhat_upper"].to_list(),
+                        [TREND_STOP_NOTE if held else "" for held in trend_stop_days(forecast)],
+                        strict=True,
+                    )
+                ),
+                hovertemplate="%{y:.1f}% (band %{customdata[0]:.1f} to %{customdata[1]:.1f})%{customdata[2]}"
+                "<extra>forecast</extra>",
             )
         )
     if not series.history.is_empty():

@@ -19,7 +19,19 @@
 -- range, the calibrated bound stays. A restart sawtooth, a disk with cleanups or a host flipping between two
 -- levels has a range, not a path, a few weeks out; the engines' bands were too wide for the first two shapes'
 -- far days and too narrow for the cleanups.
+--
+-- Trend stop: where the champion's series has a rising recent trend (model_leaderboard.has_recent_trend, a
+-- positive recent_trend_per_day), the lower bound follows the trend for trend_stop_days and then holds at that
+-- day's lower bound (is_trend_stop_lower): a trend seen over the last weeks may stop at any time, and a band
+-- whose lower bound climbs with it for six months states a certainty no history of weeks gives. The point
+-- forecast and the upper bound (the breach alert's side) stay. A ramp that levelled off after the history
+-- ended sat under such a band on three days in four.
+--
+-- At a limit (a point forecast of 0 or 100) a band keeps its first day's half-width on the open side: a drain
+-- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
+-- a lower bound under it. Clipped at the limit, the band had shrunk to one value.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
+{%- set stop_days = var('trend_stop_days', none) %}
 with
 
 leaderboard as (
@@ -75,7 +87,8 @@ champions as (
         wape,
         champion_reason,
         is_regime_override,
-        has_recent_break
+        has_recent_break,
+        coalesce(has_recent_trend and recent_trend_per_day > 0, false) as has_rising_trend
     from leaderboard
     where is_champion
 ),
@@ -96,6 +109,8 @@ golden as (
         champions.champion_reason,
         champions.is_regime_override,
         champions.has_recent_break,
+        champions.has_rising_trend,
+        datediff('day', windows.history_end, production.ds) as day_ahead,
         case
             when max(production.yhat) over series <= recent_range.recent_max
                 then recent_range.recent_max + greatest(recent_range.recent_max - recent_range.recent_p95, 1.0)
@@ -115,6 +130,7 @@ golden as (
         on
             production.host_id = recent_range.host_id
             and production.resource = recent_range.resource
+    cross join windows
     window series as (partition by production.host_id, production.resource)
 ),
 
@@ -172,6 +188,22 @@ placed as (
             and lifted.resource = history_band.resource
 ),
 
+-- The lower bound a rising trend's band holds from trend_stop_days ahead on (null: no such trend, or off).
+stopped as (
+    select
+        *,
+        {%- if stop_days is none %}
+            cast(null as double) as stop_lower
+        {%- else %}
+            case
+                when has_rising_trend and day_ahead > {{ stop_days | int }}
+                    then max(calibrated_lower) filter (where day_ahead = {{ stop_days | int }}) over series
+            end as stop_lower
+        {%- endif %}
+    from placed
+    window series as (partition by host_id, resource)
+),
+
 engine_golden as (
     select
         host_id,
@@ -179,7 +211,8 @@ engine_golden as (
         ds,
         yhat,
         cast(case
-            when uses_history_band and yhat >= history_lower then greatest(0, history_lower) else calibrated_lower
+            when uses_history_band and yhat >= history_lower then greatest(0, history_lower)
+            else least(calibrated_lower, stop_lower)
         end as double) as yhat_lower,
         cast(case
             when uses_history_band and yhat <= history_upper then least(100, history_upper)
@@ -205,8 +238,10 @@ engine_golden as (
         is_regime_override,
         cast(upper_ceiling as double) as upper_ceiling,
         cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
-        case when uses_history_band then 'history' else 'engine' end as band_source
-    from placed
+        case when uses_history_band then 'history' else 'engine' end as band_source,
+        not (uses_history_band and yhat >= history_lower) and coalesce(stop_lower < calibrated_lower, false)
+            as is_trend_stop_lower
+    from stopped
 ),
 
 -- Series too young for a backtest (no champion above): a straight line with its own band, LOW trust.
@@ -231,10 +266,30 @@ young as (
         false as is_regime_override,
         cast(null as double) as upper_ceiling,
         cast(null as double) as growth_upside,
-        'engine' as band_source
+        'engine' as band_source,
+        false as is_trend_stop_lower
     from {{ ref('int_young_series_forecasts') }}
+),
+
+golden_and_young as (
+    select * from engine_golden
+    union all
+    select * from young
+),
+
+first_days as (
+    select
+        *,
+        first_value(yhat - yhat_lower) over first_day as first_lower_half,
+        first_value(yhat_upper - yhat) over first_day as first_upper_half
+    from golden_and_young
+    window first_day as (partition by host_id, resource order by ds)
 )
 
-select * from engine_golden
-union all
-select * from young
+select
+    * exclude (first_lower_half, first_upper_half)
+    replace (
+        case when yhat >= 100 then least(yhat_lower, 100 - first_lower_half) else yhat_lower end as yhat_lower,
+        case when yhat <= 0 then greatest(yhat_upper, first_upper_half) else yhat_upper end as yhat_upper
+    )
+from first_days

@@ -13,6 +13,7 @@ import shutil
 import sys
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -735,6 +736,41 @@ def test_filled_days_are_drawn_and_exported_apart_from_actuals() -> None:
     }
     exported = host_view._series_download({"hostname": "h"}, data)
     assert exported.filter(pl.col("series") == "filled (no data)").height == 3
+
+
+def test_the_forecast_hover_says_where_the_lower_bound_holds_for_a_trend_that_may_stop() -> None:
+    """forecasts.is_trend_stop_lower flattens a rising series' lower bound: the chart says why on those days only."""
+    from datetime import date, timedelta
+
+    days = [date(2026, 1, 1) + timedelta(days=d) for d in range(4)]
+    forecast = pl.DataFrame(
+        {
+            "ds": days,
+            "yhat": [50.0, 52.0, 54.0, 56.0],
+            "yhat_lower": [45.0, 47.0, 47.0, 47.0],
+            "yhat_upper": [55.0, 57.0, 59.0, 61.0],
+            "champion_model": ["prophet"] * 4,
+            "is_trend_stop_lower": [False, False, True, True],
+        }
+    )
+    empty = pl.DataFrame(schema={"model": pl.String, "ds": pl.Date, "yhat": pl.Float64})
+    series = charts.HostSeries(
+        resource="cpu",
+        history=pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64}),
+        backtests=empty,
+        forecast=forecast,
+        today=days[0],
+        backtest_start=days[0],
+        backtest_end=days[0],
+        forecast_end=days[-1],
+        threshold=95.0,
+        first_breach=None,
+    )
+    notes = [row[2] for row in charts.host_resource_chart(series).data[2].customdata]
+    assert notes == ["", "", charts.TREND_STOP_NOTE, charts.TREND_STOP_NOTE]
+    older = series.forecast.drop("is_trend_stop_lower")  # a serving copy published before the column
+    notes = [row[2] for row in charts.host_resource_chart(replace(series, forecast=older)).data[2].customdata]
+    assert notes == [""] * 4
 
 
 def test_the_last_actual_is_the_last_measured_day() -> None:

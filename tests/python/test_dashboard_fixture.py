@@ -276,7 +276,8 @@ select
     case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level,
     'best backtest score' as champion_reason,
     false as is_regime_override,
-    'engine' as band_source
+    'engine' as band_source,
+    false as is_trend_stop_lower
 from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
