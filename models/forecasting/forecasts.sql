@@ -20,12 +20,13 @@
 -- levels has a range, not a path, a few weeks out; the engines' bands were too wide for the first two shapes'
 -- far days and too narrow for the cleanups.
 --
--- Trend stop: where the champion's series has a rising recent trend (model_leaderboard.has_recent_trend, a
--- positive recent_trend_per_day), the lower bound follows the trend for trend_stop_days and then holds at that
--- day's lower bound (is_trend_stop_lower): a trend seen over the last weeks may stop at any time, and a band
--- whose lower bound climbs with it for six months states a certainty no history of weeks gives. The point
--- forecast and the upper bound (the breach alert's side) stay. A ramp that levelled off after the history
--- ended sat under such a band on three days in four.
+-- Trend stop: where the champion's series has a new rise (model_leaderboard.has_recent_trend with a positive
+-- recent_trend_per_day, at least trend_stop_min_acceleration times the slope of the year before the
+-- recent_trend_days window), the lower bound follows it for trend_stop_days and then holds at that day's lower
+-- bound (is_trend_stop_lower): a rise seen over a few weeks may stop at any time, and a band whose lower bound
+-- climbs with it for six months states a certainty no history of weeks gives. Growth that has lasted a year
+-- (a line, a compounding curve) keeps its band. The point forecast and the upper bound (the breach alert's
+-- side) stay. A ramp that levelled off after the history ended sat under such a band on three days in four.
 --
 -- At a limit (a point forecast of 0 or 100) a band keeps its first day's half-width on the open side: a drain
 -- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
@@ -60,6 +61,22 @@ recent_range as (
     group by all
 ),
 
+-- The slope of the year before the recent-trend window: a rise that trend stop treats as new must be
+-- trend_stop_min_acceleration times steeper than it.
+prior_slope as (
+    select
+        history.host_id,
+        history.resource,
+        regr_slope(history.y, datediff('day', windows.history_end, history.ds)) as prior_slope_per_day
+    from {{ ref('processed_data') }} as history
+    cross join windows
+    where
+        not history.is_imputed
+        and history.ds <= windows.history_end - {{ var('recent_trend_days') | int }}
+        and history.ds > windows.history_end - {{ var('recent_trend_days') | int }} - 365
+    group by all
+),
+
 production as (
     {{- union_engine_forecasts('forecast') }}
 ),
@@ -88,7 +105,8 @@ champions as (
         champion_reason,
         is_regime_override,
         has_recent_break,
-        coalesce(has_recent_trend and recent_trend_per_day > 0, false) as has_rising_trend
+        has_recent_trend,
+        recent_trend_per_day
     from leaderboard
     where is_champion
 ),
@@ -109,7 +127,13 @@ golden as (
         champions.champion_reason,
         champions.is_regime_override,
         champions.has_recent_break,
-        champions.has_rising_trend,
+        coalesce(
+            champions.has_recent_trend
+            and champions.recent_trend_per_day > 0
+            and champions.recent_trend_per_day
+            > {{ var('trend_stop_min_acceleration', 1) }} * coalesce(prior_slope.prior_slope_per_day, 0),
+            false
+        ) as has_new_rise,
         datediff('day', windows.history_end, production.ds) as day_ahead,
         case
             when max(production.yhat) over series <= recent_range.recent_max
@@ -130,6 +154,10 @@ golden as (
         on
             production.host_id = recent_range.host_id
             and production.resource = recent_range.resource
+    left join prior_slope
+        on
+            production.host_id = prior_slope.host_id
+            and production.resource = prior_slope.resource
     cross join windows
     window series as (partition by production.host_id, production.resource)
 ),
@@ -196,7 +224,7 @@ stopped as (
             cast(null as double) as stop_lower
         {%- else %}
             case
-                when has_rising_trend and day_ahead > {{ stop_days | int }}
+                when has_new_rise and day_ahead > {{ stop_days | int }}
                     then max(calibrated_lower) filter (where day_ahead = {{ stop_days | int }}) over series
             end as stop_lower
         {%- endif %}
