@@ -229,3 +229,27 @@ def test_cycling_shapes_take_their_own_range_as_band(built: tuple[Path, Path]) -
     assert sawtooth["sources"].list.first().to_list() == ["history", "history"], str(bands)
     history = bands.filter(pl.col("sources").list.first() == "history")
     assert history["coverage"].min() >= 0.65 and history["coverage"].max() <= 0.95, str(bands)
+
+
+def test_the_late_ramps_band_admits_the_rise_may_stop(built: tuple[Path, Path]) -> None:
+    """A ramp that began weeks before the end may level off at any time (on the held-out shapes most did): its
+    lower bound follows the ramp for trend_stop_days, then holds, while the point forecast and the upper bound
+    (the alert's side) climb on. Calm series keep their band (a recent step up may read as a rise: measured,
+    sf2-0004's memory level shift qualifies, but its forecast is flat and the hold trims a fraction of a point
+    off its lower bound's weekly crests)."""
+    database, exports = built
+    stop_days = 20  # dbt_project.yml trend_stop_days
+    forecasts = _frame(
+        database,
+        "select host_id, resource, datediff('day', (select history_end from forecast_windows), ds) as day, yhat, "
+        "yhat_lower, yhat_upper, is_trend_stop_lower from forecasts",
+    ).join(_series(exports).select("host_id", "resource", "family"), on=["host_id", "resource"])
+    ramp = forecasts.filter(pl.col("family") == "late_ramp").sort("day")
+    held = ramp.filter(pl.col("day") > stop_days)
+    lower_at_stop = ramp.filter(pl.col("day") == stop_days)["yhat_lower"].item()
+    assert held["is_trend_stop_lower"].any(), _explain(database, exports, ramp.select("host_id", "resource").head(1))
+    assert held["yhat_lower"].max() <= lower_at_stop + 1e-9, str(held)
+    # The alert's side is untouched: the point forecast climbs well past the held bound (measured: to 100).
+    assert held["yhat"].max() > lower_at_stop + 10 and (held["yhat_upper"] >= held["yhat"]).all()
+    calm = forecasts.filter((pl.col("family") == "calm") & pl.col("is_trend_stop_lower"))
+    assert calm.height == 0, str(calm.select("host_id", "resource").unique())
