@@ -216,7 +216,7 @@ placed as (
             and lifted.resource = history_band.resource
 ),
 
--- The lower bound a rising trend's band holds from trend_stop_days ahead on (null: no such trend, or off).
+-- The lower bound a new rise's band holds from trend_stop_days ahead on (null: no new rise, or trend stop off).
 stopped as (
     select
         *,
