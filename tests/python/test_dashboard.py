@@ -738,6 +738,23 @@ def test_filled_days_are_drawn_and_exported_apart_from_actuals() -> None:
     assert exported.filter(pl.col("series") == "filled (no data)").height == 3
 
 
+def _forecast_only(forecast: pl.DataFrame) -> charts.HostSeries:
+    """A host chart's series with a forecast and nothing else (no history, no backtests)."""
+    days = forecast["ds"].to_list()
+    return charts.HostSeries(
+        resource="cpu",
+        history=pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64}),
+        backtests=pl.DataFrame(schema={"model": pl.String, "ds": pl.Date, "yhat": pl.Float64}),
+        forecast=forecast,
+        today=days[0],
+        backtest_start=days[0],
+        backtest_end=days[0],
+        forecast_end=days[-1],
+        threshold=95.0,
+        first_breach=None,
+    )
+
+
 def test_the_forecast_hover_says_where_the_lower_bound_holds_for_a_trend_that_may_stop() -> None:
     """forecasts.is_trend_stop_lower flattens a rising series' lower bound: the chart says why on those days only."""
     from datetime import date, timedelta
@@ -753,19 +770,7 @@ def test_the_forecast_hover_says_where_the_lower_bound_holds_for_a_trend_that_ma
             "is_trend_stop_lower": [False, False, True, True],
         }
     )
-    empty = pl.DataFrame(schema={"model": pl.String, "ds": pl.Date, "yhat": pl.Float64})
-    series = charts.HostSeries(
-        resource="cpu",
-        history=pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64}),
-        backtests=empty,
-        forecast=forecast,
-        today=days[0],
-        backtest_start=days[0],
-        backtest_end=days[0],
-        forecast_end=days[-1],
-        threshold=95.0,
-        first_breach=None,
-    )
+    series = _forecast_only(forecast)
     notes = [row[2] for row in charts.host_resource_chart(series).data[2].customdata]
     assert notes == ["", "", charts.TREND_STOP_NOTE, charts.TREND_STOP_NOTE]
     older = series.forecast.drop("is_trend_stop_lower")  # a serving copy published before the column
@@ -809,20 +814,7 @@ def test_host_view_says_why_a_young_series_is_low_and_its_band_is_not_calibrated
         forecast = pl.DataFrame(
             {"ds": days, "yhat": [50.0] * 3, "yhat_lower": [45.0] * 3, "yhat_upper": [55.0] * 3}
         ).with_columns(pl.lit(model).alias("champion_model"))
-        figure = charts.host_resource_chart(
-            charts.HostSeries(
-                resource="cpu",
-                history=pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64}),
-                backtests=pl.DataFrame(schema={"model": pl.String, "ds": pl.Date, "yhat": pl.Float64}),
-                forecast=forecast,
-                today=days[0],
-                backtest_start=days[0],
-                backtest_end=days[0],
-                forecast_end=days[-1],
-                threshold=95.0,
-                first_breach=None,
-            )
-        )
+        figure = charts.host_resource_chart(_forecast_only(forecast))
         return {trace.name for trace in figure.data} & {"calibrated band", "regression band (no backtest)"}
 
     assert band_name("young_trend") == {"regression band (no backtest)"}
