@@ -18,5 +18,6 @@ def model(dbt, session):
         "max_imputed_share": dbt.config.meta_get("max_imputed_share"),
         "xgboost_mode": dbt.config.meta_get("xgboost_mode"),
         "xgboost_train_series": dbt.config.meta_get("xgboost_train_series"),
+        "xgboost_anchor_days": dbt.config.meta_get("xgboost_anchor_days"),
     }
     return run_engine_model("xgboost", dbt.ref("processed_data"), dbt.ref("forecast_windows"), configs, session)

@@ -190,6 +190,9 @@ class ModelConfig:
             if str(mode) not in ("global", "local"):
                 raise ValueError(f"xgboost_mode must be 'global' or 'local', got {mode!r}")
             fleet = replace(fleet, xgboost=replace(fleet.xgboost, mode=str(mode)))
+        anchor_days = count_var("xgboost_anchor_days", configs.get("xgboost_anchor_days"), "the default (7)")
+        if anchor_days is not None:
+            fleet = replace(fleet, xgboost=replace(fleet.xgboost, anchor_days=anchor_days))
         lake = configs.get("lake_dir")
         return cls(
             lake_dir=Path("data/lake" if _empty(lake) else str(lake)),

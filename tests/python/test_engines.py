@@ -400,6 +400,27 @@ def test_xgboost_local_mode_runs_per_series(fleet: list[Series]) -> None:
     assert results[0].backtest is not None and results[0].forecast is None
 
 
+def test_xgboost_does_not_start_from_a_last_day_spike(fleet: list[Series]) -> None:
+    """A history that ends on a one-day spike (a quarter-end batch, a runaway job): with the change measured from
+    the origin day alone (anchor_days 1, before session 31) the whole forecast sat on the spike; measured from
+    the last week's mean it stays near the level, lifted only by the spike's share of that mean."""
+    base = synthetic("spike", level=40.0, slope_per_year=0.0, seed=9)
+    y = base.y.copy()
+    y[-1] += 40.0
+    spike = Series("spike", "cpu", base.ds, y, base.is_imputed)
+    level = float(y[-8:-1].mean())
+    first_month = {}
+    for days in (1, 7):
+        settings = replace(FAST_XGBOOST, anchor_days=days)
+        trained = train_global([*fleet, spike], WINDOWS, [WINDOWS.train_end, WINDOWS.history_end], settings, 1)
+        result = xgboost_chunk([spike], WINDOWS, XGBoostParams(settings, trained))[0]
+        assert result.status == STATUS_OK, result.error
+        first_month[days] = float(result.forecast.yhat[:30].mean())
+    # Measured: level 42.5; anchor 7 forecasts 47.4 (40 / 7 of the spike is in the mean), anchor 1 73.6.
+    assert abs(first_month[7] - level) < 8, first_month
+    assert first_month[1] > level + 20, first_month
+
+
 def test_xgboost_stays_physical_near_the_limits(fleet: list[Series], boosters: dict[date, bytes]) -> None:
     extremes = [synthetic("up", level=75.0, slope_per_year=20.0), synthetic("down", level=6.0, slope_per_year=-4.0)]
     for result in xgboost_chunk(extremes, WINDOWS, XGBoostParams(FAST_XGBOOST, boosters)):

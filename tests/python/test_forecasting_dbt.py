@@ -256,6 +256,8 @@ def test_counts_and_time_limits_are_checked_by_name() -> None:
     config = ModelConfig.from_configs({"forecast_host_limit": "3", "forecast_time_limit_seconds": "2.5"})
     assert (config.host_limit, config.fleet.time_limit) == (3, 2.5)
     assert ModelConfig.from_configs({"forecast_host_limit": "None"}).host_limit is None
+    assert ModelConfig.from_configs({"xgboost_anchor_days": "1"}).fleet.xgboost.anchor_days == 1
+    assert ModelConfig.from_configs({}).fleet.xgboost.anchor_days == 7
     for var, value in (
         ("forecast_time_limit_seconds", "-1"),
         ("forecast_time_limit_seconds", "0"),
@@ -263,6 +265,7 @@ def test_counts_and_time_limits_are_checked_by_name() -> None:
         ("forecast_workers", "0"),
         ("calibration_series", "-5"),
         ("xgboost_train_series", "many"),
+        ("xgboost_anchor_days", "0"),
         ("forecast_chunk_hosts", "0"),
         ("interval_width", "80"),
     ):
