@@ -370,12 +370,13 @@ def _vertical(figure: go.Figure, when: date, text: str, color: str, dash: str, a
     )
 
 
-#: Hover note on days whose lower bound holds where a rising recent trend may stop (forecasts.is_trend_stop_lower).
+#: Hover note on days whose lower bound holds where a new rise may stop (forecasts.is_trend_stop_lower).
 TREND_STOP_NOTE = "<br>lower bound held: the recent rise may stop"
 
 
 def trend_stop_days(forecast: pl.DataFrame) -> list[bool]:
-    """Per forecast day, whether its lower bound was held for a trend that may stop (False for older copies)."""
+    """Per forecast day, whether its lower bound was held for a rise that may stop (forecasts.is_trend_stop_lower;
+    all False for a forecast frame without that column)."""
     if "is_trend_stop_lower" not in forecast.columns:
         return [False] * forecast.height
     return forecast["is_trend_stop_lower"].fill_null(False).to_list()

@@ -47,33 +47,29 @@ windows as (
     select * from {{ ref('forecast_windows') }}
 ),
 
-recent_range as (
+-- One read of each series' recent observed history: its last range_guard_days' maximum and 95th percentile
+-- (range guard), and the slope of the year before the recent_trend_days window (trend stop: a rise it treats
+-- as new must be trend_stop_min_acceleration times steeper than that).
+{%- set range_days = var('range_guard_days') | int %}
+{%- set trend_days = var('recent_trend_days') | int %}
+recent_history as (
     select
         history.host_id,
         history.resource,
-        max(history.y) as recent_max,
-        quantile_cont(history.y, 0.95) as recent_p95
+        max(history.y) filter (where history.ds > windows.history_end - {{ range_days }}) as recent_max,
+        quantile_cont(history.y, 0.95) filter (
+            where history.ds > windows.history_end - {{ range_days }}
+        ) as recent_p95,
+        regr_slope(history.y, datediff('day', windows.history_end, history.ds)) filter (
+            where
+            history.ds <= windows.history_end - {{ trend_days }}
+            and history.ds > windows.history_end - {{ trend_days + 365 }}
+        ) as prior_slope_per_day
     from {{ ref('processed_data') }} as history
     cross join windows
     where
         not history.is_imputed
-        and history.ds > windows.history_end - {{ var('range_guard_days') | int }}
-    group by all
-),
-
--- The slope of the year before the recent-trend window: a rise that trend stop treats as new must be
--- trend_stop_min_acceleration times steeper than it.
-prior_slope as (
-    select
-        history.host_id,
-        history.resource,
-        regr_slope(history.y, datediff('day', windows.history_end, history.ds)) as prior_slope_per_day
-    from {{ ref('processed_data') }} as history
-    cross join windows
-    where
-        not history.is_imputed
-        and history.ds <= windows.history_end - {{ var('recent_trend_days') | int }}
-        and history.ds > windows.history_end - {{ var('recent_trend_days') | int }} - 365
+        and history.ds > windows.history_end - {{ [range_days, trend_days + 365] | max }}
     group by all
 ),
 
@@ -131,13 +127,13 @@ golden as (
             champions.has_recent_trend
             and champions.recent_trend_per_day > 0
             and champions.recent_trend_per_day
-            > {{ var('trend_stop_min_acceleration', 1) }} * coalesce(prior_slope.prior_slope_per_day, 0),
+            > {{ var('trend_stop_min_acceleration') }} * coalesce(recent_history.prior_slope_per_day, 0),
             false
         ) as has_new_rise,
         datediff('day', windows.history_end, production.ds) as day_ahead,
         case
-            when max(production.yhat) over series <= recent_range.recent_max
-                then recent_range.recent_max + greatest(recent_range.recent_max - recent_range.recent_p95, 1.0)
+            when max(production.yhat) over series <= recent_history.recent_max
+                then recent_history.recent_max + greatest(recent_history.recent_max - recent_history.recent_p95, 1.0)
         end as upper_ceiling
     from production
     inner join champions
@@ -150,14 +146,10 @@ golden as (
             production.host_id = calibration.host_id
             and production.resource = calibration.resource
             and production.model = calibration.model
-    left join recent_range
+    left join recent_history
         on
-            production.host_id = recent_range.host_id
-            and production.resource = recent_range.resource
-    left join prior_slope
-        on
-            production.host_id = prior_slope.host_id
-            and production.resource = prior_slope.resource
+            production.host_id = recent_history.host_id
+            and production.resource = recent_history.resource
     cross join windows
     window series as (partition by production.host_id, production.resource)
 ),
@@ -220,6 +212,7 @@ placed as (
 stopped as (
     select
         *,
+        coalesce(uses_history_band and yhat >= history_lower, false) as takes_history_lower,
         {%- if stop_days is none %}
             cast(null as double) as stop_lower
         {%- else %}
@@ -239,8 +232,7 @@ engine_golden as (
         ds,
         yhat,
         cast(case
-            when uses_history_band and yhat >= history_lower then greatest(0, history_lower)
-            else least(calibrated_lower, stop_lower)
+            when takes_history_lower then greatest(0, history_lower) else least(calibrated_lower, stop_lower)
         end as double) as yhat_lower,
         cast(case
             when uses_history_band and yhat <= history_upper then least(100, history_upper)
@@ -267,8 +259,7 @@ engine_golden as (
         cast(upper_ceiling as double) as upper_ceiling,
         cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
         case when uses_history_band then 'history' else 'engine' end as band_source,
-        not (uses_history_band and yhat >= history_lower) and coalesce(stop_lower < calibrated_lower, false)
-            as is_trend_stop_lower
+        not takes_history_lower and coalesce(stop_lower < calibrated_lower, false) as is_trend_stop_lower
     from stopped
 ),
 
