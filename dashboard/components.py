@@ -59,7 +59,9 @@ BREACH_COLUMNS: dict[str, Any] = {
         "Breach probability",
         format="percent",
         help="Chance of exceeding the threshold on at least one day of the breach window: the calibrated band "
-        "read as a normal interval, each day's own noise (from the backtest) counted as a separate chance to cross; "
+        "read as a normal interval on each side of the forecast (a forecast over the threshold whose lower bound "
+        "sits far under it, as a new rise's held lower bound does, is no certainty), each day's own noise (from "
+        "the backtest) counted as a separate chance to cross; "
         "or, if larger, the chance that the series' recurring peaks over the threshold come again within it",
     ),
     "breach_basis": st.column_config.TextColumn(

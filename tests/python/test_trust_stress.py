@@ -6,7 +6,8 @@ and the built warehouse is read against the truth the generator kept aside (the 
 
 - level shifts up and saturating series that stay under the threshold raise no alarm (no capacity_risks
   row, host not RED);
-- a genuine late ramp (true breach within 90 days) is flagged within 90 days;
+- a genuine late ramp (true breach within 90 days) is flagged within 90 days; its band's lower bound holds (the
+  rise may stop) and its breach chance reads that lower bound, so it is stated as likely, not certain;
 - calm series get bands about as wide as their own noise that still cover most of their truth;
 - on so small a fleet the calibration factors stay within [0.5, 4] (a factor of 113 once stretched a calm
   band to 12+ points on an 8-host fleet);
@@ -23,8 +24,10 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
+from scipy.stats import norm
 from support import run_isolated
 
 from python_engines.stress import StressConfig, generate_stress_fleet
@@ -253,3 +256,38 @@ def test_the_late_ramps_band_admits_the_rise_may_stop(built: tuple[Path, Path]) 
     assert held["yhat"].max() > lower_at_stop + 10 and (held["yhat_upper"] >= held["yhat"]).all()
     calm = forecasts.filter((pl.col("family") == "calm") & pl.col("is_trend_stop_lower"))
     assert calm.height == 0, str(calm.select("host_id", "resource").unique())
+
+
+def test_the_late_ramps_breach_chance_is_its_bands_not_a_certainty(built: tuple[Path, Path]) -> None:
+    """The late ramp stays flagged (the upper bound crosses), but its breach chance reads the band's lower half
+    on the days its point forecast is over the threshold: with the lower bound held, the band itself says the
+    ramp may stay under 95, and the chance says so too instead of a certainty. Checked against the two-piece
+    normal worked out here from the forecast rows (scipy), which is a floor: the days' own noise only adds."""
+    database, exports = built
+    threshold, z = 95.0, norm.ppf(0.9)  # dbt_project.yml breach_threshold and interval_width 0.8
+    ramp = _series(exports).filter(pl.col("family") == "late_ramp").select("host_id", "resource")
+    days = _frame(
+        database,
+        "select host_id, resource, yhat, yhat_lower, yhat_upper from forecasts "
+        "where datediff('day', (select history_end from forecast_windows), ds) between 1 and 90",
+    ).join(ramp, on=["host_id", "resource"])
+    over = days["yhat"] > threshold
+    lower_sd = ((days["yhat"] - days["yhat_lower"]) / z).to_numpy()
+    upper_sd = ((days["yhat_upper"] - days["yhat"]) / z).to_numpy()
+    sd = np.where(over.to_numpy(), lower_sd, upper_sd)
+    worst_day = float(
+        np.max(
+            np.where(
+                sd > 0,
+                norm.sf(threshold, days["yhat"].to_numpy(), np.maximum(sd, 1e-12)),
+                over.to_numpy().astype(float),
+            )
+        )
+    )
+    risk = _frame(database, "select host_id, resource, breach_probability from capacity_risks").join(
+        ramp, on=["host_id", "resource"]
+    )
+    assert risk.height == 1, _explain(database, exports, ramp)
+    stated = risk["breach_probability"].item()
+    assert worst_day < 0.95, f"the held lower bound should leave room under the threshold: {worst_day}"
+    assert worst_day - 1e-4 <= stated < 0.99, (stated, worst_day)
