@@ -646,7 +646,10 @@ def _check_golden_rule(flags: pl.DataFrame, golden_flags: pl.DataFrame) -> None:
     )
     if differ.height:
         log.warning(
-            "%d series where capacity_risks and the golden upper bound disagree (history_end differs?)", differ.height
+            "%d series where capacity_risks and the golden upper bound disagree: an upper bound over the threshold "
+            "that the alert's band rules (breach_alert_band_max_difficulty, breach_alert_min_probability) leave "
+            "unflagged, or a history_end that differs",
+            differ.height,
         )
 
 
