@@ -75,8 +75,9 @@
     band_exceedance(threshold, mean, lower_sd, upper_sd): P(X > threshold) for a band read as a two-piece normal
     (each half of the distribution has its own sd: lower_sd below the mean, upper_sd above it). A threshold at or
     over the mean is crossed through the upper half, one under it through the lower: a band whose lower bound sits
-    far below a point forecast over the threshold says the series may well stay under it. Continuous at
-    mean = threshold (1/2 from either side); a zero sd is certain on its side, as in normal_exceedance.
+    far below a point forecast over the threshold says the series may well stay under it. Where both sds are
+    positive it is continuous at mean = threshold (1/2 from either side); a zero sd is certain on its side, as in
+    normal_exceedance.
 -#}
 {% macro band_exceedance(threshold, mean, lower_sd, upper_sd) -%}
     case

@@ -1,18 +1,20 @@
 -- The chance of a breach within breach_window_days: that the series exceeds breach_threshold on at least one
 -- window day. One row per host x resource of forecasts.
 --
--- The calibrated band of a day, read as a normal interval (sigma = (yhat_upper - yhat) / z, as in
--- int_series_breach_outlook), holds two kinds of error. One is shared by every day (the level or the slope is
--- off: if day 10 is high, day 11 is too); the other is each day's own noise, which a forecast of the level cannot
--- know. The chance that the worst day exceeds the threshold (worst_day_probability) counts the shared kind only:
--- as if the days moved together. With its own noise, a series whose level sits just under the threshold gets
+-- The calibrated band of a day, read as a normal interval on each side of the point forecast (sigma =
+-- (yhat_upper - yhat) / z above it, lower_sigma = (yhat - yhat_lower) / z below it: see below), holds two
+-- kinds of error. One is shared by every day (the level or the slope is off: if day 10 is high, day 11 is
+-- too); the other is each day's own noise, which a forecast of the level cannot know. The chance that the
+-- worst day exceeds the threshold (worst_day_probability) counts the shared kind only: as if the days moved
+-- together. With its own noise, a series whose level sits just under the threshold gets
 -- ninety draws, and one of them is likely to cross: on stress seeds 1-5 (the tuning seeds) series given a
 -- worst-day chance of 0.3-0.5 breached in 75% of cases, 0.5-0.7 in all of them.
 --
 -- So each day's variance is split: noise_sd is the day's own noise, read from the day-to-day changes of the
 -- champion's backtest errors (1.4826 x their median absolute deviation / sqrt(2): white noise's sd, robust to
 -- the few large changes of a host that switches between levels or resets, whose errors then persist for days
--- and are shared, not drawn anew), at most the day's sigma; the shared part is sqrt(sigma^2 - noise_sd^2).
+-- and are shared, not drawn anew), at most the day's sigma (of the half read); the shared part is
+-- sqrt(sigma^2 - noise_sd^2).
 -- Given the shared error z (a standard normal), days exceed the threshold independently with
 -- p_d(z) = 1 - Phi((threshold - yhat_d - shared_d * z) / noise_sd), so the chance of none is prod(1 - p_d(z));
 -- the chance of a breach is its complement averaged over z (a grid of z_steps + 1 points on -z_limit..z_limit
@@ -27,8 +29,9 @@
 -- holds its lower bound while its point forecast climbs on (forecasts.is_trend_stop_lower): reading the upper
 -- half alone, such a series crossing the threshold was stated 0.95-1.0, and on the seen held-out seeds
 -- 1022-1024 the series stated at least 0.95 breached in 56% of cases. breach_chance_two_sided false reads the
--- upper half on both sides (the former rule). On the lower half the grid is as fine as on the upper: a noise
--- under a tenth of the lower sigma can overstate a chance by up to about 0.02 (a grid step's weight).
+-- upper half on both sides (the former rule). The noise filter below compares the noise with the narrowest
+-- half of any window day, upper or lower: a series forecast at 100 all window has no upper half at all, and its
+-- noise still counts through the lower one.
 --
 -- Only series whose worst day has a chance of at least about 1e-7 (yhat + 5.2 sigma over the threshold) are
 -- integrated: below that the breach chance rounds to 0 at 4 places whatever the noise (90 days x 1e-7).
@@ -79,7 +82,9 @@ worst_days as (
         any_value(champion_model) as champion_model,
         max({{ band_exceedance(threshold, 'yhat', 'lower_sigma', 'sigma') }}) as worst_day_probability,
         bool_or(yhat + 5.2 * sigma > {{ threshold }}) as is_candidate,
-        min(sigma) filter (where sigma > 0) as narrowest_sigma
+        -- least() skips nulls: a series with no positive upper half (at 100 all window) takes its lower halves'
+        least(min(sigma) filter (where sigma > 0), min(lower_sigma) filter (where lower_sigma > 0))
+            as narrowest_sigma
     from window_days
     group by all
 ),

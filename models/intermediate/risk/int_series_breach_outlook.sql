@@ -8,7 +8,9 @@
 -- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2. The
 -- series' chances, worst_day_probability (the likeliest window day's P) and breach_probability (of exceeding
 -- the threshold on at least one window day: the days' own noise gives more than one chance), come from
--- int_series_breach_chance, which reads the band the same way.
+-- int_series_breach_chance, which reads the band the same way above the point forecast, and through its lower
+-- half on a day whose point forecast is over the threshold (a two-piece normal; the alert's day rule here reads
+-- the upper half on every day, and such a day has P >= 0.5 either way).
 --
 -- Alert rule: a window day is an alert day when its upper bound exceeds breach_threshold (and, only if the var
 -- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
