@@ -44,6 +44,7 @@ silent_hosts as (
         fleet_resources.resource,
         false as has_forecast,
         0 as history_observed_days,
+        false as is_breach_alert,
         true as has_no_telemetry
     from hosts
     cross join fleet_resources

@@ -260,10 +260,15 @@ def joiners_fleet(directory: Path) -> OwnFleet:
     return OwnFleet(directory / "inventory.csv", str(directory / "exports" / "*.csv"))
 
 
+#: An inventory host of short_fleet with no telemetry at all.
+SILENT = "gone-01"
+
+
 def short_fleet(directory: Path) -> OwnFleet:
-    """Two hosts with 60 days of history in all: too short for any backtest (4 months)."""
+    """Two hosts with 60 days of history in all: too short for any backtest (4 months); and SILENT, a third
+    inventory host none of whose rows is in the export."""
     hosts = {"new-01": date(2025, 5, 1), "new-02": date(2025, 5, 1)}
-    write_csv(inventory_frame(list(hosts)), directory / "inventory.csv")
+    write_csv(inventory_frame([*hosts, SILENT]), directory / "inventory.csv")
     write_csv(daily_telemetry(hosts, date(2025, 6, 29)), directory / "telemetry.csv")
     return OwnFleet(directory / "inventory.csv", str(directory / "telemetry.csv"))
 

@@ -19,6 +19,7 @@ import pytest
 from own_fleets import (
     JOINED,
     JOINED_END,
+    SILENT,
     STUCK,
     OwnFleet,
     bad_rows_fleet,
@@ -285,7 +286,9 @@ def serving_file_of(data: Path) -> Path:
 def test_a_fleet_shorter_than_the_backtest_completes_with_every_series_explained(tmp_path: Path) -> None:
     """60 days of history cannot be backtested over 4 months: the build still completes, every series is
     insufficient_history in every engine, one line says why, and every series (60 observed days, young_min_days)
-    gets the young-series straight line instead of no forecast."""
+    gets the young-series straight line instead of no forecast. An inventory host without a single telemetry row
+    does not fail the build either (its rightsizing rows once had a null is_breach_alert, which the model's own
+    not_null test stopped the build on): it is listed with why, and raises no alert."""
     data, work = tmp_path / "data", tmp_path
     _load(short_fleet(tmp_path / "exports"), data, work)
     result = run_isolated(["horizonscale", "build", "--out", str(work / "reports")], data, work)
@@ -297,3 +300,7 @@ def test_a_fleet_shorter_than_the_backtest_completes_with_every_series_explained
     assert _query(serving, "select count(*), string_agg(distinct champion_model) from forecasts") == [
         (8 * 180, "young_trend")
     ]
+    sizing = "select distinct is_breach_alert, split_part(reason, ':', 1) from rightsizing where host_id = ?"
+    assert _query(serving, sizing, [SILENT]) == [(False, "no telemetry")]
+    ((reason,),) = _query(serving, "select status_reason from fleet_health where host_id = ?", [SILENT])
+    assert reason.startswith("no telemetry"), reason
