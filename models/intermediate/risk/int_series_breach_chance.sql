@@ -40,6 +40,9 @@
 {%- set interval_width = var('interval_width') | float -%}
 {%- set daily_noise = var('breach_chance_daily_noise', true) -%}
 {%- set two_sided = var('breach_chance_two_sided', true) -%}
+{%- set z = normal_quantile((1 + interval_width) / 2) -%}
+{%- set upper_half = '(forecasts.yhat_upper - forecasts.yhat)' -%}
+{%- set lower_half = '(forecasts.yhat - forecasts.yhat_lower)' if two_sided else upper_half -%}
 {%- set z_limit = 5 -%}
 {%- set z_steps = 100 -%}
 {%- set min_noise_share = 0.1 %}
@@ -64,12 +67,9 @@ window_days as (
         forecasts.resource,
         forecasts.champion_model,
         forecasts.yhat,
-        (forecasts.yhat_upper - forecasts.yhat) / {{ normal_quantile((1 + interval_width) / 2) }} as sigma,
-        {% if two_sided -%}
-            (forecasts.yhat - forecasts.yhat_lower) / {{ normal_quantile((1 + interval_width) / 2) }}
-        {%- else -%}
-            (forecasts.yhat_upper - forecasts.yhat) / {{ normal_quantile((1 + interval_width) / 2) }}
-        {%- endif %} as lower_sigma
+        {{ upper_half }} / {{ z }} as sigma,
+        -- the var off: the lower half is read as the upper's mirror
+        {{ lower_half }} / {{ z }} as lower_sigma
     from forecasts
     cross join windows
     where datediff('day', windows.history_end, forecasts.ds) between 1 and {{ window_days }}
