@@ -370,16 +370,20 @@ def _vertical(figure: go.Figure, when: date, text: str, color: str, dash: str, a
     )
 
 
-#: Hover note on days whose lower bound holds where a new rise may stop (forecasts.is_trend_stop_lower).
+#: Hover notes on days whose band holds where a new rise (lower bound) or fall (upper bound) may stop
+#: (forecasts.is_trend_stop_lower / is_trend_stop_upper).
 TREND_STOP_NOTE = "<br>lower bound held: the recent rise may stop"
+FALL_STOP_NOTE = "<br>upper bound held: the recent fall may stop"
 
 
-def trend_stop_days(forecast: pl.DataFrame) -> list[bool]:
-    """Per forecast day, whether its lower bound was held for a rise that may stop (forecasts.is_trend_stop_lower;
-    all False for a forecast frame without that column)."""
-    if "is_trend_stop_lower" not in forecast.columns:
-        return [False] * forecast.height
-    return forecast["is_trend_stop_lower"].fill_null(False).to_list()
+def trend_stop_notes(forecast: pl.DataFrame) -> list[str]:
+    """Per forecast day, the hover note saying which bound was held for a rise or fall that may stop ("" on other
+    days, and for a forecast frame without the flag columns)."""
+    notes = pl.lit("")
+    for column, note in (("is_trend_stop_lower", TREND_STOP_NOTE), ("is_trend_stop_upper", FALL_STOP_NOTE)):
+        if column in forecast.columns:
+            notes = pl.when(pl.col(column).fill_null(False)).then(pl.lit(note)).otherwise(notes)
+    return forecast.with_columns(notes.alias("_trend_stop_note"))["_trend_stop_note"].to_list()
 
 
 def host_resource_chart(series: HostSeries) -> go.Figure:
@@ -427,7 +431,7 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
                     zip(
                         forecast["yhat_lower"].to_list(),
                         forecast["yhat_upper"].to_list(),
-                        [TREND_STOP_NOTE if held else "" for held in trend_stop_days(forecast)],
+                        trend_stop_notes(forecast),
                         strict=True,
                     )
                 ),

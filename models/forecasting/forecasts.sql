@@ -27,12 +27,17 @@
 -- climbs with it for six months states a certainty no history of weeks gives. Growth that has lasted a year
 -- (a line, a compounding curve) keeps its band. The point forecast and the upper bound (the breach alert's
 -- side) stay. A ramp that levelled off after the history ended sat under such a band on three days in four.
+-- A new fall (trend_stop_falls) is the mirror: the upper bound holds from trend_stop_days ahead
+-- (is_trend_stop_upper). A drain forecast on to 0 may settle anywhere above it, and its band had sat under a host
+-- still idling at a few percent; the held value is one of the first trend_stop_days' upper bounds, so the alert
+-- gains no day.
 --
 -- At a limit (a point forecast of 0 or 100) a band keeps its first day's half-width on the open side: a drain
 -- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
 -- a lower bound under it. Clipped at the limit, the band had shrunk to one value.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
 {%- set stop_days = var('trend_stop_days', none) %}
+{%- set stop_falls = var('trend_stop_falls', true) %}
 with
 
 leaderboard as (
@@ -130,6 +135,17 @@ golden as (
             > {{ var('trend_stop_min_acceleration') }} * coalesce(recent_history.prior_slope_per_day, 0),
             false
         ) as has_new_rise,
+        {%- if stop_falls %}
+            coalesce(
+                champions.has_recent_trend
+                and champions.recent_trend_per_day < 0
+                and champions.recent_trend_per_day
+                < {{ var('trend_stop_min_acceleration') }} * coalesce(recent_history.prior_slope_per_day, 0),
+                false
+            )
+        {%- else %}
+            false
+        {%- endif %} as has_new_fall,
         datediff('day', windows.history_end, production.ds) as day_ahead,
         case
             when max(production.yhat) over series <= recent_history.recent_max
@@ -213,13 +229,19 @@ stopped as (
     select
         *,
         coalesce(uses_history_band and yhat >= history_lower, false) as takes_history_lower,
+        coalesce(uses_history_band and yhat <= history_upper, false) as takes_history_upper,
         {%- if stop_days is none %}
-            cast(null as double) as stop_lower
+            cast(null as double) as stop_lower,
+            cast(null as double) as stop_upper
         {%- else %}
             case
                 when has_new_rise and day_ahead > {{ stop_days | int }}
                     then max(calibrated_lower) filter (where day_ahead = {{ stop_days | int }}) over series
-            end as stop_lower
+            end as stop_lower,
+            case
+                when has_new_fall and day_ahead > {{ stop_days | int }}
+                    then max(guarded_upper) filter (where day_ahead = {{ stop_days | int }}) over series
+            end as stop_upper
         {%- endif %}
     from placed
     window series as (partition by host_id, resource)
@@ -235,8 +257,8 @@ engine_golden as (
             when takes_history_lower then greatest(0, history_lower) else least(calibrated_lower, stop_lower)
         end as double) as yhat_lower,
         cast(case
-            when uses_history_band and yhat <= history_upper then least(100, history_upper)
-            else greatest(guarded_upper, upside_upper)
+            when takes_history_upper then least(100, history_upper)
+            else greatest(guarded_upper, upside_upper, stop_upper)
         end as double) as yhat_upper,
         raw_yhat_lower,
         raw_yhat_upper,
@@ -259,7 +281,9 @@ engine_golden as (
         cast(upper_ceiling as double) as upper_ceiling,
         cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
         case when uses_history_band then 'history' else 'engine' end as band_source,
-        not takes_history_lower and coalesce(stop_lower < calibrated_lower, false) as is_trend_stop_lower
+        not takes_history_lower and coalesce(stop_lower < calibrated_lower, false) as is_trend_stop_lower,
+        not takes_history_upper
+        and coalesce(stop_upper > greatest(guarded_upper, upside_upper), false) as is_trend_stop_upper
     from stopped
 ),
 
@@ -286,7 +310,8 @@ young as (
         cast(null as double) as upper_ceiling,
         cast(null as double) as growth_upside,
         'engine' as band_source,
-        false as is_trend_stop_lower
+        false as is_trend_stop_lower,
+        false as is_trend_stop_upper
     from {{ ref('int_young_series_forecasts') }}
 ),
 

@@ -755,8 +755,9 @@ def _forecast_only(forecast: pl.DataFrame) -> charts.HostSeries:
     )
 
 
-def test_the_forecast_hover_says_where_the_lower_bound_holds_for_a_trend_that_may_stop() -> None:
-    """forecasts.is_trend_stop_lower flattens a rising series' lower bound: the chart says why on those days only."""
+def test_the_forecast_hover_says_where_a_bound_holds_for_a_trend_that_may_stop() -> None:
+    """forecasts.is_trend_stop_lower flattens a rising series' lower bound and is_trend_stop_upper a falling one's
+    upper bound: the chart says which and why on those days only."""
     from datetime import date, timedelta
 
     days = [date(2026, 1, 1) + timedelta(days=d) for d in range(4)]
@@ -768,12 +769,22 @@ def test_the_forecast_hover_says_where_the_lower_bound_holds_for_a_trend_that_ma
             "yhat_upper": [55.0, 57.0, 59.0, 61.0],
             "champion_model": ["prophet"] * 4,
             "is_trend_stop_lower": [False, False, True, True],
+            "is_trend_stop_upper": [False, False, False, False],
         }
     )
     series = _forecast_only(forecast)
     notes = [row[2] for row in charts.host_resource_chart(series).data[2].customdata]
     assert notes == ["", "", charts.TREND_STOP_NOTE, charts.TREND_STOP_NOTE]
-    older = series.forecast.drop("is_trend_stop_lower")  # a serving copy published before the column
+    falling = forecast.with_columns(
+        pl.Series("yhat", [50.0, 48.0, 46.0, 44.0]),
+        pl.Series("yhat_lower", [45.0, 43.0, 41.0, 39.0]),
+        pl.Series("yhat_upper", [55.0, 53.0, 53.0, 53.0]),
+        pl.Series("is_trend_stop_lower", [False] * 4),
+        pl.Series("is_trend_stop_upper", [False, False, True, True]),
+    )
+    notes = [row[2] for row in charts.host_resource_chart(replace(series, forecast=falling)).data[2].customdata]
+    assert notes == ["", "", charts.FALL_STOP_NOTE, charts.FALL_STOP_NOTE]
+    older = series.forecast.drop("is_trend_stop_lower", "is_trend_stop_upper")  # a copy published before the flags
     notes = [row[2] for row in charts.host_resource_chart(replace(series, forecast=older)).data[2].customdata]
     assert notes == [""] * 4
 

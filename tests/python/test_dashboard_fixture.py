@@ -277,7 +277,8 @@ select
     'best backtest score' as champion_reason,
     false as is_regime_override,
     'engine' as band_source,
-    false as is_trend_stop_lower
+    false as is_trend_stop_lower,
+    false as is_trend_stop_upper
 from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
