@@ -1,6 +1,6 @@
 """The breach alert a planner relies on, end to end on a small stress fleet with real fits.
 
-Seven stress hosts (28 series, families chosen with ``StressConfig(families=...)``) go through the
+Eight stress hosts (32 series, families chosen with ``StressConfig(families=...)``) go through the
 bring-your-own-fleet path (``horizonscale load``, then ``horizonscale build``: real dbt, Prophet and XGBoost),
 and the built warehouse is read against the truth the generator kept aside (the 180 days after history_end):
 
@@ -11,6 +11,7 @@ and the built warehouse is read against the truth the generator kept aside (the 
 - calm series get bands about as wide as their own noise that still cover most of their truth;
 - on so small a fleet the calibration factors stay within [0.5, 4] (a factor of 113 once stretched a calm
   band to 12+ points on an 8-host fleet);
+- a load that turned and falls holds its upper bound (the fall may stop) and raises no alarm;
 - a host whose series cycle without a trend (restart sawtooth, two levels, fill and cleanup) raises no alarm,
   and a sawtooth's band is its own last-year range (int_series_history_band), which covers its future.
 
@@ -45,6 +46,7 @@ FAMILIES = (
     *("calm", "saturating", "calm", "calm"),  # sf-0005
     *("calm", *CALM),  # sf-0006
     *("restart_sawtooth", "two_level", "fill_cleanup", "restart_sawtooth"),  # sf-0007: cycles, no trend
+    *("reversing", "level_shift_down", "reversing", "level_shift_down"),  # sf-0008: falls and steps down
 )
 HOSTS = len(FAMILIES) // 4
 QUIET_FAMILIES = ("level_shift_up", "saturating")
@@ -255,6 +257,40 @@ def test_the_late_ramps_band_admits_the_rise_may_stop(built: tuple[Path, Path]) 
     # The alert's side is untouched: the point forecast climbs well past the held bound (measured: to 100).
     assert held["yhat"].max() > lower_at_stop + 10 and (held["yhat_upper"] >= held["yhat"]).all()
     calm = forecasts.filter((pl.col("family") == "calm") & pl.col("is_trend_stop_lower"))
+    assert calm.height == 0, str(calm.select("host_id", "resource").unique())
+
+
+def test_a_new_falls_band_admits_the_fall_may_stop(built: tuple[Path, Path]) -> None:
+    """The mirror of the trend stop: a load that turned after a year of growth and falls (a project wound down)
+    may settle at any time, so its upper bound follows the fall for trend_stop_days, then holds, while the point
+    forecast and the lower bound fall on. Holding one of its own first days' upper bounds, it raises no alarm.
+    Measured on this seed: sf2-0008's cpu holds and its band covers 0.97 of its 180 days (the fall slowed to 49
+    where the forecast went on to 43); its disk, forecast flat by its champion, has no new fall to hold."""
+    database, exports = built
+    stop_days = 20  # dbt_project.yml trend_stop_days
+    forecasts = _frame(
+        database,
+        "select host_id, resource, datediff('day', (select history_end from forecast_windows), ds) as day, yhat, "
+        "yhat_lower, yhat_upper, is_trend_stop_upper from forecasts",
+    ).join(_series(exports).select("host_id", "resource", "family"), on=["host_id", "resource"])
+    falling = forecasts.filter(pl.col("family") == "reversing")
+    held = falling.filter(pl.col("is_trend_stop_upper"))
+    assert held.height > 0, _explain(database, exports, falling.select("host_id", "resource").unique())
+    for key, days in falling.join(held.select("host_id", "resource").unique(), on=["host_id", "resource"]).group_by(
+        "host_id", "resource"
+    ):
+        days = days.sort("day")
+        upper_at_stop = days.filter(pl.col("day") == stop_days)["yhat_upper"].item()
+        after = days.filter(pl.col("day") > stop_days)
+        assert (after["yhat_upper"] >= upper_at_stop - 1e-9).all(), f"{key}: {after}"
+        # The point forecast falls on under the held bound.
+        assert after["yhat"].min() < upper_at_stop - 2, f"{key}: {after}"
+    risks = _frame(database, "select host_id, resource from capacity_risks")
+    fall_keys = _series(exports).filter(pl.col("family").is_in(["reversing", "level_shift_down"]))
+    alarms = fall_keys.select("host_id", "resource").join(risks, on=["host_id", "resource"])
+    assert alarms.height == 0, _explain(database, exports, alarms)
+    # Nothing else in the fleet falls: calm series keep their band.
+    calm = forecasts.filter((pl.col("family") == "calm") & pl.col("is_trend_stop_upper"))
     assert calm.height == 0, str(calm.select("host_id", "resource").unique())
 
 
