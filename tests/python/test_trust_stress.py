@@ -236,6 +236,15 @@ def test_cycling_shapes_take_their_own_range_as_band(built: tuple[Path, Path]) -
     assert history["coverage"].min() >= 0.65 and history["coverage"].max() <= 0.95, str(bands)
 
 
+def _forecast_days(database: Path, exports: Path) -> pl.DataFrame:
+    """Every golden forecast day by days ahead, with its band, both trend-stop flags and the series' family."""
+    return _frame(
+        database,
+        "select host_id, resource, datediff('day', (select history_end from forecast_windows), ds) as day, yhat, "
+        "yhat_lower, yhat_upper, is_trend_stop_lower, is_trend_stop_upper from forecasts",
+    ).join(_series(exports).select("host_id", "resource", "family"), on=["host_id", "resource"])
+
+
 def test_the_late_ramps_band_admits_the_rise_may_stop(built: tuple[Path, Path]) -> None:
     """A ramp that began weeks before the end may level off at any time (on the held-out shapes most did): its
     lower bound follows the ramp for trend_stop_days, then holds, while the point forecast and the upper bound
@@ -244,11 +253,7 @@ def test_the_late_ramps_band_admits_the_rise_may_stop(built: tuple[Path, Path]) 
     off its lower bound's weekly crests)."""
     database, exports = built
     stop_days = 20  # dbt_project.yml trend_stop_days
-    forecasts = _frame(
-        database,
-        "select host_id, resource, datediff('day', (select history_end from forecast_windows), ds) as day, yhat, "
-        "yhat_lower, yhat_upper, is_trend_stop_lower from forecasts",
-    ).join(_series(exports).select("host_id", "resource", "family"), on=["host_id", "resource"])
+    forecasts = _forecast_days(database, exports)
     ramp = forecasts.filter(pl.col("family") == "late_ramp").sort("day")
     held = ramp.filter(pl.col("day") > stop_days)
     lower_at_stop = ramp.filter(pl.col("day") == stop_days)["yhat_lower"].item()
@@ -268,11 +273,7 @@ def test_a_new_falls_band_admits_the_fall_may_stop(built: tuple[Path, Path]) -> 
     where the forecast went on to 43); its disk, forecast flat by its champion, has no new fall to hold."""
     database, exports = built
     stop_days = 20  # dbt_project.yml trend_stop_days
-    forecasts = _frame(
-        database,
-        "select host_id, resource, datediff('day', (select history_end from forecast_windows), ds) as day, yhat, "
-        "yhat_lower, yhat_upper, is_trend_stop_upper from forecasts",
-    ).join(_series(exports).select("host_id", "resource", "family"), on=["host_id", "resource"])
+    forecasts = _forecast_days(database, exports)
     falling = forecasts.filter(pl.col("family") == "reversing")
     held = falling.filter(pl.col("is_trend_stop_upper"))
     assert held.height > 0, _explain(database, exports, falling.select("host_id", "resource").unique())
