@@ -32,6 +32,7 @@ from python_engines.load_checks import (
     describe_value_scale,
     fraction_groups_problem,
     profile_telemetry,
+    reserved_label_problem,
     resolve_value_scale,
     silent_hosts_warning,
     value_groups,
@@ -398,6 +399,14 @@ def inspect_staged(staged_inventory: Path, parts: list[tuple[Path, int]], value_
     return scale
 
 
+def refuse_reserved_labels(staged_inventory: Path, source: str) -> None:
+    """IngestError when an inventory host's region or app_code is a mart roll-up's label ('ALL')."""
+    with duckdb.connect() as con:
+        problem = reserved_label_problem(con, staged_inventory, source)
+    if problem is not None:
+        raise IngestError(f"{problem}; nothing was changed")
+
+
 def warn_silent_hosts(staged_inventory: Path, parts: list[tuple[Path, int]], source: str) -> None:
     """A first load (not an append, which may bring some hosts' days only) names inventory hosts without data."""
     with duckdb.connect() as con:
@@ -453,6 +462,7 @@ def ingest(paths: ProjectPaths, inventory: str, telemetry: str, value_scale: str
     staging.mkdir(parents=True)
     try:
         staged_inventory, parts = stage_inputs(inventories[0], telemetry_files, staging)
+        refuse_reserved_labels(staged_inventory, inventories[0])
         scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
         warn_silent_hosts(staged_inventory, parts, telemetry)
         audit = {
@@ -531,6 +541,8 @@ def append_telemetry(
                 probe.execute("detach warehouse")
         if not any(rows for _, rows in parts):
             raise IngestError(f"{', '.join(telemetry_files)}: no telemetry rows (check the export)")
+        if inventories:
+            refuse_reserved_labels(staged_inventory, inventories[0])
         scale = inspect_staged(staged_inventory, parts, value_scale, telemetry)
         if inventories:
             warn_silent_hosts(staged_inventory, parts, telemetry)

@@ -358,6 +358,36 @@ def silent_hosts_warning(
     )
 
 
+#: Inventory values the marts use as a roll-up's label (column -> the mart whose roll-up rows carry it): a real
+#: region or app_code spelled so would share its key with the roll-up row and fail the build's unique tests.
+RESERVED_LABELS: dict[str, tuple[str, str]] = {
+    "region": ("ALL", "department_risk_summary's roll-up over every region"),
+    "app_code": ("ALL", "rightsizing_summary's roll-up over every app_code"),
+}
+
+RESERVED_SQL = """
+select list(distinct trim(host_id) order by trim(host_id))
+from read_parquet({inventory})
+where upper(trim({column})) = {label}
+"""
+
+
+def reserved_label_problem(con: duckdb.DuckDBPyConnection, staged_inventory: Path, source: str) -> str | None:
+    """The message refusing an inventory whose region or app_code is a roll-up's label (the refinery upper-cases
+    both, so 'all' is 'ALL'), naming the hosts and the fix; None when no host carries one."""
+    problems = []
+    for column, (label, meaning) in RESERVED_LABELS.items():
+        sql = RESERVED_SQL.format(inventory=_literal(str(staged_inventory)), column=column, label=_literal(label))
+        (hosts,) = con.execute(sql).fetchone()
+        if hosts:
+            shown = ", ".join(hosts[:3]) + (f" and {len(hosts) - 3} more" if len(hosts) > 3 else "")
+            count = f"{len(hosts):,} host{'s' if len(hosts) > 1 else ''}"
+            problems.append(f"{column} '{label}' ({count}: {shown}) is the label of {meaning}")
+    if not problems:
+        return None
+    return f"{source}: {'; '.join(problems)}; rename it in the inventory (for example 'GLOBAL') and load again"
+
+
 def _aliases_sql() -> str:
     """The known resource spellings: the project's seed, or the four names where no project is found."""
     try:

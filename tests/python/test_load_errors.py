@@ -198,6 +198,31 @@ def test_inventory_hosts_without_telemetry_are_named_at_load(tmp_path: Path) -> 
     assert "AMBER 'no telemetry'" in warning
 
 
+def test_a_region_or_app_code_named_like_a_roll_up_is_refused_with_the_hosts_and_the_fix(tmp_path: Path) -> None:
+    """department_risk_summary labels its roll-up over regions 'ALL', rightsizing_summary its roll-up over
+    app_codes: a real region 'all' (upper-cased by the refinery) shared the roll-up's key and the whole build
+    failed on a unique test. The load now refuses it, names the hosts and the fix, and changes nothing."""
+    inventory = inventory_frame(list(HOSTS)).with_columns(
+        pl.Series("region", ["all", "emea", " All "]), pl.Series("app_code", ["app-0", "ALL", "app-1"])
+    )
+    target = tmp_path / "telemetry.csv"
+    _telemetry().write_csv(target)
+    line = _refused(
+        tmp_path,
+        _load(tmp_path, write_csv(inventory, tmp_path / "inventory.csv"), target),
+        "region 'ALL' (2 hosts: h0, h2)",
+        "app_code 'ALL' (1 host: h1)",
+        "rename it in the inventory",
+    )
+    assert "department_risk_summary" in line and "rightsizing_summary" in line
+    # Renamed, the same fleet loads.
+    renamed = inventory.with_columns(
+        pl.Series("region", ["global", "emea", "global"]), pl.col("app_code").str.replace("ALL", "app-2")
+    )
+    result = _load(tmp_path, write_csv(renamed, tmp_path / "inventory.csv"), target)
+    assert result.returncode == 0, result.stderr
+
+
 # --- value scale ----------------------------------------------------------------------------------------------
 
 
