@@ -368,7 +368,7 @@ RESERVED_LABELS: dict[str, tuple[str, str]] = {
 RESERVED_SQL = """
 select list(distinct trim(host_id) order by trim(host_id))
 from read_parquet({inventory})
-where upper(trim({column})) = {label}
+where upper(trim({column})) = {label} and nullif(trim(host_id), '') is not null
 """
 
 

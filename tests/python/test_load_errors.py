@@ -202,8 +202,9 @@ def test_a_region_or_app_code_named_like_a_roll_up_is_refused_with_the_hosts_and
     """department_risk_summary labels its roll-up over regions 'ALL', rightsizing_summary its roll-up over
     app_codes: a real region 'all' (upper-cased by the refinery) shared the roll-up's key and the whole build
     failed on a unique test. The load now refuses it, names the hosts and the fix, and changes nothing."""
-    inventory = inventory_frame(list(HOSTS)).with_columns(
-        pl.Series("region", ["all", "emea", " All "]), pl.Series("app_code", ["app-0", "ALL", "app-1"])
+    # A row without a host_id (the refinery rejects it as missing_host_id) is no host to name.
+    inventory = inventory_frame([*HOSTS, ""]).with_columns(
+        pl.Series("region", ["all", "emea", " All ", "all"]), pl.Series("app_code", ["app-0", "ALL", "app-1", "x"])
     )
     target = tmp_path / "telemetry.csv"
     _telemetry().write_csv(target)
@@ -216,11 +217,18 @@ def test_a_region_or_app_code_named_like_a_roll_up_is_refused_with_the_hosts_and
     )
     assert "department_risk_summary" in line and "rightsizing_summary" in line
     # Renamed, the same fleet loads.
-    renamed = inventory.with_columns(
+    renamed = inventory.head(3).with_columns(
         pl.Series("region", ["global", "emea", "global"]), pl.col("app_code").str.replace("ALL", "app-2")
     )
     result = _load(tmp_path, write_csv(renamed, tmp_path / "inventory.csv"), target)
     assert result.returncode == 0, result.stderr
+    # An append that brings the old inventory back is refused as well, and the loaded fleet stays as it was.
+    again = write_csv(inventory, tmp_path / "inventory_again.csv")
+    result = _load(tmp_path, again, target, "--append")
+    assert result.returncode == 2 and "region 'ALL' (2 hosts: h0, h2)" in result.stderr, result.stderr
+    with duckdb.connect(str(tmp_path / "data" / "horizonscale.duckdb"), read_only=True) as con:
+        regions = con.execute("select list(distinct region order by region) from raw.inventory").fetchone()[0]
+    assert regions == ["emea", "global"]
 
 
 # --- value scale ----------------------------------------------------------------------------------------------
