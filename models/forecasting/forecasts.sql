@@ -29,8 +29,9 @@
 -- side) stay. A ramp that levelled off after the history ended sat under such a band on three days in four.
 -- A new fall (trend_stop_falls) is the mirror: the upper bound holds from trend_stop_days ahead
 -- (is_trend_stop_upper). A drain forecast on to 0 may settle anywhere above it, and its band had sat under a host
--- still idling at a few percent; the held value is one of the first trend_stop_days' upper bounds, so the alert
--- gains no day.
+-- still idling at a few percent; the held value is one of the first trend_stop_days' upper bounds, so the
+-- baseline alert (breach_alert_min_days 1) gains no day. A what-if growth factor multiplies the held bound like
+-- any other, so a scenario may cross where the falling band did not: if the fall stops, the growth starts there.
 --
 -- At a limit (a point forecast of 0 or 100) a band keeps its first day's half-width on the open side: a drain
 -- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
@@ -53,8 +54,8 @@ windows as (
 ),
 
 -- One read of each series' recent observed history: its last range_guard_days' maximum and 95th percentile
--- (range guard), and the slope of the year before the recent_trend_days window (trend stop: a rise it treats
--- as new must be trend_stop_min_acceleration times steeper than that).
+-- (range guard), and the slope of the year before the recent_trend_days window (trend stop: a rise or fall it
+-- treats as new must be trend_stop_min_acceleration times steeper than that).
 {%- set range_days = var('range_guard_days') | int %}
 {%- set trend_days = var('recent_trend_days') | int %}
 recent_history as (
@@ -224,7 +225,8 @@ placed as (
             and lifted.resource = history_band.resource
 ),
 
--- The lower bound a new rise's band holds from trend_stop_days ahead on (null: no new rise, or trend stop off).
+-- The lower bound a new rise's band and the upper bound a new fall's band hold from trend_stop_days ahead on
+-- (null: no new rise or fall, or trend stop off).
 stopped as (
     select
         *,

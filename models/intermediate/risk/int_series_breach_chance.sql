@@ -26,7 +26,8 @@
 -- The band is read as a two-piece normal: its upper half (sigma) above the point forecast and its lower half
 -- (lower_sigma = (yhat - yhat_lower) / z) below it, so a shared error under the forecast (z < 0) and a day
 -- whose point forecast is over the threshold are read from the lower bound (band_exceedance). A new rise's band
--- holds its lower bound while its point forecast climbs on (forecasts.is_trend_stop_lower): reading the upper
+-- holds its lower bound while its point forecast climbs on (forecasts.is_trend_stop_lower; a new fall's band
+-- likewise holds its upper bound, is_trend_stop_upper, which widens the upper half as yhat falls): reading the upper
 -- half alone, such a series crossing the threshold was stated 0.95-1.0, and on the seen held-out seeds
 -- 1022-1024 the series stated at least 0.95 breached in 56% of cases. breach_chance_two_sided false reads the
 -- upper half on both sides (the former rule). The noise filter below compares the noise with the narrowest
