@@ -2,7 +2,7 @@
 
     python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--vars YAML] [--out bench/results]
                           [--work /tmp/horizonscale_trust] [--skip-build] [--stock-sample N] [--stress-pythonpath DIR]
-                          [--family-set tuned|holdout]
+                          [--family-set tuned|holdout|blind]
 
 Per fleet, each step a subprocess of the installed ``horizonscale`` with ``HORIZONSCALE_DATA_DIR`` set to the
 fleet's own directory:
@@ -10,7 +10,8 @@ fleet's own directory:
 - stress fleets (one per seed): ``horizonscale stress-fleet`` writes exports plus the clean future (truth),
   ``horizonscale load`` + ``build`` forecast them; every method is scored on the 180 days after history_end
   against the truth. ``--family-set holdout`` draws them from the held-out families (``stress.holdout``, never
-  tuned on; seeds from 1001) and names them ``holdout_s<seed>`` instead of ``stress_s<seed>``;
+  tuned on; seeds from 1001) and names them ``holdout_s<seed>`` instead of ``stress_s<seed>``; ``--family-set
+  blind`` from the blind families (``stress.blind``, never chosen on; seeds from 2001), ``blind_s<seed>``;
 - the default synthetic fleet: ``horizonscale generate`` + ``build``; no future exists, so point and band
   figures are on the backtest window (each method's backtest segment against the non-imputed actuals) and the
   alert is scored against the breaches the generator planted (``raw.planted_breaches``).
@@ -1318,10 +1319,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--family-set",
-        choices=("tuned", "holdout"),
+        choices=("tuned", "holdout", "blind"),
         default="tuned",
-        help="stress fleets' families: tuned (default) or holdout (never tuned on; use seeds from 1001); holdout "
-        "fleets are named holdout_s<seed>",
+        help="stress fleets' families: tuned (default), holdout (report on fresh seeds from 1001) or blind (never "
+        "chosen on; seeds from 2001); holdout and blind fleets are named holdout_s<seed> and blind_s<seed>",
     )
     parser.add_argument(
         "--stress-pythonpath",

@@ -159,10 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--horizon-days", type=int, default=180, help="days of truth after the history (default 180)")
     stress.add_argument(
         "--family-set",
-        choices=("tuned", "holdout"),
+        choices=("tuned", "holdout", "blind"),
         default="tuned",
-        help="families to draw: tuned (the default; the ones the engine was tuned on) or holdout (written without "
-        "reading the engine, never tuned on; score once, report as it comes out)",
+        help="families to draw: tuned (the default; the ones the engine was tuned on), holdout (written without "
+        "reading the engine; report on fresh seeds) or blind (never chosen on; read once per code version)",
     )
 
     build = commands.add_parser("build", help="dbt build of the whole DAG on the fleet generated or loaded last")

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from python_engines.stress.blind import BLIND_AFFINITY, BLIND_FAMILIES
 from python_engines.stress.dirt import RESOURCE_SPELLINGS, DirtRates, Rows, missing_days, soil_rows
 from python_engines.stress.families import BREACH_THRESHOLD, FAMILIES, RESOURCE_AFFINITY, FamilyFunction
 from python_engines.stress.holdout import HOLDOUT_AFFINITY, HOLDOUT_FAMILIES
@@ -33,8 +34,9 @@ MAX_HOSTS = 9999  # host ids carry four digits
 
 # Random stream ids (the second element of each generator's seed).
 _ASSIGN, _INVENTORY, _MISSING, _ROWS, _TIMESTAMPS, _FAMILY, _ORACLE = 1, 2, 3, 4, 5, 100, 200
-# The held-out set's families and oracle draw from streams of their own (150.., 250..).
+# The held-out and blind sets' families and oracles draw from streams of their own (150.., 250..; 175.., 275..).
 _HOLDOUT_FAMILY, _HOLDOUT_ORACLE = 150, 250
+_BLIND_FAMILY, _BLIND_ORACLE = 175, 275
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,11 @@ class FamilySet:
 
 #: ``tuned``: the families the engine was tuned on (``stress.families``), the default, byte for byte as before
 #: the option existed. ``holdout``: the families written without reading the engine (``stress.holdout``).
+#: ``blind``: the families nothing was ever chosen on (``stress.blind``).
 FAMILY_SETS: dict[str, FamilySet] = {
     "tuned": FamilySet(FAMILIES, RESOURCE_AFFINITY, "late_joiner", _FAMILY, _ORACLE),
     "holdout": FamilySet(HOLDOUT_FAMILIES, HOLDOUT_AFFINITY, "young_ramp", _HOLDOUT_FAMILY, _HOLDOUT_ORACLE),
+    "blind": FamilySet(BLIND_FAMILIES, BLIND_AFFINITY, "migrated_host", _BLIND_FAMILY, _BLIND_ORACLE),
 }
 
 #: department -> (app code, app manager) pairs of the stress company.
@@ -83,7 +87,7 @@ class StressConfig:
     #: The family of every series, host by host in RESOURCES order (``hosts * 4`` names), to build a small
     #: fleet holding exactly the shapes a test needs; None (the default) draws them by the families' shares.
     families: tuple[str, ...] | None = None
-    #: Which families the fleet is drawn from (FAMILY_SETS): ``tuned`` (the default) or ``holdout``.
+    #: Which families the fleet is drawn from (FAMILY_SETS): ``tuned`` (the default), ``holdout`` or ``blind``.
     family_set: str = "tuned"
 
     def validate(self) -> None:
