@@ -101,7 +101,7 @@ def test_a_chosen_family_must_be_in_the_set() -> None:
         build_stress_fleet(StressConfig(hosts=1, seed=1, family_set="holdout", families=("late_ramp",) * 4))
     with pytest.raises(StressInputError, match="young_ramp is a whole host: give all four series of host 1"):
         build_stress_fleet(StressConfig(hosts=1, seed=1, family_set="holdout", families=("young_ramp", *("calm",) * 3)))
-    with pytest.raises(StressInputError, match="--family-set must be one of tuned, holdout, got 'fresh'"):
+    with pytest.raises(StressInputError, match="--family-set must be one of tuned, holdout, blind, got 'fresh'"):
         build_stress_fleet(StressConfig(hosts=1, seed=1, family_set="fresh"))
 
 
