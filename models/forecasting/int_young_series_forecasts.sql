@@ -7,6 +7,16 @@
     last 28), gets a straight line instead: ordinary least squares over its last young_trend_days days of
     observed values, continued to forecast_horizon_days.
 
+    Days far off the series' robust line are left out of that fit: the Theil-Sen line (the median of the
+    slopes between every two days, the median intercept) is read first, and a day whose residual exceeds
+    young_outlier_z robust standard deviations (1.4826 x the median absolute residual: Iglewicz and Hoaglin's
+    modified z-score, whose usual cut is 3.5) does not enter the least squares (a series of fewer than 10
+    days keeps every day: so few cannot say which is out of line). A host migrated onto new
+    hardware takes its load over in a few days and then runs level; those cut-over days, at the start of a
+    young series, had pulled the line up by a third of a point a day and flagged level hosts at 80 RED on
+    day 1 (the blind stress set, session 34). A straight ramp has no such days: its fit is what it was.
+    null: every day enters the fit.
+
     Band: the regression's own prediction interval, yhat +- t * s * sqrt(1 + 1/n + (h - mean_x)^2 / Sxx * k),
     t the Student t quantile of interval_width with n - 2 degrees of freedom, s the residual standard
     deviation, and k = (1 + r) / (1 - r) the
@@ -22,6 +32,7 @@
 {%- set min_recent_days = var('young_min_recent_days') | int -%}
 {%- set horizon = var('forecast_horizon_days') | int -%}
 {%- set width = var('interval_width') | float -%}
+{%- set outlier_z = var('young_outlier_z') -%}
 {#- The band's quantile is Student's t with n - 2 degrees of freedom (s is estimated from the n fitted days), by
     the Cornish-Fisher expansion of t around z in powers of 1 / nu: within 0.1% of the exact t quantile from
     nu = 3 (80-95% bands), 0.1-0.8% at nu = 2, 2-11% at nu = 1. The normal z alone is 0.8% narrow at n = 90,
@@ -95,20 +106,95 @@ points as (
 
 ),
 
+-- The Theil-Sen line: the median of the slopes between every two of a series' days.
+robust_slopes as (
+
+    select
+        earlier.host_id,
+        earlier.resource,
+        median((later.y - earlier.y) / (later.x - earlier.x)) as robust_slope
+
+    from points as earlier
+    inner join points as later
+        on
+            earlier.host_id = later.host_id
+            and earlier.resource = later.resource
+            and earlier.x < later.x
+    group by all
+
+),
+
+robust_intercepts as (
+
+    select
+        points.host_id,
+        points.resource,
+        any_value(robust_slopes.robust_slope) as robust_slope,
+        median(points.y - robust_slopes.robust_slope * points.x) as robust_intercept
+
+    from points
+    inner join robust_slopes
+        on
+            points.host_id = robust_slopes.host_id
+            and points.resource = robust_slopes.resource
+    group by all
+
+),
+
+robust_residuals as (
+
+    select
+        points.*,
+        points.y - (robust_intercepts.robust_intercept + robust_intercepts.robust_slope * points.x)
+            as robust_residual
+
+    from points
+    inner join robust_intercepts
+        on
+            points.host_id = robust_intercepts.host_id
+            and points.resource = robust_intercepts.resource
+
+),
+
+-- A day is fitted unless its residual from the robust line is an outlier by the modified z-score.
+fitted_points as (
+
+    select
+        robust_residuals.host_id,
+        robust_residuals.resource,
+        robust_residuals.observed_before_backtest,
+        robust_residuals.x,
+        robust_residuals.y,
+        {%- if outlier_z is none %}
+            true as is_fitted
+        {%- else %}
+            -- Under 10 days the median absolute residual is too unsteady to call any day an outlier.
+            count(*) over series_days < 10
+            or abs(robust_residuals.robust_residual)
+            <= {{ outlier_z }} * 1.4826 * median(abs(robust_residuals.robust_residual)) over series_days
+            + 1e-9 as is_fitted
+        {%- endif %}
+
+    from robust_residuals
+    window series_days as (partition by robust_residuals.host_id, robust_residuals.resource)
+
+),
+
 fits as (
 
     select
         host_id,
         resource,
         any_value(observed_before_backtest) as observed_before_backtest,
-        count(*) as n,
+        count(*) filter (where is_fitted) as n,
+        count(*) filter (where not is_fitted) as left_out_days,
         count(*) filter (where x > -28) as recent_days,
-        regr_slope(y, x) as slope,
-        regr_intercept(y, x) as intercept,
-        avg(x) as mean_x,
-        regr_sxx(y, x) as sxx
+        regr_slope(y, x) filter (where is_fitted) as slope,
+        regr_intercept(y, x) filter (where is_fitted) as intercept,
+        avg(x) filter (where is_fitted) as mean_x,
+        regr_sxx(y, x) filter (where is_fitted) as sxx
 
-    from points
+    from fitted_points
     group by all
 
 ),
@@ -121,12 +207,12 @@ residuals as (
         points.x,
         points.y - (fits.intercept + fits.slope * points.x) as residual
 
-    from points
+    from fitted_points as points
     inner join fits
         on
             points.host_id = fits.host_id
             and points.resource = fits.resource
-    where fits.n >= 3 and fits.sxx > 0
+    where points.is_fitted and fits.n >= 3 and fits.sxx > 0
 
 ),
 
@@ -204,6 +290,7 @@ days as (
             * (1 + usable.lag1_correlation) / (1 - usable.lag1_correlation)
         ) as half_width,
         usable.n,
+        usable.left_out_days,
         usable.observed_before_backtest
 
     from usable
@@ -232,6 +319,12 @@ select
     cast(n as integer) as fit_observed_days,
     cast(observed_before_backtest as integer) as observed_before_backtest,
     'young series: ' || observed_before_backtest || ' observed days before the backtest (need {{ min_days }}); '
-    || 'a straight line over its last ' || n || ' observed days, no backtest' as champion_reason
+    || 'a straight line over its last ' || (n + left_out_days) || ' observed days'
+    || case
+        when left_out_days > 0
+            then ' (' || left_out_days || ' far off its robust line left out, e.g. a cut-over)'
+        else ''
+    end
+    || ', no backtest' as champion_reason
 
 from bounded

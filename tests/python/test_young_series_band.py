@@ -111,3 +111,19 @@ def test_the_band_is_the_regressions_prediction_interval_with_students_t(compile
     yhat, upper = _textbook(values, 30, 0.8)
     assert np.allclose(got[:, 0], yhat, atol=1e-9)
     assert np.allclose(got[:, 1] - got[:, 0], upper - yhat, rtol=1e-3), (got[:3, 1] - got[:3, 0], (upper - yhat)[:3])
+
+
+def test_a_cut_over_is_left_out_of_the_line(compiled_sql: str) -> None:
+    """A migrated host: a 5-day cut-over from about 12 to 64, then 60 level days at 80 with noise. The
+    cut-over days are far off the Theil-Sen line and left out: the forecast is the textbook line of the level
+    days alone, near 80 and flat, where least squares over all 65 days climbed about 0.27 points a day."""
+    rng = np.random.default_rng(7)
+    level = 80.0 + rng.normal(0.0, 1.0, 60)
+    values = np.concatenate([[12.0, 28.0, 41.0, 55.0, 64.0], level])
+    got = _run(compiled_sql, values)
+    yhat, upper = _textbook(level, 30, 0.8)
+    assert np.allclose(got[:, 0], yhat, atol=1e-9)
+    assert np.allclose(got[:, 1], upper, rtol=1e-6)
+    assert abs(got[-1, 0] - got[0, 0]) < 2.0 and got[:, 1].max() < 90.0
+    everything, _ = _textbook(values, 30, 0.8)
+    assert everything[0] > 85.0 and everything[-1] - everything[0] > 7.0  # the line over every day
