@@ -22,6 +22,12 @@
 -- the backtest origin made the naive win on the flat months around the peak; it then forecast the peak level
 -- flat while the series kept falling.
 --
+-- The same hand-over where the months ahead held a yearly season: in each of the last two years, the same
+-- four-week stretch of the coming forecast_horizon_days moved the same way, by at least
+-- recent_trend_min_points, from the four weeks before (a busy season, a year-end close). The backtest's months
+-- may hold none of it, so an engine that carries no trend or season (the seasonal naive) can win them and then
+-- forecast the season flat.
+--
 -- And a series whose last weeks fit a rising compounding curve (int_series_growth_upside.evidence at least
 -- regime_curve_min_evidence; null = off) goes to regime_engine when another engine won: the backtest ran before
 -- the curve bent, and the winners forecast it as a line that falls further behind every month.
@@ -75,6 +81,68 @@ recent_trend as (
             false
         ) as has_recent_trend
     from recent_line
+),
+
+-- Each of the last two years (years_back 1, 2), from the same day a year or two before history_end: the mean of
+-- the four weeks up to it (block 0) and of each following four weeks within forecast_horizon_days (blocks 1..),
+-- on observed days only.
+season_blocks as (
+    select
+        processed.host_id,
+        processed.resource,
+        years_back.k as years_back,
+        cast(
+            floor((datediff('day', windows.history_end, processed.ds) + 365 * years_back.k - 1) / 28) + 1 as integer
+        ) as block,
+        count(*) as block_days,
+        avg(processed.y) as block_mean
+    from processed
+    cross join windows
+    cross join (values (1), (2)) as years_back (k)
+    where
+        not processed.is_imputed
+        and processed.ds > windows.history_end - 365 * years_back.k - 28
+        and processed.ds <= windows.history_end - 365 * years_back.k
+        + cast(28 * floor(windows.forecast_horizon_days / 28) as integer)
+    group by all
+),
+
+-- How far each later block's mean moved from block 0's, blocks of at least 14 observed days.
+season_moves as (
+    select
+        later.host_id,
+        later.resource,
+        later.years_back,
+        later.block,
+        later.block_mean - origin.block_mean as block_move
+    from season_blocks as later
+    inner join season_blocks as origin
+        on
+            later.host_id = origin.host_id
+            and later.resource = origin.resource
+            and later.years_back = origin.years_back
+            and origin.block = 0
+    where later.block > 0 and later.block_days >= 14 and origin.block_days >= 14
+),
+
+-- A season recurs where the same block moved the same way in both years, each time by at least
+-- recent_trend_min_points; season_swing is the smaller of the two moves, in the block where it is largest.
+-- A level that wanders moves as much but not the same way in the same weeks each year.
+seasons as (
+    select
+        last_year.host_id,
+        last_year.resource,
+        max(least(abs(last_year.block_move), abs(year_before.block_move))) as season_swing
+    from season_moves as last_year
+    inner join season_moves as year_before
+        on
+            last_year.host_id = year_before.host_id
+            and last_year.resource = year_before.resource
+            and last_year.block = year_before.block
+            and year_before.years_back = 2
+    where last_year.years_back = 1 and sign(last_year.block_move) = sign(year_before.block_move)
+    group by all
+    having max(least(abs(last_year.block_move), abs(year_before.block_move))) >= {{ var('recent_trend_min_points') }}
 ),
 
 errors as (
@@ -286,10 +354,15 @@ decisions as (
         picks.*,
         recent_trend.trend_slope,
         curves.evidence as curve_evidence,
+        seasons.season_swing,
+        coalesce(recent_trend.has_recent_trend, false) as has_recent_trend,
         coalesce(
             (
                 picks.top_has_break
-                or (recent_trend.has_recent_trend and {{ engine_trendless_sql('picks.top_model') }})
+                or (
+                    (recent_trend.has_recent_trend or seasons.host_id is not null)
+                    and {{ engine_trendless_sql('picks.top_model') }}
+                )
                 or curves.host_id is not null
             )
             and picks.regime_available
@@ -305,6 +378,10 @@ decisions as (
         on
             picks.host_id = curves.host_id
             and picks.resource = curves.resource
+    left join seasons
+        on
+            picks.host_id = seasons.host_id
+            and picks.resource = seasons.resource
 ),
 
 champions as (
@@ -313,6 +390,7 @@ champions as (
         resource,
         is_regime_override,
         curve_evidence,
+        season_swing is not null as has_yearly_season,
         case when is_regime_override then '{{ regime_engine }}' else top_model end as champion_model,
         case
             when top_model is null then null
@@ -326,6 +404,11 @@ champions as (
                     'compounding growth: the last weeks fit a rising curve (evidence '
                     || cast(round(curve_evidence, 1) as varchar) || ') that ' || top_model
                     || ', the backtest winner, forecasts as a line'
+            when is_regime_override and not has_recent_trend
+                then
+                    'yearly season: in each of the last two years the same weeks ahead moved at least '
+                    || cast(round(season_swing, 1) as varchar) || ' points from their start, which ' || top_model
+                    || ', the backtest winner, cannot forecast'
             when is_regime_override
                 then
                     'recent trend: the last {{ trend_days }} days moved '
@@ -382,6 +465,7 @@ select
     coalesce(recent_trend.has_recent_trend, false) as has_recent_trend,
     round(recent_trend.trend_slope, 4) as recent_trend_per_day,
     champions.curve_evidence is not null as has_compounding_curve,
+    coalesce(champions.has_yearly_season, false) as has_yearly_season,
     naive.naive_score,
     checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive
 from checked
