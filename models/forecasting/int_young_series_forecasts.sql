@@ -7,15 +7,17 @@
     last 28), gets a straight line instead: ordinary least squares over its last young_trend_days days of
     observed values, continued to forecast_horizon_days.
 
-    Days far off the series' robust line are left out of that fit: the Theil-Sen line (the median of the
-    slopes between every two days, the median intercept) is read first, and a day whose residual exceeds
-    young_outlier_z robust standard deviations (1.4826 x the median absolute residual: Iglewicz and Hoaglin's
-    modified z-score, whose usual cut is 3.5) does not enter the least squares (a series of fewer than 10
-    days keeps every day: so few cannot say which is out of line). A host migrated onto new
-    hardware takes its load over in a few days and then runs level; those cut-over days, at the start of a
-    young series, had pulled the line up by a third of a point a day and flagged level hosts at 80 RED on
-    day 1 (the blind stress set, session 34). A straight ramp has no such days: its fit is what it was.
-    null: every day enters the fit.
+    The first days of the window are left out of that fit where they are far off the series' robust line: the
+    Theil-Sen line (the median of the slopes between every two days, the median intercept) is read first, a day
+    whose residual exceeds young_outlier_z robust standard deviations (1.4826 x the median absolute residual:
+    Iglewicz and Hoaglin's modified z-score, whose usual cut is 3.5) is off the line, and the leading run of
+    such days does not enter the least squares. A host migrated onto new hardware takes its load over in a few
+    days and then runs level; those cut-over days, at the start of a young series, had pulled the line up by
+    about a quarter of a point a day and flagged level hosts at 80 RED on day 1 (the blind stress set, session
+    34). A day off the line later in the window stays in: a shift or a ramp in the last weeks is news, and the
+    robust line, following the majority, would not see it. A straight ramp has no such days: its fit is what it
+    was. A series of fewer than 10 days keeps every day (so few cannot say which is out of line); null: every
+    day enters the fit.
 
     Band: the regression's own prediction interval, yhat +- t * s * sqrt(1 + 1/n + (h - mean_x)^2 / Sxx * k),
     t the Student t quantile of interval_width with n - 2 degrees of freedom, s the residual standard
@@ -156,8 +158,8 @@ robust_residuals as (
 
 ),
 
--- A day is fitted unless its residual from the robust line is an outlier by the modified z-score.
-fitted_points as (
+-- Whether a day lies on the robust line: its residual is no outlier by the modified z-score.
+lined_points as (
 
     select
         robust_residuals.host_id,
@@ -166,17 +168,30 @@ fitted_points as (
         robust_residuals.x,
         robust_residuals.y,
         {%- if outlier_z is none %}
-            true as is_fitted
+            true as is_on_line
         {%- else %}
             -- Under 10 days the median absolute residual is too unsteady to call any day an outlier.
             count(*) over series_days < 10
             or abs(robust_residuals.robust_residual)
             <= {{ outlier_z }} * 1.4826 * median(abs(robust_residuals.robust_residual)) over series_days
-            + 1e-9 as is_fitted
+            + 1e-9 as is_on_line
         {%- endif %}
 
     from robust_residuals
     window series_days as (partition by robust_residuals.host_id, robust_residuals.resource)
+
+),
+
+-- Only the leading run of days off the line is left out (a cut-over comes first). A later day off the line is
+-- news (a shift or a ramp in the last weeks, which the robust line, following the majority, does not follow)
+-- and stays in.
+fitted_points as (
+
+    select
+        *,
+        x >= min(x) filter (where is_on_line) over (partition by host_id, resource) as is_fitted
+
+    from lined_points
 
 ),
 

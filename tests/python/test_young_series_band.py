@@ -127,3 +127,23 @@ def test_a_cut_over_is_left_out_of_the_line(compiled_sql: str) -> None:
     assert abs(got[-1, 0] - got[0, 0]) < 2.0 and got[:, 1].max() < 90.0
     everything, _ = _textbook(values, 30, 0.8)
     assert everything[0] > 85.0 and everything[-1] - everything[0] > 7.0  # the line over every day
+
+
+@pytest.mark.parametrize("shape", ["step", "ramp", "constant_then_step"])
+def test_news_in_the_last_weeks_stays_in_the_line(compiled_sql: str, shape: str) -> None:
+    """Only a leading run of days off the robust line is left out: a shift or a ramp in the last 20 of 90 days,
+    which the Theil-Sen line (following the majority) does not follow, stays in, so the forecast is the least
+    squares line over every day, as before the robust pass (it had forecast such a host flat at the old level)."""
+    rng = np.random.default_rng(11)
+    days = np.arange(90)
+    recent = days >= 70
+    if shape == "step":
+        values = np.where(recent, 75.0, 50.0) + rng.normal(0.0, 1.0, 90)
+    elif shape == "ramp":
+        values = 60.0 + np.where(recent, 1.5 * (days - 69), 0.0) + rng.normal(0.0, 1.0, 90)
+    else:
+        values = np.where(recent, 47.0, 42.0)
+    got = _run(compiled_sql, values)
+    yhat, upper = _textbook(values, 30, 0.8)
+    assert np.allclose(got[:, 0], yhat, atol=1e-9)
+    assert np.allclose(got[:, 1], upper, rtol=1e-6)
