@@ -24,7 +24,8 @@
 --
 -- The same hand-over where the months ahead held a yearly season: in each of the last two years, the same
 -- four-week stretch of the coming forecast_horizon_days moved the same way, by at least
--- recent_trend_min_points, from the four weeks before (a busy season, a year-end close). The backtest's months
+-- recent_trend_min_points, from the four weeks before, beyond the series' drift over the year (a busy season, a
+-- year-end close; a steady trend is left to the recent-trend test). The backtest's months
 -- may hold none of it, so an engine that carries no trend or season (the seasonal naive) can win them and then
 -- forecast the season flat.
 --
@@ -107,14 +108,30 @@ season_blocks as (
     group by all
 ),
 
--- How far each later block's mean moved from block 0's, blocks of at least 14 observed days.
+-- The series' drift a day over the year between the two block 0s: a steady trend moves the same weeks the same
+-- way every year, and is no season.
+season_drift as (
+    select
+        host_id,
+        resource,
+        (
+            any_value(block_mean) filter (where years_back = 1) - any_value(block_mean) filter (where years_back = 2)
+        ) / 365 as drift_per_day
+    from season_blocks
+    where block = 0 and block_days >= 14
+    group by all
+    having count(*) = 2
+),
+
+-- How far each later block's mean moved from block 0's, less the drift over the 28 days a block lies apart,
+-- blocks of at least 14 observed days.
 season_moves as (
     select
         later.host_id,
         later.resource,
         later.years_back,
         later.block,
-        later.block_mean - origin.block_mean as block_move
+        later.block_mean - origin.block_mean - season_drift.drift_per_day * 28 * later.block as block_move
     from season_blocks as later
     inner join season_blocks as origin
         on
@@ -122,6 +139,10 @@ season_moves as (
             and later.resource = origin.resource
             and later.years_back = origin.years_back
             and origin.block = 0
+    inner join season_drift
+        on
+            later.host_id = season_drift.host_id
+            and later.resource = season_drift.resource
     where later.block > 0 and later.block_days >= 14 and origin.block_days >= 14
 ),
 
