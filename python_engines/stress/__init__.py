@@ -97,9 +97,10 @@ not a 0, and ``bench.trust`` leaves such series out of the oracle's scores.
 
 The blind set (``family_set="blind"``, ``--family-set blind``; ``stress.blind``) was written in session 34,
 after every rule of the engine was set and before any engine ran on it. Several rules were chosen on the
-held-out set's seen seeds; nothing is ever chosen on the blind set: its figures are read once per code version
-(seeds from 2001), and a change they suggest is chosen on tuned or held-out seeds first. Its families, none of
-them in the other two sets but calm:
+held-out set's seen seeds; no setting is tuned on the blind set: its seeds (from 2001) are read once per code
+version, and a fix a blind read prompts takes no number from blind data, is checked for harm on seen tuned and
+held-out seeds, and is reported only on fresh blind seeds. Its families, none of them in the other two sets but
+calm:
 
 =================== ====== ==========================================================================
 family              share  shape (ranges drawn per series)
@@ -111,8 +112,8 @@ staircase           4%     steps every 0.6-1.4 x 50-150 days, from 5-25 to 45-92
                            next step's day and size are simulated by the oracle
 wandering           3.5%   mean 55-85 and a persistent AR(1) wander (0.990-0.998 a day, 4-9 points)
                            plus day noise 0.5-1.2: a band must widen with the horizon
-traffic_growth      3.5%   15-60% a year compounding; the weekly cycle scales with the level (weekday
-                           peak 15-35% over the mean, 65-94 on history_end)
+traffic_growth      3.5%   15-60% a year compounding; the weekly cycle scales with the level (a swing
+                           of 15-35% of the mean; the peak day at 55-94 on history_end)
 autoscaled          4%     climbs 0.05-0.4 a day to a scale-out at 78-88, drops by a sixth to a third,
                            climbs again; under 94 always
 stuck_sensor        4%     calm, with a frozen reading repeated for 14-60 days in the last year (two in
