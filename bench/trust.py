@@ -11,7 +11,7 @@ fleet's own directory:
   ``horizonscale load`` + ``build`` forecast them; every method is scored on the 180 days after history_end
   against the truth. ``--family-set holdout`` draws them from the held-out families (``stress.holdout``, never
   tuned on; seeds from 1001) and names them ``holdout_s<seed>`` instead of ``stress_s<seed>``; ``--family-set
-  blind`` from the blind families (``stress.blind``, never chosen on; seeds from 2001), ``blind_s<seed>``;
+  blind`` from the blind families (``stress.blind``, nothing tuned on it; seeds from 2001), ``blind_s<seed>``;
 - the default synthetic fleet: ``horizonscale generate`` + ``build``; no future exists, so point and band
   figures are on the backtest window (each method's backtest segment against the non-imputed actuals) and the
   alert is scored against the breaches the generator planted (``raw.planted_breaches``).
@@ -1321,8 +1321,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--family-set",
         choices=("tuned", "holdout", "blind"),
         default="tuned",
-        help="stress fleets' families: tuned (default), holdout (report on fresh seeds from 1001) or blind (never "
-        "chosen on; seeds from 2001); holdout and blind fleets are named holdout_s<seed> and blind_s<seed>",
+        help="stress fleets' families: tuned (default), holdout (report on fresh seeds from 1001) or blind (nothing "
+        "tuned on it; seeds from 2001); holdout and blind fleets are named holdout_s<seed> and blind_s<seed>",
     )
     parser.add_argument(
         "--stress-pythonpath",

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("tuned", "holdout", "blind"),
         default="tuned",
         help="families to draw: tuned (the default; the ones the engine was tuned on), holdout (written without "
-        "reading the engine; report on fresh seeds) or blind (never chosen on; read once per code version)",
+        "reading the engine; report on fresh seeds) or blind (nothing tuned on it; read once per code version)",
     )
 
     build = commands.add_parser("build", help="dbt build of the whole DAG on the fleet generated or loaded last")

@@ -53,7 +53,7 @@ class FamilySet:
 
 #: ``tuned``: the families the engine was tuned on (``stress.families``), the default, byte for byte as before
 #: the option existed. ``holdout``: the families written without reading the engine (``stress.holdout``).
-#: ``blind``: the families nothing was ever chosen on (``stress.blind``).
+#: ``blind``: the families nothing is tuned on (``stress.blind``).
 FAMILY_SETS: dict[str, FamilySet] = {
     "tuned": FamilySet(FAMILIES, RESOURCE_AFFINITY, "late_joiner", _FAMILY, _ORACLE),
     "holdout": FamilySet(HOLDOUT_FAMILIES, HOLDOUT_AFFINITY, "young_ramp", _HOLDOUT_FAMILY, _HOLDOUT_ORACLE),
