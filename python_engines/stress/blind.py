@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from python_engines.stress.families import FamilyFunction, NoiseLaw, Shape, calm
+from python_engines.stress.families import FamilyFunction, Shape, calm
+from python_engines.stress.holdout import ar1_law, grid_dates, path_plus_noise
 from python_engines.stress.processes import NOISE_CAP_SD, Calendar, ar1_noise, integer, uniform, weekly
-
-
-def _dates(calendar: Calendar) -> np.ndarray:
-    """datetime64[D] of every grid day (history and horizon)."""
-    return np.datetime64(calendar.history_start.isoformat(), "D") + calendar.t
 
 
 def _ar1_continue(
@@ -41,16 +37,6 @@ def _ar1_continue(
     return np.clip(out, -NOISE_CAP_SD, NOISE_CAP_SD)
 
 
-def _noise_law(rng: np.random.Generator, n: int, calendar: Calendar, size: np.ndarray) -> NoiseLaw:
-    phi = uniform(rng, 0.3, 0.85, n)
-    return NoiseLaw(phi=phi, sd=size, values=ar1_noise(rng, calendar.days, phi, size))
-
-
-def _path_plus_noise(path: np.ndarray, noise: NoiseLaw, first_index: np.ndarray | None = None) -> Shape:
-    start = np.zeros(path.shape[0], dtype=int) if first_index is None else first_index
-    return Shape(values=path + noise.values, first_index=start, noise=noise)
-
-
 # ---------------------------------------------------------------------------------------------- families
 
 
@@ -65,7 +51,7 @@ def annual_peak(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     width = uniform(rng, 8, 25, n)
     centre = uniform(rng, 19, 139, n)  # days after 1 January
     growth = uniform(rng, 0.0, 0.10, n)
-    dates = _dates(calendar)
+    dates = grid_dates(calendar)
     years = dates.astype("datetime64[Y]").astype(int) + 1970
     last_year = calendar.history_end.year + 1  # the horizon's season
     bump = np.zeros((n, calendar.days))
@@ -75,7 +61,7 @@ def annual_peak(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
         size = height * (1 + growth) ** (year - last_year)
         bump += size[:, None] * np.exp(-0.5 * (distance / width[:, None]) ** 2)
     path = level[:, None] + bump + weekly(rng, calendar, uniform(rng, 0.5, 3, n))
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, uniform(rng, 0.8, 2.0, n)))
+    return path_plus_noise(path, ar1_law(rng, n, calendar, uniform(rng, 0.8, 2.0, n)))
 
 
 def staircase(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -169,7 +155,7 @@ def traffic_growth(rng: np.random.Generator, n: int, calendar: Calendar) -> Shap
     end_mean = uniform(rng, 65, 94, n) / top
     level = end_mean[:, None] * np.exp(rate[:, None] * calendar.rel[None, :])
     cycle = 1 + weekly(rng, calendar, swing)
-    return _path_plus_noise(level * cycle, _noise_law(rng, n, calendar, uniform(rng, 0.6, 1.5, n)))
+    return path_plus_noise(level * cycle, ar1_law(rng, n, calendar, uniform(rng, 0.6, 1.5, n)))
 
 
 def autoscaled(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -225,7 +211,7 @@ def migrated_host(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape
     taken = np.clip((since + 1) / cutover[:, None], 0.1, 1.0)
     path = level[:, None] * taken + weekly(rng, calendar, uniform(rng, 0.3, 2.0, n))
     size = np.minimum(uniform(rng, 0.6, 1.8, n), np.maximum((97 - level) / NOISE_CAP_SD, 0.6))
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, size), first_index)
+    return path_plus_noise(path, ar1_law(rng, n, calendar, size), first_index)
 
 
 #: Family -> (share of series, generator), like ``families.FAMILIES``; migrated_host's share is of hosts (a host

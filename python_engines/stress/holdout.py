@@ -28,7 +28,7 @@ UTC_OFFSETS_MINUTES = np.array([-480, -420, -360, -300, -240, -180, 60, 120, 180
 # ---------------------------------------------------------------------------------------------- calendar
 
 
-def _dates(calendar: Calendar) -> np.ndarray:
+def grid_dates(calendar: Calendar) -> np.ndarray:
     """datetime64[D] of every grid day (history and horizon)."""
     return np.datetime64(calendar.history_start.isoformat(), "D") + calendar.t
 
@@ -37,7 +37,7 @@ def business_days_left(calendar: Calendar) -> np.ndarray:
     """(days,) for a business day (Monday-Friday): how many business days of its month remain, itself
     included (1 on the month's last business day); 0 on weekends. Holidays are ignored."""
     days = calendar.days
-    dates = _dates(calendar)
+    dates = grid_dates(calendar)
     extended = np.arange(days + 31)  # the grid's last month may end after the horizon
     business = (calendar.history_start.weekday() + extended) % 7 < 5
     count = np.cumsum(business)
@@ -49,14 +49,14 @@ def business_days_left(calendar: Calendar) -> np.ndarray:
 
 def is_quarter_end_month(calendar: Calendar) -> np.ndarray:
     """(days,) True in March, June, September and December."""
-    month = _dates(calendar).astype("datetime64[M]").astype(int) % 12 + 1
+    month = grid_dates(calendar).astype("datetime64[M]").astype(int) % 12 + 1
     return month % 3 == 0
 
 
 def days_from_new_year(calendar: Calendar) -> np.ndarray:
     """(days,) in December: the day of month minus 31 (0 on 31 December, -1 on the 30th); in January: the day of
     month (1 on 1 January); elsewhere a large number (no holiday nearby)."""
-    dates = _dates(calendar)
+    dates = grid_dates(calendar)
     month = dates.astype("datetime64[M]").astype(int) % 12 + 1
     day_of_month = (dates - dates.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
     return np.where(month == 12, day_of_month - 31, np.where(month == 1, day_of_month, 10_000))
@@ -65,12 +65,12 @@ def days_from_new_year(calendar: Calendar) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- families
 
 
-def _path_plus_noise(path: np.ndarray, noise: NoiseLaw, first_index: np.ndarray | None = None) -> Shape:
+def path_plus_noise(path: np.ndarray, noise: NoiseLaw, first_index: np.ndarray | None = None) -> Shape:
     start = np.zeros(path.shape[0], dtype=int) if first_index is None else first_index
     return Shape(values=path + noise.values, first_index=start, noise=noise)
 
 
-def _noise_law(rng: np.random.Generator, n: int, calendar: Calendar, size: np.ndarray) -> NoiseLaw:
+def ar1_law(rng: np.random.Generator, n: int, calendar: Calendar, size: np.ndarray) -> NoiseLaw:
     phi = uniform(rng, 0.3, 0.85, n)
     return NoiseLaw(phi=phi, sd=size, values=ar1_noise(rng, calendar.days, phi, size))
 
@@ -94,7 +94,7 @@ def month_end_batch(rng: np.random.Generator, n: int, calendar: Calendar) -> Sha
         + weekly(rng, calendar, uniform(rng, 0.5, 2.5, n))
         + np.where(closing, peak, 0.0)
     )
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, uniform(rng, 1.0, 2.5, n)))
+    return path_plus_noise(path, ar1_law(rng, n, calendar, uniform(rng, 1.0, 2.5, n)))
 
 
 def heavy_tail(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -150,7 +150,7 @@ def holiday_dip(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     )
     path = business * (1 - depth[:, None] * profile)
     noise_size = np.minimum(uniform(rng, 1, 2.5, n), np.maximum(0.3 * level, 0.5))
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, noise_size))
+    return path_plus_noise(path, ar1_law(rng, n, calendar, noise_size))
 
 
 def ramp_plateau(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -165,7 +165,7 @@ def ramp_plateau(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     length = began + levels_off
     progress = np.clip((calendar.rel[None, :] + began[:, None]) / length[:, None], 0, 1)
     path = start[:, None] + (plateau - start)[:, None] * progress + weekly(rng, calendar, uniform(rng, 0.3, 1.5, n))
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, uniform(rng, 0.6, 1.5, n)))
+    return path_plus_noise(path, ar1_law(rng, n, calendar, uniform(rng, 0.6, 1.5, n)))
 
 
 def young_ramp(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -182,7 +182,7 @@ def young_ramp(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     slope = (95 - weekly_size - 2 * noise_size - start) / (crossing + age)
     since_join = np.maximum(calendar.t[None, :] - first_index[:, None], 0)
     path = start[:, None] + slope[:, None] * since_join + weekly(rng, calendar, weekly_size)
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, noise_size), first_index)
+    return path_plus_noise(path, ar1_law(rng, n, calendar, noise_size), first_index)
 
 
 def resized(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -205,7 +205,7 @@ def resized(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     phi = uniform(rng, 0.3, 0.85, n)
     noise = ar1_noise(rng, calendar.days, phi, size[:, None] * scale)
     law = NoiseLaw(phi=phi, sd=size * factor, values=noise)  # the size after the resize: the horizon's
-    return _path_plus_noise(level_grid + cycle, law)
+    return path_plus_noise(level_grid + cycle, law)
 
 
 def decommission(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
@@ -219,7 +219,7 @@ def decommission(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
     remaining = np.clip(1 - (calendar.rel[None, :] + began[:, None]) / duration[:, None], 0, 1)
     business = level[:, None] + weekly(rng, calendar, uniform(rng, 0.5, 3, n))
     path = floor[:, None] + (business - floor[:, None]) * remaining
-    return _path_plus_noise(path, _noise_law(rng, n, calendar, uniform(rng, 0.3, 1.0, n)))
+    return path_plus_noise(path, ar1_law(rng, n, calendar, uniform(rng, 0.3, 1.0, n)))
 
 
 def timezone_shift(rng: np.random.Generator, n: int, calendar: Calendar) -> Shape:
