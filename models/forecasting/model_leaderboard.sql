@@ -146,14 +146,13 @@ season_moves as (
     where later.block > 0 and later.block_days >= 14 and origin.block_days >= 14
 ),
 
--- A season recurs where the same block moved the same way in both years, each time by at least
--- recent_trend_min_points; season_swing is the smaller of the two moves, in the block where it is largest.
--- A level that wanders moves as much but not the same way in the same weeks each year.
-seasons as (
+-- A block where both years moved the same way: the smaller of the two moves. A level that wanders moves as much
+-- but not the same way in the same weeks each year.
+season_agreements as (
     select
         last_year.host_id,
         last_year.resource,
-        max(least(abs(last_year.block_move), abs(year_before.block_move))) as season_swing
+        least(abs(last_year.block_move), abs(year_before.block_move)) as agreed_move
     from season_moves as last_year
     inner join season_moves as year_before
         on
@@ -162,8 +161,17 @@ seasons as (
             and last_year.block = year_before.block
             and year_before.years_back = 2
     where last_year.years_back = 1 and sign(last_year.block_move) = sign(year_before.block_move)
+),
+
+-- A season recurs where some block agreed by at least recent_trend_min_points; season_swing is the largest.
+seasons as (
+    select
+        host_id,
+        resource,
+        max(agreed_move) as season_swing
+    from season_agreements
+    where agreed_move >= {{ var('recent_trend_min_points') }}
     group by all
-    having max(least(abs(last_year.block_move), abs(year_before.block_move))) >= {{ var('recent_trend_min_points') }}
 ),
 
 errors as (
