@@ -24,6 +24,7 @@ def model(dbt, session):
         "recent_slope_uncertainty": dbt.config.meta_get("recent_slope_uncertainty"),
         "prophet_residual_autocorrelation": dbt.config.meta_get("prophet_residual_autocorrelation"),
         "prophet_since_step": dbt.config.meta_get("prophet_since_step"),
+        "prophet_staircase": dbt.config.meta_get("prophet_staircase"),
         "prophet_hinge_lookback": dbt.config.meta_get("prophet_hinge_lookback"),
         "prophet_growth_search_window": dbt.config.meta_get("prophet_growth_search_window"),
     }

@@ -208,6 +208,7 @@ PROPHET_FLAG_VARS = {
     "recent_slope_uncertainty": "recent_slope_uncertainty",
     "prophet_residual_autocorrelation": "residual_autocorrelation",
     "prophet_since_step": "since_step",
+    "prophet_staircase": "staircase",
 }
 
 

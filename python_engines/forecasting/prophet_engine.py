@@ -233,6 +233,20 @@ class ProphetSettings:
     # fixed AUTOCORRELATION_INFLATION: persistent noise makes a slope read from a few weeks less certain than
     # a fixed factor says. False: the fixed factor.
     residual_autocorrelation: bool = True
+    # Growth in steps (a tenant, a batch of users or a data feed onboarded every few months): where the last
+    # staircase_window days (seasonality removed) are a staircase, at least staircase_min_steps level shifts, every
+    # one up, whose levels explain those days better than the best line and the best hinge by shape_evidence
+    # (BIC on effective days, two parameters a step), the forecast continues from the last level at the
+    # staircase's average climb (the rise over the window per day): the next step's day is unknown, its
+    # expected rise is not. Without it the last step read as a one-off move (flat from the new level) or the
+    # flat days since it as growth that stopped. The band widens, in quadrature, by how far the steps to come
+    # take it, simulated from the series' own gaps and rises (Staircase.widening): the calibration, learnt on
+    # other series, cannot know this one steps, nor when its next step is due. The numbers
+    # are not tuned: two years (growth_fit_window's), three steps (two could be a move and its follow-up), the
+    # shape test's own evidence. False: off.
+    staircase: bool = True
+    staircase_window: int = 730
+    staircase_min_steps: int = 3
 
 
 @dataclass(frozen=True)
@@ -992,10 +1006,13 @@ def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
 
 def consensus_forecast(
     fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Prophet's forecast, with the trend continued from the recent level where the last weeks disagree, and
-    the standard error (points per day, inflated for autocorrelation) of a recent slope carried on undamped
-    because it is steeper than anything before it (0 where the forecast rests on anything else).
+    per future day how far the trend's own uncertainty widens the ``interval_width`` band (rows below and
+    above, points, added in quadrature): a recent slope carried on undamped because it is steeper than
+    anything before it (its standard error, inflated for autocorrelation, times the days ahead, at the band's
+    normal quantile), or a staircase's steps to come (:meth:`Staircase.widening`); 0 where the forecast rests
+    on anything else.
 
     Prophet's last trend segment reads a one-off step inside it (a workload moved onto the host) as a ramp,
     and growth that has levelled off as growth that goes on; a ramp that began after its last changepoint is
@@ -1014,6 +1031,8 @@ def consensus_forecast(
     ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level. Where none
     of that changes the trend and the whole history is one unbent line (``long_line``), that line continues;
     where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`).
+    A history that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's
+    average climb from its last level where no curve is found (ahead of the last weeks' own reading).
     """
     s = fit.settings
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
@@ -1037,9 +1056,10 @@ def consensus_forecast(
     seasonal = seasonal_features(days, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     deseasonalised = y - seasonal
     end_trend = fit.trend(np.array([days[-1] - 1, days[-1]])) * fit.y_scale
-    if resets(deseasonalised[~recent]) >= s.max_resets:  # its last weeks are one phase of a cycle: no anchor
-        return fit.predict(future), 0.0
     ahead = (future - days[-1]).astype(np.float64)
+    none = np.zeros((2, future.size))
+    if resets(deseasonalised[~recent]) >= s.max_resets:  # its last weeks are one phase of a cycle: no anchor
+        return fit.predict(future), none
     future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
     if s.hinge_lookback is not None and shape.shape == "line":
@@ -1054,29 +1074,150 @@ def consensus_forecast(
                 # has visibly slowed goes on slowing; a ramp as steep as ever goes on as a ramp.
                 before = window & ~recent
                 if _slowed(shape, past_slopes(x[before], deseasonalised[before], s.recent_window), s):
-                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal, 0.0
+                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal, none
                 growth = None
         if growth is not None:
-            return growth.at(ahead) + future_seasonal, 0.0
+            return growth.at(ahead) + future_seasonal, none
+    stairs = staircase_growth(x, deseasonalised, s) if s.staircase else None
+    if stairs is not None:
+        widen = stairs.widening(ahead, s.interval_width, s.seed)
+        return stairs.level + stairs.climb * ahead + future_seasonal, widen
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
     # A slope steeper than any stretch before the last weeks is read from those weeks alone, whether the plan
     # carries it on or Prophet's last segment, which then agrees with it, does.
-    error = 0.0
-    if _unprecedented(shape, past):
-        error = shape.slope_error * slope_inflation(x[recent], deseasonalised[recent], shape, s)
+    error = none
+    if s.recent_slope_uncertainty and _unprecedented(shape, past):
+        drift = ahead * shape.slope_error * slope_inflation(x[recent], deseasonalised[recent], shape, s)
+        error = np.vstack([drift, drift]) * NormalDist().inv_cdf(0.5 + s.interval_width / 2.0)
     if plan is None:
         whole = recent_trend(x, deseasonalised, s.shape_evidence) if s.long_line or s.since_step else None
         if s.long_line and whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
-            return whole.level + whole.slope * ahead + future_seasonal, 0.0
+            return whole.level + whole.slope * ahead + future_seasonal, none
         continued = line_since_step(x, deseasonalised, whole, s) if s.since_step else None
         if continued is not None:
             level, slope = continued
-            return level + slope * ahead + future_seasonal, 0.0
+            return level + slope * ahead + future_seasonal, none
         return fit.predict(future) + offset, error
     level, slope, damping = plan
     carried = slope == shape.slope and damping >= 1.0  # not a step's level, nor a slowdown's damped slope
-    return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else 0.0
+    return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else none
+
+
+@dataclass(frozen=True)
+class Staircase:
+    """Level shifts of a series read as steps (:func:`staircase_growth`)."""
+
+    starts: np.ndarray  # first day (relative to the last day) of each level after the first
+    levels: np.ndarray  # mean of each level, oldest first
+    climb: float  # points per day: the rise over the window per day of it
+
+    @property
+    def level(self) -> float:
+        return float(self.levels[-1])
+
+    def widening(self, ahead: np.ndarray, width: float, seed: int, futures: int = 256) -> np.ndarray:
+        """How far the steps to come take the ``width`` band beyond the climb's line ``ahead`` days on: rows
+        (below, above), points, 0 where they do not. The steps are simulated from the series' own: each gap
+        drawn from the gaps between its steps, the first given that the interval under way has lasted since
+        the last step (a gap no longer than that is overdue: it ends within one more drawn gap), each rise
+        drawn from its rises. Regular steps soon after the last one add little; an overdue step, a lot."""
+        gaps = np.diff(self.starts)
+        rises = np.diff(self.levels)
+        since = -float(self.starts[-1])  # days from the last step to the last day
+        rng = np.random.default_rng(seed)
+        count = int(np.ceil(max(float(ahead.max(initial=0.0)), 1.0) / float(gaps.min()))) + 1
+        drawn = rng.choice(gaps, size=(futures, count))
+        first = np.where(drawn[:, 0] > since, drawn[:, 0] - since, drawn[:, 0] * rng.random(futures))
+        when = first[:, None] + np.concatenate([np.zeros((futures, 1)), np.cumsum(drawn[:, 1:], axis=1)], axis=1)
+        sizes = rng.choice(rises, size=(futures, count))
+        rise = np.zeros((futures, ahead.size))
+        for step in range(count):  # a few steps at most: one (futures, days) grid each
+            rise += sizes[:, step, None] * (when[:, step, None] <= ahead[None, :])
+        low, high = np.quantile(rise, [(1.0 - width) / 2.0, (1.0 + width) / 2.0], axis=0)
+        line = self.climb * ahead
+        return np.vstack([np.maximum(line - low, 0.0), np.maximum(high - line, 0.0)])
+
+
+def _best_split(total: np.ndarray, squares: np.ndarray, lo: int, hi: int, min_segment: int) -> tuple[float, int]:
+    """The error saved by splitting the days ``lo..hi-1`` into two levels at the best break (at least
+    ``min_segment`` days each side), and that break; (0, -1) when the days are too few. ``total`` and ``squares``
+    are cumulative sums of the values and their squares, with a leading 0."""
+    breaks = np.arange(lo + min_segment, hi - min_segment + 1)
+    if breaks.size == 0:
+        return 0.0, -1
+    n = hi - lo
+    whole = total[hi] - total[lo]
+    left_n = breaks - lo
+    left = total[breaks] - total[lo]
+    right = whole - left
+    # A segment's error is sum(v^2) - sum(v)^2 / n; the squares cancel between one segment and its two halves.
+    saved = left**2 / left_n + right**2 / (n - left_n) - whole**2 / n
+    pick = int(np.argmax(saved))
+    return float(saved[pick]), int(breaks[pick])
+
+
+def level_segments(v: np.ndarray, min_segment: int = SHAPE_MIN_SEGMENT, max_levels: int = 40) -> np.ndarray:
+    """Break indexes of ``v`` read as flat levels by binary segmentation: the split that saves most error is
+    taken while it lowers the BIC on effective days (a level and a break day: two parameters), every level
+    at least ``min_segment`` days long. Returns the sorted first index of every level after the first."""
+    total = np.concatenate([[0.0], np.cumsum(v)])
+    squares = np.concatenate([[0.0], np.cumsum(v * v)])
+    n_eff = _effective_days(v.size)
+    sse = float(squares[-1] - total[-1] ** 2 / v.size)
+    bounds = [0, v.size]
+    candidates = {(0, v.size): _best_split(total, squares, 0, v.size, min_segment)}
+    while len(bounds) - 1 < max_levels:
+        (lo, hi), (saved, cut) = max(candidates.items(), key=lambda item: item[1][0])
+        if cut < 0 or saved <= 0.0 or _bic(sse - saved, n_eff, 2) >= _bic(sse, n_eff, 0):
+            break
+        sse -= saved
+        del candidates[(lo, hi)]
+        bounds.append(cut)
+        for part in ((lo, cut), (cut, hi)):
+            candidates[part] = _best_split(total, squares, part[0], part[1], min_segment)
+    return np.array(sorted(bounds)[1:-1], dtype=np.int64)
+
+
+def _polyline_sse(x: np.ndarray, v: np.ndarray, knots: np.ndarray) -> float:
+    """Least-squares error of the continuous line through ``(x, v)`` that bends at each of ``knots``."""
+    design = np.column_stack([np.ones_like(x), x, np.maximum(x[:, None] - knots[None, :], 0.0)])
+    coefficients, *_ = np.linalg.lstsq(design, v, rcond=None)
+    residuals = v - design @ coefficients
+    return float(residuals @ residuals)
+
+
+def staircase_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Staircase | None:
+    """The staircase of the last ``staircase_window`` days of ``(x, v)`` (days relative to the last day,
+    seasonality removed), or None when those days are not one: fewer than ``staircase_min_steps`` level
+    shifts, any of them down, or levels that do not explain the days better than the best line and the best
+    hinge by ``shape_evidence`` (BIC on effective days; each step counts two parameters, the first level one).
+    A ramp read as levels needs many steps and loses to its line; noise around a level, or a level that
+    wanders up and down, has a step down."""
+    window = x > -settings.staircase_window
+    xw, vw = x[window], v[window]
+    if xw.size < (settings.staircase_min_steps + 1) * SHAPE_MIN_SEGMENT:
+        return None
+    cuts = level_segments(vw)
+    if cuts.size < settings.staircase_min_steps:
+        return None
+    edges = np.concatenate([[0], cuts, [vw.size]])
+    levels = np.add.reduceat(vw, edges[:-1]) / np.diff(edges)
+    if np.any(np.diff(levels) <= 0.0):
+        return None
+    fitted = np.repeat(levels, np.diff(edges))
+    sse = float(np.sum((vw - fitted) ** 2))
+    params = 2 * cuts.size + 1
+    if _evidence_over_line_and_hinge(xw, vw, sse, params=params) <= settings.shape_evidence:
+        return None
+    # Steps, not a curve: ramps through the same days (a line bending at every break) must fit worse. Growth
+    # that speeds up or levels off, read as levels, is fitted as well or better by the bending line.
+    n_eff = _effective_days(xw.size)
+    ramps = _bic(_polyline_sse(xw, vw, xw[cuts]), n_eff, cuts.size + 2)
+    if _bic(sse, n_eff, params) >= ramps - settings.shape_evidence:
+        return None
+    span = float(xw[-1] - xw[0]) + 1.0
+    return Staircase(starts=xw[cuts], levels=levels, climb=float(levels[-1] - levels[0]) / span)
 
 
 def _earlier_hinge(x: np.ndarray, v: np.ndarray, line: RecentTrend, settings: ProphetSettings) -> RecentTrend:
@@ -1167,9 +1308,9 @@ def _segment(
     """Fit on observed days up to ``cut``, predict ``days``, put the interval around it."""
     train_days, train_y = _training_points(series, np.datetime64(cut, "D"))
     fit = fit_prophet(train_days, train_y, settings)
-    slope_error = 0.0
+    widen = np.zeros((2, days.size))
     if settings.extrapolation == "consensus":
-        yhat, slope_error = consensus_forecast(fit, train_days, train_y, days)
+        yhat, widen = consensus_forecast(fit, train_days, train_y, days)
     else:
         yhat = fit.predict(days)
     if quantiles is None:
@@ -1177,9 +1318,8 @@ def _segment(
     else:
         scale = scale_until(series, np.datetime64(windows.history_start, "D"), np.datetime64(cut, "D"))
         lower, upper = quantiles.bounds(yhat, scale)
-    if settings.recent_slope_uncertainty and slope_error > 0.0:
-        ahead = (days - np.datetime64(cut, "D")).astype(np.float64)
-        lower, upper = with_slope_error(yhat, lower, upper, ahead * slope_error, settings.interval_width)
+    if np.any(widen > 0.0):
+        lower, upper = widened(yhat, lower, upper, widen)
     return Band.bounded(yhat, lower, upper)
 
 
@@ -1190,7 +1330,14 @@ def with_slope_error(
     error a slope's uncertainty builds up (``drift_error``: its standard error times the days carried).
     Applied before the bounds are clipped to 0-100, so a forecast well past 100 stays there."""
     spread = NormalDist().inv_cdf(0.5 + width / 2.0) * drift_error
-    return yhat - np.hypot(yhat - lower, spread), yhat + np.hypot(upper - yhat, spread)
+    return widened(yhat, lower, upper, np.vstack([spread, spread]))
+
+
+def widened(yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, widen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds around ``yhat`` widened in quadrature on each side by ``widen`` (rows below and above, points at
+    the band's own width): an independent source of error added to the band's. Applied before the bounds are
+    clipped to 0-100, so a forecast well past 100 stays there."""
+    return yhat - np.hypot(yhat - lower, widen[0]), yhat + np.hypot(upper - yhat, widen[1])
 
 
 def prophet_forecast(

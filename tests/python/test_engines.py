@@ -546,6 +546,73 @@ def test_line_since_step_is_flat_unless_the_days_since_climb() -> None:
     assert _since_step(x, line, settings) == (None, None)
 
 
+def _staircase(rng: np.random.Generator, n: int, start: float, rise: float, gap: int, noise: float = 1.0) -> np.ndarray:
+    """A level that steps up by ``rise`` every ``gap`` days (the last step ``gap // 2`` days before the end), a
+    weekly swing and AR(1) noise."""
+    since_last = (np.arange(n)[::-1] + gap // 2) // gap  # steps still to come, counted back from the end
+    weekly = np.sin(2.0 * np.pi * np.arange(n) / 7.0)
+    return start + rise * (since_last.max() - since_last) + weekly + _ar_noise(rng, n, noise)
+
+
+def test_staircase_growth_reads_steps_not_ramps_curves_moves_or_wandering() -> None:
+    """Steps up of 5 points every 90 days: a staircase climbing 5/90 a day from its last level. The same rise
+    as a line, as an S-curve, one workload move, or steps that go down as well as up: no staircase."""
+    settings = ProphetSettings()
+    n = 1095
+    x = (np.arange(n) - (n - 1)).astype(float)
+    rng = np.random.default_rng(7)
+    stairs = prophet_engine.staircase_growth(x, _staircase(rng, n, 30.0, 5.0, 90), settings)
+    assert stairs is not None
+    assert stairs.climb == pytest.approx(5.0 / 90.0, rel=0.25)
+    assert stairs.level == pytest.approx(30.0 + 5.0 * 12, abs=1.0)
+    assert np.all(np.diff(stairs.levels) > 0.0) and stairs.starts.size >= settings.staircase_min_steps
+    noise = _ar_noise(np.random.default_rng(8), n, 1.0)
+    line = 30.0 + (5.0 / 90.0) * (x + n) + noise
+    s_curve = 30.0 + 40.0 / (1.0 + np.exp(-(x + 400.0) / 60.0)) + noise
+    move = 40.0 + 20.0 * (x > -200.0) + noise
+    up_and_down = 50.0 + 5.0 * np.where((x // 120) % 2 == 0, 1.0, 0.0) + 0.005 * x + noise
+    for values in (line, s_curve, move, up_and_down):
+        assert prophet_engine.staircase_growth(x, values, settings) is None
+
+
+def test_prophet_continues_a_staircase_at_its_average_climb() -> None:
+    """Load onboarded in steps of 6 points every 80 days, the last 40 days before the end: the forecast climbs
+    at about 6/80 a day from the last level (the next step's day is unknown, its expected rise is not). Read as
+    a one-off move, it stayed flat at the last level."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    values = _staircase(np.random.default_rng(5), n, 20.0, 6.0, 80)
+    last = float(values[-30:].mean())
+    settings = ProphetSettings()
+    forecast = _continued(days, values, future, settings)
+    assert float(forecast[-1] - forecast[0]) == pytest.approx(6.0 / 80.0 * 179, rel=0.3)
+    assert float(forecast[:7].mean()) == pytest.approx(last, abs=2.0)
+    flat = _continued(days, values, future, replace(settings, staircase=False))
+    assert float(flat[-1] - flat[0]) < 3.0
+    # The steps to come widen the band: the next is due 40 days on, so above the line from then.
+    fit = prophet_engine.fit_prophet(days, values, settings)
+    _, widen = prophet_engine.consensus_forecast(fit, days, values, future)
+    assert float(widen[1, :30].max()) < 1.0 < float(widen[1, 45:75].min())
+
+
+def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> None:
+    """Steps of 6 every 80 days, the last 40 days ago: every simulated future steps on day 40 and 120, so the
+    band leaves the climb's line below it before day 40 (no step yet) and above it after (a whole step). An
+    overdue step (the last 100 days ago) may come any day of the next 80: the band widens both ways at once."""
+    levels = np.array([10.0, 16.0, 22.0, 28.0])
+    ahead = np.arange(1.0, 181.0)
+    due = prophet_engine.Staircase(starts=np.array([-200.0, -120.0, -40.0]), levels=levels, climb=6.0 / 80.0)
+    below, above = due.widening(ahead, 0.8, seed=0)
+    line = 6.0 / 80.0 * ahead
+    np.testing.assert_allclose(below[:39], line[:39])  # no step before day 40: the truth sits on the old level
+    np.testing.assert_allclose(above[:39], 0.0)
+    np.testing.assert_allclose(above[39:119], np.maximum(6.0 - line[39:119], 0.0), atol=1e-9)  # a whole step
+    overdue = prophet_engine.Staircase(starts=np.array([-260.0, -180.0, -100.0]), levels=levels, climb=6.0 / 80.0)
+    below, above = overdue.widening(ahead, 0.8, seed=0)
+    assert float(above[20]) > 2.0 and float(below[60]) > 2.0
+
+
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     """A workload moved on 48 days before the end (+30 points): only 8 days of the old level are left in the
     56-day recent window. Read as a line, the window carried Prophet's ramp through the step on (it crossed

@@ -156,6 +156,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("recent_slope_uncertainty", "recent_slope_uncertainty"),
         ("prophet_residual_autocorrelation", "residual_autocorrelation"),
         ("prophet_since_step", "since_step"),
+        ("prophet_staircase", "staircase"),
     ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
