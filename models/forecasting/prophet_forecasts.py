@@ -25,6 +25,7 @@ def model(dbt, session):
         "prophet_residual_autocorrelation": dbt.config.meta_get("prophet_residual_autocorrelation"),
         "prophet_since_step": dbt.config.meta_get("prophet_since_step"),
         "prophet_staircase": dbt.config.meta_get("prophet_staircase"),
+        "prophet_level_cycle": dbt.config.meta_get("prophet_level_cycle"),
         "prophet_hinge_lookback": dbt.config.meta_get("prophet_hinge_lookback"),
         "prophet_growth_search_window": dbt.config.meta_get("prophet_growth_search_window"),
     }

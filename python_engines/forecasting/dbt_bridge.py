@@ -209,6 +209,7 @@ PROPHET_FLAG_VARS = {
     "prophet_residual_autocorrelation": "residual_autocorrelation",
     "prophet_since_step": "since_step",
     "prophet_staircase": "staircase",
+    "prophet_level_cycle": "level_cycle",
 }
 
 

@@ -247,6 +247,11 @@ class ProphetSettings:
     staircase: bool = True
     staircase_window: int = 730
     staircase_min_steps: int = 3
+    # A weekly cycle that grows with the level (traffic: the weekday-weekend ratio holds while it grows) is
+    # forecast scaled to the forecast's level where that explains the history better than Prophet's additive
+    # cycle by shape_evidence (level_cycle): fitted over the years, the additive swing is the average one, and
+    # traffic growing by a third a year had its weekday peaks forecast low and its weekends high. False: additive.
+    level_cycle: bool = True
 
 
 @dataclass(frozen=True)
@@ -292,6 +297,43 @@ def seasonal_features(days: np.ndarray, yearly_order: int, weekly_order: int) ->
         block[:, 1::2] = np.cos(angle)
         blocks.append(block)
     return np.hstack(blocks) if blocks else np.zeros((t.size, 1))
+
+
+@dataclass(frozen=True)
+class LevelCycle:
+    """A weekly cycle that grows and shrinks with the series' level (a multiplicative cycle, :func:`level_cycle`):
+    its Fourier coefficients (points) at the history's mean level."""
+
+    beta: np.ndarray
+    mean_level: float
+
+    def at(self, days: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """The cycle on ``days`` for a series at ``level`` (trend and yearly term) on each of them."""
+        order = self.beta.size // 2
+        return seasonal_features(days, 0, order) @ self.beta * (level / self.mean_level)
+
+
+def level_cycle(fit: ProphetFit, days: np.ndarray, y: np.ndarray, evidence: float) -> LevelCycle | None:
+    """The weekly cycle read as one that scales with the level, where that explains the history better than
+    Prophet's additive cycle by ``evidence`` (BIC on effective days; both have the same parameters): traffic
+    that grows keeps its weekday-weekend ratio, so its swing grows with it, and an additive cycle fitted over
+    the years is the average swing, too small for the days ahead (peaks forecast low) and too large for the
+    early years. None where the cycle is additive, or the level is not positive throughout."""
+    order = fit.settings.weekly_order
+    if order <= 0:
+        return None
+    weekly = seasonal_features(days, 0, order)
+    additive = weekly @ fit.beta[-2 * order :] * fit.y_scale
+    level = fit.predict(days) - additive
+    if float(level.min()) <= 0.0:
+        return None
+    cycle = y - level
+    scaled = weekly * (level / level.mean())[:, None]
+    fits = [np.linalg.lstsq(design, cycle, rcond=None)[0] for design in (weekly, scaled)]
+    sse = [float(np.sum((cycle - design @ beta) ** 2)) for design, beta in zip((weekly, scaled), fits, strict=True)]
+    if _effective_days(days.size) * np.log(max(sse[0], 1e-12) / max(sse[1], 1e-12)) <= evidence:
+        return None
+    return LevelCycle(beta=fits[1], mean_level=float(level.mean()))
 
 
 def _trend(
@@ -1007,6 +1049,22 @@ def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
 def consensus_forecast(
     fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The forecast of :func:`continued_trend` (a point forecast and how far the trend's own uncertainty
+    widens the band below and above it), with a weekly cycle that scales with the level where the history shows one
+    (``level_cycle``, :func:`level_cycle`): the additive cycle of the model that forecast is taken out and the
+    scaling one, at the forecast's own level, put in."""
+    yhat, widen, used = continued_trend(fit, days, y, future)
+    cycle = level_cycle(fit, days, y, fit.settings.shape_evidence) if fit.settings.level_cycle else None
+    order = used.settings.weekly_order
+    if cycle is None or order <= 0:
+        return yhat, widen
+    level = yhat - seasonal_features(future, 0, order) @ used.beta[-2 * order :] * used.y_scale
+    return level + cycle.at(future, np.maximum(level, 0.0)), widen
+
+
+def continued_trend(
+    fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, ProphetFit]:
     """Prophet's forecast, with the trend continued from the recent level where the last weeks disagree, and
     per future day how far the trend's own uncertainty widens the ``interval_width`` band (rows below and
     above, points, added in quadrature): a recent slope carried on undamped because it is steeper than
@@ -1031,8 +1089,9 @@ def consensus_forecast(
     ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level. Where none
     of that changes the trend and the whole history is one unbent line (``long_line``), that line continues;
     where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`).
-    A history that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's
-    average climb from its last level where no curve is found (ahead of the last weeks' own reading).
+    Also returns the model the forecast came from (``fit`` or its refit without the yearly term). A history
+    that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's average
+    climb from its last level where no curve is found (ahead of the last weeks' own reading).
     """
     s = fit.settings
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
@@ -1059,7 +1118,7 @@ def consensus_forecast(
     ahead = (future - days[-1]).astype(np.float64)
     none = np.zeros((2, future.size))
     if resets(deseasonalised[~recent]) >= s.max_resets:  # its last weeks are one phase of a cycle: no anchor
-        return fit.predict(future), none
+        return fit.predict(future), none, fit
     future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
     if s.hinge_lookback is not None and shape.shape == "line":
@@ -1074,14 +1133,14 @@ def consensus_forecast(
                 # has visibly slowed goes on slowing; a ramp as steep as ever goes on as a ramp.
                 before = window & ~recent
                 if _slowed(shape, past_slopes(x[before], deseasonalised[before], s.recent_window), s):
-                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal, none
+                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal, none, fit
                 growth = None
         if growth is not None:
-            return growth.at(ahead) + future_seasonal, none
+            return growth.at(ahead) + future_seasonal, none, fit
     stairs = staircase_growth(x, deseasonalised, s) if s.staircase else None
     if stairs is not None:
         widen = stairs.widening(ahead, s.interval_width, s.seed)
-        return stairs.level + stairs.climb * ahead + future_seasonal, widen
+        return stairs.level + stairs.climb * ahead + future_seasonal, widen, fit
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
     # A slope steeper than any stretch before the last weeks is read from those weeks alone, whether the plan
@@ -1093,15 +1152,15 @@ def consensus_forecast(
     if plan is None:
         whole = recent_trend(x, deseasonalised, s.shape_evidence) if s.long_line or s.since_step else None
         if s.long_line and whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
-            return whole.level + whole.slope * ahead + future_seasonal, none
+            return whole.level + whole.slope * ahead + future_seasonal, none, fit
         continued = line_since_step(x, deseasonalised, whole, s) if s.since_step else None
         if continued is not None:
             level, slope = continued
-            return level + slope * ahead + future_seasonal, none
-        return fit.predict(future) + offset, error
+            return level + slope * ahead + future_seasonal, none, fit
+        return fit.predict(future) + offset, error, fit
     level, slope, damping = plan
     carried = slope == shape.slope and damping >= 1.0  # not a step's level, nor a slowdown's damped slope
-    return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else none
+    return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else none, fit
 
 
 @dataclass(frozen=True)

@@ -613,6 +613,51 @@ def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> No
     assert float(above[20]) > 2.0 and float(below[60]) > 2.0
 
 
+def _traffic(rng: np.random.Generator, n: int, growth: float, multiplicative: bool) -> np.ndarray:
+    """A level of 30 growing ``growth`` a year (compounding), a weekday-weekend cycle (25% of the level, or of
+    the first day's level when not ``multiplicative``) and AR(1) noise."""
+    level = 30.0 * np.exp(np.log1p(growth) * np.arange(n) / 365.0)
+    weekend = (np.arange(n) % 7 >= 5).astype(float) - 2.0 / 7.0  # weekend days low, mean 0
+    swing = -0.25 * (level if multiplicative else level[0])
+    return level + swing * weekend + _ar_noise(rng, n, 0.8)
+
+
+def test_level_cycle_is_read_only_where_the_swing_grows_with_the_level() -> None:
+    """Traffic growing 40% a year whose weekend dip scales with it: a level cycle. The same growth with a fixed
+    dip, or a flat series with a multiplicative one (no level change to tell them apart): additive."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    settings = ProphetSettings()
+
+    def cycle(values: np.ndarray) -> prophet_engine.LevelCycle | None:
+        fit = prophet_engine.fit_prophet(days, values, settings)
+        return prophet_engine.level_cycle(fit, days, values, settings.shape_evidence)
+
+    assert cycle(_traffic(np.random.default_rng(1), n, 0.4, multiplicative=True)) is not None
+    assert cycle(_traffic(np.random.default_rng(2), n, 0.4, multiplicative=False)) is None
+    assert cycle(_traffic(np.random.default_rng(3), n, 0.0, multiplicative=True)) is None
+
+
+def test_prophet_forecasts_a_growing_weekly_swing_at_the_forecast_level() -> None:
+    """Traffic growing 40% a year with a weekend dip of a quarter of its level: half a year ahead the forecast
+    dips by a quarter of the level it forecasts, not by the three years' average dip (about a fifth of it)."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    values = _traffic(np.random.default_rng(4), n, 0.4, multiplicative=True)
+    settings = ProphetSettings()
+
+    def weekend_dip(forecast: np.ndarray) -> float:
+        weekend = (np.arange(n, n + 180) % 7 >= 5)[-28:]
+        last = forecast[-28:]
+        return float(last[~weekend].mean() - last[weekend].mean()) / float(last.mean())
+
+    true_dip = 0.25 / (1.0 - 0.25 * 2.0 / 7.0)  # the dip over the weekly mean level
+    assert weekend_dip(_continued(days, values, future, settings)) == pytest.approx(true_dip, rel=0.1)
+    additive = weekend_dip(_continued(days, values, future, replace(settings, level_cycle=False)))
+    assert additive < 0.85 * true_dip
+
+
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     """A workload moved on 48 days before the end (+30 points): only 8 days of the old level are left in the
     56-day recent window. Read as a line, the window carried Prophet's ramp through the step on (it crossed

@@ -157,6 +157,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_residual_autocorrelation", "residual_autocorrelation"),
         ("prophet_since_step", "since_step"),
         ("prophet_staircase", "staircase"),
+        ("prophet_level_cycle", "level_cycle"),
     ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
