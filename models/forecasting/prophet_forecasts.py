@@ -26,6 +26,7 @@ def model(dbt, session):
         "prophet_since_step": dbt.config.meta_get("prophet_since_step"),
         "prophet_staircase": dbt.config.meta_get("prophet_staircase"),
         "prophet_level_cycle": dbt.config.meta_get("prophet_level_cycle"),
+        "prophet_sharp_seasons": dbt.config.meta_get("prophet_sharp_seasons"),
         "prophet_hinge_lookback": dbt.config.meta_get("prophet_hinge_lookback"),
         "prophet_growth_search_window": dbt.config.meta_get("prophet_growth_search_window"),
     }

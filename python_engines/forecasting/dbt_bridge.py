@@ -210,6 +210,7 @@ PROPHET_FLAG_VARS = {
     "prophet_since_step": "since_step",
     "prophet_staircase": "staircase",
     "prophet_level_cycle": "level_cycle",
+    "prophet_sharp_seasons": "sharp_seasons",
 }
 
 
