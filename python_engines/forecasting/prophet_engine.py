@@ -11,7 +11,8 @@ optimum against Stan's.
 Choices (measured in bench/README.md):
 - growth: ``linear`` then clipped to [0, 100] by default; ``logistic`` (cap 100, floor 0) selectable.
 - yearly Fourier order 5 (Prophet: 10) and 12 potential changepoints (Prophet: 25): same backtest accuracy
-  on this data, fewer parameters for L-BFGS.
+  on this data, fewer parameters for L-BFGS; a season every two consecutive years agree on strongly is
+  refitted with 10 where the extra terms lower the BIC (:func:`sharper_season`).
 - changepoint_range 0.95 (Prophet: 0.8): with 0.8 a ramp that began in the last 7 months of history is
   extrapolated at the older slope. On the capacity-breach hosts of the default fleet, 0.95 puts the forecast
   crossing of 95% a median 9 days after the generator's true breach (0.8: 43 days late, 28 of 101 imminent
@@ -19,9 +20,10 @@ Choices (measured in bench/README.md):
 - extrapolation "consensus" (default; "prophet" keeps Prophet's own): the last 8 weeks are read as a line,
   a step or a hinge, and the trend continues from them where they disagree with Prophet's last segment
   (:func:`consensus_forecast`): a one-off level shift stays a level, growth that levelled off stops, a ramp
-  that began after the last changepoint is followed; series that reset again and again (fills and cleanups)
-  keep Prophet's trend. Chosen on stress-fleet seed 1 and our own tuning shapes, reported on other seeds
-  (bench/README.md, "Trust").
+  that began after the last changepoint is followed, growth in steps continues at its average climb
+  (:func:`staircase_growth`); series that reset again and again (fills and cleanups) keep Prophet's trend;
+  a weekly cycle that grows with the level is forecast at the forecast's level (:func:`level_cycle`). Chosen
+  on stress-fleet seed 1 and our own tuning shapes, reported on other seeds (bench/README.md, "Trust").
 - changepoint prior 0.03 (Prophet: 0.05): at the exact optimum 0.05 fits slightly more trend change than
   Stan's L-BFGS does when it stops at its tolerance; 0.03 was chosen on the tuning fleets (see the setting).
 - with ``solver="stan"`` L-BFGS stops at tol_rel_grad 1e9 (Stan: 1e7): a third fewer iterations.
@@ -29,8 +31,9 @@ Choices (measured in bench/README.md):
   (:mod:`.intervals`); otherwise Prophet's own recipe (simulated future trend changes + observation noise)
   from a fixed seed. No sampling ever happens for the point forecast. Where the forecast's slope is read
   from the last weeks alone (a rise or fall steeper than anything before them), that slope's standard error
-  times the days ahead is added in quadrature (``recent_slope_uncertainty``): the calibration's errors come
-  from series whose slope is known from years.
+  times the days ahead is added in quadrature (``recent_slope_uncertainty``), and for a staircase the
+  spread of the steps to come (:meth:`Staircase.widening`): the calibration's errors come from series whose
+  slope is known from years.
 - the production refit starts cold: a warm start from the backtest fit (``fit_prophet(warm=...)``)
   saved about 4% of its time and changes the result, so it is not used.
 """
