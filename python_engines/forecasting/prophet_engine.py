@@ -247,16 +247,18 @@ class ProphetSettings:
     # a fixed factor says. False: the fixed factor.
     residual_autocorrelation: bool = True
     # Growth in steps (a tenant, a batch of users or a data feed onboarded every few months): where the last
-    # staircase_window days (seasonality removed) are a staircase, at least staircase_min_steps level shifts, every
-    # one up, whose levels explain those days better than the best line and the best hinge by shape_evidence
-    # (BIC on effective days, two parameters a step), the forecast continues from the last level at the
-    # staircase's average climb (the rise over the window per day): the next step's day is unknown, its
-    # expected rise is not. Without it the last step read as a one-off move (flat from the new level) or the
-    # flat days since it as growth that stopped. The band widens, in quadrature, by how far the steps to come
-    # take it, simulated from the series' own gaps and rises (Staircase.widening): the calibration, learnt on
-    # other series, cannot know this one steps, nor when its next step is due. The numbers
-    # are not tuned: two years (growth_fit_window's), three steps (two could be a move and its follow-up), the
-    # shape test's own evidence. False: off.
+    # staircase_window days (seasonality removed) are a staircase, at least staircase_min_steps level shifts,
+    # every one up, past_window days or more apart, the last no more than twice the longest gap ago, whose
+    # levels explain those days better than ramps through the same days, the best line and the best hinge by
+    # shape_evidence (BIC on effective days, two parameters a step; staircase_growth), the forecast continues
+    # from the last level at the staircase's average climb (the rise over the window per day): the next step's
+    # day is unknown, its expected rise is not. Without it the last step read as a one-off move (flat from the
+    # new level) or the flat days since it as growth that stopped. The band widens, in quadrature, by how far
+    # the steps to come take it, simulated from the series' own gaps and rises (Staircase.widening): the
+    # calibration, learnt on other series, cannot know this one steps, nor when its next step is due. The
+    # numbers are not tuned: two years (growth_fit_window's), three steps (two could be a move and its
+    # follow-up), four weeks between steps (past_window's: shorter levels are a ramp's slices), a whole missed
+    # gap to call the steps stopped, the shape test's own evidence. False: off.
     staircase: bool = True
     staircase_window: int = 730
     staircase_min_steps: int = 3
@@ -1010,13 +1012,14 @@ def yearly_agreement(
 
 
 def sharper_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> ProphetFit:
-    """``fit`` refitted with stock Prophet's yearly order (``STOCK_YEARLY_ORDER``) where ``sharp_seasons`` is on,
+    """``fit`` refitted with stock Prophet's yearly order (``STOCK_YEARLY_ORDER``) where ``sharp_seasons`` is on
+    (and the settings have a yearly term at all),
     every two consecutive years of ``(days, y)`` agree strongly on one seasonal shape (:func:`yearly_agreement`
     at least ``yearly_strong_agreement``) and the extra terms earn their place: the refit's BIC on effective
     days, counting them, is lower by ``shape_evidence``. A mild swell the years agree on keeps the fewer terms,
     which the extra ones would only make noisier."""
     s = fit.settings
-    if not s.sharp_seasons or s.yearly_order >= STOCK_YEARLY_ORDER:
+    if not s.sharp_seasons or s.yearly_order <= 0 or s.yearly_order >= STOCK_YEARLY_ORDER:
         return fit
     agreement = yearly_agreement(
         days, y, s.yearly_check_order, min_size_ratio=s.yearly_min_size_ratio, strong=s.yearly_strong_agreement
@@ -1182,7 +1185,7 @@ def continued_trend(
     error = none
     if s.recent_slope_uncertainty and _unprecedented(shape, past):
         drift = ahead * shape.slope_error * slope_inflation(x[recent], deseasonalised[recent], shape, s)
-        error = np.vstack([drift, drift]) * NormalDist().inv_cdf(0.5 + s.interval_width / 2.0)
+        error = slope_widening(drift, s.interval_width)
     if plan is None:
         whole = recent_trend(x, deseasonalised, s.shape_evidence) if s.long_line or s.since_step else None
         if s.long_line and whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
@@ -1212,9 +1215,12 @@ class Staircase:
     def widening(self, ahead: np.ndarray, width: float, seed: int, futures: int = 256) -> np.ndarray:
         """How far the steps to come take the ``width`` band beyond the climb's line ``ahead`` days on: rows
         (below, above), points, 0 where they do not. The steps are simulated from the series' own: each gap
-        drawn from the gaps between its steps, the first given that the interval under way has lasted since
-        the last step (a gap no longer than that is overdue: it ends within one more drawn gap), each rise
-        drawn from its rises. Regular steps soon after the last one add little; an overdue step, a lot."""
+        drawn from the gaps between its steps, each rise from its rises. The first drawn gap is set against
+        the interval under way: one longer than it ends after what is left of it; one no longer is overdue and
+        ends on a day drawn evenly within its own length from now (a soft reading of the few gaps seen, which
+        leans toward a step soon the longer the interval has lasted). Regular steps soon after the last one add
+        little; an overdue step, a lot. :func:`staircase_growth` reads a staircase whose interval under way is
+        longer than twice its longest gap as stopped, so no step is overdue by more than one gap."""
         gaps = np.diff(self.starts)
         rises = np.diff(self.levels)
         since = -float(self.starts[-1])  # days from the last step to the last day
@@ -1232,10 +1238,10 @@ class Staircase:
         return np.vstack([np.maximum(line - low, 0.0), np.maximum(high - line, 0.0)])
 
 
-def _best_split(total: np.ndarray, squares: np.ndarray, lo: int, hi: int, min_segment: int) -> tuple[float, int]:
+def _best_split(total: np.ndarray, lo: int, hi: int, min_segment: int) -> tuple[float, int]:
     """The error saved by splitting the days ``lo..hi-1`` into two levels at the best break (at least
-    ``min_segment`` days each side), and that break; (0, -1) when the days are too few. ``total`` and ``squares``
-    are cumulative sums of the values and their squares, with a leading 0."""
+    ``min_segment`` days each side), and that break; (0, -1) when the days are too few. ``total`` is the
+    cumulative sum of the values, with a leading 0."""
     breaks = np.arange(lo + min_segment, hi - min_segment + 1)
     if breaks.size == 0:
         return 0.0, -1
@@ -1259,7 +1265,7 @@ def level_segments(v: np.ndarray, min_segment: int = SHAPE_MIN_SEGMENT, max_leve
     n_eff = _effective_days(v.size)
     sse = float(squares[-1] - total[-1] ** 2 / v.size)
     bounds = [0, v.size]
-    candidates = {(0, v.size): _best_split(total, squares, 0, v.size, min_segment)}
+    candidates = {(0, v.size): _best_split(total, 0, v.size, min_segment)}
     while len(bounds) - 1 < max_levels:
         (lo, hi), (saved, cut) = max(candidates.items(), key=lambda item: item[1][0])
         if cut < 0 or saved <= 0.0 or _bic(sse - saved, n_eff, 2) >= _bic(sse, n_eff, 0):
@@ -1268,7 +1274,7 @@ def level_segments(v: np.ndarray, min_segment: int = SHAPE_MIN_SEGMENT, max_leve
         del candidates[(lo, hi)]
         bounds.append(cut)
         for part in ((lo, cut), (cut, hi)):
-            candidates[part] = _best_split(total, squares, part[0], part[1], min_segment)
+            candidates[part] = _best_split(total, part[0], part[1], min_segment)
     return np.array(sorted(bounds)[1:-1], dtype=np.int64)
 
 
@@ -1282,35 +1288,45 @@ def _polyline_sse(x: np.ndarray, v: np.ndarray, knots: np.ndarray) -> float:
 
 def staircase_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> Staircase | None:
     """The staircase of the last ``staircase_window`` days of ``(x, v)`` (days relative to the last day,
-    seasonality removed), or None when those days are not one: fewer than ``staircase_min_steps`` level
-    shifts, any of them down, or levels that do not explain the days better than the best line and the best
-    hinge by ``shape_evidence`` (BIC on effective days; each step counts two parameters, the first level one).
-    A ramp read as levels needs many steps and loses to its line; noise around a level, or a level that
-    wanders up and down, has a step down."""
+    seasonality removed), or None when those days are not one:
+
+    - fewer than ``staircase_min_steps`` level shifts (at least 2), or any of them down: noise around a level,
+      or a level that wanders up and down, has a step down;
+    - a level between two steps shorter than ``past_window`` days: slices of one ramp (a workload moved in
+      over a few weeks), not steps;
+    - an interval under way longer than twice the longest gap between steps: the steps have stopped;
+    - levels that do not explain the days better, by ``shape_evidence`` (BIC on effective days; each step
+      counts two parameters, the first level one), than ramps through the same days (a line bending at every
+      break: growth that speeds up or levels off, read as levels, is fitted as well or better by it), and
+      than the best line and the best hinge (a ramp read as levels needs many steps and loses to its line).
+    """
     window = x > -settings.staircase_window
     xw, vw = x[window], v[window]
-    if xw.size < (settings.staircase_min_steps + 1) * SHAPE_MIN_SEGMENT:
+    min_steps = max(settings.staircase_min_steps, 2)
+    if xw.size < (min_steps + 1) * SHAPE_MIN_SEGMENT:
         return None
     cuts = level_segments(vw)
-    if cuts.size < settings.staircase_min_steps:
+    if cuts.size < min_steps:
         return None
     edges = np.concatenate([[0], cuts, [vw.size]])
     levels = np.add.reduceat(vw, edges[:-1]) / np.diff(edges)
-    if np.any(np.diff(levels) <= 0.0):
+    starts = xw[cuts]
+    gaps = np.diff(starts)
+    if np.any(np.diff(levels) <= 0.0) or float(gaps.min()) < settings.past_window:
+        return None
+    if -float(starts[-1]) > 2.0 * float(gaps.max()):
         return None
     fitted = np.repeat(levels, np.diff(edges))
     sse = float(np.sum((vw - fitted) ** 2))
     params = 2 * cuts.size + 1
-    if _evidence_over_line_and_hinge(xw, vw, sse, params=params) <= settings.shape_evidence:
-        return None
-    # Steps, not a curve: ramps through the same days (a line bending at every break) must fit worse. Growth
-    # that speeds up or levels off, read as levels, is fitted as well or better by the bending line.
     n_eff = _effective_days(xw.size)
-    ramps = _bic(_polyline_sse(xw, vw, xw[cuts]), n_eff, cuts.size + 2)
+    ramps = _bic(_polyline_sse(xw, vw, starts), n_eff, cuts.size + 2)
     if _bic(sse, n_eff, params) >= ramps - settings.shape_evidence:
         return None
+    if _evidence_over_line_and_hinge(xw, vw, sse, params=params) <= settings.shape_evidence:
+        return None
     span = float(xw[-1] - xw[0]) + 1.0
-    return Staircase(starts=xw[cuts], levels=levels, climb=float(levels[-1] - levels[0]) / span)
+    return Staircase(starts=starts, levels=levels, climb=float(levels[-1] - levels[0]) / span)
 
 
 def _earlier_hinge(x: np.ndarray, v: np.ndarray, line: RecentTrend, settings: ProphetSettings) -> RecentTrend:
@@ -1416,14 +1432,12 @@ def _segment(
     return Band.bounded(yhat, lower, upper)
 
 
-def with_slope_error(
-    yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, drift_error: np.ndarray, width: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds around ``yhat`` widened, in quadrature on each side, by the ``width`` normal quantile of the
-    error a slope's uncertainty builds up (``drift_error``: its standard error times the days carried).
-    Applied before the bounds are clipped to 0-100, so a forecast well past 100 stays there."""
+def slope_widening(drift_error: np.ndarray, width: float) -> np.ndarray:
+    """How far a slope's uncertainty widens a ``width`` band, the same below and above (rows of
+    :func:`widened`): the band's normal quantile of the error it builds up (``drift_error``: the slope's
+    standard error times the days carried)."""
     spread = NormalDist().inv_cdf(0.5 + width / 2.0) * drift_error
-    return widened(yhat, lower, upper, np.vstack([spread, spread]))
+    return np.vstack([spread, spread])
 
 
 def widened(yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, widen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

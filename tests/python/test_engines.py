@@ -571,8 +571,24 @@ def test_staircase_growth_reads_steps_not_ramps_curves_moves_or_wandering() -> N
     s_curve = 30.0 + 40.0 / (1.0 + np.exp(-(x + 400.0) / 60.0)) + noise
     move = 40.0 + 20.0 * (x > -200.0) + noise
     up_and_down = 50.0 + 5.0 * np.where((x // 120) % 2 == 0, 1.0, 0.0) + 0.005 * x + noise
-    for values in (line, s_curve, move, up_and_down):
+    ramp_in = 40.0 + 20.0 * np.clip((x + 200.0) / 45.0, 0.0, 1.0) + noise  # a move that took 45 days
+    for values in (line, s_curve, move, up_and_down, ramp_in):
         assert prophet_engine.staircase_growth(x, values, settings) is None
+
+
+def test_a_staircase_whose_steps_stopped_is_not_continued() -> None:
+    """Three steps of 7 points 40 days apart: the last 60 days ago is a staircase under way; the same steps
+    ending 240 days ago (six gaps without one) have stopped, and are not climbed on."""
+    settings = ProphetSettings()
+    n = 1095
+    x = (np.arange(n) - (n - 1)).astype(float)
+    noise = _ar_noise(np.random.default_rng(12), n, 1.0)
+
+    def steps(last: float) -> np.ndarray:
+        return 30.0 + 7.0 * sum((x >= last - 40.0 * k).astype(float) for k in range(3)) + noise
+
+    assert prophet_engine.staircase_growth(x, steps(-60.0), settings) is not None
+    assert prophet_engine.staircase_growth(x, steps(-240.0), settings) is None
 
 
 def test_prophet_continues_a_staircase_at_its_average_climb() -> None:
@@ -692,6 +708,7 @@ def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
     assert prophet_engine.yearly_agreement(days, swell, settings.yearly_check_order) >= settings.yearly_strong_agreement
     for series in (ramp, swell):
         assert sharpened(settings, series).settings.yearly_order == settings.yearly_order
+    assert sharpened(replace(settings, yearly_order=0), values).settings.yearly_order == 0  # asked for none
 
 
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:

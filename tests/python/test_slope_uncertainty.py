@@ -47,7 +47,7 @@ def test_the_slope_term_adds_in_quadrature_and_grows_with_the_days_carried() -> 
     yhat, lower, upper = np.full(3, 50.0), np.full(3, 48.0), np.full(3, 53.0)
     z = 1.2815515655446004  # the 90th percentile of a normal: an 80% band's upper side
     drift = np.array([0.0, 3.0, 6.0]) / z
-    low, high = prophet_engine.with_slope_error(yhat, lower, upper, drift, 0.8)
+    low, high = prophet_engine.widened(yhat, lower, upper, prophet_engine.slope_widening(drift, 0.8))
     assert np.allclose(low, [48.0, 50.0 - np.hypot(2.0, 3.0), 50.0 - np.hypot(2.0, 6.0)])
     assert np.allclose(high, [53.0, 50.0 + np.hypot(3.0, 3.0), 50.0 + np.hypot(3.0, 6.0)])
 
