@@ -1,6 +1,6 @@
 """Each series' compounding-growth curve over its last weeks, the golden band's upside (growth_upside)."""
 
-from python_engines.forecasting.dbt_bridge import optional_float, read_windows
+from python_engines.forecasting.dbt_bridge import flag_var, optional_float, read_windows
 from python_engines.forecasting.growth_upside import UpsideSettings, upside_table
 
 
@@ -10,5 +10,6 @@ def model(dbt, session):
     settings = UpsideSettings(
         min_evidence=optional_float(dbt.config.meta_get("growth_upside_min_evidence")),
         interval_width=float(dbt.config.meta_get("interval_width")),
+        staircase=flag_var("prophet_staircase", dbt.config.meta_get("prophet_staircase")),
     )
     return upside_table(dbt.ref("processed_data"), windows.history_end, settings)

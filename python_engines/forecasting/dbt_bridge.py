@@ -95,7 +95,7 @@ def seconds_var(name: str, value: Any, default: float) -> float:
     return seconds
 
 
-def _flag(name: str, value: Any) -> bool:
+def flag_var(name: str, value: Any) -> bool:
     """A dbt config rendered from a boolean var (``True``/``False`` once rendered, or true/false)."""
     text = str(value).strip().lower()
     if text not in ("true", "false"):
@@ -175,7 +175,7 @@ class ModelConfig:
         for var, field_name in PROPHET_FLAG_VARS.items():
             value = configs.get(var)
             if not _empty(value):
-                fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: _flag(var, value)}))
+                fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: flag_var(var, value)}))
         for var, (field_name, window, window_name) in PROPHET_SEARCH_VARS.items():
             if var in configs:  # set, even to null (off); absent: Prophet's default
                 days = _days_beyond(var, configs[var], getattr(fleet.prophet, window), window_name)

@@ -47,6 +47,7 @@ from python_engines.forecasting.prophet_engine import (
     compounding_fit,
     longer_reading,
     rivals_bic,
+    staircase_growth,
 )
 from python_engines.forecasting.streaming import RelationSource
 
@@ -90,6 +91,9 @@ class UpsideSettings:
     # the default fleet (2,000 hosts, upside_table outside dbt): 250 / 500 / 1,000 / 2,000 hosts a block peak at
     # 0.48 / 0.59 / 1.05 / 1.35 GB in 10.8 / 8.3 / 8.9 / 10.6 s (the window-only read of session 25: 0.63 GB).
     block_hosts: int = 500
+    # A history that grew in steps (Prophet's staircase test over the read days, var prophet_staircase) gets no
+    # curve: its latest step reads as compounding over the window, and Prophet forecasts its steps to come.
+    staircase: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.interval_width < 1.0:
@@ -161,7 +165,8 @@ def _window_points(processed: Any, history_end: date, window_days: int) -> pa.Ta
 def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: UpsideSettings) -> np.ndarray:
     """``(floor, scale, rate, evidence, days fitted, long evidence)`` per series, one row per series whose rows
     begin at ``starts`` (rows of one series together, in day order); NaN for a series with too few observed days
-    in the window or whose best curve there falls. Evidence is the window's. Over the longer window (when the
+    in the window, whose best curve there falls, or whose days grew in steps (``staircase``:
+    :func:`.prophet_engine.staircase_growth`). Evidence is the window's. Over the longer window (when the
     rows reach further back and a bar is set): a curve at the bar is read again there if it still fits the
     window (:func:`.prophet_engine.longer_curve`); every series gets the longer window's own best curve
     (:func:`.prophet_engine.longer_reading`), whose evidence there is the long evidence when that curve keeps
@@ -174,6 +179,8 @@ def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: Upsi
         days, values = x[start:end].astype(np.float64), y[start:end].astype(np.float64)
         recent = days > -settings.window_days
         if recent.sum() < settings.min_observed:
+            continue
+        if settings.staircase and staircase_growth(days, values, prophet) is not None:
             continue
         rivals = rivals_bic(days[recent], values[recent])  # the window's line and hinge, for both readings
         fit = compounding_fit(days[recent], values[recent], settings.doubling_days, rivals=rivals)

@@ -1128,7 +1128,9 @@ def continued_trend(
     where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`).
     Also returns the model the forecast came from (``fit`` or its refit without the yearly term). A history
     that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's average
-    climb from its last level where no curve is found (ahead of the last weeks' own reading).
+    climb from its last level, ahead of the growth curves and the last weeks' own reading: read over the
+    growth window alone, a staircase's latest step looks like compounding growth and a last level that has
+    held for months like growth levelling off.
     """
     s = fit.settings
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
@@ -1160,6 +1162,12 @@ def continued_trend(
     shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
     if s.hinge_lookback is not None and shape.shape == "line":
         shape = _earlier_hinge(x, deseasonalised, shape, s)
+    # Steps first: over the growth window a staircase's last step reads as compounding growth, and a last
+    # level that has held for months as growth levelling off toward a ceiling.
+    stairs = staircase_growth(x, deseasonalised, s) if s.staircase else None
+    if stairs is not None:
+        widen = stairs.widening(ahead, s.interval_width, s.seed)
+        return stairs.level + stairs.climb * ahead + future_seasonal, widen, fit
     window = x > -s.growth_window
     if window.sum() >= MOSTLY_OBSERVED * s.growth_window:
         growth = compounding_growth(x, deseasonalised, s)
@@ -1174,10 +1182,6 @@ def continued_trend(
                 growth = None
         if growth is not None:
             return growth.at(ahead) + future_seasonal, none, fit
-    stairs = staircase_growth(x, deseasonalised, s) if s.staircase else None
-    if stairs is not None:
-        widen = stairs.widening(ahead, s.interval_width, s.seed)
-        return stairs.level + stairs.climb * ahead + future_seasonal, widen, fit
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
     # A slope steeper than any stretch before the last weeks is read from those weeks alone, whether the plan

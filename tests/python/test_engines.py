@@ -612,6 +612,24 @@ def test_prophet_continues_a_staircase_at_its_average_climb() -> None:
     assert float(widen[1, :30].max()) < 1.0 < float(widen[1, 45:75].min())
 
 
+def test_a_staircase_on_its_last_level_is_not_read_as_growth_levelling_off() -> None:
+    """Steps of 10 points every 200 days, the last 114 days ago: the 36-week growth window holds one step and
+    the level since, which fits growth that slowed toward a ceiling (an S-curve, forecast flat), but the two
+    years are steps and the next is due. The staircase is read first, so the forecast climbs at its average
+    pace (read after the curves, it stayed flat)."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    x = (np.arange(n) - (n - 1)).astype(float)
+    noise = _ar_noise(np.random.default_rng(21), n, 0.8)
+    values = 40.0 + 10.0 * sum((x >= -114.0 - 200.0 * k).astype(float) for k in range(5)) + noise
+    settings = ProphetSettings()
+    forecast = _continued(days, values, future, settings)
+    assert float(forecast[89] - forecast[0]) == pytest.approx(10.0 / 200.0 * 89, rel=0.3)
+    flat = _continued(days, values, future, replace(settings, staircase=False))
+    assert abs(float(flat[89] - flat[0])) < 2.0
+
+
 def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> None:
     """Steps of 6 every 80 days, the last 40 days ago: every simulated future steps on day 40 and 120, so the
     band leaves the climb's line below it before day 40 (no step yet) and above it after (a whole step). An

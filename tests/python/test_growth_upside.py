@@ -194,3 +194,15 @@ def test_hosts_read_in_blocks_give_the_same_curves() -> None:
     ]
     assert tables[0].equals(tables[1])
     assert set(tables[0]["host_id"]) >= {"h1", "h2"}
+
+
+def test_a_staircase_gets_no_curve_its_steps_are_prophets() -> None:
+    """Steps of 7 points every 90 days over two years, the latest 20 days ago: over the 36-week window the
+    latest step bends like compounding growth, but the history grew in steps (Prophet's staircase test), so
+    no curve lifts its band; with the staircase test off the curve is found."""
+    x = np.arange(-729, 1, dtype=np.float64)
+    noise = np.random.default_rng(9).normal(0.0, 0.8, x.size)
+    values = 30.0 + 7.0 * sum((x >= -20.0 - 90.0 * k).astype(float) for k in range(8)) + noise
+    assert np.isnan(fit_upsides(np.array([0]), x, values, SETTINGS)[0]).all()
+    off = fit_upsides(np.array([0]), x, values, UpsideSettings(staircase=False))[0]
+    assert not np.isnan(off[3])
