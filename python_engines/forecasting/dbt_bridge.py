@@ -211,6 +211,7 @@ PROPHET_FLAG_VARS = {
     "prophet_staircase": "staircase",
     "prophet_level_cycle": "level_cycle",
     "prophet_sharp_seasons": "sharp_seasons",
+    "prophet_growing_seasons": "growing_seasons",
 }
 
 

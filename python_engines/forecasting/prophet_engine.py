@@ -212,6 +212,14 @@ class ProphetSettings:
     # start as a season); so does a mild swell (10 for every agreeing season made calm series noisier on seen
     # seeds 203 and 1028). False: yearly_order always.
     sharp_seasons: bool = True
+    # A season that grows (or shrinks) from year to year, the base level aside (a busy season that draws more
+    # load each year as the business grows): the yearly term Prophet fits is the years' average season, so its
+    # next top is forecast at the average of the past ones, below the latest. Where the years agree strongly on
+    # the season's shape (as for sharp_seasons) and a season whose size changes linearly with time explains the
+    # history better than one fixed size by shape_evidence (BIC on effective days, one parameter more:
+    # growing_season), the yearly term is forecast at the size that line reaches on each future day. The
+    # numbers are the shape test's and the sharp seasons' own. False: the fitted season's size.
+    growing_seasons: bool = True
     # Where nothing else applies (no curve, no recent step, hinge or slowdown) and the whole history is one
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
     # quadratic does not beat the line by it either), the trend is that line's: Prophet's last segment reads
@@ -1083,14 +1091,85 @@ def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
     return bool(_bic(bend_sse, n_eff, 3) < _bic(line_sse, n_eff, 2) - evidence)
 
 
+@dataclass(frozen=True)
+class SeasonGrowth:
+    """The yearly term's size as a line in time (:func:`growing_season`): ``size + growth * years`` times the
+    fitted term, years counted from the last day of history."""
+
+    size: float
+    growth: float
+
+    def lift(self, fit: ProphetFit, last_day: np.datetime64, days: np.ndarray) -> np.ndarray:
+        """Points to add to ``fit``'s forecast on ``days``: its yearly term at this size instead of its own."""
+        years = (days - last_day).astype(np.float64) / 365.25
+        return (self.size + self.growth * years - 1.0) * yearly_term(fit, days)
+
+
+def yearly_term(fit: ProphetFit, days: np.ndarray) -> np.ndarray:
+    """``fit``'s yearly Fourier term on ``days``, in points (0 without one)."""
+    order = fit.settings.yearly_order
+    if order <= 0:
+        return np.zeros(days.size)
+    return seasonal_features(days, order, 0) @ fit.beta[: 2 * order] * fit.y_scale
+
+
+def weekly_term(fit: ProphetFit, days: np.ndarray) -> np.ndarray:
+    """``fit``'s weekly Fourier term on ``days``, in points (0 without one)."""
+    order = fit.settings.weekly_order
+    if order <= 0:
+        return np.zeros(days.size)
+    return seasonal_features(days, 0, order) @ fit.beta[-2 * order :] * fit.y_scale
+
+
+def _least_squares(design: np.ndarray, values: np.ndarray) -> tuple[float, np.ndarray]:
+    """Sum of squared residuals and coefficients of ``values`` regressed on ``design``'s columns."""
+    solution, *_ = np.linalg.lstsq(design, values, rcond=None)
+    return float(np.sum((values - design @ solution) ** 2)), solution
+
+
+def growing_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> SeasonGrowth | None:
+    """How the size of ``fit``'s yearly term changes with time, where it does: the history less its weekly
+    term, regressed on a line and the yearly term times a line in years (size and growth), must beat the same
+    regression at one size by ``shape_evidence`` (BIC on effective days). Only for a season every pair of
+    consecutive years agrees on strongly (:func:`yearly_agreement` at ``yearly_strong_agreement``: a one-off
+    ramp the yearly term soaked up is no season to grow) over two years of history or more. None otherwise."""
+    s = fit.settings
+    if s.yearly_order <= 0 or (days[-1] - days[0]).astype(np.int64) < 730:
+        return None
+    season = yearly_term(fit, days)
+    if float(season @ season) <= 1e-9:
+        return None
+    agreement = yearly_agreement(
+        days, y, s.yearly_check_order, min_size_ratio=s.yearly_min_size_ratio, strong=s.yearly_strong_agreement
+    )
+    if agreement is None or agreement < s.yearly_strong_agreement:
+        return None
+    seasonal_part = y - weekly_term(fit, days)
+    years = (days - days[-1]).astype(np.float64) / 365.25
+    # Over a line, not Prophet's trend: a season that grows raises the year's mean too, and the changepoints
+    # follow that rise, which leaves the season's own growth half-read.
+    fixed = np.column_stack([np.ones(days.size), years, season])
+    grown = np.column_stack([fixed, season * years])
+    fixed_sse, _ = _least_squares(fixed, seasonal_part)
+    grown_sse, solution = _least_squares(grown, seasonal_part)
+    n_eff = _effective_days(days.size)
+    if _bic(grown_sse, n_eff, 4) >= _bic(fixed_sse, n_eff, 3) - s.shape_evidence:
+        return None
+    return SeasonGrowth(size=float(solution[2]), growth=float(solution[3]))
+
+
 def consensus_forecast(
     fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The forecast of :func:`continued_trend` (a point forecast and how far the trend's own uncertainty
-    widens the band below and above it), with a weekly cycle that scales with the level where the history shows one
-    (``level_cycle``, :func:`level_cycle`): the additive cycle of the model that forecast is taken out and the
-    scaling one, at the forecast's own level, put in."""
+    widens the band below and above it), with the yearly term at the size it is growing to where its size
+    changes year on year (``growing_seasons``, :func:`growing_season`), and a weekly cycle that scales with the
+    level where the history shows one (``level_cycle``, :func:`level_cycle`): the additive cycle of the model
+    that forecast is taken out and the scaling one, at the forecast's own level, put in."""
     yhat, widen, used = continued_trend(fit, days, y, future)
+    growth = growing_season(used, days, y) if used.settings.growing_seasons else None
+    if growth is not None:
+        yhat = yhat + growth.lift(used, days[-1], future)
     cycle = level_cycle(fit, days, y, fit.settings.shape_evidence) if fit.settings.level_cycle else None
     order = used.settings.weekly_order
     if cycle is None or order <= 0:

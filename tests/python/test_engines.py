@@ -699,6 +699,34 @@ def _busy_season(rng: np.random.Generator, days: np.ndarray, top: float) -> np.n
     return 50.0 + top * np.exp(-0.5 * ((day_of_year - 59.0) / 10.0) ** 2) + _ar_noise(rng, days.size, 1.0)
 
 
+def test_a_season_that_grows_every_year_is_forecast_at_its_next_size() -> None:
+    """A busy season whose top grows 6 points a year on a flat base: Prophet's yearly term is the years'
+    average season, so its next top was forecast some 12 points under the truth's; read as a season whose
+    size grows, the top is forecast within 3 points. A season of one size is not read as growing."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    every = np.concatenate([days, future])
+    years = (every - every[0]).astype(float) / 365.25
+    day_of_year = (every - every.astype("datetime64[Y]")).astype(float)
+    bell = np.exp(-0.5 * ((day_of_year - 59.0) / 20.0) ** 2)
+    noise = _ar_noise(np.random.default_rng(31), every.size, 1.0)
+    growing = 50.0 + (24.0 + 6.0 * years) * bell
+    truth_top = float(growing[n:].max())
+    history = (growing + noise)[:n]
+    settings = ProphetSettings()
+
+    def forecast_top(chosen: ProphetSettings) -> float:
+        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, history, chosen), days, history)
+        return float(prophet_engine.consensus_forecast(fit, days, history, future)[0].max())
+
+    assert forecast_top(settings) == pytest.approx(truth_top, abs=3.0)
+    assert forecast_top(replace(settings, growing_seasons=False)) < truth_top - 8.0
+    steady = (50.0 + 30.0 * bell + noise)[:n]
+    fit = prophet_engine.fit_prophet(days, steady, settings)
+    assert prophet_engine.growing_season(fit, days, steady) is None
+
+
 def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
     """A busy season of +40 points at its top, every year: fitted with stock Prophet's 10 yearly terms its
     forecast top is within 4 points of the truth's; five terms round it 6 or more points lower. A one-off

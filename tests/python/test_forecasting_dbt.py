@@ -159,6 +159,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_staircase", "staircase"),
         ("prophet_level_cycle", "level_cycle"),
         ("prophet_sharp_seasons", "sharp_seasons"),
+        ("prophet_growing_seasons", "growing_seasons"),
     ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
