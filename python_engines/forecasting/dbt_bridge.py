@@ -212,6 +212,7 @@ PROPHET_FLAG_VARS = {
     "prophet_level_cycle": "level_cycle",
     "prophet_sharp_seasons": "sharp_seasons",
     "prophet_growing_seasons": "growing_seasons",
+    "prophet_wander_damping": "wander_damping",
 }
 
 

@@ -220,6 +220,12 @@ class ProphetSettings:
     # growing_season), the yearly term is forecast at the size that line reaches on each future day. The
     # numbers are the shape test's and the sharp seasons' own. False: the fitted season's size.
     growing_seasons: bool = True
+    # Where Prophet's own trend is kept (no curve, staircase, plan, long line or step applies) and the series went
+    # the other way at least as fast for material_days days somewhere before its last weeks (sudden drops left
+    # out: wanders), its last segment's slope is a wandering level's latest leg: it goes on damped by damping a
+    # day, not undamped for the whole horizon. A level that wanders up and down had its latest rise carried 90
+    # days into a false breach alarm. The numbers are the plan's own (material_days, damping). False: off.
+    wander_damping: bool = True
     # Where nothing else applies (no curve, no recent step, hinge or slowdown) and the whole history is one
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
     # quadratic does not beat the line by it either), the trend is that line's: Prophet's last segment reads
@@ -923,14 +929,35 @@ def past_slopes(x: np.ndarray, v: np.ndarray, window: int, stride: int = 7) -> n
         return np.where(spread > 0, (sxv - sx * sv / window) / spread, 0.0)
 
 
-def resets(values: np.ndarray, min_drop: float = 5.0, noise_multiple: float = 6.0) -> int:
-    """Sudden drops in a series' past (cleanups, restarts): day-on-day falls larger than ``min_drop`` points
-    and ``noise_multiple`` times the typical day-on-day change."""
-    change = np.diff(values)
+def _sudden_drops(change: np.ndarray, min_drop: float = 5.0, noise_multiple: float = 6.0) -> np.ndarray:
+    """Which day-on-day changes are sudden drops (cleanups, restarts): falls larger than ``min_drop`` points and
+    ``noise_multiple`` times the typical day-on-day change."""
     if change.size == 0:
-        return 0
+        return np.zeros(0, dtype=bool)
     typical = float(np.median(np.abs(change)))
-    return int((change < -max(min_drop, noise_multiple * typical)).sum())
+    return change < -max(min_drop, noise_multiple * typical)
+
+
+def resets(values: np.ndarray, min_drop: float = 5.0, noise_multiple: float = 6.0) -> int:
+    """Sudden drops in a series' past (:func:`_sudden_drops`)."""
+    return int(_sudden_drops(np.diff(values), min_drop, noise_multiple).sum())
+
+
+def wanders(x: np.ndarray, v: np.ndarray, slope: float, settings: ProphetSettings) -> bool:
+    """Whether ``slope`` is a material one (``material_points`` over ``material_days``) that a wandering level
+    has taken back before: somewhere before the last ``recent_window`` days the series went the other way at
+    least as fast for ``material_days`` days (a least-squares line; sudden drops, :func:`_sudden_drops`, left
+    out, so that a fill's cleanups and a leak's restarts are not read as falls of the fill). A level that has
+    risen and fallen as steeply as it now rises gives no reason to expect the rise to hold for months; a ramp
+    steeper than any fall before it does. A slope under the material size is left alone: noise alone makes
+    90-day stretches fall that slowly, and early compounding growth climbs no faster."""
+    before = x <= -settings.recent_window
+    if abs(slope) * settings.material_days < settings.material_points or before.sum() <= settings.material_days:
+        return False
+    change = np.diff(v[before])
+    path = np.concatenate([[0.0], np.cumsum(np.where(_sudden_drops(change), 0.0, change))])
+    slopes = past_slopes(x[before], path, settings.material_days)
+    return bool(np.any(np.sign(slope) * slopes <= -abs(slope)))
 
 
 def extrapolation_plan(
@@ -1277,6 +1304,11 @@ def continued_trend(
         if continued is not None:
             level, slope = continued
             return level + slope * ahead + future_seasonal, none, fit
+        final_slope = float(end_trend[1] - end_trend[0])
+        if s.wander_damping and final_slope > 0.0 and wanders(x, deseasonalised, final_slope, s):
+            # Prophet's last segment is a wander's latest leg: its slope goes on damped, not for 180 days.
+            damped = final_slope * (_damped(ahead, s.damping) - ahead)
+            return fit.predict(future) + offset + damped, error, fit
         return fit.predict(future) + offset, error, fit
     level, slope, damping = plan
     carried = slope == shape.slope and damping >= 1.0  # not a step's level, nor a slowdown's damped slope

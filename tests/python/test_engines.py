@@ -630,6 +630,29 @@ def test_a_staircase_on_its_last_level_is_not_read_as_growth_levelling_off() -> 
     assert abs(float(flat[89] - flat[0])) < 2.0
 
 
+def test_a_wandering_level_s_latest_rise_is_damped_a_new_ramp_is_not() -> None:
+    """A level that rose 18 points, fell them back at 0.15 a day, and has risen 18 again over the last 150
+    days: Prophet's last segment carried that rise on for months (about 11 points in 90 days); the series has
+    fallen as fast before, so the rise goes on damped. The same last 150 days after a flat history are a new
+    ramp, and go on."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    x = (np.arange(n) - (n - 1)).astype(float)
+    noise = _ar_noise(np.random.default_rng(41), n, 1.0)
+    wander = np.interp(x, [-n, -700, -550, -430, -150, 0], [60, 60, 78, 60, 60, 78]) + noise
+    ramp = np.interp(x, [-n, -150, 0], [60, 60, 78]) + noise
+    settings = ProphetSettings()
+
+    def rise(values: np.ndarray, chosen: ProphetSettings) -> float:
+        forecast = _continued(days, values, future, chosen)
+        return float(forecast[89] - forecast[0])
+
+    assert rise(wander, settings) < 4.0
+    assert rise(wander, replace(settings, wander_damping=False)) > 9.0
+    assert rise(ramp, settings) > 9.0
+
+
 def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> None:
     """Steps of 6 every 80 days, the last 40 days ago: every simulated future steps on day 40 and 120, so the
     band leaves the climb's line below it before day 40 (no step yet) and above it after (a whole step). An

@@ -160,6 +160,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_level_cycle", "level_cycle"),
         ("prophet_sharp_seasons", "sharp_seasons"),
         ("prophet_growing_seasons", "growing_seasons"),
+        ("prophet_wander_damping", "wander_damping"),
     ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
