@@ -32,6 +32,10 @@
 -- And a series whose last weeks fit a rising compounding curve (int_series_growth_upside.evidence at least
 -- regime_curve_min_evidence; null = off) goes to regime_engine when another engine won: the backtest ran before
 -- the curve bent, and the winners forecast it as a line that falls further behind every month.
+--
+-- So does a series whose last two years grew in steps (int_series_growth_upside.staircase_steps; none with
+-- prophet_staircase off): a backtest that falls between two steps is won by a flat forecast, and the next step
+-- then comes as a surprise. regime_engine continues a staircase at its average climb.
 {%- set regime_engine = regime_engine_name() %}
 {%- set curve_min_evidence = regime_curve_min_evidence() %}
 {%- set regime_weight = regime_engine_weight() %}
@@ -180,6 +184,16 @@ errors as (
 
 runs as (
     select * from {{ ref('engine_runs') }}
+),
+
+-- Series whose last two years grew in steps (the staircase test of Prophet, on the observed days).
+staircases as (
+    select
+        host_id,
+        resource,
+        staircase_steps
+    from {{ ref('int_series_growth_upside') }}
+    where staircase_steps is not null
 ),
 
 -- Series whose last weeks read as a rising compounding curve (the growth upside's test).
@@ -384,6 +398,7 @@ decisions as (
         recent_trend.trend_slope,
         curves.evidence as curve_evidence,
         seasons.season_swing,
+        staircases.staircase_steps,
         coalesce(recent_trend.has_recent_trend, false) as has_recent_trend,
         coalesce(
             (
@@ -393,6 +408,7 @@ decisions as (
                     and {{ engine_trendless_sql('picks.top_model') }}
                 )
                 or curves.host_id is not null
+                or staircases.host_id is not null
             )
             and picks.regime_available
             and picks.top_model != '{{ regime_engine }}',
@@ -411,6 +427,10 @@ decisions as (
         on
             picks.host_id = seasons.host_id
             and picks.resource = seasons.resource
+    left join staircases
+        on
+            picks.host_id = staircases.host_id
+            and picks.resource = staircases.resource
 ),
 
 champions as (
@@ -420,6 +440,7 @@ champions as (
         is_regime_override,
         curve_evidence,
         season_swing is not null as has_yearly_season,
+        staircase_steps is not null as has_staircase,
         case when is_regime_override then '{{ regime_engine }}' else top_model end as champion_model,
         case
             when top_model is null then null
@@ -433,6 +454,10 @@ champions as (
                     'compounding growth: the last weeks fit a rising curve (evidence '
                     || cast(round(curve_evidence, 1) as varchar) || ') that ' || top_model
                     || ', the backtest winner, forecasts as a line'
+            when is_regime_override and staircase_steps is not null
+                then
+                    'growth in steps: the last two years rose in ' || cast(staircase_steps as varchar)
+                    || ' level shifts, and ' || top_model || ', the backtest winner, does not forecast the next'
             when is_regime_override and not has_recent_trend
                 then
                     'yearly season: in each of the last two years the same weeks ahead moved at least '
@@ -495,6 +520,7 @@ select
     round(recent_trend.trend_slope, 4) as recent_trend_per_day,
     champions.curve_evidence is not null as has_compounding_curve,
     coalesce(champions.has_yearly_season, false) as has_yearly_season,
+    coalesce(champions.has_staircase, false) as has_staircase,
     naive.naive_score,
     checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive
 from checked

@@ -66,6 +66,7 @@ UPSIDE_SCHEMA = pa.schema(
         ("doubling_days", pa.float64()),
         ("evidence", pa.float64()),
         ("long_evidence", pa.float64()),
+        ("staircase_steps", pa.int32()),
     ]
 )
 
@@ -107,10 +108,10 @@ class UpsideSettings:
 
     @property
     def read_days(self) -> int:
-        """Days read per series: the window, or the longer one its curve may be read over."""
-        if self.min_evidence is None:
-            return self.window_days
-        return max(self.window_days, self.fit_window_days or 0)
+        """Days read per series: the window, the longer one its curve may be read over, and the staircase's."""
+        longer = 0 if self.min_evidence is None else self.fit_window_days or 0
+        steps = ProphetSettings.staircase_window if self.staircase else 0
+        return max(self.window_days, longer, steps)
 
     @property
     def window_min_evidence(self) -> float:
@@ -163,24 +164,27 @@ def _window_points(processed: Any, history_end: date, window_days: int) -> pa.Ta
 
 
 def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: UpsideSettings) -> np.ndarray:
-    """``(floor, scale, rate, evidence, days fitted, long evidence)`` per series, one row per series whose rows
-    begin at ``starts`` (rows of one series together, in day order); NaN for a series with too few observed days
-    in the window, whose best curve there falls, or whose days grew in steps (``staircase``:
-    :func:`.prophet_engine.staircase_growth`). Evidence is the window's. Over the longer window (when the
+    """``(floor, scale, rate, evidence, days fitted, long evidence, staircase steps)`` per series, one row per
+    series whose rows begin at ``starts`` (rows of one series together, in day order); NaN for a series with
+    too few observed days in the window or whose best curve there falls. A series whose days grew in steps
+    (``staircase``: :func:`.prophet_engine.staircase_growth`) gets no curve (NaN), its days read and its number
+    of steps. Evidence is the window's. Over the longer window (when the
     rows reach further back and a bar is set): a curve at the bar is read again there if it still fits the
     window (:func:`.prophet_engine.longer_curve`); every series gets the longer window's own best curve
     (:func:`.prophet_engine.longer_reading`), whose evidence there is the long evidence when that curve keeps
     ``window_min_evidence`` in the window (NaN otherwise), and whose parameters are the series' curve when the
     window's evidence is under the bar and the long evidence reaches it."""
     ends = np.r_[starts[1:], x.size]
-    fits = np.full((starts.size, 6), np.nan)
+    fits = np.full((starts.size, 7), np.nan)
     prophet, bar = settings.prophet(), settings.min_evidence
     for i, (start, end) in enumerate(zip(starts, ends, strict=True)):  # one curve search per series
         days, values = x[start:end].astype(np.float64), y[start:end].astype(np.float64)
         recent = days > -settings.window_days
         if recent.sum() < settings.min_observed:
             continue
-        if settings.staircase and staircase_growth(days, values, prophet) is not None:
+        stairs = staircase_growth(days, values, prophet) if settings.staircase else None
+        if stairs is not None:
+            fits[i, 4], fits[i, 6] = days.size, stairs.starts.size
             continue
         rivals = rivals_bic(days[recent], values[recent])  # the window's line and hinge, for both readings
         fit = compounding_fit(days[recent], values[recent], settings.doubling_days, rivals=rivals)
@@ -197,7 +201,7 @@ def fit_upsides(starts: np.ndarray, x: np.ndarray, y: np.ndarray, settings: Upsi
             if reading.fits_window if evidence >= bar else long_evidence >= bar:
                 chosen = reading.curve
         fitted = days.size if chosen is not curve else int(recent.sum())
-        fits[i] = (chosen.floor, chosen.scale, chosen.rate, evidence, fitted, long_evidence)
+        fits[i, :6] = (chosen.floor, chosen.scale, chosen.rate, evidence, fitted, long_evidence)
     return fits
 
 
@@ -205,7 +209,7 @@ def _fit_table(points: pa.Table, settings: UpsideSettings) -> pa.Table:
     """The rows of :func:`upside_table` from the points of :func:`_window_points`."""
     starts = np.flatnonzero(points.column("host_id").is_valid().to_numpy(zero_copy_only=False))
     values = fit_upsides(starts, points.column("x").to_numpy(), points.column("y").to_numpy(), settings)
-    fitted = np.flatnonzero(~np.isnan(values[:, 3]))
+    fitted = np.flatnonzero(~np.isnan(values[:, 3]) | ~np.isnan(values[:, 6]))
     rows = starts[fitted]
     values = values[fitted]
     return pa.table(
@@ -214,20 +218,23 @@ def _fit_table(points: pa.Table, settings: UpsideSettings) -> pa.Table:
             "resource": points.column("resource").take(rows),
             "anchor_date": points.column("anchor_date").take(rows),
             "observed_days": values[:, 4].astype(np.int32),
-            "curve_floor": values[:, 0],
-            "curve_scale": values[:, 1],
-            "growth_rate": values[:, 2],
-            "doubling_days": np.log(2.0) / values[:, 2],
-            "evidence": values[:, 3],
-            "long_evidence": pa.array(values[:, 5], from_pandas=True),  # NaN -> null
+            # NaN -> null: a staircase has no curve, a curve no steps
+            "curve_floor": pa.array(values[:, 0], from_pandas=True),
+            "curve_scale": pa.array(values[:, 1], from_pandas=True),
+            "growth_rate": pa.array(values[:, 2], from_pandas=True),
+            "doubling_days": pa.array(np.log(2.0) / values[:, 2], from_pandas=True),
+            "evidence": pa.array(values[:, 3], from_pandas=True),
+            "long_evidence": pa.array(values[:, 5], from_pandas=True),
+            "staircase_steps": pa.array(values[:, 6], from_pandas=True),
         }
     ).cast(UPSIDE_SCHEMA)
 
 
 def upside_table(processed: Any, history_end: date, settings: UpsideSettings) -> pa.Table:
     """One row per series (of the DuckDB relation ``processed``, shaped like ``processed_data``) whose recent
-    growth fits a rising compounding curve, at any evidence: ``forecasts`` applies the bar. Read and fitted
-    ``block_hosts`` hosts at a time."""
+    growth fits a rising compounding curve, at any evidence (``forecasts`` applies the bar), or whose last two
+    years grew in steps (``staircase_steps``; ``model_leaderboard`` hands it to the regime engine). Read and
+    fitted ``block_hosts`` hosts at a time."""
     started = time.perf_counter()
     source = RelationSource(processed, chunk_hosts=settings.block_hosts)  # the engines' host chunks
     tables, series = [], 0
@@ -247,15 +254,17 @@ def upside_table(processed: Any, history_end: date, settings: UpsideSettings) ->
     if not tables:
         return UPSIDE_SCHEMA.empty_table()
     table = pa.concat_tables(tables)
-    evidence = table.column("evidence").to_numpy()
+    evidence = table.column("evidence").fill_null(-np.inf).to_numpy()
     long_evidence = table.column("long_evidence").fill_null(-np.inf).to_numpy()
+    staircases = int(table.column("staircase_steps").is_valid().to_numpy(zero_copy_only=False).sum())
     log.info(
         "growth upside: %d of %d series fit a rising compounding curve, %d of them at evidence >= 0 over the "
-        "window, %d more over the longer window (%.1f s)",
-        table.num_rows,
+        "window, %d more over the longer window; %d grew in steps (%.1f s)",
+        table.num_rows - staircases,
         series,
         int((evidence >= 0).sum()),
         int(((evidence < 0) & (long_evidence >= 0)).sum()),
+        staircases,
         time.perf_counter() - started,
     )
     return table

@@ -27,8 +27,9 @@ def _compounding(seed: int = 1, sd: float = 1.0) -> np.ndarray:
 
 
 def _fit(values: np.ndarray, x: np.ndarray = X) -> tuple[float, ...] | None:
-    fit = fit_upsides(np.array([0]), x, values, SETTINGS)[0]
-    return None if np.isnan(fit).all() else tuple(fit)
+    """The curve's row (floor, scale, rate, evidence, days fitted, long evidence), None without a curve."""
+    fit = fit_upsides(np.array([0]), x, values, SETTINGS)[0][:6]
+    return None if np.isnan(fit[:4]).all() else tuple(fit)
 
 
 def test_slow_compounding_growth_is_found_with_its_doubling_time() -> None:
@@ -196,13 +197,16 @@ def test_hosts_read_in_blocks_give_the_same_curves() -> None:
     assert set(tables[0]["host_id"]) >= {"h1", "h2"}
 
 
-def test_a_staircase_gets_no_curve_its_steps_are_prophets() -> None:
+def test_a_staircase_gets_no_curve_but_its_steps() -> None:
     """Steps of 7 points every 90 days over two years, the latest 20 days ago: over the 36-week window the
     latest step bends like compounding growth, but the history grew in steps (Prophet's staircase test), so
-    no curve lifts its band; with the staircase test off the curve is found."""
+    no curve lifts its band and the row counts its steps (the leaderboard's hand-over); with the staircase
+    test off the curve is found."""
     x = np.arange(-729, 1, dtype=np.float64)
     noise = np.random.default_rng(9).normal(0.0, 0.8, x.size)
     values = 30.0 + 7.0 * sum((x >= -20.0 - 90.0 * k).astype(float) for k in range(8)) + noise
-    assert np.isnan(fit_upsides(np.array([0]), x, values, SETTINGS)[0]).all()
+    stairs = fit_upsides(np.array([0]), x, values, SETTINGS)[0]
+    assert np.isnan(stairs[[0, 1, 2, 3, 5]]).all()
+    assert stairs[6] == 8 and stairs[4] == x.size
     off = fit_upsides(np.array([0]), x, values, UpsideSettings(staircase=False))[0]
-    assert not np.isnan(off[3])
+    assert not np.isnan(off[3]) and np.isnan(off[6])
