@@ -1121,7 +1121,8 @@ def _bends(x: np.ndarray, v: np.ndarray, evidence: float) -> bool:
 @dataclass(frozen=True)
 class SeasonGrowth:
     """The yearly term's size as a line in time (:func:`growing_season`): ``size + growth * years`` times the
-    fitted term, years counted from the last day of history."""
+    fitted term (never below 0: a shrinking season fades out, it does not turn over), years counted from the
+    last day of history."""
 
     size: float
     growth: float
@@ -1129,7 +1130,7 @@ class SeasonGrowth:
     def lift(self, fit: ProphetFit, last_day: np.datetime64, days: np.ndarray) -> np.ndarray:
         """Points to add to ``fit``'s forecast on ``days``: its yearly term at this size instead of its own."""
         years = (days - last_day).astype(np.float64) / 365.25
-        return (self.size + self.growth * years - 1.0) * yearly_term(fit, days)
+        return (np.maximum(self.size + self.growth * years, 0.0) - 1.0) * yearly_term(fit, days)
 
 
 def yearly_term(fit: ProphetFit, days: np.ndarray) -> np.ndarray:
@@ -1156,8 +1157,9 @@ def _least_squares(design: np.ndarray, values: np.ndarray) -> tuple[float, np.nd
 
 def growing_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> SeasonGrowth | None:
     """How the size of ``fit``'s yearly term changes with time, where it does: the history less its weekly
-    term, regressed on a line and the yearly term times a line in years (size and growth), must beat the same
-    regression at one size by ``shape_evidence`` (BIC on effective days). Only for a season every pair of
+    term, regressed on its trend (Prophet's, and each 365-day block's level and slope) and the yearly term
+    times a line in years (size and growth), must beat the same regression at one size by ``shape_evidence``
+    (BIC on effective days). Only for a season every pair of
     consecutive years agrees on strongly (:func:`yearly_agreement` at ``yearly_strong_agreement``: a one-off
     ramp the yearly term soaked up is no season to grow) over two years of history or more. None otherwise."""
     s = fit.settings
@@ -1173,16 +1175,24 @@ def growing_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> SeasonGr
         return None
     seasonal_part = y - weekly_term(fit, days)
     years = (days - days[-1]).astype(np.float64) / 365.25
-    # Over a line, not Prophet's trend: a season that grows raises the year's mean too, and the changepoints
-    # follow that rise, which leaves the season's own growth half-read.
-    fixed = np.column_stack([np.ones(days.size), years, season])
+    # The base: Prophet's trend (free size) and each 365-day block's own level and slope. A season that grows
+    # raises its year's mean too, which the trend's changepoints follow and the blocks take up; a trend that
+    # bends (a ramp, a step), read as one line instead, left an error the growing season took up (a season of
+    # one size, read as shrinking by 40% a year, was forecast almost flat).
+    block = (days[-1] - days).astype(np.int64) // 365
+    columns = [fit.trend(days) * fit.y_scale]
+    for b in np.unique(block):
+        inside = (block == b).astype(np.float64)
+        centred = (years - years[block == b].mean()) * inside
+        columns += [inside, centred]
+    fixed = np.column_stack([*columns, season])
     grown = np.column_stack([fixed, season * years])
     fixed_sse, _ = _least_squares(fixed, seasonal_part)
     grown_sse, solution = _least_squares(grown, seasonal_part)
     n_eff = _effective_days(days.size)
-    if _bic(grown_sse, n_eff, 4) >= _bic(fixed_sse, n_eff, 3) - s.shape_evidence:
+    if _bic(grown_sse, n_eff, grown.shape[1]) >= _bic(fixed_sse, n_eff, fixed.shape[1]) - s.shape_evidence:
         return None
-    return SeasonGrowth(size=float(solution[2]), growth=float(solution[3]))
+    return SeasonGrowth(size=float(solution[-2]), growth=float(solution[-1]))
 
 
 def consensus_forecast(

@@ -725,7 +725,8 @@ def _busy_season(rng: np.random.Generator, days: np.ndarray, top: float) -> np.n
 def test_a_season_that_grows_every_year_is_forecast_at_its_next_size() -> None:
     """A busy season whose top grows 6 points a year on a flat base: Prophet's yearly term is the years'
     average season, so its next top was forecast some 12 points under the truth's; read as a season whose
-    size grows, the top is forecast within 3 points. A season of one size is not read as growing."""
+    size grows, the top is forecast within 3 points. A season of one size is not read as growing, whether its
+    base is flat or bends."""
     n = WINDOWS.history_dates().size
     days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
     future = days[-1] + np.arange(1, 181)
@@ -745,9 +746,18 @@ def test_a_season_that_grows_every_year_is_forecast_at_its_next_size() -> None:
 
     assert forecast_top(settings) == pytest.approx(truth_top, abs=3.0)
     assert forecast_top(replace(settings, growing_seasons=False)) < truth_top - 8.0
-    steady = (50.0 + 30.0 * bell + noise)[:n]
-    fit = prophet_engine.fit_prophet(days, steady, settings)
-    assert prophet_engine.growing_season(fit, days, steady) is None
+    # A season of one size is not read as growing, on a flat base nor on one that bends: a ramp that began 300
+    # days ago or a step 200 days ago, read against one line, had left an error a shrinking season took up.
+    x = (every[:n] - days[-1]).astype(float)
+    swell = 10.0 * np.sin(2.0 * np.pi * day_of_year[:n] / 365.25)
+    for base, season in (
+        (np.full(n, 50.0), 30.0 * bell[:n]),
+        (40.0 + 0.08 * np.maximum(x + 300.0, 0.0), swell),
+        (40.0 + 15.0 * (x > -200.0), swell),
+    ):
+        steady = base + season + noise[:n]
+        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, steady, settings), days, steady)
+        assert prophet_engine.growing_season(fit, days, steady) is None
 
 
 def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
