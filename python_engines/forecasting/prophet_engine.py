@@ -220,11 +220,12 @@ class ProphetSettings:
     # growing_season), the yearly term is forecast at the size that line reaches on each future day. The
     # numbers are the shape test's and the sharp seasons' own. False: the fitted season's size.
     growing_seasons: bool = True
-    # Where Prophet's own trend is kept (no curve, staircase, plan, long line or step applies) and the series went
-    # the other way at least as fast for material_days days somewhere before its last weeks (sudden drops left
-    # out: wanders), its last segment's slope is a wandering level's latest leg: it goes on damped by damping a
-    # day, not undamped for the whole horizon. A level that wanders up and down had its latest rise carried 90
-    # days into a false breach alarm. The numbers are the plan's own (material_days, damping). False: off.
+    # Where Prophet's own linear trend is kept (no curve, staircase, plan, long line or step applies) and rises
+    # materially, and the series went both ways at least as fast for material_days days somewhere before its last
+    # weeks (sudden drops left out: wanders), its last segment's slope is a wandering level's latest leg: it goes
+    # on damped by damping a day, not undamped for the whole horizon. A level that wanders up and down had its
+    # latest rise carried 90 days into a false breach alarm. The numbers are the plan's own (material_points,
+    # material_days, damping). False: off.
     wander_damping: bool = True
     # Where nothing else applies (no curve, no recent step, hinge or slowdown) and the whole history is one
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
@@ -944,20 +945,22 @@ def resets(values: np.ndarray, min_drop: float = 5.0, noise_multiple: float = 6.
 
 
 def wanders(x: np.ndarray, v: np.ndarray, slope: float, settings: ProphetSettings) -> bool:
-    """Whether ``slope`` is a material one (``material_points`` over ``material_days``) that a wandering level
-    has taken back before: somewhere before the last ``recent_window`` days the series went the other way at
-    least as fast for ``material_days`` days (a least-squares line; sudden drops, :func:`_sudden_drops`, left
+    """Whether ``slope`` is a material one (``material_points`` over ``material_days``) of the kind a wandering
+    level has taken back before: somewhere before the last ``recent_window`` days the series went both ways at
+    least as fast for ``material_days`` days (least-squares lines; sudden drops, :func:`_sudden_drops`, left
     out, so that a fill's cleanups and a leak's restarts are not read as falls of the fill). A level that has
-    risen and fallen as steeply as it now rises gives no reason to expect the rise to hold for months; a ramp
-    steeper than any fall before it does. A slope under the material size is left alone: noise alone makes
-    90-day stretches fall that slowly, and early compounding growth climbs no faster."""
+    risen and fallen as steeply as it now moves gives no reason to expect the move to hold for months; a ramp
+    steeper than anything before it does, and so does one after a single earlier fall (a drain, or a step down
+    taken over a few days, which a 90-day line reads as a fall), since nothing rose and was taken back. A slope
+    under the material size is left alone: noise alone makes 90-day stretches move that slowly, and early
+    compounding growth climbs no faster."""
     before = x <= -settings.recent_window
     if abs(slope) * settings.material_days < settings.material_points or before.sum() <= settings.material_days:
         return False
     change = np.diff(v[before])
     path = np.concatenate([[0.0], np.cumsum(np.where(_sudden_drops(change), 0.0, change))])
     slopes = past_slopes(x[before], path, settings.material_days)
-    return bool(np.any(np.sign(slope) * slopes <= -abs(slope)))
+    return bool(np.any(slopes <= -abs(slope)) and np.any(slopes >= abs(slope)))
 
 
 def extrapolation_plan(
@@ -1241,7 +1244,9 @@ def continued_trend(
     (:func:`refit_without_yearly`); with under two years, or when the fit still misses the last weeks by
     ``anchor_min_gap`` points, Prophet's own forecast then continues from the last weeks' level. Where none
     of that changes the trend and the whole history is one unbent line (``long_line``), that line continues;
-    where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`).
+    where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`);
+    where Prophet's own linear trend still rises materially as a wandering level's latest leg
+    (``wander_damping``, :func:`wanders`), that rise goes on damped.
     Also returns the model the forecast came from (``fit`` or its refit without the yearly term). A history
     that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's average
     climb from its last level, ahead of the growth curves and the last weeks' own reading: read over the
@@ -1315,8 +1320,14 @@ def continued_trend(
             level, slope = continued
             return level + slope * ahead + future_seasonal, none, fit
         final_slope = float(end_trend[1] - end_trend[0])
-        if s.wander_damping and final_slope > 0.0 and wanders(x, deseasonalised, final_slope, s):
-            # Prophet's last segment is a wander's latest leg: its slope goes on damped, not for 180 days.
+        if (
+            s.wander_damping
+            and s.growth == "linear"
+            and final_slope > 0.0
+            and wanders(x, deseasonalised, final_slope, s)
+        ):
+            # Prophet's last segment is a wander's latest leg: its slope goes on damped, not for 180 days (a
+            # linear trend's: a logistic one flattens by itself, and taking a straight line off it overshoots).
             damped = final_slope * (_damped(ahead, s.damping) - ahead)
             return fit.predict(future) + offset + damped, error, fit
         return fit.predict(future) + offset, error, fit

@@ -651,6 +651,10 @@ def test_a_wandering_level_s_latest_rise_is_damped_a_new_ramp_is_not() -> None:
     assert rise(wander, settings) < 4.0
     assert rise(wander, replace(settings, wander_damping=False)) > 9.0
     assert rise(ramp, settings) > 9.0
+    # One earlier fall is no wander: a step down taken over 3 days (which a 90-day line reads as a fall as fast
+    # as the ramp) and nothing that rose and was taken back. The ramp goes on.
+    stepped = np.interp(x, [-n, -503, -500, -120, 0], [62, 62, 50, 50, 62]) + noise
+    assert rise(stepped, settings) > 6.0
 
 
 def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> None:
