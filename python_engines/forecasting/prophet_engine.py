@@ -227,6 +227,11 @@ class ProphetSettings:
     # latest rise carried 90 days into a false breach alarm. The numbers are the plan's own (material_points,
     # material_days, damping). False: off.
     wander_damping: bool = True
+    # A rise of the last weeks steeper than anything before is carried on undamped (extrapolation_plan) unless the
+    # yearly term moves by more than that rise over the same days (_season_outmoves): there the rise cannot be told
+    # from the term's own misfit (a season ending abruptly at the year's end read as a ramp to 130-160%), and
+    # Prophet's own trend goes on. False: the rise is carried on whatever the season does.
+    season_ramp_check: bool = True
     # Where nothing else applies (no curve, no recent step, hinge or slowdown) and the whole history is one
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
     # quadratic does not beat the line by it either), the trend is that line's: Prophet's last segment reads
@@ -1305,6 +1310,8 @@ def continued_trend(
             return growth.at(ahead) + future_seasonal, none, fit
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
+    if plan is not None and s.season_ramp_check and _new_rise(plan, shape) and _season_outmoves(fit, days, shape):
+        plan = None  # the rise may be the yearly term's misfit where it moves fast: Prophet's own trend goes on
     # A slope steeper than any stretch before the last weeks is read from those weeks alone, whether the plan
     # carries it on or Prophet's last segment, which then agrees with it, does.
     error = none
@@ -1528,6 +1535,27 @@ def _unprecedented(shape: RecentTrend, past: np.ndarray) -> bool:
     """The last weeks are a line or a hinge (a step has no slope) steeper than every stretch before them."""
     steep = shape.slope != 0.0 and np.isfinite(shape.slope_error)
     return steep and (past.size == 0 or abs(shape.slope) > float(np.max(np.abs(past))))
+
+
+def _new_rise(plan: tuple[float, float, float], shape: RecentTrend) -> bool:
+    """Whether ``plan`` carries the last weeks' own rise on undamped (:func:`extrapolation_plan`'s ramp steeper
+    than anything before)."""
+    return plan[1] > 0.0 and plan[1] == shape.slope and plan[2] >= 1.0
+
+
+def _season_outmoves(fit: ProphetFit, days: np.ndarray, shape: RecentTrend) -> bool:
+    """Whether ``fit``'s yearly term moves by more, over the days the last weeks' ``shape`` rose on (a hinge's
+    since its break, a line's whole window), than that rise: such a rise cannot be told from the yearly term's
+    own misfit there. A season that ends abruptly at the year's end (its Fourier terms already falling through
+    the last weeks of December, the data not) read as a ramp steeper than anything before, and was carried on
+    to 130-160%."""
+    x = (days - days[-1]).astype(np.float64)
+    start = shape.since if shape.shape == "hinge" else -float(fit.settings.recent_window)
+    inside = x >= start
+    if inside.sum() < 2:
+        return False
+    season = yearly_term(fit, days[inside])
+    return float(season.max() - season.min()) > shape.slope * float(-x[inside][0])
 
 
 def _damped(ahead: np.ndarray, damping: float) -> np.ndarray:

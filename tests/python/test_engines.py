@@ -657,6 +657,30 @@ def test_a_wandering_level_s_latest_rise_is_damped_a_new_ramp_is_not() -> None:
     assert rise(stepped, settings) > 6.0
 
 
+def test_a_season_that_ends_at_the_year_end_is_not_read_as_a_new_ramp() -> None:
+    """A December busy season of +24 that stops on 1 January: the yearly term's Fourier series already falls
+    through the last weeks of December while the data stays high, so the last two weeks less the season read
+    as a ramp steeper than anything before, carried on to over 100%. The yearly term moves more over those days
+    than the rise, so Prophet's own trend goes on. A ramp as steep over a mild swell is still carried on."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    day_of_year = (days - days.astype("datetime64[Y]")).astype(float)
+    noise = _ar_noise(np.random.default_rng(0), n, 1.0)
+    december = 50.0 + 24.0 * np.exp(-0.5 * ((day_of_year - 340.0) / 20.0) ** 2) + noise
+    settings = ProphetSettings()
+
+    def top(values: np.ndarray, chosen: ProphetSettings) -> float:
+        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, chosen), days, values)
+        return float(prophet_engine.consensus_forecast(fit, days, values, future)[0][:90].max())
+
+    assert top(december, settings) < 70.0
+    assert top(december, replace(settings, season_ramp_check=False)) > 100.0
+    x = (np.arange(n) - (n - 1)).astype(float)
+    ramp = 40.0 + 3.0 * np.sin(2.0 * np.pi * day_of_year / 365.25) + 0.3 * np.maximum(x + 30.0, 0.0) + noise
+    assert top(ramp, settings) > 70.0
+
+
 def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> None:
     """Steps of 6 every 80 days, the last 40 days ago: every simulated future steps on day 40 and 120, so the
     band leaves the climb's line below it before day 40 (no step yet) and above it after (a whole step). An
