@@ -1167,9 +1167,9 @@ def growing_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> SeasonGr
     """How the size of ``fit``'s yearly term changes with time, where it does: the history less its weekly
     term, regressed on its trend (Prophet's, and each 365-day block's level and slope) and the yearly term
     times a line in years (size and growth), must beat the same regression at one size by ``shape_evidence``
-    (BIC on effective days). Only for a season every pair of
-    consecutive years agrees on strongly (:func:`yearly_agreement` at ``yearly_strong_agreement``: a one-off
-    ramp the yearly term soaked up is no season to grow) over two years of history or more. None otherwise."""
+    (BIC on effective days). Only for a season every pair of consecutive years agrees on strongly
+    (:func:`yearly_agreement` at ``yearly_strong_agreement``: a one-off ramp the yearly term soaked up is no
+    season to grow) over two years of history or more. None otherwise."""
     s = fit.settings
     if s.yearly_order <= 0 or (days[-1] - days[0]).astype(np.int64) < 730:
         return None
