@@ -357,18 +357,16 @@ def level_cycle(fit: ProphetFit, days: np.ndarray, y: np.ndarray, evidence: floa
     order = fit.settings.weekly_order
     if order <= 0:
         return None
-    weekly = seasonal_features(days, 0, order)
-    additive = weekly @ fit.beta[-2 * order :] * fit.y_scale
-    level = fit.predict(days) - additive
+    level = fit.predict(days) - weekly_term(fit, days)
     if float(level.min()) <= 0.0:
         return None
     cycle = y - level
-    scaled = weekly * (level / level.mean())[:, None]
-    fits = [np.linalg.lstsq(design, cycle, rcond=None)[0] for design in (weekly, scaled)]
-    sse = [float(np.sum((cycle - design @ beta) ** 2)) for design, beta in zip((weekly, scaled), fits, strict=True)]
-    if _effective_days(days.size) * np.log(max(sse[0], 1e-12) / max(sse[1], 1e-12)) <= evidence:
+    weekly = seasonal_features(days, 0, order)
+    additive_sse, _ = _least_squares(weekly, cycle)
+    scaled_sse, beta = _least_squares(weekly * (level / level.mean())[:, None], cycle)
+    if _effective_days(days.size) * np.log(max(additive_sse, 1e-12) / max(scaled_sse, 1e-12)) <= evidence:
         return None
-    return LevelCycle(beta=fits[1], mean_level=float(level.mean()))
+    return LevelCycle(beta=beta, mean_level=float(level.mean()))
 
 
 def _trend(
@@ -969,7 +967,11 @@ def wanders(x: np.ndarray, v: np.ndarray, slope: float, settings: ProphetSetting
 
 
 def extrapolation_plan(
-    final_slope: float, recent: RecentTrend, past: np.ndarray, settings: ProphetSettings
+    final_slope: float,
+    recent: RecentTrend,
+    past: np.ndarray,
+    settings: ProphetSettings,
+    season_explains_rise: bool = False,
 ) -> tuple[float, float, float] | None:
     """(level at the last day, slope per day, daily damping of the slope) to continue from, or None to keep
     Prophet's own trend.
@@ -1003,7 +1005,7 @@ def extrapolation_plan(
         )
         return recent.level, 0.0 if flat else consensus_slope([final_slope, recent.slope]), settings.damping
     unprecedented = past.size == 0 or abs(recent.slope) > float(np.max(np.abs(past)))
-    return (recent.level, recent.slope, 1.0) if unprecedented else None
+    return (recent.level, recent.slope, 1.0) if unprecedented and not season_explains_rise else None
 
 
 def yearly_agreement(
@@ -1054,19 +1056,34 @@ def yearly_agreement(
     return min(similarities) if similarities else None
 
 
-def sharper_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> ProphetFit:
+def season_agreement(days: np.ndarray, y: np.ndarray, settings: ProphetSettings) -> float | None:
+    """:func:`yearly_agreement` of ``(days, y)`` as the settings read it (``yearly_check_order``,
+    ``yearly_min_size_ratio``, ``yearly_strong_agreement``): one reading per series and cut, shared by
+    :func:`sharper_season`, :func:`continued_trend` and :func:`growing_season`."""
+    return yearly_agreement(
+        days,
+        y,
+        settings.yearly_check_order,
+        min_size_ratio=settings.yearly_min_size_ratio,
+        strong=settings.yearly_strong_agreement,
+    )
+
+
+def sharper_season(
+    fit: ProphetFit, days: np.ndarray, y: np.ndarray, agreement: float | Literal["read"] | None = "read"
+) -> ProphetFit:
     """``fit`` refitted with stock Prophet's yearly order (``STOCK_YEARLY_ORDER``) where ``sharp_seasons`` is on
     (and the settings have a yearly term at all),
     every two consecutive years of ``(days, y)`` agree strongly on one seasonal shape (:func:`yearly_agreement`
     at least ``yearly_strong_agreement``) and the extra terms earn their place: the refit's BIC on effective
     days, counting them, is lower by ``shape_evidence``. A mild swell the years agree on keeps the fewer terms,
-    which the extra ones would only make noisier."""
+    which the extra ones would only make noisier. ``agreement``: :func:`season_agreement`, read here when not
+    given."""
     s = fit.settings
     if not s.sharp_seasons or s.yearly_order <= 0 or s.yearly_order >= STOCK_YEARLY_ORDER:
         return fit
-    agreement = yearly_agreement(
-        days, y, s.yearly_check_order, min_size_ratio=s.yearly_min_size_ratio, strong=s.yearly_strong_agreement
-    )
+    if agreement == "read":
+        agreement = season_agreement(days, y, s)
     if agreement is None or agreement < s.yearly_strong_agreement:
         return fit
     sharp = fit_prophet(days, y, replace(s, yearly_order=STOCK_YEARLY_ORDER))
@@ -1163,22 +1180,24 @@ def _least_squares(design: np.ndarray, values: np.ndarray) -> tuple[float, np.nd
     return float(np.sum((values - design @ solution) ** 2)), solution
 
 
-def growing_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> SeasonGrowth | None:
+def growing_season(
+    fit: ProphetFit, days: np.ndarray, y: np.ndarray, agreement: float | Literal["read"] | None = "read"
+) -> SeasonGrowth | None:
     """How the size of ``fit``'s yearly term changes with time, where it does: the history less its weekly
     term, regressed on its trend (Prophet's, and each 365-day block's level and slope) and the yearly term
     times a line in years (size and growth), must beat the same regression at one size by ``shape_evidence``
     (BIC on effective days). Only for a season every pair of consecutive years agrees on strongly
     (:func:`yearly_agreement` at ``yearly_strong_agreement``: a one-off ramp the yearly term soaked up is no
-    season to grow) over two years of history or more. None otherwise."""
+    season to grow) over two years of history or more. None otherwise. ``agreement``: :func:`season_agreement`,
+    read here when not given."""
     s = fit.settings
     if s.yearly_order <= 0 or (days[-1] - days[0]).astype(np.int64) < 730:
         return None
     season = yearly_term(fit, days)
     if float(season @ season) <= 1e-9:
         return None
-    agreement = yearly_agreement(
-        days, y, s.yearly_check_order, min_size_ratio=s.yearly_min_size_ratio, strong=s.yearly_strong_agreement
-    )
+    if agreement == "read":
+        agreement = season_agreement(days, y, s)
     if agreement is None or agreement < s.yearly_strong_agreement:
         return None
     seasonal_part = y - weekly_term(fit, days)
@@ -1204,27 +1223,34 @@ def growing_season(fit: ProphetFit, days: np.ndarray, y: np.ndarray) -> SeasonGr
 
 
 def consensus_forecast(
-    fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
+    fit: ProphetFit,
+    days: np.ndarray,
+    y: np.ndarray,
+    future: np.ndarray,
+    agreement: float | Literal["read"] | None = "read",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The forecast of :func:`continued_trend` (a point forecast and how far the trend's own uncertainty
     widens the band below and above it), with the yearly term at the size it is growing to where its size
     changes year on year (``growing_seasons``, :func:`growing_season`), and a weekly cycle that scales with the
     level where the history shows one (``level_cycle``, :func:`level_cycle`): the additive cycle of the model
-    that forecast is taken out and the scaling one, at the forecast's own level, put in."""
-    yhat, widen, used = continued_trend(fit, days, y, future)
-    growth = growing_season(used, days, y) if used.settings.growing_seasons else None
+    that forecast is taken out and the scaling one, at the forecast's own level, put in. ``agreement``:
+    :func:`season_agreement`, read here when not given."""
+    if agreement == "read":
+        agreement = season_agreement(days, y, fit.settings)
+    yhat, widen, used = continued_trend(fit, days, y, future, agreement)
+    growth = growing_season(used, days, y, agreement) if used.settings.growing_seasons else None
     if growth is not None:
         yhat = yhat + growth.lift(used, days[-1], future)
     cycle = level_cycle(fit, days, y, fit.settings.shape_evidence) if fit.settings.level_cycle else None
     order = used.settings.weekly_order
     if cycle is None or order <= 0:
         return yhat, widen
-    level = yhat - seasonal_features(future, 0, order) @ used.beta[-2 * order :] * used.y_scale
+    level = yhat - weekly_term(used, future)
     return level + cycle.at(future, np.maximum(level, 0.0)), widen
 
 
 def continued_trend(
-    fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray
+    fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray, agreement: float | None
 ) -> tuple[np.ndarray, np.ndarray, ProphetFit]:
     """Prophet's forecast, with the trend continued from the recent level where the last weeks disagree, and
     per future day how far the trend's own uncertainty widens the ``interval_width`` band (rows below and
@@ -1252,7 +1278,8 @@ def continued_trend(
     where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`);
     where Prophet's own linear trend still rises materially as a wandering level's latest leg
     (``wander_damping``, :func:`wanders`), that rise goes on damped.
-    Also returns the model the forecast came from (``fit`` or its refit without the yearly term). A history
+    Also returns the model the forecast came from (``fit`` or its refit without the yearly term).
+    ``agreement``: :func:`season_agreement` of ``(days, y)``. A history
     that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's average
     climb from its last level, ahead of the growth curves and the last weeks' own reading: read over the
     growth window alone, a staircase's latest step looks like compounding growth and a last level that has
@@ -1262,21 +1289,17 @@ def continued_trend(
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
     x = (days - days[-1]).astype(np.float64)
     recent = x > -s.recent_window
-    if s.yearly_min_agreement is not None:
-        agreement = yearly_agreement(
-            days, y, s.yearly_check_order, min_size_ratio=s.yearly_min_size_ratio, strong=s.yearly_strong_agreement
-        )
-        if agreement is None or agreement < s.yearly_min_agreement:
-            fit, joint = without_yearly(fit), fit
+    if s.yearly_min_agreement is not None and (agreement is None or agreement < s.yearly_min_agreement):
+        fit, joint = without_yearly(fit), fit
+        gap = float(np.mean(y[recent] - fit.predict(days[recent])))
+        if s.yearly_refit_min_gap is not None and abs(gap) >= s.yearly_refit_min_gap:
+            fit = refit_without_yearly(joint, days, y)
+            s = fit.settings
             gap = float(np.mean(y[recent] - fit.predict(days[recent])))
-            if s.yearly_refit_min_gap is not None and abs(gap) >= s.yearly_refit_min_gap:
-                fit = refit_without_yearly(joint, days, y)
-                s = fit.settings
-                gap = float(np.mean(y[recent] - fit.predict(days[recent])))
-            short = agreement is None and s.anchor_without_yearly  # under two years: the yearly terms held level
-            missed = s.anchor_min_gap is not None and abs(gap) >= s.anchor_min_gap  # they held a one-off rise
-            if short or missed:
-                offset = gap
+        short = agreement is None and s.anchor_without_yearly  # under two years: the yearly terms held level
+        missed = s.anchor_min_gap is not None and abs(gap) >= s.anchor_min_gap  # they held a one-off rise
+        if short or missed:
+            offset = gap
     seasonal = seasonal_features(days, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     deseasonalised = y - seasonal
     end_trend = fit.trend(np.array([days[-1] - 1, days[-1]])) * fit.y_scale
@@ -1309,9 +1332,8 @@ def continued_trend(
         if growth is not None:
             return growth.at(ahead) + future_seasonal, none, fit
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
-    plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s)
-    if plan is not None and s.season_ramp_check and _new_rise(plan, shape) and _season_outmoves(fit, days, shape):
-        plan = None  # the rise may be the yearly term's misfit where it moves fast: Prophet's own trend goes on
+    explained = s.season_ramp_check and _season_outmoves(fit, days, shape)
+    plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s, season_explains_rise=explained)
     # A slope steeper than any stretch before the last weeks is read from those weeks alone, whether the plan
     # carries it on or Prophet's last segment, which then agrees with it, does.
     error = none
@@ -1537,18 +1559,14 @@ def _unprecedented(shape: RecentTrend, past: np.ndarray) -> bool:
     return steep and (past.size == 0 or abs(shape.slope) > float(np.max(np.abs(past))))
 
 
-def _new_rise(plan: tuple[float, float, float], shape: RecentTrend) -> bool:
-    """Whether ``plan`` carries the last weeks' own rise on undamped (:func:`extrapolation_plan`'s ramp steeper
-    than anything before)."""
-    return plan[1] > 0.0 and plan[1] == shape.slope and plan[2] >= 1.0
-
-
 def _season_outmoves(fit: ProphetFit, days: np.ndarray, shape: RecentTrend) -> bool:
     """Whether ``fit``'s yearly term moves by more, over the days the last weeks' ``shape`` rose on (a hinge's
     since its break, a line's whole window), than that rise: such a rise cannot be told from the yearly term's
     own misfit there. A season that ends abruptly at the year's end (its Fourier terms already falling through
     the last weeks of December, the data not) read as a ramp steeper than anything before, and was carried on
-    to 130-160%."""
+    to 130-160%. False for a fall."""
+    if shape.slope <= 0.0:
+        return False
     x = (days - days[-1]).astype(np.float64)
     start = shape.since if shape.shape == "hinge" else -float(fit.settings.recent_window)
     inside = x >= start
@@ -1580,10 +1598,11 @@ def _segment(
 ) -> Band:
     """Fit on observed days up to ``cut``, predict ``days``, put the interval around it."""
     train_days, train_y = _training_points(series, np.datetime64(cut, "D"))
-    fit = sharper_season(fit_prophet(train_days, train_y, settings), train_days, train_y)
+    agreement = season_agreement(train_days, train_y, settings)
+    fit = sharper_season(fit_prophet(train_days, train_y, settings), train_days, train_y, agreement)
     widen = np.zeros((2, days.size))
     if settings.extrapolation == "consensus":
-        yhat, widen = consensus_forecast(fit, train_days, train_y, days)
+        yhat, widen = consensus_forecast(fit, train_days, train_y, days, agreement)
     else:
         yhat = fit.predict(days)
     if quantiles is None:
