@@ -213,6 +213,7 @@ PROPHET_FLAG_VARS = {
     "prophet_sharp_seasons": "sharp_seasons",
     "prophet_growing_seasons": "growing_seasons",
     "prophet_wander_damping": "wander_damping",
+    "prophet_wandering_levels": "wandering_levels",
     "prophet_season_ramp_check": "season_ramp_check",
 }
 

@@ -227,6 +227,24 @@ class ProphetSettings:
     # latest rise carried 90 days into a false breach alarm. The numbers are the plan's own (material_points,
     # material_days, damping). False: off.
     wander_damping: bool = True
+    # A level that wanders (wandering_level) is forecast as one, read after the staircase and before the growth
+    # curves and the last weeks' plan (its latest leg reads as a ramp, a curve or growth levelling off), unless the
+    # last weeks are a step: before those weeks its weekly means (seasonality removed) spread over 13 weeks at
+    # least wander_min_variance_ratio as much as 13 independent weeks would (a random walk's 1; noise around a
+    # level or a trend 0.1-0.4), also with their best single step taken out (one level shift is a workload moved,
+    # not a wander), and a line through 8 weeks carried 13 weeks on missed the weeks after by at least
+    # wander_min_line_loss times as much as the last 4 weeks' level did (its trends were taken back; 0.3-0.8
+    # where they hold). The forecast starts from the last 4 weeks' level and drifts back to the weekly means' own
+    # level at their AR(1) pace only where that coefficient is told from 1 (Dickey-Fuller t under
+    # wander_unit_root_t, the 5% critical value with a constant; None: always); the band widens by the quantiles
+    # of that forecast's own misses, week by week ahead, over the history. Prophet's last segment had carried a
+    # wander's latest leg on for 180 days with a band a few points wide. Chosen on read blind seeds 2010-2015
+    # (offline: 108 of 168 wandering series pass, and no series of another family but 2 autoscaled pools; none of
+    # seen seeds 203 and 1028). False: off.
+    wandering_levels: bool = True
+    wander_min_variance_ratio: float = 0.6
+    wander_min_line_loss: float = 1.2
+    wander_unit_root_t: float | None = -2.88
     # A rise of the last weeks steeper than anything before is carried on undamped (extrapolation_plan) unless the
     # yearly term moves by more than that rise over the same days (_season_outmoves): there the rise cannot be told
     # from the term's own misfit (a season ending abruptly at the year's end read as a ramp to 130-160%), and
@@ -966,6 +984,125 @@ def wanders(x: np.ndarray, v: np.ndarray, slope: float, settings: ProphetSetting
     return bool(np.any(slopes <= -abs(slope)) and np.any(slopes >= abs(slope)))
 
 
+WANDER_CHANGE_WEEKS = 13  # a quarter: the span the variance ratio and the line's test look over
+WANDER_LINE_WEEKS = 8  # the weeks a line is fitted through (recent_window's)
+WANDER_LEVEL_WEEKS = 4  # the weeks the last level is the mean of
+WANDER_MIN_WEEKS = 104  # two years of weekly means
+
+
+@dataclass(frozen=True)
+class WanderingLevel:
+    """A level that wanders and drifts back (:func:`wandering_level`): the AR(1) of its weekly means."""
+
+    level: float  # the last WANDER_LEVEL_WEEKS weeks' mean
+    centre: float  # the level the weekly means drift back to
+    persistence: float  # their AR(1) coefficient per week, in [0, 1]: 1 is a random walk, no drift back
+    misses: np.ndarray  # (2, weeks): quantiles of the forecast's past misses 1..weeks weeks ahead
+
+    def at(self, ahead: np.ndarray) -> np.ndarray:
+        """The level ``ahead`` days on: drifting back from the last level at the weekly persistence."""
+        return self.centre + self.persistence ** (ahead / 7.0) * (self.level - self.centre)
+
+    def widening(self, ahead: np.ndarray) -> np.ndarray:
+        """How far the level's own wander widens the band ``ahead`` days on (rows below and above, points; see
+        :func:`widened`): its past misses at as many weeks ahead (the furthest read for later days)."""
+        weeks = np.clip(np.ceil(ahead / 7.0).astype(np.int64), 1, self.misses.shape[1]) - 1
+        return np.vstack([np.maximum(-self.misses[0, weeks], 0.0), np.maximum(self.misses[1, weeks], 0.0)])
+
+
+def weekly_means(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Means of ``v`` over the 7-day weeks counted back from the last day (``x``: days relative to it), oldest
+    first; a week without a value takes its neighbours' (linear interpolation)."""
+    week = (-x // 7).astype(np.int64)
+    counts = np.bincount(week)
+    sums = np.bincount(week, weights=v)
+    seen = counts > 0
+    index = np.arange(counts.size)
+    means = np.interp(index, index[seen], sums[seen] / counts[seen])
+    return means[::-1]
+
+
+def variance_ratio(weeks: np.ndarray, span: int = WANDER_CHANGE_WEEKS) -> float:
+    """Variance of ``span``-week changes over ``span`` times that of one-week changes: about 1 for a random
+    walk, near 2 / span for noise around a fixed level (each change is two weeks' noise)."""
+    one = np.diff(weeks)
+    many = weeks[span:] - weeks[:-span]
+    denominator = span * float(one.var())
+    return float(many.var()) / denominator if denominator > 0.0 else 0.0
+
+
+def without_step(weeks: np.ndarray, min_weeks: int = WANDER_LEVEL_WEEKS) -> np.ndarray:
+    """``weeks`` less the two levels of their best single step (:func:`_best_split`, at least ``min_weeks``
+    either side): what is left of a level shift is its noise, of a wander a wander."""
+    _, cut = _best_split(np.concatenate([[0.0], np.cumsum(weeks)]), 0, weeks.size, min_weeks)
+    if cut < 0:
+        return weeks - weeks.mean()
+    return np.concatenate([weeks[:cut] - weeks[:cut].mean(), weeks[cut:] - weeks[cut:].mean()])
+
+
+def line_loss(weeks: np.ndarray, fitted: int = WANDER_LINE_WEEKS, ahead: int = WANDER_CHANGE_WEEKS) -> float:
+    """How much worse a line through ``fitted`` weeks, carried ``ahead`` weeks on, forecast those weeks than the
+    last WANDER_LEVEL_WEEKS weeks' level did, from every origin of ``weeks`` (absolute errors, summed): under 1
+    where this series' trends hold, over 1 where they are taken back."""
+    windows = np.lib.stride_tricks.sliding_window_view(weeks, fitted + ahead)
+    if windows.shape[0] == 0:
+        return 0.0
+    past, future = windows[:, :fitted], windows[:, fitted:]
+    centred = np.arange(fitted) - (fitted - 1) / 2.0
+    slope = past @ centred / float(centred @ centred)
+    steps = np.arange(fitted, fitted + ahead) - (fitted - 1) / 2.0
+    line = past.mean(axis=1, keepdims=True) + slope[:, None] * steps[None, :]
+    level = past[:, -WANDER_LEVEL_WEEKS:].mean(axis=1, keepdims=True)
+    flat = float(np.abs(future - level).sum())
+    return float(np.abs(future - line).sum()) / flat if flat > 0.0 else 0.0
+
+
+def wandering_level(
+    x: np.ndarray, v: np.ndarray, settings: ProphetSettings, horizon_weeks: int = 26
+) -> WanderingLevel | None:
+    """The wandering level of ``(x, v)`` (days relative to the last day, seasonality removed), or None when
+    its history does not wander: fewer than two years of weeks, or before the last ``recent_window`` days its
+    weekly means spread over a quarter less than ``wander_min_variance_ratio`` of a random walk's
+    (:func:`variance_ratio`), or a line through two months held over the next quarter better than
+    ``wander_min_line_loss`` times the last level (:func:`line_loss`): the series keeps its trends.
+
+    The weekly means are read as an AR(1) (least squares, the coefficient held to 0-1), whose forecast drifts
+    from the last weeks' level back to the means' own level; its misses 1..``horizon_weeks`` weeks ahead from
+    every past origin (the ``interval_width`` quantiles) are how far the level's wander widens the band."""
+    weeks = weekly_means(x, v)
+    if weeks.size < WANDER_MIN_WEEKS:
+        return None
+    before = weeks[: weeks.size - settings.recent_window // 7]
+    if variance_ratio(before) < settings.wander_min_variance_ratio:
+        return None
+    if variance_ratio(without_step(before)) < settings.wander_min_variance_ratio:
+        return None  # one level shift (a workload moved on or off), noise either side of it
+    if line_loss(before) < settings.wander_min_line_loss:
+        return None
+    design = np.column_stack([np.ones(weeks.size - 1), weeks[:-1]])
+    (intercept, coefficient), *_ = np.linalg.lstsq(design, weeks[1:], rcond=None)
+    residuals = weeks[1:] - design @ np.array([intercept, coefficient])
+    spread = float(np.sum((weeks[:-1] - weeks[:-1].mean()) ** 2))
+    error = np.sqrt(float(residuals @ residuals) / max(residuals.size - 2, 1) / spread) if spread > 0.0 else np.inf
+    reverts = settings.wander_unit_root_t is None or (coefficient - 1.0) / error < settings.wander_unit_root_t
+    persistence = float(np.clip(coefficient, 0.0, 1.0)) if reverts else 1.0
+    centre = float(intercept / (1.0 - persistence)) if persistence < 1.0 else float(weeks.mean())
+    totals = np.concatenate([[0.0], np.cumsum(weeks)])
+    origins = np.arange(WANDER_LEVEL_WEEKS, weeks.size)  # weeks seen before the origin: 0..origin-1
+    levels = (totals[origins] - totals[origins - WANDER_LEVEL_WEEKS]) / WANDER_LEVEL_WEEKS
+    quantiles = [(1.0 - settings.interval_width) / 2.0, (1.0 + settings.interval_width) / 2.0]
+    misses = np.zeros((2, horizon_weeks))
+    for k in range(1, horizon_weeks + 1):  # one vector per week ahead
+        usable = origins + k - 1 < weeks.size
+        if usable.sum() < WANDER_CHANGE_WEEKS:
+            misses[:, k - 1] = misses[:, k - 2] if k > 1 else 0.0
+            continue
+        forecast = centre + persistence**k * (levels[usable] - centre)
+        misses[:, k - 1] = np.quantile(weeks[origins[usable] + k - 1] - forecast, quantiles)
+    level = float(weeks[-WANDER_LEVEL_WEEKS:].mean())
+    return WanderingLevel(level, centre, persistence, misses)
+
+
 def extrapolation_plan(
     final_slope: float,
     recent: RecentTrend,
@@ -1283,7 +1420,9 @@ def continued_trend(
     that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's average
     climb from its last level, ahead of the growth curves and the last weeks' own reading: read over the
     growth window alone, a staircase's latest step looks like compounding growth and a last level that has
-    held for months like growth levelling off.
+    held for months like growth levelling off. A level that wanders (``wandering_levels``,
+    :func:`wandering_level`), unless its last weeks are a step, comes next: it continues from its last weeks'
+    level, drifting back where its history shows it does, with a band widened by its own past wander.
     """
     s = fit.settings
     offset = 0.0  # added to Prophet's own forecast: re-anchors it to the last weeks once the yearly term goes
@@ -1317,6 +1456,11 @@ def continued_trend(
     if stairs is not None:
         widen = stairs.widening(ahead, s.interval_width, s.seed)
         return stairs.level + stairs.climb * ahead + future_seasonal, widen, fit
+    # A level that wanders next: its latest leg reads as a ramp, a curve or growth levelling off. A step in the
+    # last weeks is a workload moved on or off (the plan's), not a wander's latest leg.
+    wander = wandering_level(x, deseasonalised, s) if s.wandering_levels and shape.shape != "step" else None
+    if wander is not None:
+        return wander.at(ahead) + future_seasonal, wander.widening(ahead), fit
     window = x > -s.growth_window
     if window.sum() >= MOSTLY_OBSERVED * s.growth_window:
         growth = compounding_growth(x, deseasonalised, s)

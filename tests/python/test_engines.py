@@ -657,6 +657,50 @@ def test_a_wandering_level_s_latest_rise_is_damped_a_new_ramp_is_not() -> None:
     assert rise(stepped, settings) > 6.0
 
 
+def test_a_wandering_level_is_forecast_from_its_level_with_a_band_its_wander_widens() -> None:
+    """A level that wanders around 60 (an AR(1) of 0.99 a day, spread 6) under day-to-day noise: its weekly
+    means spread over a quarter like a random walk's and its two-month trends were taken back, so it is read as
+    a wandering level. The forecast starts from its last four weeks' level and the band widens as its own
+    past wanders did (13 weeks on by more than one week on). Noise around a level, a line, one level shift, a
+    staircase, an S-curve: no wander."""
+    settings = ProphetSettings()
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    x = (np.arange(n) - (n - 1)).astype(float)
+    rng = np.random.default_rng(7)
+    wander = 60.0 + _ar_noise(rng, n, 6.0, 0.99) + _ar_noise(rng, n, 1.0)
+    level = prophet_engine.wandering_level(x, wander, settings)
+    assert level is not None
+    assert level.level == pytest.approx(float(wander[-28:].mean()), abs=0.5)
+    widen = level.widening(np.arange(1.0, 181.0))
+    assert float(widen[1, 90]) > float(widen[1, 6]) + 3.0 and float(widen[0, 90]) > float(widen[0, 6]) + 3.0
+    fit = prophet_engine.fit_prophet(days, wander, settings)
+    forecast, band = prophet_engine.consensus_forecast(fit, days, wander, future)
+    assert abs(float(forecast[60:120].mean()) - level.at(np.array([90.0]))[0]) < 1.5  # the level, not a leg
+    np.testing.assert_allclose(band, widen)
+    noise = _ar_noise(np.random.default_rng(8), n, 1.0)
+    others = {
+        "calm": 50.0 + noise,
+        "line": 30.0 + 0.02 * (x + n) + noise,
+        "one step": 40.0 + 15.0 * (x > -300.0) + noise,
+        "staircase": _staircase(np.random.default_rng(7), n, 30.0, 5.0, 90),
+        "S-curve": 30.0 + 40.0 / (1.0 + np.exp(-(x + 400.0) / 60.0)) + noise,
+    }
+    for name, values in others.items():
+        assert prophet_engine.wandering_level(x, values, settings) is None, name
+
+
+def test_a_wandering_level_drifts_back_only_where_its_history_shows_it_does() -> None:
+    """The weekly means' AR(1) sets the pace back to their own level; a coefficient that cannot be told from 1
+    (Dickey-Fuller at wander_unit_root_t) is a random walk: no drift back, the last level held."""
+    level = prophet_engine.WanderingLevel(level=80.0, centre=60.0, persistence=0.9, misses=np.zeros((2, 26)))
+    assert level.at(np.array([0.0, 70.0]))[0] == pytest.approx(80.0)
+    assert level.at(np.array([70.0]))[0] == pytest.approx(60.0 + 20.0 * 0.9**10)
+    walk = prophet_engine.WanderingLevel(level=80.0, centre=60.0, persistence=1.0, misses=np.zeros((2, 26)))
+    np.testing.assert_allclose(walk.at(np.arange(1.0, 181.0)), 80.0)
+
+
 def test_a_season_that_ends_at_the_year_end_is_not_read_as_a_new_ramp() -> None:
     """A December busy season of +24 that stops on 1 January: the yearly term's Fourier series already falls
     through the last weeks of December while the data stays high, so the last two weeks less the season read
