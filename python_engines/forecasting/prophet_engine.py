@@ -40,6 +40,7 @@ Choices (measured in bench/README.md):
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -229,21 +230,23 @@ class ProphetSettings:
     wander_damping: bool = True
     # A level that wanders (wandering_level) is forecast as one, read after the staircase and before the growth
     # curves and the last weeks' plan (its latest leg reads as a ramp, a curve or growth levelling off), unless the
-    # last weeks are a step: before those weeks its weekly means (seasonality removed) spread over 13 weeks at
+    # last weeks are a step. Before those weeks its weekly means (seasonality removed) spread over 13 weeks at
     # least wander_min_variance_ratio as much as 13 independent weeks would (a random walk's 1; noise around a
-    # level or a trend 0.1-0.4), also with their best single step taken out (one level shift is a workload moved,
-    # not a wander), and a line through 8 weeks carried 13 weeks on missed the weeks after by at least
-    # wander_min_line_loss times as much as the last 4 weeks' level did (its trends were taken back; 0.3-0.8
-    # where they hold). The forecast starts from the last 4 weeks' level and drifts back to the weekly means' own
-    # level at their AR(1) pace only where that coefficient is told from 1 (Dickey-Fuller t under
-    # wander_unit_root_t, the 5% critical value with a constant; None: always); the band widens by the quantiles
-    # of that forecast's own misses, week by week ahead, over the history. Prophet's last segment had carried a
-    # wander's latest leg on for 180 days with a band a few points wide. Chosen on read blind seeds 2010-2015
-    # (offline: 108 of 168 wandering series pass, and no series of another family but 2 autoscaled pools; none of
-    # seen seeds 203 and 1028). False: off.
+    # level 0.1, persistent noise or a trend up to about 0.4); at least wander_min_step_free_ratio once up to two
+    # level shifts (each where it earns its BIC) are taken out (a workload moved on, or on and off again, is not
+    # a wander: what is left is noise, about 0.1); and a line through 8 weeks carried 13 weeks on missed the weeks
+    # after by at least wander_min_line_loss times as much as the last 4 weeks' level did (its trends were taken
+    # back; 0.3-0.8 where they hold). The forecast starts from the last 4 weeks' level and drifts back to the
+    # weekly means' own level at their AR(1) pace only where that coefficient is told from 1 (Dickey-Fuller t
+    # under wander_unit_root_t, the 5% critical value with a constant; None: always); the band widens by the
+    # quantiles of that forecast's own misses, week by week ahead, over the history. Prophet's last segment had
+    # carried a wander's latest leg on for 180 days with a band a few points wide. The ratios were chosen on
+    # read blind seeds 2010-2015 (offline, on raw weekly means: 144 of 168 wandering series pass, 31 of 192
+    # autoscaled pools and no series of another family, none of seen seeds 203 and 1028's). False: off.
     wandering_levels: bool = True
     wander_min_variance_ratio: float = 0.6
     wander_min_line_loss: float = 1.2
+    wander_min_step_free_ratio: float = 0.4
     wander_unit_root_t: float | None = -2.88
     # A rise of the last weeks steeper than anything before is carried on undamped (extrapolation_plan) unless the
     # yearly term moves by more than that rise over the same days (_season_outmoves): there the rise cannot be told
@@ -1024,20 +1027,20 @@ def weekly_means(x: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def variance_ratio(weeks: np.ndarray, span: int = WANDER_CHANGE_WEEKS) -> float:
     """Variance of ``span``-week changes over ``span`` times that of one-week changes: about 1 for a random
-    walk, near 2 / span for noise around a fixed level (each change is two weeks' noise)."""
+    walk, near 1 / span for noise around a fixed level (each change is two weeks' noise, as is each one-week
+    change)."""
     one = np.diff(weeks)
     many = weeks[span:] - weeks[:-span]
     denominator = span * float(one.var())
     return float(many.var()) / denominator if denominator > 0.0 else 0.0
 
 
-def without_step(weeks: np.ndarray, min_weeks: int = WANDER_LEVEL_WEEKS) -> np.ndarray:
-    """``weeks`` less the two levels of their best single step (:func:`_best_split`, at least ``min_weeks``
-    either side): what is left of a level shift is its noise, of a wander a wander."""
-    _, cut = _best_split(np.concatenate([[0.0], np.cumsum(weeks)]), 0, weeks.size, min_weeks)
-    if cut < 0:
-        return weeks - weeks.mean()
-    return np.concatenate([weeks[:cut] - weeks[:cut].mean(), weeks[cut:] - weeks[cut:].mean()])
+def without_steps(weeks: np.ndarray, steps: int = 2, min_weeks: int = WANDER_LEVEL_WEEKS) -> np.ndarray:
+    """``weeks`` less the levels of up to ``steps`` level shifts (:func:`level_segments`: each taken only where
+    it earns its BIC, levels at least ``min_weeks`` long): what is left of a workload moved on, or moved on and
+    off again, is its noise; of a wander, a wander."""
+    bounds = [0, *level_segments(weeks, min_segment=min_weeks, max_levels=steps + 1).tolist(), weeks.size]
+    return np.concatenate([weeks[lo:hi] - weeks[lo:hi].mean() for lo, hi in itertools.pairwise(bounds)])
 
 
 def line_loss(weeks: np.ndarray, fitted: int = WANDER_LINE_WEEKS, ahead: int = WANDER_CHANGE_WEEKS) -> float:
@@ -1063,20 +1066,24 @@ def wandering_level(
     """The wandering level of ``(x, v)`` (days relative to the last day, seasonality removed), or None when
     its history does not wander: fewer than two years of weeks, or before the last ``recent_window`` days its
     weekly means spread over a quarter less than ``wander_min_variance_ratio`` of a random walk's
-    (:func:`variance_ratio`), or a line through two months held over the next quarter better than
-    ``wander_min_line_loss`` times the last level (:func:`line_loss`): the series keeps its trends.
+    (:func:`variance_ratio`), or less than ``wander_min_step_free_ratio`` once up to two level shifts are taken
+    out (:func:`without_steps`: a workload moved on, or on and off again), or a line through two months held
+    over the next quarter better than ``wander_min_line_loss`` times the last level (:func:`line_loss`): the
+    series keeps its trends.
 
-    The weekly means are read as an AR(1) (least squares, the coefficient held to 0-1), whose forecast drifts
-    from the last weeks' level back to the means' own level; its misses 1..``horizon_weeks`` weeks ahead from
-    every past origin (the ``interval_width`` quantiles) are how far the level's wander widens the band."""
+    The weekly means are read as an AR(1) (least squares), whose forecast drifts from the last weeks' level
+    back to the means' own level only where the coefficient is told from 1 (Dickey-Fuller t, with a constant,
+    under ``wander_unit_root_t``; else it holds the last level: a random walk); its misses
+    1..``horizon_weeks`` weeks ahead from every past origin (the ``interval_width`` quantiles) are how far the
+    level's wander widens the band."""
     weeks = weekly_means(x, v)
     if weeks.size < WANDER_MIN_WEEKS:
         return None
     before = weeks[: weeks.size - settings.recent_window // 7]
     if variance_ratio(before) < settings.wander_min_variance_ratio:
         return None
-    if variance_ratio(without_step(before)) < settings.wander_min_variance_ratio:
-        return None  # one level shift (a workload moved on or off), noise either side of it
+    if variance_ratio(without_steps(before)) < settings.wander_min_step_free_ratio:
+        return None  # one or two level shifts (a workload moved on, or on and off), noise around them
     if line_loss(before) < settings.wander_min_line_loss:
         return None
     design = np.column_stack([np.ones(weeks.size - 1), weeks[:-1]])
@@ -1086,7 +1093,7 @@ def wandering_level(
     error = np.sqrt(float(residuals @ residuals) / max(residuals.size - 2, 1) / spread) if spread > 0.0 else np.inf
     reverts = settings.wander_unit_root_t is None or (coefficient - 1.0) / error < settings.wander_unit_root_t
     persistence = float(np.clip(coefficient, 0.0, 1.0)) if reverts else 1.0
-    centre = float(intercept / (1.0 - persistence)) if persistence < 1.0 else float(weeks.mean())
+    centre = float(intercept / (1.0 - coefficient)) if persistence < 1.0 else float(weeks.mean())
     totals = np.concatenate([[0.0], np.cumsum(weeks)])
     origins = np.arange(WANDER_LEVEL_WEEKS, weeks.size)  # weeks seen before the origin: 0..origin-1
     levels = (totals[origins] - totals[origins - WANDER_LEVEL_WEEKS]) / WANDER_LEVEL_WEEKS
