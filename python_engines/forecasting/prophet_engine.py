@@ -21,7 +21,8 @@ Choices (measured in bench/README.md):
   a step or a hinge, and the trend continues from them where they disagree with Prophet's last segment
   (:func:`consensus_forecast`): a one-off level shift stays a level, growth that levelled off stops, a ramp
   that began after the last changepoint is followed, growth in steps continues at its average climb
-  (:func:`staircase_growth`); series that reset again and again (fills and cleanups) keep Prophet's trend;
+  (:func:`staircase_growth`), a level that wanders continues from its last level (:func:`wandering_level`);
+  series that reset again and again (fills and cleanups) keep Prophet's trend;
   a weekly cycle that grows with the level is forecast at the forecast's level (:func:`level_cycle`). Chosen
   on stress-fleet seed 1 and our own tuning shapes, reported on other seeds (bench/README.md, "Trust").
 - changepoint prior 0.03 (Prophet: 0.05): at the exact optimum 0.05 fits slightly more trend change than
@@ -32,8 +33,9 @@ Choices (measured in bench/README.md):
   from a fixed seed. No sampling ever happens for the point forecast. Where the forecast's slope is read
   from the last weeks alone (a rise or fall steeper than anything before them), that slope's standard error
   times the days ahead is added in quadrature (``recent_slope_uncertainty``), and for a staircase the
-  spread of the steps to come (:meth:`Staircase.widening`): the calibration's errors come from series whose
-  slope is known from years.
+  spread of the steps to come (:meth:`Staircase.widening`), and for a wandering level its own past misses
+  week by week ahead (:meth:`WanderingLevel.widening`): the calibration's errors come from series whose slope
+  is known from years.
 - the production refit starts cold: a warm start from the backtest fit (``fit_prophet(warm=...)``)
   saved about 4% of its time and changes the result, so it is not used.
 """
