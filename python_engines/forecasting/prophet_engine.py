@@ -230,21 +230,22 @@ class ProphetSettings:
     # latest rise carried 90 days into a false breach alarm. The numbers are the plan's own (material_points,
     # material_days, damping). False: off.
     wander_damping: bool = True
-    # A level that wanders (wandering_level) is forecast as one, read after the staircase and before the growth
-    # curves and the last weeks' plan (its latest leg reads as a ramp, a curve or growth levelling off), unless the
-    # last weeks are a step. Before those weeks its weekly means (seasonality removed) spread over 13 weeks at
-    # least wander_min_variance_ratio as much as 13 independent weeks would (a random walk's 1; noise around a
-    # level 0.1, persistent noise or a trend up to about 0.4); at least wander_min_step_free_ratio once up to two
-    # level shifts (each where it earns its BIC) are taken out (a workload moved on, or on and off again, is not
-    # a wander: what is left is noise, about 0.1); and a line through 8 weeks carried 13 weeks on missed the weeks
-    # after by at least wander_min_line_loss times as much as the last 4 weeks' level did (its trends were taken
-    # back; 0.3-0.8 where they hold). The forecast starts from the last 4 weeks' level and drifts back to the
-    # weekly means' own level at their AR(1) pace only where that coefficient is told from 1 (Dickey-Fuller t
-    # under wander_unit_root_t, the 5% critical value with a constant; None: always); the band widens by the
-    # quantiles of that forecast's own misses, week by week ahead, over the history. Prophet's last segment had
-    # carried a wander's latest leg on for 180 days with a band a few points wide. The ratios were chosen on
-    # read blind seeds 2010-2015 (offline, on raw weekly means: 144 of 168 wandering series pass, 31 of 192
-    # autoscaled pools and no series of another family, none of seen seeds 203 and 1028's). False: off.
+    # A level that wanders (wandering_level) is forecast as one, read after the staircase and before the growth curves
+    # and the last weeks' plan (its latest leg reads as a ramp, a curve or growth levelling off), unless the last
+    # weeks are a step. Before those weeks its weekly means (seasonality removed) spread over 13 weeks at least
+    # wander_min_variance_ratio as much as 13 independent weeks would (a random walk's 1; noise around a level about
+    # 0.1; on read seeds, calm hosts, staircases and traffic growth 0.1-0.45 from their 10th to 90th percentile); at
+    # least wander_min_step_free_ratio once up to two level shifts (each where it earns its BIC) are taken out (a
+    # workload moved on, or on and off again, is not a wander: what is left is noise, about 0.1); and a line through 8
+    # weeks carried 13 weeks on missed the weeks after by at least wander_min_line_loss times as much as the last 4
+    # weeks' level did (its trends were taken back; where they hold, on traffic growth, linear breaches, reversing and
+    # saturating growth, 0.2-1.0 from the 10th to 90th percentile). The forecast starts from the last 4 weeks' level
+    # and drifts back to the weekly means' own level at their AR(1) pace only where that coefficient is told from 1
+    # (Dickey-Fuller t under wander_unit_root_t, the 5% critical value with a constant; None: always); the band widens
+    # by the quantiles of that forecast's own misses, week by week ahead, over the history. Prophet's last segment had
+    # carried a wander's latest leg on for 180 days with a band a few points wide. The ratios were chosen on read
+    # blind seeds 2010-2015 (offline, on raw weekly means: 144 of 168 wandering series pass, 31 of 192 autoscaled
+    # pools and no series of another family, none of seen seeds 203 and 1028's). False: off.
     wandering_levels: bool = True
     wander_min_variance_ratio: float = 0.6
     wander_min_line_loss: float = 1.2
@@ -1089,10 +1090,9 @@ def wandering_level(
     if line_loss(before) < settings.wander_min_line_loss:
         return None
     design = np.column_stack([np.ones(weeks.size - 1), weeks[:-1]])
-    (intercept, coefficient), *_ = np.linalg.lstsq(design, weeks[1:], rcond=None)
-    residuals = weeks[1:] - design @ np.array([intercept, coefficient])
+    sse, (intercept, coefficient) = _least_squares(design, weeks[1:])
     spread = float(np.sum((weeks[:-1] - weeks[:-1].mean()) ** 2))
-    error = np.sqrt(float(residuals @ residuals) / max(residuals.size - 2, 1) / spread) if spread > 0.0 else np.inf
+    error = np.sqrt(sse / max(weeks.size - 3, 1) / spread) if spread > 0.0 else np.inf
     reverts = settings.wander_unit_root_t is None or (coefficient - 1.0) / error < settings.wander_unit_root_t
     persistence = float(np.clip(coefficient, 0.0, 1.0)) if reverts else 1.0
     centre = float(intercept / (1.0 - coefficient)) if persistence < 1.0 else float(weeks.mean())

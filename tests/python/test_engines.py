@@ -710,7 +710,8 @@ def test_a_wandering_level_drifts_back_only_where_its_history_shows_it_does() ->
     ahead = np.array([0.0, 70.0, 180.0])
     path = level.at(ahead)
     assert path[0] == pytest.approx(level.level)
-    assert path[1] == pytest.approx(level.centre + level.persistence**10 * (level.level - level.centre))
+    gaps = np.abs(path - level.centre)
+    assert gaps[0] > gaps[1] > gaps[2]  # nearer its own level the further ahead
     walk = 60.0 + np.cumsum(rng.normal(0.0, 0.6, n))
     held = prophet_engine.wandering_level(x, walk, settings)
     assert held is not None and held.persistence == 1.0
