@@ -26,6 +26,8 @@ def model(dbt, session):
         "prophet_since_step": dbt.config.meta_get("prophet_since_step"),
         "prophet_staircase": dbt.config.meta_get("prophet_staircase"),
         "prophet_level_cycle": dbt.config.meta_get("prophet_level_cycle"),
+        "prophet_cycle_in_trend": dbt.config.meta_get("prophet_cycle_in_trend"),
+        "prophet_slow_compounding": dbt.config.meta_get("prophet_slow_compounding"),
         "prophet_sharp_seasons": dbt.config.meta_get("prophet_sharp_seasons"),
         "prophet_growing_seasons": dbt.config.meta_get("prophet_growing_seasons"),
         "prophet_wander_damping": dbt.config.meta_get("prophet_wander_damping"),

@@ -210,6 +210,8 @@ PROPHET_FLAG_VARS = {
     "prophet_since_step": "since_step",
     "prophet_staircase": "staircase",
     "prophet_level_cycle": "level_cycle",
+    "prophet_cycle_in_trend": "cycle_in_trend",
+    "prophet_slow_compounding": "slow_compounding",
     "prophet_sharp_seasons": "sharp_seasons",
     "prophet_growing_seasons": "growing_seasons",
     "prophet_wander_damping": "wander_damping",

@@ -158,6 +158,8 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_since_step", "since_step"),
         ("prophet_staircase", "staircase"),
         ("prophet_level_cycle", "level_cycle"),
+        ("prophet_cycle_in_trend", "cycle_in_trend"),
+        ("prophet_slow_compounding", "slow_compounding"),
         ("prophet_sharp_seasons", "sharp_seasons"),
         ("prophet_growing_seasons", "growing_seasons"),
         ("prophet_wander_damping", "wander_damping"),
