@@ -173,8 +173,12 @@ class ProphetSettings:
     # growth_evidence, and taken when, over the window, it misses by no more than growth_fit_tolerance more
     # than the window's own best line and hinge (BIC, effective days): over 36 weeks a slow curve is a line, so
     # the young search's test (that it fit the window better than they do) would refuse every one. 400 days is
-    # where the young search stops; slower than 4000 days a curve parts from its tangent by under a tenth of a
-    # point in 180 days. No number chosen on data: the evidence and the tolerance are the growth curves' own.
+    # where the young search stops; slower than 4000 days a curve parts from its tangent by under 2% of its own
+    # climb over 180 days. A slope that stepped up a year ago bends like a slow curve over two years too, so the
+    # curve must also be at least as likely there as a line whose slope changed once (BIC; slow_curve: a helper
+    # review's kinked lines, read as curves, ran 1.2-1.35 points high over days 91-180). No number chosen on
+    # data: the evidence and the tolerance are the growth curves' own. Meant with cycle_in_trend: with the
+    # additive cycle's misfit left in, a one-off bump in the last year read as a slow curve (the same review).
     # False: off.
     slow_compounding: bool = True
     slow_doubling_days: tuple[float, float] = (400.0, 4000.0)
@@ -774,7 +778,8 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     ``growth_evidence``. A line reads such a series' recent slope and under-forecasts a crossing that comes
     sooner every week. ``x`` may reach further back than the window: the curve found there is then read again
     over ``growth_fit_window`` days (:func:`longer_curve`). Where the window finds no curve, a young one is
-    looked for over ``growth_search_window`` days (:func:`young_curve`).
+    looked for over ``growth_search_window`` days (:func:`young_curve`), and where none is found there, a slow
+    one (``slow_compounding``, :func:`slow_curve`).
     """
     recent = x > -settings.growth_window
     xr, vr = x[recent], v[recent]
@@ -785,7 +790,43 @@ def compounding_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) 
     young = young_curve(x, v, settings, rivals)
     if young is not None or not settings.slow_compounding:
         return young
-    return young_curve(x, v, settings, rivals, settings.slow_doubling_days, settings.growth_fit_tolerance)
+    return slow_curve(x, v, settings, rivals)
+
+
+def broken_line_sse(x: np.ndarray, v: np.ndarray, min_segment: int = SHAPE_MIN_SEGMENT) -> float:
+    """Least-squares error of the best broken line through ``(x, v)``: one line whose slope changes once, on a
+    day at least ``min_segment`` days from either end (a line plus a ramp from that day)."""
+    breaks = np.arange(min_segment, x.size - min_segment + 1)
+    centred, v_centred = x - x.mean(), v - v.mean()
+    scale = float(centred @ centred)
+    line_residual = v_centred - centred * float(centred @ v_centred) / scale
+    line_sse = float(line_residual @ line_residual)
+    if breaks.size == 0:
+        return line_sse
+    ramp = np.maximum(x[None, :] - x[breaks][:, None], 0.0)
+    ramp -= ramp.mean(axis=1, keepdims=True)
+    ramp -= np.outer(ramp @ centred / scale, centred)  # what the line cannot already explain
+    spread = np.maximum(np.einsum("ij,ij->i", ramp, ramp), 1e-12)
+    return float(np.min(line_sse - (ramp @ line_residual) ** 2 / spread))
+
+
+def slow_curve(
+    x: np.ndarray, v: np.ndarray, settings: ProphetSettings, window_rivals: float | None = None
+) -> Compounding | None:
+    """Growth that compounds so slowly (doubling every ``slow_doubling_days``) that the last
+    ``growth_window`` days are a line: :func:`young_curve` over the same days with that doubling range, its
+    curve allowed to explain the window up to ``growth_fit_tolerance`` worse than the window's own line and
+    hinge (BIC; a slow curve there is a line, one parameter dearer), and kept only where, over the days
+    searched, it is at least as likely as a line whose slope changed once (:func:`broken_line_sse`, BIC): a
+    slope that stepped up a year ago bends like a slow curve and is no compounding. None where either fails."""
+    curve = young_curve(x, v, settings, window_rivals, settings.slow_doubling_days, settings.growth_fit_tolerance)
+    if curve is None:
+        return None
+    longer = x > -settings.growth_search_window
+    xl, vl = x[longer], v[longer]
+    n_eff = _effective_days(xl.size)
+    curve_bic = _bic(float(np.sum((curve.at(xl) - vl) ** 2)), n_eff, 3)
+    return curve if _bic(broken_line_sse(xl, vl), n_eff, 4) >= curve_bic else None
 
 
 def young_curve(
@@ -799,9 +840,9 @@ def young_curve(
     """The best compounding curve, doubling every ``young_doubling_days`` (or ``doubling_days``), over the
     last ``growth_search_window`` days (most of them observed), kept when it beats a line and a hinge there by
     ``growth_evidence`` and still explains the last ``growth_window`` days at least as well as the best line and
-    hinge fitted to them alone (BIC; ``window_rivals``: their BIC, when already known): growth so young, or so
-    slow, that those days alone cannot tell it from a line. None when off, when the days are too few or when
-    either test fails."""
+    hinge fitted to them alone, less ``window_slack`` (BIC; ``window_rivals``: their BIC, when already known):
+    growth so young, or so slow, that those days alone cannot tell it from a line. None when off, when the days
+    are too few or when either test fails."""
     search = settings.growth_search_window
     if search is None or search <= settings.growth_window:
         return None
@@ -1446,7 +1487,9 @@ def continued_trend(
     (:func:`saturating_growth`, unless the last weeks fall or still climb faster than the curve) is continued
     as its curve; where the last weeks climb faster than that S-curve but the slowing shows in the data
     (:func:`_slowed`), their slope goes on damped. A series that resets often keeps Prophet's trend. The
-    seasonality is Prophet's, less its yearly term where the years of history do not agree on one
+    seasonality taken out before any of these readings is Prophet's, its weekly term replaced by ``cycle``
+    (a weekly cycle that scales with the level, :func:`level_cycle`, at each day's level) when given
+    (``cycle_in_trend``), and less its yearly term where the years of history do not agree on one
     (:func:`yearly_agreement`); when the joint fit without that term misses the last weeks by
     ``yearly_refit_min_gap`` points its trend had leaned on the term and the model is fitted again without it
     (:func:`refit_without_yearly`); with under two years, or when the fit still misses the last weeks by

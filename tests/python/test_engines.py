@@ -808,7 +808,8 @@ def test_slowly_compounding_traffic_is_forecast_on_its_curve() -> None:
     """Traffic growing 35% a year (doubling every 2.3 years) with a weekend dip of a quarter of its level: over
     36 weeks its growth is a line, so Prophet's last segment fell 1.3-1.9 points behind by months 4-6. Read
     with the level's own cycle taken out and searched as a slow curve over two years, the forecast follows the
-    curve: on four draws its mean miss over 180 days is under half of what it is with either part off."""
+    curve: on four draws its mean miss over 180 days is under half of what it is with either part off, and no
+    draw's is worse than without the slow curve."""
     n = WINDOWS.history_dates().size
     days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
     future = days[-1] + np.arange(1, 181)
@@ -826,7 +827,8 @@ def test_slowly_compounding_traffic_is_forecast_on_its_curve() -> None:
         ):
             errors[name].append(float(np.abs(_continued(days, values, future, settings) - truth).mean()))
     assert np.mean(errors["shipped"]) < 0.5 * min(np.mean(errors["additive cycle"]), np.mean(errors["no slow curve"]))
-    assert max(errors["shipped"]) < 0.5, errors
+    pairs = zip(errors["shipped"], errors["no slow curve"], strict=True)
+    assert all(on <= off + 1e-9 for on, off in pairs), errors
 
 
 def test_a_line_is_not_read_as_slow_compounding() -> None:
@@ -838,6 +840,25 @@ def test_a_line_is_not_read_as_slow_compounding() -> None:
     for seed in range(10):
         values = 52.0 + 0.02 * x - 6.0 * weekend + _ar_noise(np.random.default_rng(seed), x.size, 1.2)
         assert prophet_engine.compounding_growth(x, values, settings) is None, seed
+
+
+def test_a_slope_that_stepped_up_is_not_read_as_slow_compounding() -> None:
+    """Three years of a line whose slope doubled (0.015 -> 0.03 a day) 300 days before the end, in AR(1)
+    noise: over two years it bends like a slow curve, which beats a line and a hinge there and fits the last 36
+    weeks within the tolerance on most draws, but a line whose slope changed once explains it at least as
+    well, so no curve is continued on any of 8 draws (a helper review's case: read as a curve, it ran 1.2-1.35
+    points high over days 91-180)."""
+    x = np.arange(-1095, 1, dtype=np.float64)
+    settings = ProphetSettings()
+    without_guard = 0
+    for seed in range(8):
+        values = 86.0 + 0.015 * x + 0.015 * np.maximum(x + 300.0, 0.0) - 4.5
+        values = values + _ar_noise(np.random.default_rng(seed), x.size, 0.8)
+        assert prophet_engine.compounding_growth(x, values, settings) is None, seed
+        slack = settings.growth_fit_tolerance
+        found = prophet_engine.young_curve(x, values, settings, None, settings.slow_doubling_days, slack)
+        without_guard += found is not None
+    assert without_guard >= 4, without_guard
 
 
 def _busy_season(rng: np.random.Generator, days: np.ndarray, top: float) -> np.ndarray:
