@@ -700,10 +700,8 @@ def _line_and_hinge_sse(x: np.ndarray, v: np.ndarray, min_segment: int = SHAPE_M
     breaks = np.arange(min_segment, x.size - min_segment + 1)
     if breaks.size == 0:
         return line_sse, line_sse
-    ramp = np.maximum(x[None, :] - x[breaks][:, None], 0.0)
-    ramp -= ramp.mean(axis=1, keepdims=True)
-    spread = np.maximum(np.einsum("ij,ij->i", ramp, ramp), 1e-12)
-    hinge_sse = total - (ramp @ v_centred) ** 2 / spread
+    _, spread, cross = _hinge_moments(x, v, breaks)  # suffix sums: no breaks x days matrix
+    hinge_sse = total - cross**2 / np.maximum(spread, 1e-12)
     return line_sse, float(hinge_sse.min())
 
 
@@ -799,15 +797,16 @@ def broken_line_sse(x: np.ndarray, v: np.ndarray, min_segment: int = SHAPE_MIN_S
     breaks = np.arange(min_segment, x.size - min_segment + 1)
     centred, v_centred = x - x.mean(), v - v.mean()
     scale = float(centred @ centred)
-    line_residual = v_centred - centred * float(centred @ v_centred) / scale
+    slope = float(centred @ v_centred) / scale
+    line_residual = v_centred - centred * slope
     line_sse = float(line_residual @ line_residual)
     if breaks.size == 0:
         return line_sse
-    ramp = np.maximum(x[None, :] - x[breaks][:, None], 0.0)
-    ramp -= ramp.mean(axis=1, keepdims=True)
-    ramp -= np.outer(ramp @ centred / scale, centred)  # what the line cannot already explain
-    spread = np.maximum(np.einsum("ij,ij->i", ramp, ramp), 1e-12)
-    return float(np.min(line_sse - (ramp @ line_residual) ** 2 / spread))
+    _, spread, cross = _hinge_moments(x, v, breaks)
+    _, _, with_x = _hinge_moments(x, x, breaks)
+    # Each ramp less what the line already explains (its regression on x), by its centred moments.
+    spread = np.maximum(spread - with_x**2 / scale, 1e-12)
+    return float(np.min(line_sse - (cross - with_x * slope) ** 2 / spread))
 
 
 def slow_curve(
