@@ -17,6 +17,19 @@ from python_engines.synthetic import GeneratorConfig, generate
 # (set before anything loads libgomp; every build the tests start inherits it): the 2-thread training took 15 s.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+#: The modules that read the session's 30-host build (pipeline_build; test_dashboard through getfixturevalue).
+PIPELINE_BUILD_MODULES = frozenset({"test_pipeline", "test_serving_product", "test_dashboard"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Two pytest-xdist workers (pyproject: --numprocesses=2 --dist=loadgroup) share the suite by group: a
+    module's tests stay on one worker, so a module-scoped build is made once, and the modules that read the
+    session's 30-host build share a worker, so that build (two minutes) is made once too: session fixtures are
+    per worker, and with those modules spread over both workers each made it."""
+    for item in items:
+        module = item.path.stem
+        item.add_marker(pytest.mark.xdist_group("pipeline_build" if module in PIPELINE_BUILD_MODULES else module))
+
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:
