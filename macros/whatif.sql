@@ -94,7 +94,8 @@
         yhat,
         yhat_lower,
         yhat_upper,
-        {% for column in ['yhat', 'yhat_lower', 'yhat_upper'] -%}
+        upper_without_upside,
+        {% for column in ['yhat', 'yhat_lower', 'yhat_upper', 'upper_without_upside'] -%}
             {{ whatif_adjust(column, 'is_affected', 'days_since_start', 'growth_pct_per_month', 'step_points',
                 'step_pct', 'capacity_factor') }} as scenario_{{ column }}{{ ',' if not loop.last }}
     {% endfor %}
@@ -116,7 +117,8 @@
             forecasts.champion_difficulty,
             forecasts.yhat,
             forecasts.yhat_lower,
-            forecasts.yhat_upper
+            forecasts.yhat_upper,
+            forecasts.upper_without_upside
         from {{ scope_hosts }} as scope
         inner join {{ scenarios }} as scenarios on scope.scenario_name = scenarios.scenario_name
         inner join {{ forecasts }} as forecasts on scope.host_id = forecasts.host_id
@@ -210,10 +212,15 @@
     its recurring peaks, each lifted or lowered by the scenario's formula on each day (recurring_peak_outlook),
     give at least that chance of one within the window; its first_breach_date is then the day that chance is
     reached, unless the band rule flags it too. A scenario cannot add peaks the history never had over the
-    threshold: only the episodes recurring_peaks counted are moved.
+    threshold: only the episodes recurring_peaks counted are moved. upside_alerts (breach_alert_growth_upside):
+    whether the alert's day rule reads <value_prefix>yhat_upper, or (false) <value_prefix>upper_without_upside,
+    the band without the growth upside, moved by the scenario like the other bounds.
 -#}
 {% macro whatif_series_outlook(scenario_forecasts, value_prefix, out_prefix, threshold, window_days, z,
-    min_probability=none, min_days=1, band_max_difficulty=none, peaks=none, peak_min_probability=none) -%}
+    min_probability=none, min_days=1, band_max_difficulty=none, peaks=none, peak_min_probability=none,
+    upside_alerts=false) -%}
+    {%- set alert_upper = value_prefix ~ 'yhat_upper' if upside_alerts
+        else 'coalesce(' ~ value_prefix ~ 'upper_without_upside, ' ~ value_prefix ~ 'yhat_upper)' -%}
     {%- set with_peaks = peaks is not none and peak_min_probability is not none -%}
     {%- set min_days = min_days | int -%}
     {%- set alert_rule = 'per_series.is_breach_alert' if min_days == 1
@@ -233,6 +240,7 @@
             champion_difficulty,
             {{ value_prefix }}yhat as yhat,
             {{ value_prefix }}yhat_upper as yhat_upper,
+            {{ alert_upper }} as alert_upper,
             days_ahead between 1 and {{ window_days }} as is_in_window,
             {{ value_prefix }}yhat_upper > {{ threshold }} as is_upper_breach,
             {{ value_prefix }}yhat > {{ threshold }} as is_point_breach
@@ -242,12 +250,10 @@
     alert_days as (
         select
             *,
-            {% if min_probability is none -%}
-                is_upper_breach
-            {%- else -%}
-                is_upper_breach
-                and {{ normal_exceedance(threshold, 'yhat', '(yhat_upper - yhat) / ' ~ z) }} >= {{ min_probability }}
-    {%- endif %} as is_alert_day
+            alert_upper > {{ threshold }}
+            {%- if min_probability is not none %}
+                and {{ normal_exceedance(threshold, 'yhat', '(alert_upper - yhat) / ' ~ z) }} >= {{ min_probability }}
+            {%- endif %} as is_alert_day
         from scored
     ),
 
@@ -360,7 +366,7 @@
 
 {#- Baseline and scenario breach facts side by side (whatif_series_outlook twice), one row per series. -#}
 {% macro whatif_series_comparison(scenario_forecasts, threshold, window_days, z, min_probability=none,
-    min_days=1, band_max_difficulty=none, peaks=none, peak_min_probability=none) -%}
+    min_days=1, band_max_difficulty=none, peaks=none, peak_min_probability=none, upside_alerts=false) -%}
     select
         baseline.*,
         scenario.* exclude (scenario_name, host_id, resource),
@@ -368,11 +374,11 @@
         as breach_shift_days
     from (
         {{ whatif_series_outlook(scenario_forecasts, '', 'baseline_', threshold, window_days, z, min_probability,
-            min_days, band_max_difficulty, peaks, peak_min_probability) }}
+            min_days, band_max_difficulty, peaks, peak_min_probability, upside_alerts) }}
     ) as baseline
     inner join (
         {{ whatif_series_outlook(scenario_forecasts, 'scenario_', 'scenario_', threshold, window_days, z,
-            min_probability, min_days, band_max_difficulty, peaks, peak_min_probability) }}
+            min_probability, min_days, band_max_difficulty, peaks, peak_min_probability, upside_alerts) }}
     ) as scenario
         on
             baseline.scenario_name = scenario.scenario_name

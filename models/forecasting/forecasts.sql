@@ -12,6 +12,8 @@
 -- curve plus the band's own upper half-width (capped at 100). Prophet forecasts the curve itself only on strong
 -- evidence; below that the curve is still a likely path, and a band drawn around the line alone missed slow
 -- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
+-- upper_without_upside is the upper bound the band would have without it (yhat_upper on days it did not lift):
+-- the breach alert reads that one (var breach_alert_growth_upside), so the curve widens the band, not the alert.
 --
 -- History band: a flat forecast (the range guard applies) of a series without a growth-upside curve, whose last
 -- year was stationary and whose own range beat the champion's band on the backtest
@@ -282,6 +284,8 @@ engine_golden as (
         is_regime_override,
         cast(upper_ceiling as double) as upper_ceiling,
         cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
+        -- The band without the upside on the days it lifted (a series with a curve never takes the history band).
+        cast(greatest(guarded_upper, stop_upper) as double) as upper_without_upside,
         case when uses_history_band then 'history' else 'engine' end as band_source,
         not takes_history_lower and coalesce(stop_lower < calibrated_lower, false) as is_trend_stop_lower,
         not takes_history_upper
@@ -311,6 +315,7 @@ young as (
         false as is_regime_override,
         cast(null as double) as upper_ceiling,
         cast(null as double) as growth_upside,
+        yhat_upper as upper_without_upside,
         'engine' as band_source,
         false as is_trend_stop_lower,
         false as is_trend_stop_upper
@@ -336,6 +341,11 @@ select
     * exclude (first_lower_half, first_upper_half)
     replace (
         case when yhat >= 100 then least(yhat_lower, 100 - first_lower_half) else yhat_lower end as yhat_lower,
-        case when yhat <= 0 then greatest(yhat_upper, first_upper_half) else yhat_upper end as yhat_upper
+        case when yhat <= 0 then greatest(yhat_upper, first_upper_half) else yhat_upper end as yhat_upper,
+        case
+            when growth_upside is not null then upper_without_upside
+            when yhat <= 0 then greatest(yhat_upper, first_upper_half)
+            else yhat_upper
+        end as upper_without_upside
     )
 from first_days

@@ -20,4 +20,4 @@ peaks as (
 {{ whatif_series_comparison(
     'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
     normal_quantile((1 + interval_width) / 2), min_probability, min_days, band_max_difficulty,
-    'peaks', peak_min_probability) }}
+    'peaks', peak_min_probability, var('breach_alert_growth_upside', false)) }}

@@ -5,9 +5,10 @@
 --
 -- The day rule reads the calibrated band as a central interval_width interval of a normal distribution per
 -- day: sigma = (yhat_upper - yhat) / z, z = Phi^-1((1 + interval_width) / 2), and P(y > threshold) =
--- 1 - Phi((threshold - yhat) / sigma). So yhat_upper > threshold <=> P > (1 - interval_width) / 2. The
--- series' chances, worst_day_probability (the likeliest window day's P) and breach_probability (of exceeding
--- the threshold on at least one window day: the days' own noise gives more than one chance), come from
+-- 1 - Phi((threshold - yhat) / sigma), with the band without the growth upside (below). So yhat_upper >
+-- threshold <=> P > (1 - interval_width) / 2. The series' chances, worst_day_probability (the likeliest window
+-- day's P) and breach_probability (of exceeding the threshold on at least one window day: the days' own noise
+-- gives more than one chance; both with the growth upside), come from
 -- int_series_breach_chance, which reads the band the same way above the point forecast, and through its lower
 -- half on a day whose point forecast is over the threshold (a two-piece normal; the alert's day rule here reads
 -- the upper half on every day, and such a day has P >= 0.5 either way).
@@ -16,6 +17,13 @@
 -- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
 -- least breach_alert_min_days consecutive alert days within the window. With the var null and 1 day this is
 -- exactly "the upper bound crosses on some day 1..breach_window_days"; the project's default is 0.15.
+--
+-- A curve that may come is not a breach: on days the compounding-growth upside lifted the upper bound
+-- (forecasts.growth_upside), the day rule reads the band without it (forecasts.upper_without_upside: its upper
+-- bound and, through it, the day's chance), unless breach_alert_growth_upside is true. The upside is a path as
+-- likely as a line by the curve's own test, so it widens the band and the breach chance; as an alert on its own
+-- it was false in 19 of the 27 cases on record (docs/trust_log.md, session 39). A series only the upside takes
+-- over the threshold keeps its first_upper_breach_date and stays AMBER in fleet_health.
 --
 -- A band that says "unknown" is not a breach: when only the band crosses (the point forecast stays at or under
 -- the threshold through the window), the series is flagged only if its champion's band was informative, i.e.
@@ -32,8 +40,9 @@
 -- window. breach_probability is the larger of the band's chance and the peaks' (they are not independent).
 --
 -- breach_basis says why a series was flagged: 'point forecast' (yhat itself crosses in the window), 'band' (the
--- upper bound does on some alert day), 'growth upside' (only on days where the compounding-growth upside
--- lifted the upper bound: forecasts.growth_upside), or 'recurring peaks' (only its recurring peaks).
+-- upper bound does on some alert day), 'growth upside' (only on alert days where the compounding-growth upside
+-- lifted the upper bound, forecasts.growth_upside, and the band without it stays at or under the threshold:
+-- with breach_alert_growth_upside true only), or 'recurring peaks' (only its recurring peaks).
 -- first_breach_date is the date the alert is about: the first upper-bound crossing, or recurring_peak_date when
 -- only the recurring peaks flag the series (for a series not flagged: the first upper-bound crossing).
 {%- set threshold = var('breach_threshold') -%}
@@ -43,6 +52,10 @@
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
 {%- set peak_min_probability = var('recurring_peak_min_probability', none) -%}
+{%- set upside_alerts = var('breach_alert_growth_upside', false) -%}
+{#- The upper bound the alert's day rule reads (see above). -#}
+{%- set alert_upper = 'yhat_upper' if upside_alerts else 'upper_without_upside' -%}
+{%- set z = normal_quantile((1 + interval_width) / 2) -%}
 {{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
 
 with
@@ -76,9 +89,8 @@ daily as (
         forecasts.champion_reason,
         forecasts.champion_difficulty,
         forecasts.growth_upside,
-        datediff('day', windows.history_end, forecasts.ds) as days_ahead,
-        (forecasts.yhat_upper - forecasts.yhat)
-        / {{ normal_quantile((1 + interval_width) / 2) }} as sigma
+        coalesce(forecasts.upper_without_upside, forecasts.yhat_upper) as upper_without_upside,
+        datediff('day', windows.history_end, forecasts.ds) as days_ahead
     from forecasts
     cross join windows
 ),
@@ -90,8 +102,9 @@ scored as (
         days_ahead between 1 and {{ window_days }} as is_in_window,
         yhat_upper > {{ threshold }} as is_upper_breach,
         yhat > {{ threshold }} as is_point_breach,
+        {{ alert_upper }} > {{ threshold }} as is_alert_upper_breach,
         -- A degenerate band (sigma 0) is a certain forecast.
-        {{ normal_exceedance(threshold, 'yhat', 'sigma') }} as exceed_probability
+        {{ normal_exceedance(threshold, 'yhat', '(' ~ alert_upper ~ ' - yhat) / ' ~ z) }} as exceed_probability
     from daily
 ),
 
@@ -99,9 +112,9 @@ alert_days as (
     select
         *,
         {% if min_probability is none -%}
-            is_upper_breach
+            is_alert_upper_breach
         {%- else -%}
-            is_upper_breach and exceed_probability >= {{ min_probability }}
+            is_alert_upper_breach and exceed_probability >= {{ min_probability }}
         {%- endif %} as is_alert_day
     from scored
 ),
@@ -177,8 +190,14 @@ per_series as (
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
         count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
         coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window,
-        -- An alert day whose upper bound is the band's own, not lifted by the growth upside (forecasts).
-        coalesce(bool_or(is_in_window and is_alert_day and growth_upside is null), false) as has_own_band_alert_day
+        -- An alert day on which the band's own upper bound crosses, not only the growth upside (forecasts).
+        coalesce(
+            bool_or(
+                is_in_window and is_alert_day
+                and (growth_upside is null or upper_without_upside > {{ threshold }})
+            ),
+            false
+        ) as has_own_band_alert_day
     from alert_days
     group by all
 ),
