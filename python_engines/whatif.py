@@ -194,6 +194,8 @@ class Rules:
     stale_hosts: bool = False
     #: Recurring peaks flag a series at this chance of one within the window (None: that alert is off).
     recurring_peak_min_probability: float | None = None
+    #: The alert's day rule reads the growth upside's lifted bound (True) or the band without it (False).
+    breach_alert_growth_upside: bool = False
 
 
 def rules_from_row(row: dict[str, Any], stale_hosts: bool) -> Rules:
@@ -210,6 +212,7 @@ def rules_from_row(row: dict[str, Any], stale_hosts: bool) -> Rules:
         breach_alert_band_max_difficulty=None if band is None else float(band),
         stale_hosts=stale_hosts,
         recurring_peak_min_probability=None if peaks is None else float(peaks),
+        breach_alert_growth_upside=bool(row.get("breach_alert_growth_upside", False)),
     )
 
 
@@ -221,11 +224,24 @@ def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
     # A copy published before the recurring-peak alert has neither its rule nor its table: the alert is off there.
     if rules.recurring_peak_min_probability is not None and not has_table(con, "recurring_peaks"):
         raise WhatIfError("the serving copy lacks recurring_peaks, which its rules read: rebuild (horizonscale build)")
+    # A copy published before the alert read the band without the growth upside lacks that bound.
+    if not has_column(con, "forecasts", "upper_without_upside"):
+        raise WhatIfError(
+            "the serving copy's forecasts lack upper_without_upside, which the alert rule reads: rebuild "
+            "(horizonscale build)"
+        )
     return rules
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     found = con.execute("select count(*) from information_schema.tables where table_name = ?", [name]).fetchall()
+    return bool(found[0][0])
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_name = ? and column_name = ?", [table, column]
+    ).fetchall()
     return bool(found[0][0])
 
 
@@ -242,6 +258,7 @@ def _chain(rules: Rules) -> str:
         None if rules.breach_alert_band_max_difficulty is None else repr(rules.breach_alert_band_max_difficulty),
         None if rules.recurring_peak_min_probability is None else "recurring_peaks",
         None if rules.recurring_peak_min_probability is None else repr(rules.recurring_peak_min_probability),
+        rules.breach_alert_growth_upside,
     )
     return f"""
     scenario_input as ({SCENARIO_ROW}),

@@ -276,6 +276,7 @@ select
     case when l.mape <= 10 then 'HIGH' when l.mape <= 25 then 'MEDIUM' else 'LOW' end as trust_level,
     'best backtest score' as champion_reason,
     false as is_regime_override,
+    round(least(100, f.yhat + c.q * (1 + (f.ds - w.history_end) / 180.0)), 3) as upper_without_upside,
     'engine' as band_source,
     false as is_trend_stop_lower,
     false as is_trend_stop_upper
