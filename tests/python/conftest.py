@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PIPELINE_BUILD_MODULES = frozenset({"test_pipeline", "test_serving_product", "test_dashboard"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the marks to group by
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Two pytest-xdist workers (pyproject: --numprocesses=2 --dist=loadgroup) share the suite by group: a
     module's tests stay on one worker, so a module-scoped build is made once, and the modules that read the
