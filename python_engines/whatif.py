@@ -198,6 +198,14 @@ class Rules:
     breach_alert_growth_upside: bool = False
 
 
+#: The bound the alert's day rule reads; a copy published before it existed lacks it.
+UPSIDE_FREE_COLUMN = "upper_without_upside"
+OLD_COPY_MESSAGE = (
+    "the serving copy's forecasts lack upper_without_upside (the band without the growth upside, which the alert "
+    "rule reads): it was published by an older version; rebuild (horizonscale build)"
+)
+
+
 def rules_from_row(row: dict[str, Any], stale_hosts: bool) -> Rules:
     """Rules from a ``whatif_rules`` row (``select *``; a copy published before the band rule lacks its column)."""
     band = row.get("breach_alert_band_max_difficulty")
@@ -224,12 +232,8 @@ def read_rules(con: duckdb.DuckDBPyConnection) -> Rules:
     # A copy published before the recurring-peak alert has neither its rule nor its table: the alert is off there.
     if rules.recurring_peak_min_probability is not None and not has_table(con, "recurring_peaks"):
         raise WhatIfError("the serving copy lacks recurring_peaks, which its rules read: rebuild (horizonscale build)")
-    # A copy published before the alert read the band without the growth upside lacks that bound.
-    if not has_column(con, "forecasts", "upper_without_upside"):
-        raise WhatIfError(
-            "the serving copy's forecasts lack upper_without_upside, which the alert rule reads: rebuild "
-            "(horizonscale build)"
-        )
+    if not has_column(con, "forecasts", UPSIDE_FREE_COLUMN):
+        raise WhatIfError(OLD_COPY_MESSAGE)
     return rules
 
 

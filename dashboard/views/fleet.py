@@ -17,7 +17,8 @@ ROW_CHOICES = (25, 50, 100, 250, 1000)
 # As the fleet_health mart sets them (thresholds and windows are dbt vars); each host carries its own reason.
 STATUS_HELP = {
     "RED": "A series meets the breach alert: by default, its forecast upper bound crosses the breach threshold "
-    "within the breach window on a day with at least a 15% chance of exceeding it.",
+    "within the breach window on a day with at least a 15% chance of exceeding it, read without the growth "
+    "upside (a compounding curve as likely as a line widens the band but does not raise the alert alone).",
     "AMBER": "The host stopped reporting or never did, a breach later in the horizon (or within the window "
     "below the alert rule), the upper bound above the amber level within the window, or a series without a "
     "forecast. The list below says which, host by host.",
@@ -58,7 +59,8 @@ def _breach_table(snapshot: Snapshot, filters: queries.Filters, window_days: int
     left, right = st.columns([3, 1])
     left.caption(
         f"{total:,} series whose forecast upper bound crosses the threshold within the breach window (by default "
-        "with at least a 15% chance on that day), soonest first (the likelier first on the same day), with why "
+        "with at least a 15% chance on that day, read without the growth upside), soonest first (the likelier first "
+        "on the same day), with why "
         "each was flagged and how likely the breach is."
     )
     limit = right.selectbox(

@@ -198,6 +198,14 @@ def render(snapshot: Snapshot, present: frozenset[str]) -> None:
         "clipped to 0..100. Breaches and statuses follow the same rules as Fleet health. To keep a scenario, add "
         "it to seeds/whatif_scenarios.csv (or run `horizonscale whatif`)."
     )
+    upside_free = query(
+        snapshot,
+        "select 1 from information_schema.columns where table_name = 'forecasts' and column_name = ?",
+        (whatif.UPSIDE_FREE_COLUMN,),
+    )
+    if upside_free.is_empty():
+        st.warning(f"Scenarios cannot run: {whatif.OLD_COPY_MESSAGE}.")
+        return
     scenario = _scenario(snapshot)
     hosts = host_comparison(snapshot, scenario)
     if hosts.is_empty():

@@ -284,8 +284,10 @@ engine_golden as (
         is_regime_override,
         cast(upper_ceiling as double) as upper_ceiling,
         cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
-        -- The band without the upside on the days it lifted (a series with a curve never takes the history band).
-        cast(greatest(guarded_upper, stop_upper) as double) as upper_without_upside,
+        -- yhat_upper as it would be without the upside (the same on every day the upside did not lift).
+        cast(case
+            when takes_history_upper then least(100, history_upper) else greatest(guarded_upper, stop_upper)
+        end as double) as upper_without_upside,
         case when uses_history_band then 'history' else 'engine' end as band_source,
         not takes_history_lower and coalesce(stop_lower < calibrated_lower, false) as is_trend_stop_lower,
         not takes_history_upper
@@ -343,9 +345,7 @@ select
         case when yhat >= 100 then least(yhat_lower, 100 - first_lower_half) else yhat_lower end as yhat_lower,
         case when yhat <= 0 then greatest(yhat_upper, first_upper_half) else yhat_upper end as yhat_upper,
         case
-            when growth_upside is not null then upper_without_upside
-            when yhat <= 0 then greatest(yhat_upper, first_upper_half)
-            else yhat_upper
+            when yhat <= 0 then greatest(upper_without_upside, first_upper_half) else upper_without_upside
         end as upper_without_upside
     )
 from first_days

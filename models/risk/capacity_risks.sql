@@ -1,7 +1,8 @@
 -- Capacity risks at any trust level (trust_level says how far to trust each one): the series the breach alert
--- flags (int_series_breach_outlook.is_breach_alert; by default, the calibrated upper bound crosses
--- breach_threshold within breach_window_days of the end of history on a day whose chance of exceeding it is at
--- least breach_alert_min_probability, 0.15, and an uninformative band alone does not flag; or its recurring peaks
+-- flags (int_series_breach_outlook.is_breach_alert; by default, the calibrated upper bound without the growth
+-- upside crosses breach_threshold within breach_window_days of the end of history on a day whose chance of
+-- exceeding it is at least breach_alert_min_probability, 0.15, and an uninformative band alone does not flag;
+-- or its recurring peaks
 -- over the threshold make another within the window more likely than not), with their owners.
 -- One row per at-risk host x resource.
 with

@@ -5,7 +5,9 @@
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
 {%- set peak_min_probability = var('recurring_peak_min_probability', none) -%}
-{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
+{{- check_breach_alert_vars(
+    interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability,
+    var('breach_alert_growth_upside', false)) }}
 
 with
 

@@ -242,6 +242,22 @@ def test_a_bad_curve_evidence_bar_is_refused_by_name(built: ProjectPaths, tmp_pa
     assert "var 'regime_curve_min_evidence' is ten" in result.stdout + result.stderr
 
 
+def test_a_quoted_growth_upside_switch_is_refused_by_name(built: ProjectPaths, tmp_path: Path) -> None:
+    """breach_alert_growth_upside 'false' (quoted) is a string, and a string is true in Jinja: it would let the
+    growth upside raise alerts the user meant to keep off. The compile stops on the var instead."""
+    result = _dbt(
+        built,
+        tmp_path,
+        "compile",
+        "--select",
+        "int_series_breach_outlook",
+        "--vars",
+        "{breach_alert_growth_upside: 'false'}",
+    )
+    assert result.returncode != 0
+    assert "breach_alert_growth_upside must be true or false (unquoted), got false" in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("limit", ["abc", "0", "-1", "2.5"])
 def test_a_bad_host_limit_is_refused_by_name(built: ProjectPaths, tmp_path: Path, limit: str) -> None:
     """forecast_host_limit 'abc' once gave the baseline 0 hosts while the Python engines forecast every one, and

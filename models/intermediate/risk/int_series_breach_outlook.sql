@@ -4,26 +4,28 @@
 -- fleet_health read. One row per host x resource of forecasts.
 --
 -- The day rule reads the calibrated band as a central interval_width interval of a normal distribution per
--- day: sigma = (yhat_upper - yhat) / z, z = Phi^-1((1 + interval_width) / 2), and P(y > threshold) =
--- 1 - Phi((threshold - yhat) / sigma), with the band without the growth upside (below). So yhat_upper >
--- threshold <=> P > (1 - interval_width) / 2. The series' chances, worst_day_probability (the likeliest window
--- day's P) and breach_probability (of exceeding the threshold on at least one window day: the days' own noise
--- gives more than one chance; both with the growth upside), come from
--- int_series_breach_chance, which reads the band the same way above the point forecast, and through its lower
--- half on a day whose point forecast is over the threshold (a two-piece normal; the alert's day rule here reads
--- the upper half on every day, and such a day has P >= 0.5 either way).
+-- day: sigma = (upper - yhat) / z, z = Phi^-1((1 + interval_width) / 2), and P(y > threshold) =
+-- 1 - Phi((threshold - yhat) / sigma), where upper is the band the alert reads (by default the band without
+-- the growth upside, below). So upper > threshold <=> P > (1 - interval_width) / 2. The series' chances,
+-- worst_day_probability (the likeliest window day's P) and breach_probability (of exceeding the threshold on at
+-- least one window day: the days' own noise gives more than one chance; both read yhat_upper, the growth upside
+-- included), come from int_series_breach_chance, which reads the band the same way above the point forecast,
+-- and through its lower half on a day whose point forecast is over the threshold (a two-piece normal; the
+-- alert's day rule here reads the upper half on every day, and such a day has P >= 0.5 either way).
 --
--- Alert rule: a window day is an alert day when its upper bound exceeds breach_threshold (and, only if the var
--- breach_alert_min_probability is set, its probability is at least that); a series is flagged when it has at
--- least breach_alert_min_days consecutive alert days within the window. With the var null and 1 day this is
--- exactly "the upper bound crosses on some day 1..breach_window_days"; the project's default is 0.15.
+-- Alert rule: a window day is an alert day when the upper bound it reads exceeds breach_threshold (and, only if
+-- the var breach_alert_min_probability is set, its probability is at least that); a series is flagged when it
+-- has at least breach_alert_min_days consecutive alert days within the window. With that var null, 1 day and
+-- breach_alert_growth_upside true this is exactly "the upper bound crosses on some day 1..breach_window_days";
+-- the project's defaults are 0.15, 1 day and false.
 --
 -- A curve that may come is not a breach: on days the compounding-growth upside lifted the upper bound
 -- (forecasts.growth_upside), the day rule reads the band without it (forecasts.upper_without_upside: its upper
 -- bound and, through it, the day's chance), unless breach_alert_growth_upside is true. The upside is a path as
 -- likely as a line by the curve's own test, so it widens the band and the breach chance; as an alert on its own
 -- it was false in 19 of the 27 cases on record (docs/trust_log.md, session 39). A series only the upside takes
--- over the threshold keeps its first_upper_breach_date and stays AMBER in fleet_health.
+-- over the threshold keeps its first_upper_breach_date and stays AMBER in fleet_health. first_breach_date of a
+-- flagged series is still the first crossing of yhat_upper, the upside included (the earliest plausible date).
 --
 -- A band that says "unknown" is not a breach: when only the band crosses (the point forecast stays at or under
 -- the threshold through the window), the series is flagged only if its champion's band was informative, i.e.
@@ -40,8 +42,7 @@
 -- window. breach_probability is the larger of the band's chance and the peaks' (they are not independent).
 --
 -- breach_basis says why a series was flagged: 'point forecast' (yhat itself crosses in the window), 'band' (the
--- upper bound does on some alert day), 'growth upside' (only on alert days where the compounding-growth upside
--- lifted the upper bound, forecasts.growth_upside, and the band without it stays at or under the threshold:
+-- band without the growth upside would carry the alert by the same day rule), 'growth upside' (it would not:
 -- with breach_alert_growth_upside true only), or 'recurring peaks' (only its recurring peaks).
 -- first_breach_date is the date the alert is about: the first upper-bound crossing, or recurring_peak_date when
 -- only the recurring peaks flag the series (for a series not flagged: the first upper-bound crossing).
@@ -56,7 +57,9 @@
 {#- The upper bound the alert's day rule reads (see above). -#}
 {%- set alert_upper = 'yhat_upper' if upside_alerts else 'upper_without_upside' -%}
 {%- set z = normal_quantile((1 + interval_width) / 2) -%}
-{{- check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
+{{- check_breach_alert_vars(
+    interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability,
+    var('breach_alert_growth_upside', false)) }}
 
 with
 
@@ -104,7 +107,8 @@ scored as (
         yhat > {{ threshold }} as is_point_breach,
         {{ alert_upper }} > {{ threshold }} as is_alert_upper_breach,
         -- A degenerate band (sigma 0) is a certain forecast.
-        {{ normal_exceedance(threshold, 'yhat', '(' ~ alert_upper ~ ' - yhat) / ' ~ z) }} as exceed_probability
+        {{ normal_exceedance(threshold, 'yhat', '(' ~ alert_upper ~ ' - yhat) / ' ~ z) }} as exceed_probability,
+        {{ normal_exceedance(threshold, 'yhat', '(upper_without_upside - yhat) / ' ~ z) }} as own_exceed_probability
     from daily
 ),
 
@@ -115,7 +119,13 @@ alert_days as (
             is_alert_upper_breach
         {%- else -%}
             is_alert_upper_breach and exceed_probability >= {{ min_probability }}
-        {%- endif %} as is_alert_day
+        {%- endif %} as is_alert_day,
+        -- The same day rule on the band without the growth upside (breach_basis; is_alert_day by default).
+        {% if min_probability is none -%}
+            upper_without_upside > {{ threshold }}
+        {%- else -%}
+            upper_without_upside > {{ threshold }} and own_exceed_probability >= {{ min_probability }}
+        {%- endif %} as is_own_alert_day
     from scored
 ),
 
@@ -136,6 +146,14 @@ islands as (
         days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
     from alert_days
     where is_in_window and is_alert_day
+    union all
+    select
+        host_id,
+        resource,
+        'own' as day_kind,
+        days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
+    from alert_days
+    where is_in_window and is_own_alert_day
 ),
 
 peak_outlook as (
@@ -157,7 +175,8 @@ runs as (
         host_id,
         resource,
         max(run_days) filter (where day_kind = 'upper') as longest_breach_run_days,
-        max(run_days) filter (where day_kind = 'alert') as longest_alert_run_days
+        max(run_days) filter (where day_kind = 'alert') as longest_alert_run_days,
+        max(run_days) filter (where day_kind = 'own') as longest_own_alert_run_days
     from (
         select
             host_id,
@@ -189,15 +208,7 @@ per_series as (
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 90) as headroom_90d,
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
         count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
-        coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window,
-        -- An alert day on which the band's own upper bound crosses, not only the growth upside (forecasts).
-        coalesce(
-            bool_or(
-                is_in_window and is_alert_day
-                and (growth_upside is null or upper_without_upside > {{ threshold }})
-            ),
-            false
-        ) as has_own_band_alert_day
+        coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window
     from alert_days
     group by all
 ),
@@ -207,6 +218,8 @@ with_runs as (
         per_series.*,
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
+        -- The band without the growth upside would carry the alert too (breach_basis 'band').
+        coalesce(runs.longest_own_alert_run_days, 0) >= {{ min_days }} as has_own_band_alert,
         {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
         -- A series with no window day has no chance row, and no chance.
         coalesce(chances.worst_day_probability, 0) as worst_day_probability,
@@ -295,7 +308,7 @@ select
         when not is_breach_alert then null
         when not is_band_alert then 'recurring peaks'
         when is_point_breach_in_window then 'point forecast'
-        when has_own_band_alert_day then 'band'
+        when has_own_band_alert then 'band'
         else 'growth upside'
     end as breach_basis
 from final
