@@ -21,15 +21,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PIPELINE_BUILD_MODULES = frozenset({"test_pipeline", "test_serving_product", "test_dashboard"})
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the marks to group by
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Two pytest-xdist workers (pyproject: --numprocesses=2 --dist=loadgroup) share the suite by group: a
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Two pytest-xdist workers (pyproject: --numprocesses=2 --dist=loadscope) share the suite by module: a
     module's tests stay on one worker, so a module-scoped build is made once, and the modules that read the
-    session's 30-host build share a worker, so that build (two minutes) is made once too: session fixtures are
-    per worker, and with those modules spread over both workers each made it."""
-    for item in items:
-        module = item.path.stem
-        item.add_marker(pytest.mark.xdist_group("pipeline_build" if module in PIPELINE_BUILD_MODULES else module))
+    session's 30-host build count as one, so that build (two minutes) is made once too (session fixtures are
+    per worker). A scheduler, not xdist_group marks: --dist=loadgroup renames each test's nodeid, which pytest 9
+    no longer reads, and every module was then spread over both workers (its builds made twice)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "pipeline_build" if Path(module).stem in PIPELINE_BUILD_MODULES else module
+
+    return ModuleGroups(config, log)
 
 
 @pytest.fixture(scope="session")
