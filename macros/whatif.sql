@@ -126,6 +126,17 @@
     ) as affected
 {%- endmacro %}
 
+{#- The alert's day rule on one upper bound (a SQL expression beside yhat): it exceeds the threshold and, when
+    min_probability is set, the day's chance of exceeding it, reading that bound as a normal band's (z), is at
+    least that (a degenerate band, sigma 0, is a certain forecast). int_series_breach_outlook and
+    whatif_series_outlook share it. -#}
+{% macro breach_alert_day(upper, threshold, z, min_probability=none) -%}
+    {{ upper }} > {{ threshold }}
+    {%- if min_probability is not none %}
+        and {{ normal_exceedance(threshold, 'yhat', '(' ~ upper ~ ' - yhat) / ' ~ z) }} >= {{ min_probability }}
+    {%- endif %}
+{%- endmacro %}
+
 {#- Whether a champion's band may carry a band-only breach alert: its median backtest miss (difficulty, a SQL
     expression) under band_max_difficulty half-widths; always when band_max_difficulty is none (the rule off)
     or the difficulty is unknown. int_series_breach_outlook and whatif_series_outlook share it. -#}
@@ -250,10 +261,7 @@
     alert_days as (
         select
             *,
-            alert_upper > {{ threshold }}
-            {%- if min_probability is not none %}
-                and {{ normal_exceedance(threshold, 'yhat', '(alert_upper - yhat) / ' ~ z) }} >= {{ min_probability }}
-            {%- endif %} as is_alert_day
+            {{ breach_alert_day('alert_upper', threshold, z, min_probability) }} as is_alert_day
         from scored
     ),
 

@@ -57,6 +57,9 @@
 {#- The upper bound the alert's day rule reads (see above). -#}
 {%- set alert_upper = 'yhat_upper' if upside_alerts else 'upper_without_upside' -%}
 {%- set z = normal_quantile((1 + interval_width) / 2) -%}
+{#- By default the band the alert reads is the band without the upside: its alert days and runs are the same. -#}
+{%- set own_day_rule = breach_alert_day('upper_without_upside', threshold, z, min_probability)
+    if upside_alerts else 'is_alert_day' -%}
 {{- check_breach_alert_vars(
     interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability,
     var('breach_alert_growth_upside', false)) }}
@@ -105,28 +108,10 @@ scored as (
         days_ahead between 1 and {{ window_days }} as is_in_window,
         yhat_upper > {{ threshold }} as is_upper_breach,
         yhat > {{ threshold }} as is_point_breach,
-        {{ alert_upper }} > {{ threshold }} as is_alert_upper_breach,
-        -- A degenerate band (sigma 0) is a certain forecast.
-        {{ normal_exceedance(threshold, 'yhat', '(' ~ alert_upper ~ ' - yhat) / ' ~ z) }} as exceed_probability,
-        {{ normal_exceedance(threshold, 'yhat', '(upper_without_upside - yhat) / ' ~ z) }} as own_exceed_probability
+        {{ breach_alert_day(alert_upper, threshold, z, min_probability) }} as is_alert_day,
+        -- The same rule on the band without the upside: does it carry the alert too (breach_basis)?
+        {{ own_day_rule }} as is_own_alert_day
     from daily
-),
-
-alert_days as (
-    select
-        *,
-        {% if min_probability is none -%}
-            is_alert_upper_breach
-        {%- else -%}
-            is_alert_upper_breach and exceed_probability >= {{ min_probability }}
-        {%- endif %} as is_alert_day,
-        -- The same day rule on the band without the growth upside (breach_basis; is_alert_day by default).
-        {% if min_probability is none -%}
-            upper_without_upside > {{ threshold }}
-        {%- else -%}
-            upper_without_upside > {{ threshold }} and own_exceed_probability >= {{ min_probability }}
-        {%- endif %} as is_own_alert_day
-    from scored
 ),
 
 -- Gaps and islands: consecutive qualifying window days share days_ahead - row_number().
@@ -136,7 +121,7 @@ islands as (
         resource,
         'upper' as day_kind,
         days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
-    from alert_days
+    from scored
     where is_in_window and is_upper_breach
     union all
     select
@@ -144,16 +129,18 @@ islands as (
         resource,
         'alert' as day_kind,
         days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
-    from alert_days
+    from scored
     where is_in_window and is_alert_day
-    union all
-    select
-        host_id,
-        resource,
-        'own' as day_kind,
-        days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
-    from alert_days
-    where is_in_window and is_own_alert_day
+    {%- if upside_alerts %}
+        union all
+        select
+            host_id,
+            resource,
+            'own' as day_kind,
+            days_ahead - row_number() over (partition by host_id, resource order by days_ahead) as island
+        from scored
+        where is_in_window and is_own_alert_day
+    {%- endif %}
 ),
 
 peak_outlook as (
@@ -209,7 +196,7 @@ per_series as (
         any_value({{ threshold }} - yhat_upper) filter (where days_ahead = 180) as headroom_180d,
         count(*) filter (where is_in_window and is_upper_breach) as breach_days_in_window,
         coalesce(bool_or(is_in_window and is_point_breach), false) as is_point_breach_in_window
-    from alert_days
+    from scored
     group by all
 ),
 
@@ -218,8 +205,9 @@ with_runs as (
         per_series.*,
         coalesce(runs.longest_breach_run_days, 0) as longest_breach_run_days,
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
-        -- The band without the growth upside would carry the alert too (breach_basis 'band').
-        coalesce(runs.longest_own_alert_run_days, 0) >= {{ min_days }} as has_own_band_alert,
+        -- The band without the growth upside would carry the alert too (breach_basis 'band'); by default that is
+        -- the band the alert reads, whose runs are the alert's.
+        coalesce(runs.longest_{{ 'own_' if upside_alerts }}alert_run_days, 0) >= {{ min_days }} as has_own_band_alert,
         {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
         -- A series with no window day has no chance row, and no chance.
         coalesce(chances.worst_day_probability, 0) as worst_day_probability,
