@@ -29,6 +29,7 @@ def model(dbt, session):
         "prophet_cycle_in_trend": dbt.config.meta_get("prophet_cycle_in_trend"),
         "prophet_slow_compounding": dbt.config.meta_get("prophet_slow_compounding"),
         "prophet_sharp_seasons": dbt.config.meta_get("prophet_sharp_seasons"),
+        "prophet_sharp_season_order": dbt.config.meta_get("prophet_sharp_season_order"),
         "prophet_growing_seasons": dbt.config.meta_get("prophet_growing_seasons"),
         "prophet_wander_damping": dbt.config.meta_get("prophet_wander_damping"),
         "prophet_wandering_levels": dbt.config.meta_get("prophet_wandering_levels"),

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from python_engines.forecasting.backtest_reuse import KEYS_SCHEMA, keys_path
 from python_engines.forecasting.output import SeriesForecast, forecast_table, run_table, write_atomically
-from python_engines.forecasting.prophet_engine import ProphetSettings
+from python_engines.forecasting.prophet_engine import SHARP_YEARLY_ORDERS, ProphetSettings
 from python_engines.forecasting.runs import STREAMING_ENGINES, EngineStream, FleetConfig
 from python_engines.forecasting.series import HistoryRules
 from python_engines.forecasting.streaming import DEFAULT_CHUNK_HOSTS, RelationSource
@@ -180,6 +180,9 @@ class ModelConfig:
             if var in configs:  # set, even to null (off); absent: Prophet's default
                 days = _days_beyond(var, configs[var], getattr(fleet.prophet, window), window_name)
                 fleet = replace(fleet, prophet=replace(fleet.prophet, **{field_name: days}))
+        sharpest = configs.get("prophet_sharp_season_order")
+        if not _empty(sharpest):
+            fleet = replace(fleet, prophet=replace(fleet.prophet, sharpest_yearly_order=sharp_season_order(sharpest)))
         growth = configs.get("prophet_growth")
         if not _empty(growth):
             if str(growth) not in ("linear", "logistic"):
@@ -201,6 +204,18 @@ class ModelConfig:
             chunk_hosts=count_var("forecast_chunk_hosts", configs.get("forecast_chunk_hosts"), "the default")
             or DEFAULT_CHUNK_HOSTS,
         )
+
+
+def sharp_season_order(value: Any) -> int:
+    """The var prophet_sharp_season_order as Prophet's sharpest_yearly_order: one of SHARP_YEARLY_ORDERS."""
+    text = str(value).strip()
+    allowed = ", ".join(str(order) for order in SHARP_YEARLY_ORDERS)
+    if not text.isdigit() or int(text) not in SHARP_YEARLY_ORDERS:
+        raise ValueError(
+            f"prophet_sharp_season_order must be one of {allowed} (the most yearly Fourier terms a season the "
+            f"years agree on may earn), got {value!r}"
+        )
+    return int(text)
 
 
 #: dbt vars that switch a Prophet setting on or off (true / false) -> the setting.

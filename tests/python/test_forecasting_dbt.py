@@ -181,6 +181,28 @@ def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> Non
         ModelConfig.from_configs({var: "maybe"})
 
 
+def test_the_sharp_season_order_var_reaches_prophet() -> None:
+    """dbt_project.yml's prophet_sharp_season_order (rendered as text) sets Prophet's sharpest_yearly_order,
+    the same as its default and the model yml's fallback; anything but one of the orders a season climbs is
+    refused by name."""
+    from python_engines.forecasting.dbt_bridge import ModelConfig
+    from python_engines.forecasting.prophet_engine import SHARP_YEARLY_ORDERS, ProphetSettings
+
+    project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+    model_yml = (PROJECT_ROOT / "models" / "forecasting" / "_forecasting__models.yml").read_text()
+    default = ProphetSettings().sharpest_yearly_order
+    assert project_vars["prophet_sharp_season_order"] == default
+    assert f"var('prophet_sharp_season_order', {default})" in model_yml
+    for order in SHARP_YEARLY_ORDERS:
+        assert (
+            ModelConfig.from_configs({"prophet_sharp_season_order": str(order)}).fleet.prophet.sharpest_yearly_order
+            == order
+        )
+    for bad in ("15", "5", "20.5", "sharp"):
+        with pytest.raises(ValueError, match="prophet_sharp_season_order must be one of 10, 20"):
+            ModelConfig.from_configs({"prophet_sharp_season_order": bad})
+
+
 @pytest.mark.parametrize(
     ("var", "field_name", "other", "bad"),
     [
