@@ -151,6 +151,24 @@
 {%- endmacro %}
 
 
+{% macro regime_sharp_season_terms() -%}
+    {#- The var regime_sharp_season_terms (none = the sharp-season handover off), refused by name unless it is a
+        whole number: model_leaderboard compares the yearly Fourier terms of regime_engine's production fit (its
+        run log's detail yearly_terms) with it. Checked when dbt executes. -#}
+    {%- set terms = var('regime_sharp_season_terms', none) -%}
+    {%- if terms is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if execute and not (terms | string | trim).isdigit() -%}
+        {{ exceptions.raise_compiler_error(
+            "var 'regime_sharp_season_terms' is " ~ terms ~ ": it must be a whole number (the yearly Fourier"
+            ~ " terms a season must earn in regime_engine's fit, 10 = stock Prophet's) or null to turn the"
+            ~ " handover off (dbt_project.yml)") }}
+    {%- endif -%}
+    {{ return(terms | string | int(0)) }}
+{%- endmacro %}
+
+
 {% macro regime_curve_min_evidence() -%}
     {#- The var regime_curve_min_evidence (none = the curve handover off), refused by name unless it is a number:
         model_leaderboard compares int_series_growth_upside.evidence with it. Checked when dbt executes. -#}

@@ -27,7 +27,10 @@
 -- recent_trend_min_points, from the four weeks before, beyond the series' drift over the year (a busy season, a
 -- year-end close; a steady trend is left to the recent-trend test). The backtest's months
 -- may hold none of it, so an engine that carries no trend or season (the seasonal naive) can win them and then
--- forecast the season flat.
+-- forecast the season flat. Any other backtest winner hands such a series over too where the season is sharp:
+-- regime_engine's production fit earned at least regime_sharp_season_terms yearly Fourier terms for it (the
+-- years agree strongly on one shape and its top pays for the terms; engine_runs.detail yearly_terms; null =
+-- off). XGBoost's year-ago features, smoothed over 7 and 28 days, round such a busy season off under its top.
 --
 -- And a series whose last weeks fit a rising compounding curve (int_series_growth_upside.evidence at least
 -- regime_curve_min_evidence; null = off) goes to regime_engine when another engine won: the backtest ran before
@@ -38,6 +41,7 @@
 -- then comes as a surprise. regime_engine continues a staircase at its average climb.
 {%- set regime_engine = regime_engine_name() %}
 {%- set curve_min_evidence = regime_curve_min_evidence() %}
+{%- set sharp_season_terms = regime_sharp_season_terms() %}
 {%- set regime_weight = regime_engine_weight() %}
 {%- set margin_percent = '%g' | format(((1 - regime_weight) * 100) | round(1)) %}
 {%- set recent_days = var('recent_check_days') | int %}
@@ -184,6 +188,28 @@ errors as (
 
 runs as (
     select * from {{ ref('engine_runs') }}
+),
+
+-- Series whose season regime_engine fitted sharp: the yearly Fourier terms of its production fit, from its run
+-- log (detail 'yearly_terms=N'), at least sharp_season_terms.
+sharp_seasons as (
+    select
+        host_id,
+        resource,
+        yearly_terms
+    from (
+        select
+            host_id,
+            resource,
+            try_cast(regexp_extract(detail, 'yearly_terms=([0-9]+)', 1) as integer) as yearly_terms
+        from runs
+        where model = '{{ regime_engine }}' and status = 'ok'
+    ) as fitted
+    {%- if sharp_season_terms is none %}
+        where false
+    {%- else %}
+        where yearly_terms >= {{ sharp_season_terms }}
+    {%- endif %}
 ),
 
 -- Series whose last two years grew in steps (the staircase test of Prophet, on the observed days).
@@ -399,7 +425,9 @@ decisions as (
         curves.evidence as curve_evidence,
         seasons.season_swing,
         staircases.staircase_steps,
+        sharp_seasons.yearly_terms,
         coalesce(recent_trend.has_recent_trend, false) as has_recent_trend,
+        seasons.host_id is not null and sharp_seasons.host_id is not null as has_sharp_season_ahead,
         coalesce(
             (
                 picks.top_has_break
@@ -407,6 +435,7 @@ decisions as (
                     (recent_trend.has_recent_trend or seasons.host_id is not null)
                     and {{ engine_trendless_sql('picks.top_model') }}
                 )
+                or (seasons.host_id is not null and sharp_seasons.host_id is not null)
                 or curves.host_id is not null
                 or staircases.host_id is not null
             )
@@ -431,6 +460,10 @@ decisions as (
         on
             picks.host_id = staircases.host_id
             and picks.resource = staircases.resource
+    left join sharp_seasons
+        on
+            picks.host_id = sharp_seasons.host_id
+            and picks.resource = sharp_seasons.resource
 ),
 
 champions as (
@@ -440,6 +473,7 @@ champions as (
         is_regime_override,
         curve_evidence,
         season_swing is not null as has_yearly_season,
+        has_sharp_season_ahead,
         staircase_steps is not null as has_staircase,
         case when is_regime_override then '{{ regime_engine }}' else top_model end as champion_model,
         case
@@ -458,6 +492,12 @@ champions as (
                 then
                     'growth in steps: the last two years rose in ' || cast(staircase_steps as varchar)
                     || ' level shifts, and ' || top_model || ', the backtest winner, does not forecast the next'
+            when is_regime_override and has_sharp_season_ahead and not {{ engine_trendless_sql('top_model') }}
+                then
+                    'sharp yearly season: in each of the last two years the same weeks ahead moved at least '
+                    || cast(round(season_swing, 1) as varchar) || ' points from their start, a season '
+                    || '{{ regime_engine }} fits with ' || cast(yearly_terms as varchar) || ' yearly terms and '
+                    || top_model || ', the backtest winner, rounds off'
             when is_regime_override and not has_recent_trend
                 then
                     'yearly season: in each of the last two years the same weeks ahead moved at least '
@@ -520,6 +560,7 @@ select
     round(recent_trend.trend_slope, 4) as recent_trend_per_day,
     champions.curve_evidence is not null as has_compounding_curve,
     coalesce(champions.has_yearly_season, false) as has_yearly_season,
+    coalesce(champions.has_sharp_season_ahead, false) as has_sharp_season,
     coalesce(champions.has_staircase, false) as has_staircase,
     naive.naive_score,
     checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive

@@ -84,6 +84,9 @@ STOCK_YEARLY_ORDER = 10
 #: the year: a busy season whose bell is 8 days wide (one standard deviation) comes out 15% lower at its top
 #: than it is; twenty lose under 1%.
 SHARP_YEARLY_ORDERS = (STOCK_YEARLY_ORDER, 20)
+#: The run log's detail key (``yearly_terms=<order>``) for the yearly Fourier order of a series' production fit:
+#: model_leaderboard hands a sharp season ahead (STOCK_YEARLY_ORDER terms or more) to Prophet.
+YEARLY_TERMS_KEY = "yearly_terms"
 
 
 @dataclass(frozen=True)
@@ -1840,8 +1843,10 @@ def _segment(
     days: np.ndarray,
     settings: ProphetSettings,
     quantiles: HorizonQuantiles | None,
-) -> Band:
-    """Fit on observed days up to ``cut``, predict ``days``, put the interval around it."""
+) -> tuple[Band, int]:
+    """Fit on observed days up to ``cut``, predict ``days``, put the interval around it. Also returns the
+    number of yearly Fourier terms (the order) the fit kept: more than ``yearly_order`` where the years agree on
+    a sharp season (:func:`sharper_season`)."""
     train_days, train_y = _training_points(series, np.datetime64(cut, "D"))
     agreement = season_agreement(train_days, train_y, settings)
     fit = sharper_season(fit_prophet(train_days, train_y, settings), train_days, train_y, agreement)
@@ -1857,7 +1862,7 @@ def _segment(
         lower, upper = quantiles.bounds(yhat, scale)
     if np.any(widen > 0.0):
         lower, upper = widened(yhat, lower, upper, widen)
-    return Band.bounded(yhat, lower, upper)
+    return Band.bounded(yhat, lower, upper), fit.settings.yearly_order
 
 
 def slope_widening(drift_error: np.ndarray, width: float) -> np.ndarray:
@@ -1899,16 +1904,21 @@ def prophet_forecast(
         SEGMENT_BACKTEST: (windows.train_end, windows.backtest_dates()),
         SEGMENT_FORECAST: (windows.history_end, windows.forecast_dates()),
     }
+    terms: dict[str, int] = {}
     try:
         for segment in segments:
             cut, days = plan[segment]
-            setattr(result, segment, _segment(series, windows, cut, days, settings, quantiles))
+            band, terms[segment] = _segment(series, windows, cut, days, settings, quantiles)
+            setattr(result, segment, band)
     except Exception as exc:  # one series' failure is a run-log row, never a fleet failure
         result = failed(series.host_id, series.resource, MODEL_NAME, f"{type(exc).__name__}: {exc}")
         result.observed_days = observed_days
     result.fit_seconds = time.perf_counter() - started
     if result.status == STATUS_OK:
         result.detail = {"growth": settings.growth, "interval": "calibrated" if quantiles else "prophet"}
+        if SEGMENT_FORECAST in terms:
+            # The production fit's yearly order: model_leaderboard reads a sharp season from it (YEARLY_TERMS_KEY).
+            result.detail[YEARLY_TERMS_KEY] = terms[SEGMENT_FORECAST]
     return result
 
 

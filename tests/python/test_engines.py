@@ -966,6 +966,23 @@ def test_a_season_a_week_wide_climbs_to_twenty_yearly_terms(seed: int) -> None:
     assert fitted(14.0, 20)[0] == prophet_engine.STOCK_YEARLY_ORDER
 
 
+def test_the_run_log_records_the_yearly_terms_of_the_production_fit() -> None:
+    """Prophet's run-log detail names the yearly Fourier order of each series' production fit
+    (``yearly_terms``), which model_leaderboard's sharp-season handover reads: 20 for a busy season a week wide
+    that every year repeats, 5 for a calm series."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    day_of_year = (days - days.astype("datetime64[Y]")).astype(float)
+    noise = _ar_noise(np.random.default_rng(9), n, 1.0)
+    busy = 50.0 + 40.0 * np.exp(-0.5 * ((day_of_year - 59.0) / 8.0) ** 2) + noise
+    for values, terms in ((busy, 20), (50.0 + noise, ProphetSettings().yearly_order)):
+        series = Series.from_arrays("h", "cpu", days, values)
+        result = prophet_forecast(series, WINDOWS, segments=(prophet_engine.SEGMENT_FORECAST,))
+        assert result.status == STATUS_OK
+        assert result.detail[prophet_engine.YEARLY_TERMS_KEY] == terms
+        assert f"yearly_terms={terms}" in str(result.run_row()["detail"])
+
+
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     """A workload moved on 48 days before the end (+30 points): only 8 days of the old level are left in the
     56-day recent window. Read as a line, the window carried Prophet's ramp through the step on (it crossed
