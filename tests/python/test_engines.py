@@ -576,6 +576,24 @@ def test_staircase_growth_reads_steps_not_ramps_curves_moves_or_wandering() -> N
         assert prophet_engine.staircase_growth(x, values, settings) is None
 
 
+def test_a_short_level_split_off_by_noise_does_not_hide_a_staircase() -> None:
+    """Steps of 7 points every 100 days, one of them followed 20 days later by a shift of 2 points more (a
+    noisy step read as two): the 20-day level joins its nearer neighbour, and the staircase is read, climbing
+    about 7/100 a day. Before, that one short level made the whole series no staircase."""
+    settings = ProphetSettings()
+    n = 1095
+    x = (np.arange(n) - (n - 1)).astype(float)
+    values = _staircase(np.random.default_rng(21), n, 30.0, 7.0, 100, noise=0.6)
+    values = values + 2.0 * (x >= -230.0)  # the step at day -250 comes in two parts
+    window = x > -settings.staircase_window
+    cuts = prophet_engine.level_segments(values[window])
+    assert float(np.diff(x[window][cuts]).min()) < settings.past_window  # the short level is there to merge
+    stairs = prophet_engine.staircase_growth(x, values, settings)
+    assert stairs is not None
+    assert float(np.diff(stairs.starts).min()) >= settings.past_window
+    assert stairs.climb == pytest.approx(7.0 / 100.0, rel=0.25)
+
+
 def test_a_staircase_whose_steps_stopped_is_not_continued() -> None:
     """Three steps of 7 points 40 days apart: the last 60 days ago is a staircase under way; the same steps
     ending 240 days ago (six gaps without one) have stopped, and are not climbed on."""
