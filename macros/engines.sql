@@ -159,11 +159,12 @@
     {%- if terms is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if execute and not (terms | string | trim).isdigit() -%}
+    {%- if execute and (not (terms | string | trim).isdigit() or (terms | string | int(0)) < 10) -%}
         {{ exceptions.raise_compiler_error(
-            "var 'regime_sharp_season_terms' is " ~ terms ~ ": it must be a whole number (the yearly Fourier"
-            ~ " terms a season must earn in regime_engine's fit, 10 = stock Prophet's) or null to turn the"
-            ~ " handover off (dbt_project.yml)") }}
+            "var 'regime_sharp_season_terms' is " ~ terms ~ ": it must be a whole number of at least 10 (the"
+            ~ " yearly Fourier terms a season must earn in regime_engine's fit, 10 = stock Prophet's; its own fits"
+            ~ " have 5, so less would count every season as sharp) or null to turn the handover off"
+            ~ " (dbt_project.yml)") }}
     {%- endif -%}
     {{ return(terms | string | int(0)) }}
 {%- endmacro %}

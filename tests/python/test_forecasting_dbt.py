@@ -264,6 +264,18 @@ def test_a_bad_curve_evidence_bar_is_refused_by_name(built: ProjectPaths, tmp_pa
     assert "var 'regime_curve_min_evidence' is ten" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("terms", ["5", "ten"])
+def test_a_bad_sharp_season_bar_is_refused_by_name(built: ProjectPaths, tmp_path: Path, terms: str) -> None:
+    """model_leaderboard's regime_sharp_season_terms must be a whole number of at least 10 (or null): Prophet's
+    own fits have 5 yearly terms, so 5 would hand every yearly season over; a word would be a SQL error. Both
+    stop the compile with a message that names the var."""
+    result = _dbt(
+        built, tmp_path, "compile", "--select", "model_leaderboard", "--vars", f"{{regime_sharp_season_terms: {terms}}}"
+    )
+    assert result.returncode != 0
+    assert f"var 'regime_sharp_season_terms' is {terms}" in result.stdout + result.stderr
+
+
 def test_a_quoted_growth_upside_switch_is_refused_by_name(built: ProjectPaths, tmp_path: Path) -> None:
     """breach_alert_growth_upside 'false' (quoted) is a string, and a string is true in Jinja: it would let the
     growth upside raise alerts the user meant to keep off. The compile stops on the var instead."""
