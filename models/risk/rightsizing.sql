@@ -143,8 +143,8 @@ decided as (
             -- series that broke from their backtest (late ramps) are the ones that most need capacity.
             when is_regime_override and not coalesce(is_breach_alert, false)
                 then
-                    'recent break: the series left its backtest winner (its band, or a trend or compounding '
-                    || 'curve it cannot forecast), so its forecast has no track record yet'
+                    'handed over: the series left its backtest winner (its band, or a trend, season, curve or '
+                    || 'steps it cannot forecast), so its forecast has no track record yet'
             -- LOW with a MAPE under the MEDIUM bar: the champion's band missed most of its last weeks.
             when
                 trust_level = 'LOW' and not coalesce(is_breach_alert, false)
