@@ -320,7 +320,8 @@ class ProphetSettings:
     residual_autocorrelation: bool = True
     # Growth in steps (a tenant, a batch of users or a data feed onboarded every few months): where the last
     # staircase_window days (seasonality removed) are a staircase, at least staircase_min_steps level shifts,
-    # every one up, past_window days or more apart, the last no more than twice the longest gap ago, whose
+    # every one up, past_window days or more apart (a shorter level between two shifts joins its neighbour
+    # nearer its mean first: _merged_short_levels), the last no more than twice the longest gap ago, whose
     # levels explain those days better than ramps through the same days, the best line and the best hinge by
     # shape_evidence (BIC on effective days, two parameters a step; staircase_growth), the forecast continues
     # from the last level at the staircase's average climb (the rise over the window per day): the next step's
@@ -329,7 +330,8 @@ class ProphetSettings:
     # the steps to come take it, simulated from the series' own gaps and rises (Staircase.widening): the
     # calibration, learnt on other series, cannot know this one steps, nor when its next step is due. The
     # numbers are not tuned: two years (growth_fit_window's), three steps (two could be a move and its
-    # follow-up), four weeks between steps (past_window's: shorter levels are a ramp's slices), a whole missed
+    # follow-up), four weeks between steps (past_window's: a shorter level is a step split in two by noise, or
+    # a ramp's slice, and is merged; merged slices lose to the ramps), a whole missed
     # gap to call the steps stopped, the shape test's own evidence. False: off.
     staircase: bool = True
     staircase_window: int = 730
