@@ -28,9 +28,10 @@
 -- year-end close; a steady trend is left to the recent-trend test). The backtest's months
 -- may hold none of it, so an engine that carries no trend or season (the seasonal naive) can win them and then
 -- forecast the season flat. Any other backtest winner hands such a series over too where the season is sharp:
--- regime_engine's production fit earned at least regime_sharp_season_terms yearly Fourier terms for it (the
--- years agree strongly on one shape and its top pays for the terms; engine_runs.detail yearly_terms; null =
--- off). XGBoost's year-ago features, smoothed over 7 and 28 days, round such a busy season off under its top.
+-- regime_engine's production fit of the whole year earned at least regime_sharp_season_terms yearly Fourier
+-- terms (the years agree strongly on one shape and its sharpness pays for the terms; engine_runs.detail
+-- yearly_terms; null = off). XGBoost's year-ago features, smoothed over 7 and 28 days, round a season a week or
+-- two wide off (a busy peak, a holiday dip).
 --
 -- And a series whose last weeks fit a rising compounding curve (int_series_growth_upside.evidence at least
 -- regime_curve_min_evidence; null = off) goes to regime_engine when another engine won: the backtest ran before
