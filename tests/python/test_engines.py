@@ -594,6 +594,34 @@ def test_a_short_level_split_off_by_noise_does_not_hide_a_staircase() -> None:
     assert stairs.climb == pytest.approx(7.0 / 100.0, rel=0.25)
 
 
+def test_a_level_split_in_two_by_a_weak_fall_does_not_hide_a_staircase() -> None:
+    """Steps of 8 points every 120 days; in one 120-day level the last 60 days sit 1.5 points lower (noise
+    drifting within a level), which level_segments reads as two levels and a fall. That fall does not clear
+    shape_evidence as two levels against one, so the two join and the staircase is read, climbing about 8/120 a
+    day; before, any fall made the whole series no staircase. A fall of 5 points inside the same level clears
+    the bar and still means no staircase."""
+    settings = ProphetSettings()
+    n = 1095
+    x = (np.arange(n) - (n - 1)).astype(float)
+    steps = _staircase(np.random.default_rng(20), n, 30.0, 8.0, 120, noise=0.6)
+    inside = (x >= -360.0) & (x < -300.0)  # the second half of the level from day -419 to day -300
+    window = x > -settings.staircase_window
+    weak = steps - 1.5 * inside
+    cuts = prophet_engine.level_segments(weak[window])
+    edges = [0, *cuts, int(window.sum())]
+    levels = np.add.reduceat(weak[window], edges[:-1]) / np.diff(edges)
+    falls = [i for i in range(cuts.size) if levels[i + 1] <= levels[i]]
+    assert len(falls) == 1  # the split is there, and it is a fall
+    (fall,) = falls
+    evidence = prophet_engine._split_evidence(weak[window], edges[fall], edges[fall + 1], edges[fall + 2])
+    assert 0.0 < evidence < settings.shape_evidence
+    stairs = prophet_engine.staircase_growth(x, weak, settings)
+    assert stairs is not None
+    assert bool(np.all(np.diff(stairs.levels) > 0.0))
+    assert stairs.climb == pytest.approx(8.0 / 120.0, rel=0.25)
+    assert prophet_engine.staircase_growth(x, steps - 5.0 * inside, settings) is None
+
+
 def test_a_staircase_whose_steps_stopped_is_not_continued() -> None:
     """Three steps of 7 points 40 days apart: the last 60 days ago is a staircase under way; the same steps
     ending 240 days ago (six gaps without one) have stopped, and are not climbed on."""
