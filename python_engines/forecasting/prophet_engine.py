@@ -1717,10 +1717,11 @@ def _merged_weak_falls(v: np.ndarray, cuts: np.ndarray, evidence: float) -> np.n
     one over the days of the two (:func:`_split_evidence`), weakest first, the levels' neighbours read again
     after each merge. :func:`level_segments` splits wherever the BIC drops at all, so a long level whose noise
     drifted by a point or two can come out as two levels, one a little lower; a staircase's steps clear the
-    bar many times over (on fresh blind seed 2031 a five-step staircase at 85%, 0.95 likely to breach within
+    bar many times over (on fresh blind seed 2031 a four-step staircase at 85%, 0.95 likely to breach within
     90 days, had one such fall of 1.4 points, evidence 7 against steps of 180-220, and was forecast flat). A
-    fall that clears it is a real one and still means no staircase. Rises are left alone: a weak rise only
-    adds a short gap and a small rise to the steps the band is simulated from."""
+    fall that beats it (by more than ``evidence``, as every shape test asks) is a real one and still means no
+    staircase. Rises are left alone: a weak rise only adds a short gap and a small rise to the steps the band
+    is simulated from."""
     kept = [int(cut) for cut in cuts]
     while kept:
         edges = [0, *kept, v.size]
@@ -1729,8 +1730,8 @@ def _merged_weak_falls(v: np.ndarray, cuts: np.ndarray, evidence: float) -> np.n
         if not falls:
             break
         weakest = min(falls, key=lambda i: _split_evidence(v, edges[i], edges[i + 1], edges[i + 2]))
-        if _split_evidence(v, edges[weakest], edges[weakest + 1], edges[weakest + 2]) >= evidence:
-            break
+        if _split_evidence(v, edges[weakest], edges[weakest + 1], edges[weakest + 2]) > evidence:
+            break  # it beats the bar, as every shape test asks: a real fall
         del kept[weakest]
     return np.asarray(kept, dtype=np.int64)
 

@@ -595,31 +595,54 @@ def test_a_short_level_split_off_by_noise_does_not_hide_a_staircase() -> None:
 
 
 def test_a_level_split_in_two_by_a_weak_fall_does_not_hide_a_staircase() -> None:
-    """Steps of 8 points every 120 days; in one 120-day level the last 60 days sit 1.5 points lower (noise
-    drifting within a level), which level_segments reads as two levels and a fall. That fall does not clear
-    shape_evidence as two levels against one, so the two join and the staircase is read, climbing about 8/120 a
-    day; before, any fall made the whole series no staircase. A fall of 5 points inside the same level clears
-    the bar and still means no staircase."""
+    """Steps of 8 points every 120 days; in the level from day -419 to day -300, days -360 to -301 sit 1.5
+    points lower (noise drifting within a level). On each of ten noise draws, where level_segments reads that as
+    two levels and a fall too weak to beat shape_evidence, the two join and the staircase is read, climbing
+    about 8/120 a day; where the fall beats the bar it is a real one, and there is no staircase. Both happen
+    among the ten. Before, any fall made the whole series no staircase. A fall of 5 points inside the same
+    level beats the bar and voids it."""
     settings = ProphetSettings()
     n = 1095
     x = (np.arange(n) - (n - 1)).astype(float)
-    steps = _staircase(np.random.default_rng(20), n, 30.0, 8.0, 120, noise=0.6)
-    inside = (x >= -360.0) & (x < -300.0)  # the second half of the level from day -419 to day -300
+    inside = (x >= -360.0) & (x < -300.0)
     window = x > -settings.staircase_window
-    weak = steps - 1.5 * inside
-    cuts = prophet_engine.level_segments(weak[window])
-    edges = [0, *cuts, int(window.sum())]
-    levels = np.add.reduceat(weak[window], edges[:-1]) / np.diff(edges)
-    falls = [i for i in range(cuts.size) if levels[i + 1] <= levels[i]]
-    assert len(falls) == 1  # the split is there, and it is a fall
-    (fall,) = falls
-    evidence = prophet_engine._split_evidence(weak[window], edges[fall], edges[fall + 1], edges[fall + 2])
-    assert 0.0 < evidence < settings.shape_evidence
-    stairs = prophet_engine.staircase_growth(x, weak, settings)
-    assert stairs is not None
-    assert bool(np.all(np.diff(stairs.levels) > 0.0))
-    assert stairs.climb == pytest.approx(8.0 / 120.0, rel=0.25)
-    assert prophet_engine.staircase_growth(x, steps - 5.0 * inside, settings) is None
+    seen = set()
+    for seed in range(20, 30):
+        steps = _staircase(np.random.default_rng(seed), n, 30.0, 8.0, 120, noise=0.6)
+        drifted = steps - 1.5 * inside
+        v = drifted[window]
+        cuts = prophet_engine._merged_short_levels(x[window], v, prophet_engine.level_segments(v), settings.past_window)
+        edges = [0, *cuts, v.size]
+        levels = np.add.reduceat(v, edges[:-1]) / np.diff(edges)
+        falls = [i for i in range(cuts.size) if levels[i + 1] <= levels[i]]
+        if len(falls) != 1:
+            continue  # the drift did not come out as one fall on this draw
+        (fall,) = falls
+        evidence = prophet_engine._split_evidence(v, edges[fall], edges[fall + 1], edges[fall + 2])
+        weak = evidence <= settings.shape_evidence
+        seen.add(weak)
+        stairs = prophet_engine.staircase_growth(x, drifted, settings)
+        if weak:
+            assert stairs is not None, seed
+            assert bool(np.all(np.diff(stairs.levels) > 0.0)), seed
+            assert stairs.climb == pytest.approx(8.0 / 120.0, rel=0.25), seed
+        else:
+            assert stairs is None, seed
+        if seed == 20:
+            assert prophet_engine.staircase_growth(x, steps - 5.0 * inside, settings) is None
+    assert seen == {True, False}
+
+
+def test_weak_falls_merge_weakest_first_and_strong_falls_and_rises_stay() -> None:
+    """Levels of 100 days each, iid noise of 1 point: 30, 29.8, 29.6 (two weak falls: the first merge leaves a
+    fall of about 0.3 from the joined level, weak too, so all three join), 40, 36 (a 4-point fall, far past
+    the bar: kept), 36.3 (a weak rise: kept)."""
+    rng = np.random.default_rng(3)
+    means = [30.0, 29.8, 29.6, 40.0, 36.0, 36.3]
+    v = np.repeat(means, 100) + rng.standard_normal(600)
+    cuts = np.arange(100, 600, 100)
+    kept = prophet_engine._merged_weak_falls(v, cuts, ProphetSettings().shape_evidence)
+    assert kept.tolist() == [300, 400, 500]
 
 
 def test_a_staircase_whose_steps_stopped_is_not_continued() -> None:
