@@ -47,17 +47,20 @@ TUNED_24_HOSTS_SEED_5 = {
 #: elsewhere (the rounded telemetry comes out the same on both). Its byte digest, right on the machine it was
 #: taken on, failed unchanged code (452339d's generator and session 40's 78e401a alike) on an AMD EPYC without
 #: AVX-512 in session 41. So its contents are compared instead: the sha256 of the table as CSV with every float
-#: rounded to 3 decimals, taken in session 41 on that machine. Last-bit differences carried through a persistent
-#: AR(1) can grow a few hundredfold and stay near 1e-11; one of its 69,120 floats landing that near a rounding
-#: boundary is a chance under one in a thousand, and any change to the generator moves them by far more.
-TUNED_24_HOSTS_SEED_5_TRUTH_ROUNDED = "61b07584e6311c621ca303865540fb0eb5ce9e8158b3d1fb4bbe358b26034e66"
+#: as a whole number of thousandths (integers: no -0.0 to print), taken in session 41 on that machine; agreement
+#: with an AVX-512 machine is argued, not checked. Last-bit differences carried through a persistent AR(1) can
+#: grow a few hundredfold; one of its 69,120 floats landing that near a rounding boundary is a chance of about
+#: one in a thousand, and any change to the generator moves them by far more. polars is pinned by constraints.txt.
+TUNED_24_HOSTS_SEED_5_TRUTH_ROUNDED = "f77375f4bc2c0e06074ca64ebda52570a0b50c7290c5616406c24c9a50badb54"
 
 
 def _rounded_table_digest(path: Path, decimals: int = 3) -> str:
-    """sha256 of a parquet table as CSV, every float column rounded to ``decimals``."""
+    """sha256 of a parquet table as CSV, every float column as a whole number of 10 ** -decimals."""
     table = pl.read_parquet(path)
-    rounded = table.with_columns(pl.col(name).round(decimals) for name, kind in table.schema.items() if kind.is_float())
-    return hashlib.sha256(rounded.write_csv().encode()).hexdigest()
+    scaled = table.with_columns(
+        (pl.col(name) * 10**decimals).round(0).cast(pl.Int64) for name, kind in table.schema.items() if kind.is_float()
+    )
+    return hashlib.sha256(scaled.write_csv().encode()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +84,7 @@ def _grids(family: str, seed: int, hosts: int = 12) -> tuple[np.ndarray, np.ndar
     return drawn.values, drawn.first_index
 
 
-def test_the_default_set_is_byte_for_byte_what_it_was(tmp_path: Path) -> None:
+def test_the_default_set_is_what_it_was(tmp_path: Path) -> None:
     generate_stress_fleet(StressConfig(hosts=24, seed=5), tmp_path)
     digests = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in TUNED_24_HOSTS_SEED_5}
     assert digests == TUNED_24_HOSTS_SEED_5
