@@ -1726,11 +1726,15 @@ def _merged_weak_falls(v: np.ndarray, cuts: np.ndarray, evidence: float) -> np.n
     while kept:
         edges = [0, *kept, v.size]
         levels = np.add.reduceat(v, edges[:-1]) / np.diff(edges)
-        falls = [i for i in range(len(kept)) if levels[i + 1] <= levels[i]]
+        falls = {
+            i: _split_evidence(v, edges[i], edges[i + 1], edges[i + 2])
+            for i in range(len(kept))
+            if levels[i + 1] <= levels[i]
+        }
         if not falls:
             break
-        weakest = min(falls, key=lambda i: _split_evidence(v, edges[i], edges[i + 1], edges[i + 2]))
-        if _split_evidence(v, edges[weakest], edges[weakest + 1], edges[weakest + 2]) > evidence:
+        weakest = min(falls, key=falls.__getitem__)
+        if falls[weakest] > evidence:
             break  # it beats the bar, as every shape test asks: a real fall
         del kept[weakest]
     return np.asarray(kept, dtype=np.int64)
