@@ -35,12 +35,23 @@
 -- baseline alert (breach_alert_min_days 1) gains no day. A what-if growth factor multiplies the held bound like
 -- any other, so a scenario may cross where the falling band did not: if the fall stops, the growth starts there.
 --
+-- Wander band: a series whose level regime_engine read as wandering (model_leaderboard.has_wandering_level)
+-- gets at least regime_engine's calibrated half-widths on each side of its champion's point forecast, on every
+-- day, past the range guard and the history band (var wander_band; false: off). That band grows with the
+-- wander's own past misses week by week ahead; an XGBoost or seasonal-naive champion's stays as wide as a few
+-- weeks' noise, and a level that wanders leaves a year's range. On read blind seeds 2033-2035 the wandering
+-- family's non-Prophet champions covered 0.34-0.71 of their future, Prophet's band on the same series 0.58-0.93.
+-- The point forecast stays, and so does upper_without_upside: the alert reads the band without it, as it does
+-- without the growth upside (a wander is as likely to go down as up; it widens the band, not the alert).
+--
 -- At a limit (a point forecast of 0 or 100) a band keeps its first day's half-width on the open side: a drain
 -- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
 -- a lower bound under it. Clipped at the limit, the band had shrunk to one value.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
 {%- set stop_days = var('trend_stop_days', none) %}
 {%- set stop_falls = var('trend_stop_falls', true) %}
+{%- set wander_band = var('wander_band', true) %}
+{%- set regime_engine = regime_engine_name() %}
 with
 
 leaderboard as (
@@ -99,6 +110,35 @@ history_band as (
     where uses_history_band
 ),
 
+-- regime_engine's calibrated half-widths, day by day, for the series whose level it read as wandering.
+wander_bands as (
+    select
+        production.host_id,
+        production.resource,
+        production.ds,
+        greatest(production.yhat - production.yhat_lower, 0)
+        * coalesce(calibration.interval_stretch, 1.0) as wander_lower_half,
+        greatest(production.yhat_upper - production.yhat, 0)
+        * coalesce(calibration.interval_stretch, 1.0) as wander_upper_half
+    from production
+    inner join leaderboard
+        on
+            production.host_id = leaderboard.host_id
+            and production.resource = leaderboard.resource
+            and production.model = leaderboard.model
+    left join calibration
+        on
+            production.host_id = calibration.host_id
+            and production.resource = calibration.resource
+            and production.model = calibration.model
+    where
+        production.model = '{{ regime_engine }}'
+        and leaderboard.has_wandering_level
+        {%- if not wander_band %}
+            and false
+        {%- endif %}
+),
+
 champions as (
     select
         host_id,
@@ -131,6 +171,8 @@ golden as (
         champions.champion_reason,
         champions.is_regime_override,
         champions.has_recent_break,
+        wander_bands.wander_lower_half,
+        wander_bands.wander_upper_half,
         coalesce(
             champions.has_recent_trend
             and champions.recent_trend_per_day > 0
@@ -169,6 +211,11 @@ golden as (
         on
             production.host_id = recent_history.host_id
             and production.resource = recent_history.resource
+    left join wander_bands
+        on
+            production.host_id = wander_bands.host_id
+            and production.resource = wander_bands.resource
+            and production.ds = wander_bands.ds
     cross join windows
     window series as (partition by production.host_id, production.resource)
 ),
@@ -233,6 +280,9 @@ stopped as (
     select
         *,
         coalesce(uses_history_band and yhat >= history_lower, false) as takes_history_lower,
+        -- The wander band's bounds (null without one: greatest() and least() would read a null half as 0 / 100).
+        case when wander_lower_half is not null then greatest(0, yhat - wander_lower_half) end as wander_lower,
+        case when wander_upper_half is not null then least(100, yhat + wander_upper_half) end as wander_upper,
         coalesce(uses_history_band and yhat <= history_upper, false) as takes_history_upper,
         {%- if stop_days is none %}
             cast(null as double) as stop_lower,
@@ -257,13 +307,20 @@ engine_golden as (
         resource,
         ds,
         yhat,
-        cast(case
-            when takes_history_lower then greatest(0, history_lower) else least(calibrated_lower, stop_lower)
-        end as double) as yhat_lower,
-        cast(case
-            when takes_history_upper then least(100, history_upper)
-            else greatest(guarded_upper, upside_upper, stop_upper)
-        end as double) as yhat_upper,
+        -- least() and greatest() skip nulls: no wander band (null bounds), the bound as it was.
+        cast(least(
+            case
+                when takes_history_lower then greatest(0, history_lower) else least(calibrated_lower, stop_lower)
+            end,
+            wander_lower
+        ) as double) as yhat_lower,
+        cast(greatest(
+            case
+                when takes_history_upper then least(100, history_upper)
+                else greatest(guarded_upper, upside_upper, stop_upper)
+            end,
+            wander_upper
+        ) as double) as yhat_upper,
         raw_yhat_lower,
         raw_yhat_upper,
         interval_stretch,
@@ -284,11 +341,12 @@ engine_golden as (
         is_regime_override,
         cast(upper_ceiling as double) as upper_ceiling,
         cast(case when upside_upper > guarded_upper then upside_upper end as double) as growth_upside,
-        -- yhat_upper as it would be without the upside (the same on every day the upside did not lift).
+        -- yhat_upper as it would be without the upside and the wander band (the same on every day they did not lift).
         cast(case
             when takes_history_upper then least(100, history_upper) else greatest(guarded_upper, stop_upper)
         end as double) as upper_without_upside,
         case when uses_history_band then 'history' else 'engine' end as band_source,
+        wander_upper_half is not null as has_wander_band,
         not takes_history_lower and coalesce(stop_lower < calibrated_lower, false) as is_trend_stop_lower,
         not takes_history_upper
         and coalesce(stop_upper > greatest(guarded_upper, upside_upper), false) as is_trend_stop_upper
@@ -319,6 +377,7 @@ young as (
         cast(null as double) as growth_upside,
         yhat_upper as upper_without_upside,
         'engine' as band_source,
+        false as has_wander_band,
         false as is_trend_stop_lower,
         false as is_trend_stop_upper
     from {{ ref('int_young_series_forecasts') }}

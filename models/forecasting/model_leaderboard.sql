@@ -40,6 +40,10 @@
 -- So does a series whose last two years grew in steps (int_series_growth_upside.staircase_steps; none with
 -- prophet_staircase off): a backtest that falls between two steps is won by a flat forecast, and the next step
 -- then comes as a surprise. regime_engine continues a staircase at its average climb.
+--
+-- A series whose level regime_engine's production fit read as wandering (engine_runs.detail
+-- reading=wandering_level) keeps its champion, marked has_wandering_level: `forecasts` gives it at least
+-- regime_engine's band, whose width grows with the wander's own past misses.
 {%- set regime_engine = regime_engine_name() %}
 {%- set curve_min_evidence = regime_curve_min_evidence() %}
 {%- set sharp_season_terms = regime_sharp_season_terms() %}
@@ -211,6 +215,18 @@ sharp_seasons as (
     {%- else %}
         where yearly_terms >= {{ sharp_season_terms }}
     {%- endif %}
+),
+
+-- Series whose level regime_engine's production fit read as wandering (run log detail 'reading=wandering_level').
+wandering_levels as (
+    select distinct
+        host_id,
+        resource
+    from runs
+    where
+        model = '{{ regime_engine }}'
+        and status = 'ok'
+        and regexp_matches(detail, '(^|, )reading=wandering_level(,|$)')
 ),
 
 -- Series whose last two years grew in steps (the staircase test of Prophet, on the observed days).
@@ -563,6 +579,7 @@ select
     coalesce(champions.has_yearly_season, false) as has_yearly_season,
     coalesce(champions.has_sharp_season_ahead, false) as has_sharp_season,
     coalesce(champions.has_staircase, false) as has_staircase,
+    wandering_levels.host_id is not null as has_wandering_level,
     naive.naive_score,
     checked.is_eligible and checked.selection_score < naive.naive_score as beats_naive
 from checked
@@ -578,3 +595,7 @@ left join recent_trend
     on
         checked.host_id = recent_trend.host_id
         and checked.resource = recent_trend.resource
+left join wandering_levels
+    on
+        checked.host_id = wandering_levels.host_id
+        and checked.resource = wandering_levels.resource

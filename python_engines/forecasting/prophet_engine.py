@@ -87,6 +87,11 @@ SHARP_YEARLY_ORDERS = (STOCK_YEARLY_ORDER, 20)
 #: The run log's detail key (``yearly_terms=<order>``) for the yearly Fourier order of a series' production fit:
 #: model_leaderboard hands a sharp season ahead (STOCK_YEARLY_ORDER terms or more) to Prophet.
 YEARLY_TERMS_KEY = "yearly_terms"
+#: What :func:`continued_trend` read a series' level as, when that reading matters past the engine: a level that
+#: wanders (:func:`wandering_level`). The production fit's reading goes in the run log's detail
+#: (``reading=wandering_level``): ``forecasts`` gives such a series this engine's band whatever its champion.
+READING_KEY = "reading"
+READING_WANDERING_LEVEL = "wandering_level"
 
 
 @dataclass(frozen=True)
@@ -1461,24 +1466,39 @@ def consensus_forecast(
     future: np.ndarray,
     agreement: float | Literal["read"] | None = "read",
 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`consensus_reading` without the reading."""
+    yhat, widen, _ = consensus_reading(fit, days, y, future, agreement)
+    return yhat, widen
+
+
+def consensus_reading(
+    fit: ProphetFit,
+    days: np.ndarray,
+    y: np.ndarray,
+    future: np.ndarray,
+    agreement: float | Literal["read"] | None = "read",
+) -> tuple[np.ndarray, np.ndarray, str | None]:
     """The forecast of :func:`continued_trend` (a point forecast and how far the trend's own uncertainty
     widens the band below and above it), with the yearly term at the size it is growing to where its size
     changes year on year (``growing_seasons``, :func:`growing_season`), and a weekly cycle that scales with the
     level where the history shows one (``level_cycle``, :func:`level_cycle`): the additive cycle of the model
     that forecast is taken out and the scaling one, at the forecast's own level, put in. ``agreement``:
-    :func:`season_agreement`, read here when not given."""
+    :func:`season_agreement`, read here when not given. Also returns :func:`continued_trend`'s reading
+    (READING_WANDERING_LEVEL or None)."""
     if agreement == "read":
         agreement = season_agreement(days, y, fit.settings)
     cycle = level_cycle(fit, days, y, fit.settings.shape_evidence) if fit.settings.level_cycle else None
-    yhat, widen, used = continued_trend(fit, days, y, future, agreement, cycle if fit.settings.cycle_in_trend else None)
+    yhat, widen, used, reading = continued_trend(
+        fit, days, y, future, agreement, cycle if fit.settings.cycle_in_trend else None
+    )
     growth = growing_season(used, days, y, agreement) if used.settings.growing_seasons else None
     if growth is not None:
         yhat = yhat + growth.lift(used, days[-1], future)
     order = used.settings.weekly_order
     if cycle is None or order <= 0:
-        return yhat, widen
+        return yhat, widen, reading
     level = yhat - weekly_term(used, future)
-    return level + cycle.at(future, np.maximum(level, 0.0)), widen
+    return level + cycle.at(future, np.maximum(level, 0.0)), widen, reading
 
 
 def continued_trend(
@@ -1488,7 +1508,7 @@ def continued_trend(
     future: np.ndarray,
     agreement: float | None,
     cycle: LevelCycle | None = None,
-) -> tuple[np.ndarray, np.ndarray, ProphetFit]:
+) -> tuple[np.ndarray, np.ndarray, ProphetFit, str | None]:
     """Prophet's forecast, with the trend continued from the recent level where the last weeks disagree, and
     per future day how far the trend's own uncertainty widens the ``interval_width`` band (rows below and
     above, points, added in quadrature): a recent slope carried on undamped because it is steeper than
@@ -1517,7 +1537,8 @@ def continued_trend(
     where it is one step (``since_step``), the line through the days since the step (:func:`line_since_step`);
     where Prophet's own linear trend still rises materially as a wandering level's latest leg
     (``wander_damping``, :func:`wanders`), that rise goes on damped.
-    Also returns the model the forecast came from (``fit`` or its refit without the yearly term).
+    Also returns the model the forecast came from (``fit`` or its refit without the yearly term), and
+    READING_WANDERING_LEVEL where the forecast is a wandering level's (None otherwise).
     ``agreement``: :func:`season_agreement` of ``(days, y)``. A history
     that grew in steps (``staircase``, :func:`staircase_growth`) continues at the staircase's average
     climb from its last level, ahead of the growth curves and the last weeks' own reading: read over the
@@ -1552,7 +1573,7 @@ def continued_trend(
     ahead = (future - days[-1]).astype(np.float64)
     none = np.zeros((2, future.size))
     if resets(deseasonalised[~recent]) >= s.max_resets:  # its last weeks are one phase of a cycle: no anchor
-        return fit.predict(future), none, fit
+        return fit.predict(future), none, fit, None
     future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
     shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
     if s.hinge_lookback is not None and shape.shape == "line":
@@ -1562,12 +1583,12 @@ def continued_trend(
     stairs = staircase_growth(x, deseasonalised, s) if s.staircase else None
     if stairs is not None:
         widen = stairs.widening(ahead, s.interval_width, s.seed)
-        return stairs.level + stairs.climb * ahead + future_seasonal, widen, fit
+        return stairs.level + stairs.climb * ahead + future_seasonal, widen, fit, None
     # A level that wanders next: its latest leg reads as a ramp, a curve or growth levelling off. A step in the
     # last weeks is a workload moved on or off (the plan's), not a wander's latest leg.
     wander = wandering_level(x, deseasonalised, s) if s.wandering_levels and shape.shape != "step" else None
     if wander is not None:
-        return wander.at(ahead) + future_seasonal, wander.widening(ahead), fit
+        return wander.at(ahead) + future_seasonal, wander.widening(ahead), fit, READING_WANDERING_LEVEL
     window = x > -s.growth_window
     if window.sum() >= MOSTLY_OBSERVED * s.growth_window:
         growth = compounding_growth(x, deseasonalised, s)
@@ -1578,10 +1599,10 @@ def continued_trend(
                 # has visibly slowed goes on slowing; a ramp as steep as ever goes on as a ramp.
                 before = window & ~recent
                 if _slowed(shape, past_slopes(x[before], deseasonalised[before], s.recent_window), s):
-                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal, none, fit
+                    return shape.level + shape.slope * _damped(ahead, s.damping) + future_seasonal, none, fit, None
                 growth = None
         if growth is not None:
-            return growth.at(ahead) + future_seasonal, none, fit
+            return growth.at(ahead) + future_seasonal, none, fit, None
     past = past_slopes(x[~recent], deseasonalised[~recent], s.past_window)
     explained = s.season_ramp_check and _season_outmoves(fit, days, shape)
     plan = extrapolation_plan(float(end_trend[1] - end_trend[0]), shape, past, s, season_explains_rise=explained)
@@ -1594,11 +1615,11 @@ def continued_trend(
     if plan is None:
         whole = recent_trend(x, deseasonalised, s.shape_evidence) if s.long_line or s.since_step else None
         if s.long_line and whole.shape == "line" and not _bends(x, deseasonalised, s.shape_evidence):
-            return whole.level + whole.slope * ahead + future_seasonal, none, fit
+            return whole.level + whole.slope * ahead + future_seasonal, none, fit, None
         continued = line_since_step(x, deseasonalised, whole, s) if s.since_step else None
         if continued is not None:
             level, slope = continued
-            return level + slope * ahead + future_seasonal, none, fit
+            return level + slope * ahead + future_seasonal, none, fit, None
         final_slope = float(end_trend[1] - end_trend[0])
         if (
             s.wander_damping
@@ -1609,11 +1630,11 @@ def continued_trend(
             # Prophet's last segment is a wander's latest leg: its slope goes on damped, not for 180 days (a
             # linear trend's: a logistic one flattens by itself, and taking a straight line off it overshoots).
             damped = final_slope * (_damped(ahead, s.damping) - ahead)
-            return fit.predict(future) + offset + damped, error, fit
-        return fit.predict(future) + offset, error, fit
+            return fit.predict(future) + offset + damped, error, fit, None
+        return fit.predict(future) + offset, error, fit, None
     level, slope, damping = plan
     carried = slope == shape.slope and damping >= 1.0  # not a step's level, nor a slowdown's damped slope
-    return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else none, fit
+    return level + slope * _damped(ahead, damping) + future_seasonal, error if carried else none, fit, None
 
 
 @dataclass(frozen=True)
@@ -1907,16 +1928,17 @@ def _segment(
     days: np.ndarray,
     settings: ProphetSettings,
     quantiles: HorizonQuantiles | None,
-) -> tuple[Band, int]:
+) -> tuple[Band, int, str | None]:
     """Fit on observed days up to ``cut``, predict ``days``, put the interval around it. Also returns the
-    number of yearly Fourier terms (the order) the fit kept: more than ``yearly_order`` where the years agree on
-    a sharp season (:func:`sharper_season`)."""
+    number of yearly Fourier terms (the order) the fit kept (more than ``yearly_order`` where the years agree on
+    a sharp season: :func:`sharper_season`) and the forecast's reading (:func:`consensus_reading`)."""
     train_days, train_y = _training_points(series, np.datetime64(cut, "D"))
     agreement = season_agreement(train_days, train_y, settings)
     fit = sharper_season(fit_prophet(train_days, train_y, settings), train_days, train_y, agreement)
     widen = np.zeros((2, days.size))
+    reading = None
     if settings.extrapolation == "consensus":
-        yhat, widen = consensus_forecast(fit, train_days, train_y, days, agreement)
+        yhat, widen, reading = consensus_reading(fit, train_days, train_y, days, agreement)
     else:
         yhat = fit.predict(days)
     if quantiles is None:
@@ -1926,7 +1948,7 @@ def _segment(
         lower, upper = quantiles.bounds(yhat, scale)
     if np.any(widen > 0.0):
         lower, upper = widened(yhat, lower, upper, widen)
-    return Band.bounded(yhat, lower, upper), fit.settings.yearly_order
+    return Band.bounded(yhat, lower, upper), fit.settings.yearly_order, reading
 
 
 def slope_widening(drift_error: np.ndarray, width: float) -> np.ndarray:
@@ -1969,10 +1991,11 @@ def prophet_forecast(
         SEGMENT_FORECAST: (windows.history_end, windows.forecast_dates()),
     }
     terms: dict[str, int] = {}
+    readings: dict[str, str | None] = {}
     try:
         for segment in segments:
             cut, days = plan[segment]
-            band, terms[segment] = _segment(series, windows, cut, days, settings, quantiles)
+            band, terms[segment], readings[segment] = _segment(series, windows, cut, days, settings, quantiles)
             setattr(result, segment, band)
     except Exception as exc:  # one series' failure is a run-log row, never a fleet failure
         result = failed(series.host_id, series.resource, MODEL_NAME, f"{type(exc).__name__}: {exc}")
@@ -1983,6 +2006,9 @@ def prophet_forecast(
         if SEGMENT_FORECAST in terms:
             # The production fit's yearly order: model_leaderboard reads a sharp season from it (YEARLY_TERMS_KEY).
             result.detail[YEARLY_TERMS_KEY] = terms[SEGMENT_FORECAST]
+        if readings.get(SEGMENT_FORECAST) is not None:
+            # The production fit's reading: forecasts gives a wandering level this engine's band (READING_KEY).
+            result.detail[READING_KEY] = readings[SEGMENT_FORECAST]
     return result
 
 

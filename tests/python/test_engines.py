@@ -1052,6 +1052,24 @@ def test_the_run_log_records_the_yearly_terms_of_the_production_fit() -> None:
         assert f"yearly_terms={terms}" in str(result.run_row()["detail"])
 
 
+def test_the_run_log_records_a_wandering_level_reading() -> None:
+    """The production fit's reading of a wandering level goes in the run-log detail
+    (``reading=wandering_level``), which model_leaderboard reads for the golden band (has_wandering_level); the
+    calm series and the line of the wander test's others carry no reading."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    x = (np.arange(n) - (n - 1)).astype(float)
+    rng = np.random.default_rng(7)
+    wander = 60.0 + _ar_noise(rng, n, 6.0, 0.99) + _ar_noise(rng, n, 1.0)
+    noise = _ar_noise(np.random.default_rng(8), n, 1.0)
+    for values, reading in ((wander, "wandering_level"), (50.0 + noise, None), (30.0 + 0.02 * (x + n) + noise, None)):
+        series = Series.from_arrays("h", "cpu", days, values)
+        result = prophet_forecast(series, WINDOWS, segments=(prophet_engine.SEGMENT_FORECAST,))
+        assert result.status == STATUS_OK
+        assert result.detail.get(prophet_engine.READING_KEY) == reading
+        assert ("reading=wandering_level" in str(result.run_row()["detail"])) == (reading is not None)
+
+
 def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     """A workload moved on 48 days before the end (+30 points): only 8 days of the old level are left in the
     56-day recent window. Read as a line, the window carried Prophet's ramp through the step on (it crossed
