@@ -231,6 +231,7 @@ PROPHET_FLAG_VARS = {
     "prophet_growing_seasons": "growing_seasons",
     "prophet_wander_damping": "wander_damping",
     "prophet_wandering_levels": "wandering_levels",
+    "prophet_wander_model_floor": "wander_model_floor",
     "prophet_season_ramp_check": "season_ramp_check",
 }
 

@@ -284,6 +284,11 @@ class ProphetSettings:
     wander_min_line_loss: float = 1.2
     wander_min_step_free_ratio: float = 0.4
     wander_unit_root_t: float | None = -2.88
+    # Each week ahead's past-miss quantile is at least the AR(1)'s own normal spread that far ahead (its shock's
+    # standard deviation, compounded at the persistence used). On read blind seeds 2020-2030 (offline, clean
+    # values, 505 wandering series) the misses alone covered 0.766 of the future at Winkler 22.2, with the
+    # floor 0.802 at 21.3; the model's spread alone 0.763 at 20.9. False: the past misses alone.
+    wander_model_floor: bool = True
     # A rise of the last weeks steeper than anything before is carried on undamped (extrapolation_plan) unless the
     # yearly term moves by more than that rise over the same days (_season_outmoves): there the rise cannot be told
     # from the term's own misfit (a season ending abruptly at the year's end read as a ramp to 130-160%), and
@@ -1149,6 +1154,13 @@ def line_loss(weeks: np.ndarray, fitted: int = WANDER_LINE_WEEKS, ahead: int = W
     return float(np.abs(future - line).sum()) / flat if flat > 0.0 else 0.0
 
 
+def _ar1_spread(sigma: float, persistence: float, weeks: int) -> np.ndarray:
+    """Standard deviation of an AR(1)'s level 1..``weeks`` weeks ahead from a known start: ``sigma`` (its weekly
+    shock) times the square root of the sum of ``persistence`` ** 2j over the weeks so far (a random walk's
+    square root of the weeks at persistence 1)."""
+    return sigma * np.sqrt(np.cumsum(persistence ** (2.0 * np.arange(weeks))))
+
+
 def wandering_level(
     x: np.ndarray, v: np.ndarray, settings: ProphetSettings, horizon_weeks: int = 26
 ) -> WanderingLevel | None:
@@ -1164,7 +1176,9 @@ def wandering_level(
     back to the means' own level only where the coefficient is told from 1 (Dickey-Fuller t, with a constant,
     under ``wander_unit_root_t``; else it holds the last level: a random walk); its misses
     1..``horizon_weeks`` weeks ahead from every past origin (the ``interval_width`` quantiles) are how far the
-    level's wander widens the band."""
+    level's wander widens the band, each at least the AR(1)'s own normal spread that many weeks ahead
+    (``wander_model_floor``): a few years of overlapping origins hold few independent looks at a quarter ahead,
+    and a history that happened to wander little there understates the next quarter's."""
     weeks = weekly_means(x, v)
     if weeks.size < WANDER_MIN_WEEKS:
         return None
@@ -1194,6 +1208,10 @@ def wandering_level(
             continue
         forecast = centre + persistence**k * (levels[usable] - centre)
         misses[:, k - 1] = np.quantile(weeks[origins[usable] + k - 1] - forecast, quantiles)
+    if settings.wander_model_floor:
+        spread = _ar1_spread(np.sqrt(sse / max(weeks.size - 3, 1)), persistence, horizon_weeks)
+        reach = NormalDist().inv_cdf(quantiles[1]) * spread
+        misses = np.vstack([np.minimum(misses[0], -reach), np.maximum(misses[1], reach)])
     level = float(weeks[-WANDER_LEVEL_WEEKS:].mean())
     return WanderingLevel(level, centre, persistence, misses)
 

@@ -762,6 +762,28 @@ def test_a_wandering_level_is_forecast_from_its_level_with_a_band_its_wander_wid
         assert prophet_engine.wandering_level(x, values, settings) is None, name
 
 
+def test_a_wandering_levels_band_is_at_least_its_ar1_spread() -> None:
+    """The AR(1)'s spread k weeks ahead is its weekly shock times the root of the summed squared persistences
+    (a random walk's root of k; no persistence, the shock alone). The wander band's past misses are floored
+    there (``wander_model_floor``): never narrower than the misses alone, and wider far ahead where the three
+    years happened to wander little over a quarter (this draw: more than 2 points on day 90)."""
+    np.testing.assert_allclose(prophet_engine._ar1_spread(2.0, 1.0, 4), 2.0 * np.sqrt([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_allclose(prophet_engine._ar1_spread(2.0, 0.0, 3), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(prophet_engine._ar1_spread(1.0, 0.5, 2), [1.0, np.sqrt(1.25)])
+    settings = ProphetSettings()
+    n = WINDOWS.history_dates().size
+    x = (np.arange(n) - (n - 1)).astype(float)
+    rng = np.random.default_rng(8)
+    wander = 60.0 + _ar_noise(rng, n, 6.0, 0.99) + _ar_noise(rng, n, 1.0)
+    floored = prophet_engine.wandering_level(x, wander, settings)
+    alone = prophet_engine.wandering_level(x, wander, replace(settings, wander_model_floor=False))
+    assert floored is not None and alone is not None
+    ahead = np.arange(1.0, 181.0)
+    assert np.all(floored.widening(ahead) >= alone.widening(ahead) - 1e-9)
+    assert float(floored.widening(ahead)[1, 89]) > float(alone.widening(ahead)[1, 89]) + 2.0
+    np.testing.assert_allclose(floored.at(ahead), alone.at(ahead))  # the point forecast is the same
+
+
 def test_a_wandering_level_drifts_back_only_where_its_history_shows_it_does() -> None:
     """The weekly means' AR(1) sets the pace back to their own level where Dickey-Fuller tells the coefficient
     from 1: a level pulled back hard (0.97 a day) drifts back to about its mean; a random walk (its coefficient

@@ -164,6 +164,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_growing_seasons", "growing_seasons"),
         ("prophet_wander_damping", "wander_damping"),
         ("prophet_wandering_levels", "wandering_levels"),
+        ("prophet_wander_model_floor", "wander_model_floor"),
         ("prophet_season_ramp_check", "season_ramp_check"),
     ],
 )
