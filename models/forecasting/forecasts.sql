@@ -134,9 +134,8 @@ wander_bands as (
     where
         production.model = '{{ regime_engine }}'
         and leaderboard.has_wandering_level
-        {%- if not wander_band %}
-            and false
-        {%- endif %}
+        -- the var off: no series has a wander band
+        and {{ 'true' if wander_band else 'false' }}
 ),
 
 champions as (

@@ -26,6 +26,8 @@
 -- it was false in 19 of the 27 cases on record (docs/trust_log.md, session 39). A series only the upside takes
 -- over the threshold keeps its first_upper_breach_date and stays AMBER in fleet_health. first_breach_date of a
 -- flagged series is still the first crossing of yhat_upper, the upside included (the earliest plausible date).
+-- The same holds for a wandering level's band (forecasts.has_wander_band): it widens yhat_upper, not
+-- upper_without_upside, so it counts in breach_probability and first_breach_date but raises no alert alone.
 --
 -- A band that says "unknown" is not a breach: when only the band crosses (the point forecast stays at or under
 -- the threshold through the window), the series is flagged only if its champion's band was informative, i.e.
