@@ -374,15 +374,20 @@ def _vertical(figure: go.Figure, when: date, text: str, color: str, dash: str, a
 #: (forecasts.is_trend_stop_lower / is_trend_stop_upper).
 TREND_STOP_NOTE = "<br>lower bound held: the recent rise may stop"
 FALL_STOP_NOTE = "<br>upper bound held: the recent fall may stop"
+#: Hover note on every day of a series whose level Prophet read as wandering (forecasts.has_wander_band).
+WANDER_NOTE = "<br>band at least Prophet's: the level wanders"
 
 
 def trend_stop_notes(forecast: pl.DataFrame) -> list[str]:
-    """Per forecast day, the hover note saying which bound was held for a rise or fall that may stop ("" on other
-    days, and for a forecast frame without the flag columns)."""
+    """Per forecast day, the hover notes saying which bound was held for a rise or fall that may stop, and
+    whether the band is a wandering level's ("" on other days, and for a forecast frame without the flag
+    columns)."""
     notes = pl.lit("")
     for column, note in (("is_trend_stop_lower", TREND_STOP_NOTE), ("is_trend_stop_upper", FALL_STOP_NOTE)):
         if column in forecast.columns:
             notes = pl.when(pl.col(column).fill_null(False)).then(pl.lit(note)).otherwise(notes)
+    if "has_wander_band" in forecast.columns:
+        notes = pl.when(pl.col("has_wander_band").fill_null(False)).then(notes + pl.lit(WANDER_NOTE)).otherwise(notes)
     return forecast.with_columns(notes.alias("_trend_stop_note"))["_trend_stop_note"].to_list()
 
 

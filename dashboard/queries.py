@@ -634,13 +634,14 @@ def host_forecast(snapshot: Snapshot, host_id: str, present: frozenset[str]) -> 
                 "band_source": pl.String,
                 "is_trend_stop_lower": pl.Boolean,
                 "is_trend_stop_upper": pl.Boolean,
+                "has_wander_band": pl.Boolean,
             }
         )
     return query(
         snapshot,
         """
         select resource, ds, yhat, yhat_lower, yhat_upper, champion_model, backtest_mape, trust_level, champion_reason,
-            is_regime_override, band_source, is_trend_stop_lower, is_trend_stop_upper
+            is_regime_override, band_source, is_trend_stop_lower, is_trend_stop_upper, has_wander_band
         from forecasts where host_id = ? order by resource, ds
         """,
         [host_id],

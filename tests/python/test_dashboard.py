@@ -757,7 +757,8 @@ def _forecast_only(forecast: pl.DataFrame) -> charts.HostSeries:
 
 def test_the_forecast_hover_says_where_a_bound_holds_for_a_trend_that_may_stop() -> None:
     """forecasts.is_trend_stop_lower flattens a rising series' lower bound and is_trend_stop_upper a falling one's
-    upper bound: the chart says which and why on those days only."""
+    upper bound: the chart says which and why on those days only; a wandering level's band (has_wander_band)
+    says so on every day, beside any held bound."""
     from datetime import date, timedelta
 
     days = [date(2026, 1, 1) + timedelta(days=d) for d in range(4)]
@@ -784,6 +785,9 @@ def test_the_forecast_hover_says_where_a_bound_holds_for_a_trend_that_may_stop()
     )
     notes = [row[2] for row in charts.host_resource_chart(replace(series, forecast=falling)).data[2].customdata]
     assert notes == ["", "", charts.FALL_STOP_NOTE, charts.FALL_STOP_NOTE]
+    wandering = falling.with_columns(pl.Series("has_wander_band", [True] * 4))  # every day of the series
+    notes = [row[2] for row in charts.host_resource_chart(replace(series, forecast=wandering)).data[2].customdata]
+    assert notes == [charts.WANDER_NOTE] * 2 + [charts.FALL_STOP_NOTE + charts.WANDER_NOTE] * 2
     older = series.forecast.drop("is_trend_stop_lower", "is_trend_stop_upper")  # a copy published before the flags
     notes = [row[2] for row in charts.host_resource_chart(replace(series, forecast=older)).data[2].customdata]
     assert notes == [""] * 4
