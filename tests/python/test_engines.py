@@ -997,6 +997,28 @@ def test_a_season_that_grows_every_year_is_forecast_at_its_next_size() -> None:
         assert prophet_engine.growing_season(fit, days, steady) is None
 
 
+def test_a_season_growing_a_point_a_year_is_read_at_the_bar_of_one_size() -> None:
+    """A busy season of 30 points growing 1 point a year: three seasons' size line is at least as likely as
+    one size (BIC, ``growing_season_evidence`` 0) but not by shape_evidence (10, the bar until session 42). At
+    the bar of 0 its next top is forecast within a point of the truth's; at shape_evidence, 2 points under."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    every = np.concatenate([days, future])
+    years = (every - every[0]).astype(float) / 365.25
+    day_of_year = (every - every.astype("datetime64[Y]")).astype(float)
+    growing = 50.0 + (30.0 + years) * np.exp(-0.5 * ((day_of_year - 59.0) / 20.0) ** 2)
+    truth_top = float(growing[n:].max())
+    history = (growing + _ar_noise(np.random.default_rng(31), every.size, 1.0))[:n]
+
+    def forecast_top(chosen: ProphetSettings) -> float:
+        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, history, chosen), days, history)
+        return float(prophet_engine.consensus_forecast(fit, days, history, future)[0].max())
+
+    assert forecast_top(ProphetSettings()) == pytest.approx(truth_top, abs=1.0)
+    assert forecast_top(ProphetSettings(growing_season_evidence=None)) < truth_top - 1.5
+
+
 def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
     """A busy season of +40 points at its top, every year: fitted with 10 yearly terms or more its forecast top
     is within 4 points of the truth's; five terms round it 6 or more points lower. A one-off ramp (no two years
