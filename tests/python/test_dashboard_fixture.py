@@ -279,7 +279,8 @@ select
     round(least(100, f.yhat + c.q * (1 + (f.ds - w.history_end) / 180.0)), 3) as upper_without_upside,
     'engine' as band_source,
     false as is_trend_stop_lower,
-    false as is_trend_stop_upper
+    false as is_trend_stop_upper,
+    false as has_wander_band
 from engine_forecasts as f
 join model_leaderboard as l using (host_id, resource, model)
 join calibration as c using (host_id, resource, model)
