@@ -966,33 +966,44 @@ def _busy_season(rng: np.random.Generator, days: np.ndarray, top: float) -> np.n
     return 50.0 + top * np.exp(-0.5 * ((day_of_year - 59.0) / 10.0) ** 2) + _ar_noise(rng, days.size, 1.0)
 
 
+def _season_calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The history's days, the 180 days after, and over both: years since the first day and the day of year."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    every = np.concatenate([days, future])
+    return (
+        days,
+        future,
+        (every - every[0]).astype(float) / 365.25,
+        (every - every.astype("datetime64[Y]")).astype(float),
+    )
+
+
+def _forecast_top(days: np.ndarray, history: np.ndarray, future: np.ndarray, settings: ProphetSettings) -> float:
+    """The top of Prophet's forecast of ``history`` over ``future``, its season sharpened as the engine does."""
+    fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, history, settings), days, history)
+    return float(prophet_engine.consensus_forecast(fit, days, history, future)[0].max())
+
+
 def test_a_season_that_grows_every_year_is_forecast_at_its_next_size() -> None:
     """A busy season whose top grows 6 points a year on a flat base: Prophet's yearly term is the years'
     average season, so its next top was forecast some 12 points under the truth's; read as a season whose
     size grows, the top is forecast within 3 points. A season of one size is not read as growing, whether its
     base is flat or bends."""
-    n = WINDOWS.history_dates().size
-    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
-    future = days[-1] + np.arange(1, 181)
-    every = np.concatenate([days, future])
-    years = (every - every[0]).astype(float) / 365.25
-    day_of_year = (every - every.astype("datetime64[Y]")).astype(float)
+    days, future, years, day_of_year = _season_calendar()
+    n = days.size
     bell = np.exp(-0.5 * ((day_of_year - 59.0) / 20.0) ** 2)
-    noise = _ar_noise(np.random.default_rng(31), every.size, 1.0)
+    noise = _ar_noise(np.random.default_rng(31), years.size, 1.0)
     growing = 50.0 + (24.0 + 6.0 * years) * bell
     truth_top = float(growing[n:].max())
     history = (growing + noise)[:n]
     settings = ProphetSettings()
-
-    def forecast_top(chosen: ProphetSettings) -> float:
-        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, history, chosen), days, history)
-        return float(prophet_engine.consensus_forecast(fit, days, history, future)[0].max())
-
-    assert forecast_top(settings) == pytest.approx(truth_top, abs=3.0)
-    assert forecast_top(replace(settings, growing_seasons=False)) < truth_top - 8.0
+    assert _forecast_top(days, history, future, settings) == pytest.approx(truth_top, abs=3.0)
+    assert _forecast_top(days, history, future, replace(settings, growing_seasons=False)) < truth_top - 8.0
     # A season of one size is not read as growing, on a flat base nor on one that bends: a ramp that began 300
     # days ago or a step 200 days ago, read against one line, had left an error a shrinking season took up.
-    x = (every[:n] - days[-1]).astype(float)
+    x = (days - days[-1]).astype(float)
     swell = 10.0 * np.sin(2.0 * np.pi * day_of_year[:n] / 365.25)
     for base, season in (
         (np.full(n, 50.0), 30.0 * bell[:n]),
@@ -1008,22 +1019,12 @@ def test_a_season_growing_a_point_a_year_is_read_at_the_bar_of_one_size() -> Non
     """A busy season of 30 points growing 1 point a year: three seasons' size line is at least as likely as
     one size (BIC, ``growing_season_evidence`` 0) but not by shape_evidence (10, the bar until session 42). At
     the bar of 0 its next top is forecast within a point of the truth's; at shape_evidence, 2 points under."""
-    n = WINDOWS.history_dates().size
-    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
-    future = days[-1] + np.arange(1, 181)
-    every = np.concatenate([days, future])
-    years = (every - every[0]).astype(float) / 365.25
-    day_of_year = (every - every.astype("datetime64[Y]")).astype(float)
+    days, future, years, day_of_year = _season_calendar()
     growing = 50.0 + (30.0 + years) * np.exp(-0.5 * ((day_of_year - 59.0) / 20.0) ** 2)
-    truth_top = float(growing[n:].max())
-    history = (growing + _ar_noise(np.random.default_rng(31), every.size, 1.0))[:n]
-
-    def forecast_top(chosen: ProphetSettings) -> float:
-        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, history, chosen), days, history)
-        return float(prophet_engine.consensus_forecast(fit, days, history, future)[0].max())
-
-    assert forecast_top(ProphetSettings()) == pytest.approx(truth_top, abs=1.0)
-    assert forecast_top(ProphetSettings(growing_season_evidence=None)) < truth_top - 1.5
+    truth_top = float(growing[days.size :].max())
+    history = (growing + _ar_noise(np.random.default_rng(31), years.size, 1.0))[: days.size]
+    assert _forecast_top(days, history, future, ProphetSettings()) == pytest.approx(truth_top, abs=1.0)
+    assert _forecast_top(days, history, future, ProphetSettings(growing_season_evidence=None)) < truth_top - 1.5
 
 
 def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
