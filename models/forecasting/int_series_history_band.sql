@@ -11,14 +11,21 @@
 -- The history band is used (uses_history_band) only where all three hold:
 -- - stationary: the quantiles at (1 -/+ interval_width) / 2 and the median of the window's two halves differ
 --   by at most history_band_max_shift of the window's band width (a level shift, a trend or growth that
---   levelled off within the year fails);
+--   levelled off within the year fails), or (var history_band_year_on_year) the window's own quantiles differ
+--   by at most as much from those of the history_band_days before it. A cycle slower than half a window (an
+--   autoscaled pool member climbing for months to its scale-out, then dropping) fills one half with its low
+--   phase and the other with its high phase, yet repeats its range year on year; a level shift or growth
+--   within the window moves it against the year before as well. Read blind seeds 2036-2041 found 4-8 such
+--   pool members per fleet whose champion carried the climb on: covered 0.18-0.36 of their future;
+--   their own range covered 0.77-0.90;
 -- - it won the backtest: the same range read over the history_band_days before the backtest started, applied
 --   as forecasts applies it (on a side where yhat leaves the range, the champion's bound stays), has a lower
 --   Winkler interval score on the backtest days than the champion's calibrated band there (the rule the
 --   tournament applies to point forecasts, applied to bands; a weekly batch host, whose engine knows the batch
 --   days, keeps its sharper engine band). The backtest band is not capped by the range guard, and a champion
 --   without a calibration row is not scored (it keeps its engine band);
--- - enough days: each half of the window, and the window before the backtest, at least half observed.
+-- - enough days: each half of the window, and the window before the backtest, at least half observed (and,
+--   for the year-on-year reading, the window before this one).
 -- Most series that pass cycle (sawtooth, cleanups, two levels); some calm, hot-and-steady and noise-shift
 -- series pass too. `forecasts` then applies it only to a flat forecast (the range guard applies) of a series
 -- without a growth-upside curve.
@@ -26,6 +33,7 @@
 {%- set days = var('history_band_days') | int %}
 {%- set half = days // 2 %}
 {%- set max_shift = var('history_band_max_shift', none) %}
+{%- set year_on_year = var('history_band_year_on_year', true) %}
 {%- set low_q = (1 - level) / 2 %}
 {%- set high_q = (1 + level) / 2 %}
 with
@@ -48,17 +56,25 @@ recent as (
     select
         observed.host_id,
         observed.resource,
-        quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}]) as window_quantiles,
+        quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
+        filter (where observed.ds > windows.history_end - {{ days }}) as window_quantiles,
         quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
         filter (where observed.ds > windows.history_end - {{ half }}) as late_quantiles,
+        quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}]) filter (
+            where observed.ds > windows.history_end - {{ days }} and observed.ds <= windows.history_end - {{ half }}
+        ) as early_quantiles,
         quantile_cont(observed.y, [{{ low_q }}, 0.5, {{ high_q }}])
-        filter (where observed.ds <= windows.history_end - {{ half }}) as early_quantiles,
+        filter (where observed.ds <= windows.history_end - {{ days }}) as year_before_quantiles,
         count(*) filter (where observed.ds > windows.history_end - {{ half }}) as late_days,
-        count(*) filter (where observed.ds <= windows.history_end - {{ half }}) as early_days
+        count(*) filter (
+            where observed.ds > windows.history_end - {{ days }} and observed.ds <= windows.history_end - {{ half }}
+        ) as early_days,
+        count(*) filter (where observed.ds <= windows.history_end - {{ days }}) as year_before_days
     from observed
     cross join windows
-    where observed.ds > windows.history_end - {{ days }}
+    where observed.ds > windows.history_end - 2 * {{ days }}
     group by all
+    having count(*) filter (where observed.ds > windows.history_end - {{ days }}) > 0
 ),
 
 before_backtest as (
@@ -142,6 +158,13 @@ scored as (
             abs(recent.late_quantiles[2] - recent.early_quantiles[2]),
             abs(recent.late_quantiles[3] - recent.early_quantiles[3])
         ) / greatest(recent.window_quantiles[3] - recent.window_quantiles[1], 1.0) as half_shift,
+        -- The same move between the window and the history_band_days before it (null without a day there).
+        greatest(
+            abs(recent.window_quantiles[1] - recent.year_before_quantiles[1]),
+            abs(recent.window_quantiles[2] - recent.year_before_quantiles[2]),
+            abs(recent.window_quantiles[3] - recent.year_before_quantiles[3])
+        ) / greatest(recent.window_quantiles[3] - recent.window_quantiles[1], 1.0) as year_shift,
+        recent.year_before_days >= {{ days }} / 2 as has_year_before,
         backtest_scores.champion_winkler,
         backtest_scores.history_band_winkler,
         recent.late_days >= {{ half }} / 2
@@ -160,6 +183,7 @@ select
     cast(band_lower as double) as band_lower,
     cast(band_upper as double) as band_upper,
     cast(half_shift as double) as half_shift,
+    cast(year_shift as double) as year_shift,
     cast(champion_winkler as double) as champion_winkler,
     cast(history_band_winkler as double) as history_band_winkler,
     {%- if max_shift is none %}
@@ -167,7 +191,12 @@ select
     {%- else %}
         coalesce(
             has_enough_days
-            and half_shift <= {{ max_shift }}
+            and (
+                half_shift <= {{ max_shift }}
+                {%- if year_on_year %}
+                    or (has_year_before and year_shift <= {{ max_shift }})
+                {%- endif %}
+            )
             and history_band_winkler < champion_winkler,
             false
         )
