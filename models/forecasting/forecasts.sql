@@ -14,6 +14,10 @@
 -- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
 -- upper_without_upside is the upper bound the band would have without it (yhat_upper on days it did not lift):
 -- the breach alert reads that one (var breach_alert_growth_upside), so the curve widens the band, not the alert.
+-- A curve whose doubling time sits in the outermost step of the searched grid (is_edge_rate: the search
+-- stopped at its limit, 25 or 400 days) lifts nothing (var growth_upside_edge_rates: true lets it): at the fast
+-- end it is a calm host's last high days read as growth doubling monthly, lifting the bound by tens of points;
+-- at the slow end growth slower than any curve searched, which the 400-day curve outruns.
 --
 -- History band: a flat forecast (the range guard applies) of a series without a growth-upside curve, whose last
 -- year was stationary and whose own range beat the champion's band on the backtest
@@ -48,6 +52,7 @@
 -- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
 -- a lower bound under it. Clipped at the limit, the band had shrunk to one value.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
+{%- set upside_edge_rates = var('growth_upside_edge_rates', false) %}
 {%- set stop_days = var('trend_stop_days', none) %}
 {%- set stop_falls = var('trend_stop_falls', true) %}
 {%- set wander_band = var('wander_band', true) %}
@@ -101,7 +106,9 @@ upside as (
     {%- if upside_evidence is none %}
         where false
     {%- else %}
-        where evidence >= {{ upside_evidence }} or long_evidence >= {{ upside_evidence }}
+        where
+            (evidence >= {{ upside_evidence }} or long_evidence >= {{ upside_evidence }})
+            and (is_edge_rate is not true or {{ upside_edge_rates }})
     {%- endif %}
 ),
 

@@ -786,12 +786,16 @@ def compounding_fit(
     return curve, _evidence_over_line_and_hinge(x, v, sse, rivals=rivals)
 
 
+#: Rates on the doubling-time grid of :func:`compounding_fit` (evenly spaced in log, 6% apart over 25-400 days).
+GRID_RATES = 48
+
+
 def _best_compounding(
     x: np.ndarray, v: np.ndarray, doubling_days: tuple[float, float], refine: bool = False
 ) -> tuple[Compounding, float] | None:
     """The least-squares rising exponential over a floor on the doubling-time grid (48 rates 6% apart), and
     its error; ``refine`` searches again between the best rate's neighbours, 0.4% apart."""
-    rates = np.log(2.0) / np.geomspace(*doubling_days, 48)
+    rates = np.log(2.0) / np.geomspace(*doubling_days, GRID_RATES)
     curves, scale, sse = _exponential_fits(x, v, rates)
     pick = int(np.argmin(sse))
     if refine:

@@ -10,7 +10,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from python_engines.forecasting.growth_upside import UPSIDE_SCHEMA, UpsideSettings, fit_upsides, upside_table
+from python_engines.forecasting.growth_upside import (
+    UPSIDE_SCHEMA,
+    UpsideSettings,
+    edge_rates,
+    fit_upsides,
+    upside_table,
+)
 
 SETTINGS = UpsideSettings()
 HISTORY_END = date(2025, 12, 31)
@@ -55,6 +61,22 @@ def test_shapes_a_line_or_hinge_explains_get_no_likely_curve(name: str, values: 
     assert fit is None or fit[3] < 0.0, f"{name}: evidence {fit}"
 
 
+def test_a_rate_in_the_grids_outermost_step_is_at_its_edge() -> None:
+    # the 25-400-day grid's 48 rates are 6% apart: 25 and 26.52 at the fast end, 377.1 and 400 at the slow
+    doubling = np.array([25.0, 26.5, 26.6, 100.0, 377.0, 377.2, 400.0, np.nan])
+    assert edge_rates(doubling, (25.0, 400.0)).tolist() == [True, True, False, False, False, True, True, False]
+
+
+def test_a_flat_series_whose_last_days_rose_reads_at_the_grids_fast_edge() -> None:
+    """A calm host whose last week ran a few points high: the best curve doubles as fast as the grid allows,
+    a rate the search stopped at, not one it found; compounding growth's rate lies inside the grid."""
+    calm = 40.0 + _noise(6, 1.5)
+    calm[-6:] += np.linspace(2.0, 7.0, 6)
+    rates = [fit_upsides(np.array([0]), X, values, SETTINGS)[0][2] for values in (calm, _compounding())]
+    doubling = np.log(2.0) / np.array(rates)
+    assert edge_rates(doubling, SETTINGS.doubling_days).tolist() == [True, False]
+
+
 def test_series_with_too_few_observed_days_are_skipped() -> None:
     values = _compounding()
     short = values[-(SETTINGS.min_observed - 1) :]
@@ -89,6 +111,7 @@ def test_upside_table_reads_observed_window_days_of_a_real_relation() -> None:
     assert len(disk) == 1
     assert disk[0]["anchor_date"] == HISTORY_END and disk[0]["observed_days"] == X.size
     assert disk[0]["evidence"] > 0.0 and disk[0]["curve_scale"] > 0.0
+    assert disk[0]["is_edge_rate"] is False
     assert table.filter(pl.col("host_id") == "h2").is_empty()  # only imputed days
     cpu = table.filter(pl.col("resource") == "cpu")
     assert cpu.is_empty() or cpu["evidence"][0] < 0.0
