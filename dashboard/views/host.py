@@ -130,7 +130,10 @@ def trust_text(first: dict) -> str:
         # or why a young series is LOW with no MAPE (how young it is: no backtest, a straight line).
         trust += f"; {md(first['champion_reason'])}"
     if first.get("band_source") == "history":
-        trust += "; band: its own range over the last year (a steady year whose range beat the engine's band)"
+        trust += (
+            "; band: its own range over the last year (a steady year, or one that repeated the year before, "
+            "whose range beat the engine's band)"
+        )
     return trust
 
 

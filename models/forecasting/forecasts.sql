@@ -14,10 +14,11 @@
 -- compounding growth that more than doubled within the horizon. The point forecast and lower bound stay.
 -- upper_without_upside is the upper bound the band would have without it (yhat_upper on days it did not lift):
 -- the breach alert reads that one (var breach_alert_growth_upside), so the curve widens the band, not the alert.
--- A curve whose doubling time sits in the outermost step of the searched grid (is_edge_rate: the search
--- stopped at its limit, 25 or 400 days) lifts nothing (var growth_upside_edge_rates: true lets it): at the fast
--- end it is a calm host's last high days read as growth doubling monthly, lifting the bound by tens of points;
--- at the slow end growth slower than any curve searched, which the 400-day curve outruns.
+-- A curve whose doubling time sits in the outermost step of the searched grid (is_edge_rate: the search found
+-- no rate clearly inside 25-400 days) lifts nothing (var growth_upside_edge_rates: true lets it): at the fast end
+-- it is a calm host's last high days read as growth doubling monthly, lifting the bound by tens of points; at the
+-- slow end growth slower than any curve searched, which the 400-day curve outruns. Without a curve, such a series
+-- may take the history band.
 --
 -- History band: a flat forecast (the range guard applies) of a series without a growth-upside curve, whose last
 -- year was stationary and whose own range beat the champion's band on the backtest

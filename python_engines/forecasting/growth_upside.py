@@ -134,7 +134,8 @@ class UpsideSettings:
 def edge_rates(doubling: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     """Whether each doubling time lies in the outermost step at either end of the searched grid
     (:func:`.prophet_engine.compounding_fit`: ``GRID_RATES`` rates evenly spaced in log over ``bounds``):
-    where the least-squares search stopped at its limit rather than found a rate (NaN: False).
+    at the limit of the range searched or next to it, so the fit found no rate clearly inside that range (NaN:
+    False).
 
     At the fast end the curve is a few high days at the window's end (a calm host's noise, the first days of a
     busy season) read as growth doubling every 25 days, and 180 days of that lift the upper bound by tens of
