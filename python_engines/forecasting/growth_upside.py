@@ -42,10 +42,10 @@ import numpy as np
 import pyarrow as pa
 
 from python_engines.forecasting.prophet_engine import (
-    GRID_RATES,
     MOSTLY_OBSERVED,
     ProphetSettings,
     compounding_fit,
+    doubling_grid,
     longer_reading,
     rivals_bic,
     staircase_growth,
@@ -133,7 +133,7 @@ class UpsideSettings:
 
 def edge_rates(doubling: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     """Whether each doubling time lies in the outermost step at either end of the searched grid
-    (:func:`.prophet_engine.compounding_fit`: ``GRID_RATES`` rates evenly spaced in log over ``bounds``):
+    (:func:`.prophet_engine.doubling_grid` over ``bounds``, the grid :func:`.prophet_engine.compounding_fit` searches):
     at the limit of the range searched or next to it, so the fit found no rate clearly inside that range (NaN:
     False).
 
@@ -143,10 +143,9 @@ def edge_rates(doubling: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     and the 400-day curve outruns it. On read blind seeds 2036-2044 every fast-end lift (22 series, 20 of them
     calm) and 40 of the 46 slow-end ones raised the Winkler score of their band; on seen seeds 206 and 1031 all
     four edge lifts did, and none of the 35 compounding-growth series' curves was at an edge."""
-    low, high = bounds
-    step = (high / low) ** (1.0 / (GRID_RATES - 1))
+    grid = doubling_grid(bounds)
     with np.errstate(invalid="ignore"):
-        return (doubling <= low * step * (1 + 1e-9)) | (doubling >= high / step * (1 - 1e-9))
+        return (doubling <= grid[1] * (1 + 1e-9)) | (doubling >= grid[-2] * (1 - 1e-9))
 
 
 def _window_points(processed: Any, history_end: date, window_days: int) -> pa.Table:

@@ -790,12 +790,17 @@ def compounding_fit(
 GRID_RATES = 48
 
 
+def doubling_grid(doubling_days: tuple[float, float]) -> np.ndarray:
+    """The doubling times :func:`compounding_fit` searches, fastest first: ``GRID_RATES`` evenly spaced in log."""
+    return np.geomspace(*doubling_days, GRID_RATES)
+
+
 def _best_compounding(
     x: np.ndarray, v: np.ndarray, doubling_days: tuple[float, float], refine: bool = False
 ) -> tuple[Compounding, float] | None:
     """The least-squares rising exponential over a floor on the doubling-time grid (48 rates 6% apart), and
     its error; ``refine`` searches again between the best rate's neighbours, 0.4% apart."""
-    rates = np.log(2.0) / np.geomspace(*doubling_days, GRID_RATES)
+    rates = np.log(2.0) / doubling_grid(doubling_days)
     curves, scale, sse = _exponential_fits(x, v, rates)
     pick = int(np.argmin(sse))
     if refine:
