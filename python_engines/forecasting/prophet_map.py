@@ -112,11 +112,12 @@ def map_linear(data: Mapping[str, object], max_rounds: int = 100) -> tuple[dict[
     theta[others] = np.linalg.lstsq(design[:, others], y, rcond=None)[0]
     sigma = best_sigma(residual_ss(theta), t.size)
     delta, converged = np.zeros(n_changes), False
+    oo, oc, cc = np.ix_(others, others), np.ix_(others, changes), np.ix_(changes, changes)
     for _ in range(max_rounds):
         q = gram + np.diag(prior * sigma * sigma)
-        q_oo, q_oc = q[np.ix_(others, others)], q[np.ix_(others, changes)]
+        q_oo, q_oc = q[oo], q[oc]
         solved = np.linalg.solve(q_oo, np.column_stack([cross[others], q_oc]))
-        hessian = q[np.ix_(changes, changes)] - q_oc.T @ solved[:, 1:]
+        hessian = q[cc] - q_oc.T @ solved[:, 1:]
         hessian += np.eye(n_changes) * 1e-12 * max(float(np.abs(np.diag(hessian)).max()), 1.0)
         linear = cross[changes] - q_oc.T @ solved[:, 0]
         delta, lasso_done = lasso_quadratic(hessian, linear, sigma * sigma / tau, delta)

@@ -190,6 +190,20 @@ def test_prophet_recovers_trend_and_seasonality() -> None:
     assert result.forecast.yhat[-30:].mean() > series.y[-90:].mean()
 
 
+def test_seasonal_features_looked_up_are_those_computed() -> None:
+    """The per-process table of Fourier rows gives, element for element, the columns computed from the days;
+    days outside its span (or a gap-ridden, unsorted set) are still served."""
+    inside = np.arange(np.datetime64("2023-01-01"), np.datetime64("2026-06-30"))[::3][::-1]
+    outside = np.array(["1985-06-01", "2023-01-02", "2071-02-03"], dtype="datetime64[D]")
+    for days in (inside, outside):
+        epoch_days = (days - prophet_engine.EPOCH).astype(np.float64)
+        for yearly, weekly in ((10, 3), (20, 3), (0, 3), (10, 0)):
+            looked_up = prophet_engine.seasonal_features(days, yearly, weekly)
+            computed = prophet_engine._fourier_columns(epoch_days, yearly, weekly)
+            assert looked_up.shape == (days.size, 2 * (yearly + weekly))
+            assert np.array_equal(looked_up, computed)
+
+
 def test_prophet_matches_stock_prophet() -> None:
     """Same model, same data, same optimizer settings: our numpy setup reproduces prophet.Prophet."""
     import pandas as pd
