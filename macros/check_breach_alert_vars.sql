@@ -4,15 +4,12 @@
     ((1 - interval_width) / 2, 1]: at or below the band's own tail it would flag days whose upper bound does not
     cross, which the upper-bound facts (first breach date, days over) cannot describe; or
     breach_alert_band_max_difficulty (when set) not a positive number of half-widths; or
-    recurring_peak_min_probability (when set) outside (0, 1): a chance of 1 is never reached; or
-    breach_alert_growth_upside not true or false (a quoted 'false' would read as true). Renders nothing.
+    recurring_peak_min_probability (when set) outside (0, 1): a chance of 1 is never reached. (The switch
+    breach_alert_growth_upside is read through flag_var, which refuses anything but true or false.) Renders
+    nothing.
 -#}
 {% macro check_breach_alert_vars(interval_width, min_probability, min_days, band_max_difficulty=none,
-    peak_min_probability=none, growth_upside=false) -%}
-    {%- if execute and growth_upside is not sameas true and growth_upside is not sameas false -%}
-        {{ exceptions.raise_compiler_error(
-            "breach_alert_growth_upside must be true or false (unquoted), got " ~ growth_upside) }}
-    {%- endif -%}
+    peak_min_probability=none) -%}
     {%- set band_level = (1 - interval_width) / 2 -%}
     {%- if min_days < 1 -%}
         {{ exceptions.raise_compiler_error(

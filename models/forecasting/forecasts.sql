@@ -53,10 +53,10 @@
 -- forecast to 0 gets an upper bound over 0 (hosts emptied still idle at a few percent), a ramp forecast to 100
 -- a lower bound under it. Clipped at the limit, the band had shrunk to one value.
 {%- set upside_evidence = var('growth_upside_min_evidence', none) %}
-{%- set upside_edge_rates = var('growth_upside_edge_rates', false) %}
+{%- set upside_edge_rates = flag_var('growth_upside_edge_rates', false) %}
 {%- set stop_days = var('trend_stop_days', none) %}
-{%- set stop_falls = var('trend_stop_falls', true) %}
-{%- set wander_band = var('wander_band', true) %}
+{%- set stop_falls = flag_var('trend_stop_falls', true) %}
+{%- set wander_band = flag_var('wander_band', true) %}
 {%- set regime_engine = regime_engine_name() %}
 with
 

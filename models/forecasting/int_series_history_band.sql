@@ -35,7 +35,7 @@
 {%- set days = var('history_band_days') | int %}
 {%- set half = days // 2 %}
 {%- set max_shift = var('history_band_max_shift', none) %}
-{%- set year_on_year = var('history_band_year_on_year', true) %}
+{%- set year_on_year = flag_var('history_band_year_on_year', true) %}
 {%- set recent_days = var('recent_check_days') | int %}
 {%- set low_q = (1 - level) / 2 %}
 {%- set high_q = (1 + level) / 2 %}

@@ -6,8 +6,7 @@
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
 {%- set peak_min_probability = var('recurring_peak_min_probability', none) -%}
 {{- check_breach_alert_vars(
-    interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability,
-    var('breach_alert_growth_upside', false)) }}
+    interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
 
 with
 
@@ -22,4 +21,4 @@ peaks as (
 {{ whatif_series_comparison(
     'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
     normal_quantile((1 + interval_width) / 2), min_probability, min_days, band_max_difficulty,
-    'peaks', peak_min_probability, var('breach_alert_growth_upside', false)) }}
+    'peaks', peak_min_probability, flag_var('breach_alert_growth_upside', false)) }}

@@ -15,4 +15,4 @@ select
         as breach_alert_band_max_difficulty,
     cast({{ 'null' if peak_min_probability is none else peak_min_probability }} as double)
         as recurring_peak_min_probability,
-    {{ 'true' if var('breach_alert_growth_upside', false) else 'false' }} as breach_alert_growth_upside
+    {{ 'true' if flag_var('breach_alert_growth_upside', false) else 'false' }} as breach_alert_growth_upside

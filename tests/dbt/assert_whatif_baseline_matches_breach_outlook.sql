@@ -55,7 +55,7 @@ series as (
         'scenario_forecasts', var('breach_threshold'), var('breach_window_days') | int,
         normal_quantile((1 + interval_width) / 2), var('breach_alert_min_probability', none),
         var('breach_alert_min_days', 1) | int(1), var('breach_alert_band_max_difficulty', none),
-        'peaks', var('recurring_peak_min_probability', none), var('breach_alert_growth_upside', false)) }}
+        'peaks', var('recurring_peak_min_probability', none), flag_var('breach_alert_growth_upside', false)) }}
 ),
 
 stale as (

@@ -277,20 +277,49 @@ def test_a_bad_sharp_season_bar_is_refused_by_name(built: ProjectPaths, tmp_path
     assert f"var 'regime_sharp_season_terms' is {terms}" in result.stdout + result.stderr
 
 
-def test_a_quoted_growth_upside_switch_is_refused_by_name(built: ProjectPaths, tmp_path: Path) -> None:
-    """breach_alert_growth_upside 'false' (quoted) is a string, and a string is true in Jinja: it would let the
-    growth upside raise alerts the user meant to keep off. The compile stops on the var instead."""
-    result = _dbt(
-        built,
-        tmp_path,
-        "compile",
-        "--select",
-        "int_series_breach_outlook",
-        "--vars",
-        "{breach_alert_growth_upside: 'false'}",
-    )
+#: The switches SQL models read (flag_var), each with a model that reads it and its default.
+SQL_SWITCHES = {
+    "breach_alert_growth_upside": ("int_series_breach_outlook", False),
+    "breach_chance_daily_noise": ("int_series_breach_chance", True),
+    "breach_chance_two_sided": ("int_series_breach_chance", True),
+    "growth_upside_edge_rates": ("forecasts", False),
+    "history_band_year_on_year": ("int_series_history_band", True),
+    "trend_stop_falls": ("forecasts", True),
+    "wander_band": ("forecasts", True),
+}
+
+
+def _compiled(work: Path, model: str) -> str:
+    (path,) = (work / "target" / "compiled").rglob(f"{model}.sql")
+    return path.read_text(encoding="utf-8")
+
+
+def test_a_quoted_switch_reads_as_what_it_says(built: ProjectPaths, tmp_path: Path) -> None:
+    """A switch passed quoted ('false', as a shell user or a YAML file may write it) is a string, and Jinja reads
+    any non-empty string as true: wander_band 'false' once left the wander band on. Every switch the SQL reads,
+    set against its default, now compiles the same quoted (capitalised) as unquoted, and unlike the default."""
+    models = sorted({model for model, _ in SQL_SWITCHES.values()})
+    compiled = {}
+    for name, quote in (("default", None), ("unquoted", ""), ("quoted", "'")):
+        work = tmp_path / name
+        flipped = {var: str(not default).lower() for var, (_, default) in SQL_SWITCHES.items()}
+        if quote:
+            flipped = {var: f"{quote}{value.title()}{quote}" for var, value in flipped.items()}
+        switches = [] if quote is None else ["--vars", "{" + ", ".join(f"{k}: {v}" for k, v in flipped.items()) + "}"]
+        result = _dbt(built, work, "compile", "--select", *models, *switches)
+        assert result.returncode == 0, result.stdout[-3000:]
+        compiled[name] = {model: _compiled(work, model) for model in models}
+    assert compiled["quoted"] == compiled["unquoted"]
+    assert all(compiled["unquoted"][model] != compiled["default"][model] for model in models)
+
+
+def test_a_switch_that_is_neither_true_nor_false_is_refused_by_name(built: ProjectPaths, tmp_path: Path) -> None:
+    """A word that is not true or false (here 'maybe') would be read as true by Jinja: the compile stops on the
+    var instead."""
+    switch = "{breach_alert_growth_upside: maybe}"
+    result = _dbt(built, tmp_path, "compile", "--select", "int_series_breach_outlook", "--vars", switch)
     assert result.returncode != 0
-    assert "breach_alert_growth_upside must be true or false (unquoted), got false" in result.stdout + result.stderr
+    assert "breach_alert_growth_upside must be true or false, got 'maybe'" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("limit", ["abc", "0", "-1", "2.5"])

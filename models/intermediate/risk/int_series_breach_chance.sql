@@ -39,8 +39,8 @@
 {%- set threshold = var('breach_threshold') -%}
 {%- set window_days = var('breach_window_days') | int -%}
 {%- set interval_width = var('interval_width') | float -%}
-{%- set daily_noise = var('breach_chance_daily_noise', true) -%}
-{%- set two_sided = var('breach_chance_two_sided', true) -%}
+{%- set daily_noise = flag_var('breach_chance_daily_noise', true) -%}
+{%- set two_sided = flag_var('breach_chance_two_sided', true) -%}
 {%- set z = normal_quantile((1 + interval_width) / 2) -%}
 {%- set upper_half = '(forecasts.yhat_upper - forecasts.yhat)' -%}
 {%- set lower_half = '(forecasts.yhat - forecasts.yhat_lower)' if two_sided else upper_half -%}

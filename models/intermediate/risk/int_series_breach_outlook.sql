@@ -55,16 +55,16 @@
 {%- set min_days = var('breach_alert_min_days', 1) | int(1) -%}
 {%- set band_max_difficulty = var('breach_alert_band_max_difficulty', none) -%}
 {%- set peak_min_probability = var('recurring_peak_min_probability', none) -%}
-{%- set upside_alerts = var('breach_alert_growth_upside', false) -%}
+{%- set upside_alerts = flag_var('breach_alert_growth_upside', false) -%}
 {#- The upper bound the alert's day rule reads (see above). -#}
 {%- set alert_upper = 'yhat_upper' if upside_alerts else 'upper_without_upside' -%}
 {%- set z = normal_quantile((1 + interval_width) / 2) -%}
 {#- By default the band the alert reads is the band without the upside: its alert days and runs are the same. -#}
 {%- set own_day_rule = breach_alert_day('upper_without_upside', threshold, z, min_probability)
     if upside_alerts else 'is_alert_day' -%}
+{%- set own_alert_runs = 'runs.longest_own_alert_run_days' if upside_alerts else 'runs.longest_alert_run_days' -%}
 {{- check_breach_alert_vars(
-    interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability,
-    var('breach_alert_growth_upside', false)) }}
+    interval_width, min_probability, min_days, band_max_difficulty, peak_min_probability) }}
 
 with
 
@@ -209,7 +209,7 @@ with_runs as (
         coalesce(runs.longest_alert_run_days, 0) as longest_alert_run_days,
         -- The band without the growth upside would carry the alert too (breach_basis 'band'); by default that is
         -- the band the alert reads, whose runs are the alert's.
-        coalesce(runs.longest_{{ 'own_' if upside_alerts }}alert_run_days, 0) >= {{ min_days }} as has_own_band_alert,
+        coalesce({{ own_alert_runs }}, 0) >= {{ min_days }} as has_own_band_alert,
         {{ band_is_informative('per_series.champion_difficulty', band_max_difficulty) }} as is_band_informative,
         -- A series with no window day has no chance row, and no chance.
         coalesce(chances.worst_day_probability, 0) as worst_day_probability,
