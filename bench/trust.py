@@ -91,6 +91,10 @@ PROBABILITY_SOURCES = {
     ORACLE: "the generator's (a forecaster that knew each series' path and noise law)",
 }
 ORACLE_COLUMN = "oracle_breach_probability"
+# HorizonScale's golden record with the oracle's median and band put in its place wherever the generator states
+# them: the ratio to stock Prophet HorizonScale would reach if it forecast every such series as well as the law
+# that made it, and stayed as it is on the rest (calm series, whose noise floor stock Prophet already reaches).
+ORACLE_BOUND = "horizonscale_oracle_where_known"
 #: Issue 10's target for the golden record's 80% band coverage, per family (days 1-180).
 FAMILY_COVERAGE = (0.70, 0.90)
 ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
@@ -429,6 +433,33 @@ class Evaluation:
     by_basis: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
+def oracle_bound_ratios(scored: pl.DataFrame, stock_keys: pl.DataFrame) -> pl.DataFrame:
+    """family, wape_ratio_bound, winkler_ratio_bound: ORACLE_BOUND over stock Prophet on stock Prophet's series
+    (days 1-180), where the fleet has an oracle band on some of them (an empty frame otherwise)."""
+    on_stock = scored.join(stock_keys, on=list(KEYS), how="semi")
+    oracle = on_stock.filter(pl.col("method") == ORACLE)
+    if oracle.is_empty():
+        return pl.DataFrame(
+            schema={"family": pl.String, "wape_ratio_bound": pl.Float64, "winkler_ratio_bound": pl.Float64}
+        )
+    golden = on_stock.filter(pl.col("method") == GOLDEN)
+    bound = pl.concat(
+        [golden.join(oracle.select(*KEYS, "h"), on=[*KEYS, "h"], how="anti"), oracle.select(golden.columns)],
+        how="vertical_relaxed",
+    ).with_columns(pl.lit(ORACLE_BOUND).alias("method"))
+    scores = point_scores(with_all(pl.concat([bound, on_stock.filter(pl.col("method") == STOCK)])), horizons=(180,))
+    return (
+        ratio(scores, "wape", ORACLE_BOUND, STOCK, on=["family"])
+        .select("family", pl.col("ratio").alias("wape_ratio_bound"))
+        .join(
+            ratio(scores, "winkler", ORACLE_BOUND, STOCK, on=["family"]).select(
+                "family", pl.col("ratio").alias("winkler_ratio_bound")
+            ),
+            on="family",
+        )
+    )
+
+
 def horizon_day(cut: date) -> pl.Expr:
     return (pl.col("ds") - pl.lit(cut)).dt.total_days().cast(pl.Int64).alias("h")
 
@@ -553,6 +584,7 @@ def evaluate(
             on="family",
         )
         .join(same_scores.filter(pl.col("method") == GOLDEN).select("family", "series"), on="family")
+        .join(oracle_bound_ratios(scored, stock_keys), on="family", how="left")
         .sort("family")
     )
 
@@ -993,9 +1025,23 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
     lines += ["### HorizonScale / stock Prophet on the same series (days 1-180)", ""]
     lines.append(
         markdown_table(
-            ["family", "series", "Winkler ratio", "WAPE ratio"],
             [
-                [r["family"], r["series"], fmt(r["winkler_ratio"]), fmt(r["wape_ratio"])]
+                "family",
+                "series",
+                "Winkler ratio",
+                "WAPE ratio",
+                "Winkler / WAPE ratios if HS matched the oracle where it has one",
+            ],
+            [
+                [
+                    r["family"],
+                    r["series"],
+                    fmt(r["winkler_ratio"]),
+                    fmt(r["wape_ratio"]),
+                    f"{fmt(r['winkler_ratio_bound'])} / {fmt(r['wape_ratio_bound'])}"
+                    if r.get("wape_ratio_bound") is not None
+                    else "-",
+                ]
                 for r in result.ratios.to_dicts()
             ],
         )
@@ -1168,6 +1214,13 @@ def brier(result: Evaluation, method: str) -> object:
     return fmt(rows["brier"].item(), 5) if rows.height else "-"
 
 
+def bound_ratios(ratios: pl.DataFrame) -> str:
+    """The overall row's ORACLE_BOUND ratios ("-" on a fleet without an oracle)."""
+    if not ratios.height or "wape_ratio_bound" not in ratios.columns or ratios["wape_ratio_bound"].is_null().all():
+        return "-"
+    return f"{fmt(ratios['wape_ratio_bound'].item())} / {fmt(ratios['winkler_ratio_bound'].item())}"
+
+
 def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
     rows = []
     for name, (_, result) in results.items():
@@ -1182,6 +1235,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 overall(result.points, GOLDEN, "winkler"),
                 overall(result.points, STOCK, "winkler"),
                 fmt(ratios["winkler_ratio"].item()) if ratios.height else "-",
+                bound_ratios(ratios),
                 overall(result.points, GOLDEN, "coverage"),
                 f"{overall(result.alerts, GOLDEN, 'precision')} / {overall(result.alerts, GOLDEN, 'recall')}",
                 f"{same_series_alerts(result, GOLDEN)} vs {same_series_alerts(result, STOCK)}",
@@ -1200,6 +1254,7 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "HS Winkler",
         "stock Winkler",
         "Winkler ratio",
+        "WAPE / Winkler ratio if HS matched the oracle wherever the fleet has one",
         "HS coverage",
         "HS alert precision / recall",
         "on stock's series: HS vs stock alert precision / recall",

@@ -29,6 +29,7 @@ from bench.trust import (
     StageError,
     Warehouse,
     _fit_stock,
+    bound_ratios,
     evaluate_stress,
     families_out_of_range,
     gap_section,
@@ -185,6 +186,10 @@ def test_stress_evaluation(exports: Path) -> None:
 
     (overall,) = result.ratios.filter(pl.col("family") == ALL).to_dicts()
     assert (overall["series"], overall["winkler_ratio"], overall["wape_ratio"]) == (1, pytest.approx(0.1), 0.0)
+    # With the oracle in its place where it has one (h1's ramp: the curve itself, a zero-width band), nothing is
+    # left of our 2-point band: both ratios to stock Prophet fall to 0.
+    assert (overall["winkler_ratio_bound"], overall["wape_ratio_bound"]) == (0.0, 0.0)
+    assert bound_ratios(result.ratios.filter(pl.col("family") == ALL)) == "0.0 / 0.0"
 
     (row,) = result.diagnosis.to_dicts()
     assert (row["kind"], row["host_id"], row["champion_model"], row["days_to_breach"]) == (
@@ -237,6 +242,7 @@ def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> No
     pl.read_parquet(exports / "truth.parquet").drop(ORACLE_BAND_COLUMNS).write_parquet(exports / "truth.parquet")
     result = evaluate_stress(exports, warehouse(), stock_runner([]))
     assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
+    assert bound_ratios(result.ratios.filter(pl.col("family") == ALL)) == "-"
     assert ORACLE_COLUMN not in result.diagnosis.columns and result.diagnosis.height == 1
     assert result.oracle_gap.is_empty() and gap_section(result.oracle_gap, "### gap") == []
 
