@@ -448,16 +448,18 @@ def oracle_bound_ratios(scored: pl.DataFrame, stock_keys: pl.DataFrame) -> pl.Da
         how="vertical_relaxed",
     ).with_columns(pl.lit(ORACLE_BOUND).alias("method"))
     scores = point_scores(with_all(pl.concat([bound, on_stock.filter(pl.col("method") == STOCK)])), horizons=(180,))
-    return (
-        ratio(scores, "wape", ORACLE_BOUND, STOCK, on=["family"])
-        .select("family", pl.col("ratio").alias("wape_ratio_bound"))
-        .join(
-            ratio(scores, "winkler", ORACLE_BOUND, STOCK, on=["family"]).select(
-                "family", pl.col("ratio").alias("winkler_ratio_bound")
-            ),
-            on="family",
+    return target_ratios(scores, ORACLE_BOUND, suffix="_bound")
+
+
+def target_ratios(scores: pl.DataFrame, method: str, suffix: str = "") -> pl.DataFrame:
+    """family, winkler_ratio<suffix>, wape_ratio<suffix>: ``method`` over stock Prophet in ``scores``."""
+    by_metric = [
+        ratio(scores, metric, method, STOCK, on=["family"]).select(
+            "family", pl.col("ratio").alias(f"{metric}_ratio{suffix}")
         )
-    )
+        for metric in ("winkler", "wape")
+    ]
+    return by_metric[0].join(by_metric[1], on="family")
 
 
 def horizon_day(cut: date) -> pl.Expr:
@@ -575,14 +577,7 @@ def evaluate(
     same = scored.join(stock_keys, on=list(KEYS), how="semi").filter(pl.col("method").is_in([GOLDEN, STOCK]))
     same_scores = point_scores(with_all(same), horizons=(180,))
     ratios = (
-        ratio(same_scores, "winkler", GOLDEN, STOCK, on=["family"])
-        .select("family", pl.col("ratio").alias("winkler_ratio"))
-        .join(
-            ratio(same_scores, "wape", GOLDEN, STOCK, on=["family"]).select(
-                "family", pl.col("ratio").alias("wape_ratio")
-            ),
-            on="family",
-        )
+        target_ratios(same_scores, GOLDEN)
         .join(same_scores.filter(pl.col("method") == GOLDEN).select("family", "series"), on="family")
         .join(oracle_bound_ratios(scored, stock_keys), on="family", how="left")
         .sort("family")
