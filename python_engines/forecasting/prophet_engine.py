@@ -413,7 +413,8 @@ def _fourier_columns(t: np.ndarray, yearly_order: int, weekly_order: int) -> np.
     return np.hstack(blocks) if blocks else np.zeros((t.size, 1))
 
 
-#: Epoch days (1990-01-01 .. 2059-12-31) whose Fourier rows are computed once per process and looked up.
+#: Epoch days (1990-01-01 up to, not including, 2060-01-02) whose Fourier rows are computed once per process
+#: and looked up.
 FOURIER_TABLE_DAYS = (7305, 32873)
 _fourier_tables: dict[tuple[int, int], np.ndarray] = {}
 
@@ -422,8 +423,9 @@ def _fourier_table(yearly_order: int, weekly_order: int) -> np.ndarray:
     """Every day of :data:`FOURIER_TABLE_DAYS` through :func:`_fourier_columns`, built on first use."""
     key = (yearly_order, weekly_order)
     if key not in _fourier_tables:
-        t = np.arange(*FOURIER_TABLE_DAYS).astype(np.float64)
-        _fourier_tables[key] = _fourier_columns(t, yearly_order, weekly_order)
+        table = _fourier_columns(np.arange(*FOURIER_TABLE_DAYS).astype(np.float64), yearly_order, weekly_order)
+        table.flags.writeable = False  # shared by every fit of the process: rows are handed out as copies
+        _fourier_tables[key] = table
     return _fourier_tables[key]
 
 
@@ -431,10 +433,10 @@ def seasonal_features(days: np.ndarray, yearly_order: int, weekly_order: int) ->
     """Prophet's Fourier columns: yearly (365.25 d) then weekly (7 d), sin/cos interleaved, time in epoch days.
 
     A fit and its readings ask for the same days' columns a dozen times per series, so rows are looked up in a
-    per-process table of whole days (the same values, element for element, as computing them); days outside
-    the table's span, or not whole days, are computed.
+    per-process table of whole days (the same values, element for element, as computing them, and a copy);
+    days outside the table's span, or not a 1-D array of whole days, are computed.
     """
-    if days.dtype == np.dtype("datetime64[D]") and days.size:
+    if days.dtype == np.dtype("datetime64[D]") and days.ndim == 1 and days.size:
         index = (days - EPOCH).astype(np.int64) - FOURIER_TABLE_DAYS[0]
         if index.min() >= 0 and index.max() < FOURIER_TABLE_DAYS[1] - FOURIER_TABLE_DAYS[0]:
             return _fourier_table(yearly_order, weekly_order)[index]

@@ -202,6 +202,11 @@ def test_seasonal_features_looked_up_are_those_computed() -> None:
             computed = prophet_engine._fourier_columns(epoch_days, yearly, weekly)
             assert looked_up.shape == (days.size, 2 * (yearly + weekly))
             assert np.array_equal(looked_up, computed)
+            looked_up[:] = 0.0  # a copy: the shared table is untouched
+    assert np.array_equal(
+        prophet_engine.seasonal_features(inside, 10, 3),
+        prophet_engine._fourier_columns((inside - prophet_engine.EPOCH).astype(np.float64), 10, 3),
+    )
 
 
 def test_prophet_matches_stock_prophet() -> None:
