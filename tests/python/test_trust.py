@@ -33,6 +33,7 @@ from bench.trust import (
     evaluate_stress,
     families_out_of_range,
     gap_section,
+    oracle_bound_ratios,
     pool_oracle_gap,
     probability_section,
     read_stress_truth,
@@ -232,6 +233,38 @@ def test_a_warehouse_ending_on_another_day_than_the_truth_is_not_scored(exports:
     )
     with pytest.raises(StageError, match="history_end 2026-01-01 is not the generator's 2025-12-31"):
         evaluate_stress(exports, shifted, stock_runner([]))
+
+
+def test_the_oracle_takes_the_golden_records_place_only_where_it_has_a_day() -> None:
+    """Series a has the oracle on day 1 only, b none, c (not among stock Prophet's series) both: the oracle
+    replaces a's day 1, the golden record stays on a's day 2 and on b, and c is left out. Every actual is 50;
+    stock Prophet forecasts 55 with no band (error 5, Winkler 10 x 5 = 50)."""
+    rows = [
+        # method, host, family, h, yhat, lower, upper
+        (GOLDEN, "a", "ramp", 1, 52, 48, 56),  # error 2, Winkler 8
+        (GOLDEN, "a", "ramp", 2, 52, 48, 56),
+        (ORACLE, "a", "ramp", 1, 50, 49, 51),  # error 0, Winkler 2
+        (GOLDEN, "b", "flat", 1, 54, 52, 60),  # error 4, Winkler 8 + 10 x 2 = 28
+        (GOLDEN, "b", "flat", 2, 54, 52, 60),
+        (GOLDEN, "c", "flat", 1, 60, 60, 60),  # c would raise both ratios if it counted
+        (ORACLE, "c", "flat", 2, 60, 60, 60),
+    ]
+    rows += [(STOCK, host, family, h, 55, 55, 55) for host, family in (("a", "ramp"), ("b", "flat")) for h in (1, 2)]
+    rows += [(STOCK, "c", "flat", h, 50, 50, 50) for h in (1, 2)]
+    scored = pl.DataFrame(
+        rows, schema=["method", "host_id", "family", "h", "yhat", "yhat_lower", "yhat_upper"], orient="row"
+    ).with_columns(pl.lit("cpu").alias("resource"), pl.lit(50.0).alias("y"), pl.col("^yhat.*$").cast(pl.Float64))
+    stock_keys = pl.DataFrame({"host_id": ["a", "b"], "resource": ["cpu", "cpu"]})
+    ratios = {r["family"]: r for r in oracle_bound_ratios(scored, stock_keys).to_dicts()}
+    expected = {  # family: (Winkler ratio, WAPE ratio)
+        ALL: ((2 + 8 + 28 + 28) / 4 / 50, (0 + 2 + 4 + 4) / (5 * 4)),
+        "ramp": ((2 + 8) / 2 / 50, (0 + 2) / (5 * 2)),
+        "flat": (28 / 50, 4 / 5),
+    }
+    assert sorted(ratios) == sorted(expected)
+    for family, (winkler_ratio, wape_ratio) in expected.items():
+        assert ratios[family]["winkler_ratio_bound"] == pytest.approx(winkler_ratio)
+        assert ratios[family]["wape_ratio_bound"] == pytest.approx(wape_ratio)
 
 
 def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> None:
