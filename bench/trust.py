@@ -95,7 +95,7 @@ ORACLE_COLUMN = "oracle_breach_probability"
 # them: roughly the ratio to stock Prophet HorizonScale would reach if it forecast every such series as the law
 # that made it does, and stayed as it is on the rest (calm series, autoscaled pools, stuck sensors). A reference
 # point, not a bound: the law's median can lose to a forecast that happens to sit closer to one draw.
-ORACLE_BOUND = "horizonscale_oracle_where_known"
+WITH_ORACLE = "horizonscale_oracle_where_known"
 #: Issue 10's target for the golden record's 80% band coverage, per family (days 1-180).
 FAMILY_COVERAGE = (0.70, 0.90)
 ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat_lower", "yhat_upper")
@@ -434,22 +434,24 @@ class Evaluation:
     by_basis: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
-def oracle_bound_ratios(scored: pl.DataFrame, stock_keys: pl.DataFrame) -> pl.DataFrame:
-    """family, winkler_ratio_bound, wape_ratio_bound: ORACLE_BOUND over stock Prophet on stock Prophet's series
-    (days 1-180), where the fleet has an oracle band on some of them (an empty frame otherwise)."""
+def ratios_with_oracle(scored: pl.DataFrame, stock_keys: pl.DataFrame) -> pl.DataFrame:
+    """family, winkler_ratio_with_oracle, wape_ratio_with_oracle: WITH_ORACLE over stock Prophet on stock
+    Prophet's series (days 1-180), where the fleet has an oracle band on some of them (an empty frame otherwise)."""
     on_stock = scored.join(stock_keys, on=list(KEYS), how="semi")
     oracle = on_stock.filter(pl.col("method") == ORACLE)
     if oracle.is_empty():
         return pl.DataFrame(
-            schema={"family": pl.String, "winkler_ratio_bound": pl.Float64, "wape_ratio_bound": pl.Float64}
+            schema={"family": pl.String, "winkler_ratio_with_oracle": pl.Float64, "wape_ratio_with_oracle": pl.Float64}
         )
     golden = on_stock.filter(pl.col("method") == GOLDEN)
-    bound = pl.concat(
+    substituted = pl.concat(
         [golden.join(oracle.select(*KEYS, "h"), on=[*KEYS, "h"], how="anti"), oracle.select(golden.columns)],
         how="vertical_relaxed",
-    ).with_columns(pl.lit(ORACLE_BOUND).alias("method"))
-    scores = point_scores(with_all(pl.concat([bound, on_stock.filter(pl.col("method") == STOCK)])), horizons=(180,))
-    return target_ratios(scores, ORACLE_BOUND, suffix="_bound")
+    ).with_columns(pl.lit(WITH_ORACLE).alias("method"))
+    scores = point_scores(
+        with_all(pl.concat([substituted, on_stock.filter(pl.col("method") == STOCK)])), horizons=(180,)
+    )
+    return target_ratios(scores, WITH_ORACLE, suffix="_with_oracle")
 
 
 def target_ratios(scores: pl.DataFrame, method: str, suffix: str = "") -> pl.DataFrame:
@@ -580,7 +582,7 @@ def evaluate(
     ratios = (
         target_ratios(same_scores, GOLDEN)
         .join(same_scores.filter(pl.col("method") == GOLDEN).select("family", "series"), on="family")
-        .join(oracle_bound_ratios(scored, stock_keys), on="family", how="left")
+        .join(ratios_with_oracle(scored, stock_keys), on="family", how="left")
         .sort("family")
     )
 
@@ -1035,8 +1037,8 @@ def fleet_report(fleet: Fleet, result: Evaluation) -> str:
                     r["series"],
                     fmt(r["winkler_ratio"]),
                     fmt(r["wape_ratio"]),
-                    fmt(r.get("winkler_ratio_bound")),
-                    fmt(r.get("wape_ratio_bound")),
+                    fmt(r.get("winkler_ratio_with_oracle")),
+                    fmt(r.get("wape_ratio_with_oracle")),
                 ]
                 for r in result.ratios.to_dicts()
             ],
@@ -1210,13 +1212,6 @@ def brier(result: Evaluation, method: str) -> object:
     return fmt(rows["brier"].item(), 5) if rows.height else "-"
 
 
-def bound_ratios(ratios: pl.DataFrame) -> str:
-    """The overall row's ORACLE_BOUND ratios ("-" on a fleet without an oracle)."""
-    if not ratios.height or "wape_ratio_bound" not in ratios.columns or ratios["wape_ratio_bound"].is_null().all():
-        return "-"
-    return f"{fmt(ratios['wape_ratio_bound'].item())} / {fmt(ratios['winkler_ratio_bound'].item())}"
-
-
 def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
     rows = []
     for name, (_, result) in results.items():
@@ -1231,7 +1226,8 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
                 overall(result.points, GOLDEN, "winkler"),
                 overall(result.points, STOCK, "winkler"),
                 fmt(ratios["winkler_ratio"].item()) if ratios.height else "-",
-                bound_ratios(ratios),
+                fmt(ratios["wape_ratio_with_oracle"].item()) if ratios.height else "-",
+                fmt(ratios["winkler_ratio_with_oracle"].item()) if ratios.height else "-",
                 overall(result.points, GOLDEN, "coverage"),
                 f"{overall(result.alerts, GOLDEN, 'precision')} / {overall(result.alerts, GOLDEN, 'recall')}",
                 f"{same_series_alerts(result, GOLDEN)} vs {same_series_alerts(result, STOCK)}",
@@ -1250,7 +1246,8 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         "HS Winkler",
         "stock Winkler",
         "Winkler ratio",
-        "WAPE / Winkler ratio with the oracle wherever the fleet has one",
+        "WAPE ratio with the oracle where it has one",
+        "Winkler ratio with the oracle where it has one",
         "HS coverage",
         "HS alert precision / recall",
         "on stock's series: HS vs stock alert precision / recall",

@@ -432,7 +432,7 @@ def _fourier_table(yearly_order: int, weekly_order: int) -> np.ndarray:
 def seasonal_features(days: np.ndarray, yearly_order: int, weekly_order: int) -> np.ndarray:
     """Prophet's Fourier columns: yearly (365.25 d) then weekly (7 d), sin/cos interleaved, time in epoch days.
 
-    A fit and its readings ask for the same days' columns a dozen times per series, so rows are looked up in a
+    A fit and its readings ask for the same days' columns about twenty times per series, so rows are looked up in a
     per-process table of whole days (the same values, element for element, as computing them, and a copy);
     days outside the table's span, or not a 1-D array of whole days, are computed.
     """

@@ -29,13 +29,12 @@ from bench.trust import (
     StageError,
     Warehouse,
     _fit_stock,
-    bound_ratios,
     evaluate_stress,
     families_out_of_range,
     gap_section,
-    oracle_bound_ratios,
     pool_oracle_gap,
     probability_section,
+    ratios_with_oracle,
     read_stress_truth,
     same_series_alert_lines,
     sample_keys,
@@ -189,8 +188,7 @@ def test_stress_evaluation(exports: Path) -> None:
     assert (overall["series"], overall["winkler_ratio"], overall["wape_ratio"]) == (1, pytest.approx(0.1), 0.0)
     # With the oracle in its place where it has one (h1's ramp: the curve itself, a zero-width band), nothing is
     # left of our 2-point band: both ratios to stock Prophet fall to 0.
-    assert (overall["winkler_ratio_bound"], overall["wape_ratio_bound"]) == (0.0, 0.0)
-    assert bound_ratios(result.ratios.filter(pl.col("family") == ALL)) == "0.0 / 0.0"
+    assert (overall["winkler_ratio_with_oracle"], overall["wape_ratio_with_oracle"]) == (0.0, 0.0)
 
     (row,) = result.diagnosis.to_dicts()
     assert (row["kind"], row["host_id"], row["champion_model"], row["days_to_breach"]) == (
@@ -255,7 +253,7 @@ def test_the_oracle_takes_the_golden_records_place_only_where_it_has_a_day() -> 
         rows, schema=["method", "host_id", "family", "h", "yhat", "yhat_lower", "yhat_upper"], orient="row"
     ).with_columns(pl.lit("cpu").alias("resource"), pl.lit(50.0).alias("y"), pl.col("^yhat.*$").cast(pl.Float64))
     stock_keys = pl.DataFrame({"host_id": ["a", "b"], "resource": ["cpu", "cpu"]})
-    ratios = {r["family"]: r for r in oracle_bound_ratios(scored, stock_keys).to_dicts()}
+    ratios = {r["family"]: r for r in ratios_with_oracle(scored, stock_keys).to_dicts()}
     expected = {  # family: (Winkler ratio, WAPE ratio)
         ALL: ((2 + 8 + 28 + 28) / 4 / 50, (0 + 2 + 4 + 4) / (5 * 4)),
         "ramp": ((2 + 8) / 2 / 50, (0 + 2) / (5 * 2)),
@@ -263,8 +261,8 @@ def test_the_oracle_takes_the_golden_records_place_only_where_it_has_a_day() -> 
     }
     assert sorted(ratios) == sorted(expected)
     for family, (winkler_ratio, wape_ratio) in expected.items():
-        assert ratios[family]["winkler_ratio_bound"] == pytest.approx(winkler_ratio)
-        assert ratios[family]["wape_ratio_bound"] == pytest.approx(wape_ratio)
+        assert ratios[family]["winkler_ratio_with_oracle"] == pytest.approx(winkler_ratio)
+        assert ratios[family]["wape_ratio_with_oracle"] == pytest.approx(wape_ratio)
 
 
 def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> None:
@@ -275,7 +273,8 @@ def test_a_fleet_without_the_oracle_columns_still_evaluates(exports: Path) -> No
     pl.read_parquet(exports / "truth.parquet").drop(ORACLE_BAND_COLUMNS).write_parquet(exports / "truth.parquet")
     result = evaluate_stress(exports, warehouse(), stock_runner([]))
     assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
-    assert bound_ratios(result.ratios.filter(pl.col("family") == ALL)) == "-"
+    (overall,) = result.ratios.filter(pl.col("family") == ALL).to_dicts()
+    assert overall["wape_ratio_with_oracle"] is None and overall["winkler_ratio_with_oracle"] is None
     assert ORACLE_COLUMN not in result.diagnosis.columns and result.diagnosis.height == 1
     assert result.oracle_gap.is_empty() and gap_section(result.oracle_gap, "### gap") == []
 
