@@ -35,6 +35,7 @@ def model(dbt, session):
         "prophet_wandering_levels": dbt.config.meta_get("prophet_wandering_levels"),
         "prophet_wander_model_floor": dbt.config.meta_get("prophet_wander_model_floor"),
         "prophet_season_ramp_check": dbt.config.meta_get("prophet_season_ramp_check"),
+        "prophet_season_free_yardstick": dbt.config.meta_get("prophet_season_free_yardstick"),
         "prophet_hinge_lookback": dbt.config.meta_get("prophet_hinge_lookback"),
         "prophet_growth_search_window": dbt.config.meta_get("prophet_growth_search_window"),
     }

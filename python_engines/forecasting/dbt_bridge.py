@@ -233,6 +233,7 @@ PROPHET_FLAG_VARS = {
     "prophet_wandering_levels": "wandering_levels",
     "prophet_wander_model_floor": "wander_model_floor",
     "prophet_season_ramp_check": "season_ramp_check",
+    "prophet_season_free_yardstick": "season_free_yardstick",
 }
 
 

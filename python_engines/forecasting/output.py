@@ -28,19 +28,21 @@ RUN_COLUMNS = ("host_id", "resource", "model", "status", "error", "fit_seconds",
 
 @dataclass(frozen=True)
 class Band:
-    """A point forecast with its interval, day by day (float64 arrays of equal length)."""
+    """A point forecast with its interval, day by day (float64 arrays of equal length), and the yardstick a
+    calibrated interval around it is drawn in where the engine sets its own (None: :func:`series.scale_until`)."""
 
     yhat: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    scale: float | None = None
 
     @classmethod
-    def bounded(cls, yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> Band:
+    def bounded(cls, yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: float | None = None) -> Band:
         """Utilisation is physical: everything in [0, 100], and lower <= yhat <= upper."""
         point = np.clip(np.nan_to_num(yhat, nan=LOWEST), LOWEST, HIGHEST)
         low = np.minimum(np.clip(np.nan_to_num(lower, nan=LOWEST), LOWEST, HIGHEST), point)
         high = np.maximum(np.clip(np.nan_to_num(upper, nan=HIGHEST), LOWEST, HIGHEST), point)
-        return cls(point, low, high)
+        return cls(point, low, high, scale)
 
 
 @dataclass

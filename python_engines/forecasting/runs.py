@@ -127,7 +127,8 @@ def calibration_sample(series: Sequence[Series], windows: ForecastWindows, rules
 def learn_quantiles(
     sample: Sequence[Series], results: Sequence[SeriesForecast], windows: ForecastWindows, width: float
 ) -> HorizonQuantiles | None:
-    """Per-horizon quantiles of the calibration run's normalised errors (None if nothing succeeded)."""
+    """Per-horizon quantiles of the calibration run's normalised errors (None if nothing succeeded): each
+    series' misses in the yardstick its engine drew the band in (``Band.scale``; unset: :func:`scale_until`)."""
     start, cut = np.datetime64(windows.history_start, "D"), np.datetime64(windows.train_end, "D")
     first, last = np.datetime64(windows.backtest_start, "D"), np.datetime64(windows.history_end, "D")
     rows = []
@@ -135,7 +136,8 @@ def learn_quantiles(
         if result.status != STATUS_OK or result.backtest is None:
             continue
         actual, observed = daily_grid(s, first, last)
-        rows.append(normalised_errors(result.backtest.yhat, actual, observed, scale_until(s, start, cut)))
+        scale = result.backtest.scale if result.backtest.scale is not None else scale_until(s, start, cut)
+        rows.append(normalised_errors(result.backtest.yhat, actual, observed, scale))
     if not rows:
         log.warning("interval calibration produced no errors; engines fall back to their own intervals")
         return None

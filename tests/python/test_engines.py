@@ -15,8 +15,8 @@ import pytest
 
 from python_engines.forecasting import prophet_engine
 from python_engines.forecasting.frames import series_from_frame
-from python_engines.forecasting.intervals import calibration_windows, fit_quantiles
-from python_engines.forecasting.output import STATUS_FAILED, STATUS_INSUFFICIENT, STATUS_OK, forecast_table
+from python_engines.forecasting.intervals import HorizonQuantiles, calibration_windows, fit_quantiles
+from python_engines.forecasting.output import STATUS_FAILED, STATUS_INSUFFICIENT, STATUS_OK, Band, forecast_table
 from python_engines.forecasting.prophet_check import (
     check_declarations,
     check_known_fit,
@@ -31,7 +31,8 @@ from python_engines.forecasting.prophet_map import (
     map_linear,
     negative_log_posterior,
 )
-from python_engines.forecasting.series import Series
+from python_engines.forecasting.runs import learn_quantiles
+from python_engines.forecasting.series import Series, scale_until
 from python_engines.forecasting.stan import StanFitError, StanOptions, prophet_model_binary
 from python_engines.forecasting.stan import optimize as stan_optimize
 from python_engines.forecasting.windows import ForecastWindows, compute_windows
@@ -1121,6 +1122,49 @@ def test_the_run_log_records_the_yearly_terms_of_the_production_fit() -> None:
         assert result.status == STATUS_OK
         assert result.detail[prophet_engine.YEARLY_TERMS_KEY] == terms
         assert f"yearly_terms={terms}" in str(result.run_row()["detail"])
+
+
+def test_a_sharp_season_band_is_drawn_in_the_change_the_season_leaves() -> None:
+    """Where the fit climbs to a sharp season, the calibrated band's yardstick is the history's week-on-week
+    change less the fitted yearly term: a busy season a week wide inflates the whole history's by half or more,
+    and the band, drawn in the season-free one, is narrower by as much. A calm series, and the switch off, keep
+    the whole history's. The calibration reads each miss in the yardstick its band was drawn in."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    day_of_year = (days - days.astype("datetime64[Y]")).astype(float)
+    noise = _ar_noise(np.random.default_rng(9), n, 1.0)
+    busy = Series.from_arrays("h", "cpu", days, 50.0 + 40.0 * np.exp(-0.5 * ((day_of_year - 59.0) / 8.0) ** 2) + noise)
+    calm = Series.from_arrays("h", "mem", days, 50.0 + noise)
+    fixed = HorizonQuantiles(lower=np.full(180, -1.0), upper=np.full(180, 1.0), width=0.8, series=1)
+    start, cut = np.datetime64(WINDOWS.history_start, "D"), np.datetime64(WINDOWS.history_end, "D")
+
+    def production(series: Series, settings: ProphetSettings) -> Band:
+        result = prophet_forecast(series, WINDOWS, settings, fixed, segments=(prophet_engine.SEGMENT_FORECAST,))
+        assert result.status == STATUS_OK, result.error
+        return result.forecast
+
+    whole, noise_only = scale_until(busy, start, cut), scale_until(calm, start, cut)
+    sharp = production(busy, ProphetSettings())
+    assert sharp.scale is not None
+    assert sharp.scale < 0.75 * whole
+    assert sharp.scale == pytest.approx(noise_only, rel=0.2)
+    switched_off = production(busy, ProphetSettings(season_free_yardstick=False))
+    assert switched_off.scale == whole
+    half_width = (sharp.upper - sharp.lower)[:60].mean() / 2.0
+    assert half_width == pytest.approx(sharp.scale, rel=0.05)
+    assert (switched_off.upper - switched_off.lower)[:60].mean() / 2.0 == pytest.approx(whole, rel=0.05)
+    assert production(calm, ProphetSettings()).scale == noise_only
+
+    windows = calibration_windows(WINDOWS)
+    result = prophet_forecast(busy, windows, segments=(prophet_engine.SEGMENT_BACKTEST,))
+    learned = learn_quantiles([busy], [result], windows, 0.8)
+    drawn_in_whole = learn_quantiles(
+        [busy], [replace(result, backtest=replace(result.backtest, scale=None))], windows, 0.8
+    )
+    assert learned is not None and drawn_in_whole is not None
+    ratio = scale_until(busy, start, np.datetime64(windows.train_end, "D")) / result.backtest.scale
+    assert ratio > 1.3
+    assert learned.upper[-1] == pytest.approx(drawn_in_whole.upper[-1] * ratio, rel=1e-9)
 
 
 def test_the_run_log_records_a_wandering_level_reading() -> None:
