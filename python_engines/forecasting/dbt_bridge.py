@@ -234,6 +234,7 @@ PROPHET_FLAG_VARS = {
     "prophet_wander_model_floor": "wander_model_floor",
     "prophet_season_ramp_check": "season_ramp_check",
     "prophet_season_free_yardstick": "season_free_yardstick",
+    "prophet_season_size_uncertainty": "season_size_uncertainty",
 }
 
 

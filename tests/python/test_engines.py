@@ -1150,9 +1150,9 @@ def test_a_sharp_season_band_is_drawn_in_the_change_the_season_leaves() -> None:
     assert sharp.scale == pytest.approx(noise_only, rel=0.2)
     switched_off = production(busy, ProphetSettings(season_free_yardstick=False))
     assert switched_off.scale == whole
-    half_width = (sharp.upper - sharp.lower)[:60].mean() / 2.0
+    half_width = (sharp.upper - sharp.lower)[120:].mean() / 2.0  # past the season (its size's widening)
     assert half_width == pytest.approx(sharp.scale, rel=0.05)
-    assert (switched_off.upper - switched_off.lower)[:60].mean() / 2.0 == pytest.approx(whole, rel=0.05)
+    assert (switched_off.upper - switched_off.lower)[120:].mean() / 2.0 == pytest.approx(whole, rel=0.05)
     assert production(calm, ProphetSettings()).scale == noise_only
 
     windows = calibration_windows(WINDOWS)
@@ -1165,6 +1165,33 @@ def test_a_sharp_season_band_is_drawn_in_the_change_the_season_leaves() -> None:
     ratio = scale_until(busy, start, np.datetime64(windows.train_end, "D")) / result.backtest.scale
     assert ratio > 1.3
     assert learned.upper[-1] == pytest.approx(drawn_in_whole.upper[-1] * ratio, rel=1e-9)
+
+
+def test_a_season_widens_its_band_at_its_top_by_how_well_its_next_size_is_known() -> None:
+    """A busy season the three years repeat: its next size is estimated from a few looks through the day noise,
+    and the band widens by that estimate's standard error times the season, at the season's top (about a point
+    for a +40 season in noise of 1) and hardly at all a quarter away from it; twice the noise, about twice the
+    widening. A calm series and the switch off do not widen."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    day_of_year = (days - days.astype("datetime64[Y]")).astype(float)
+    season = 40.0 * np.exp(-0.5 * ((day_of_year - 59.0) / 12.0) ** 2)
+    noise = _ar_noise(np.random.default_rng(21), n, 1.0)
+    settings = ProphetSettings()
+    top = int(np.argmin(np.abs((future - future.astype("datetime64[Y]")).astype(int) - 59)))
+
+    def widening(values: np.ndarray, chosen: ProphetSettings) -> np.ndarray:
+        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, chosen), days, values)
+        return prophet_engine.consensus_reading(fit, days, values, future)[1]
+
+    wide = widening(50.0 + season + noise, settings)
+    assert 0.5 < wide[1, top] < 2.0
+    assert wide[1, 150:].max() < 0.2 * wide[1, top]
+    assert wide[0, top] == pytest.approx(wide[1, top])
+    assert widening(50.0 + season + 2.0 * noise, settings)[1, top] > 1.5 * wide[1, top]
+    assert not widening(50.0 + season + noise, replace(settings, season_size_uncertainty=False)).any()
+    assert not widening(50.0 + noise, settings).any()
 
 
 def test_the_run_log_records_a_wandering_level_reading() -> None:
