@@ -29,7 +29,9 @@ RUN_COLUMNS = ("host_id", "resource", "model", "status", "error", "fit_seconds",
 @dataclass(frozen=True)
 class Band:
     """A point forecast with its interval, day by day (float64 arrays of equal length), and the yardstick a
-    calibrated interval around it is drawn in where the engine sets its own (None: :func:`series.scale_until`)."""
+    calibrated interval around it is drawn in where the engine sets its own (None: :func:`series.scale_until`).
+    ``scale`` is read from the calibration run's bands only; bands kept from an earlier build
+    (:mod:`.backtest_reuse`) come back without it."""
 
     yhat: np.ndarray
     lower: np.ndarray

@@ -308,19 +308,21 @@ class ProphetSettings:
     # Where the years agree on a sharp season (the fit climbed past yearly_order: sharper_season), the yardstick a
     # calibrated band is drawn in (series.series_scale, the mean week-on-week change) is taken of the history less
     # the fit's yearly term: the season the forecast carries is not noise around it, and its weeks of ramp up and
-    # down inflated the yardstick by about a third. Read on the twelve seen blind builds 2042-2053 (offline, the
-    # production fit's yearly term): 558 such annual-peak series, their yardstick 0.64x as large, coverage 0.91;
-    # the 47 other such series (autoscaled pools) 0.94x, calm and every other family none. False: the whole
-    # history's week-on-week change, as for every other series.
+    # down inflated the yardstick by half or more. Read on the twelve seen blind builds 2042-2053 (offline, the
+    # production fit's yearly term): 558 such annual-peak series, their yardstick 0.64x as large without the term,
+    # coverage 0.91; the 47 other such series (autoscaled pools) 0.94x. The calibration pools every series' misses,
+    # so every band moves a little with it (rebuilt seen seeds 2045, 2051, 2052: annual peaks 0.79-0.81, every
+    # series' Winkler 0.2-0.4% lower). False: the whole history's week-on-week change, as for every other series.
     season_free_yardstick: bool = True
     # A season the years agree on strongly (as for growing_seasons) comes back at a size that three or so looks
     # through the day noise only estimate: the band widens, in quadrature, by the band's normal quantile of that
     # estimate's standard error on each future day (the growing-season regression's size line, on effective days)
     # times the yearly term there, so at the season's top and hardly elsewhere. Year-to-year scatter of the size
     # beyond what the noise explains is not counted (three sizes give it one or two degrees of freedom). Read on
-    # rebuilt seen blind seeds 2045, 2051 and 2052 (offline, 169 sharp-season Prophet champions, with
-    # season_free_yardstick): 1.0 points on the season's top decile of days, 0.19 elsewhere; the band covered 0.65
-    # of those top days, 0.31 of them above it (0.71 and 0.26 widened). False: no widening.
+    # rebuilt seen blind seeds 2045, 2051 and 2052 with season_free_yardstick (offline, the 169 sharp-season
+    # Prophet champions): 1.0 points on the season's top decile of days, 0.19 elsewhere. Rebuilt with it, annual
+    # peaks' bands covered 0.67-0.73 of those top days (0.63-0.68 without; 0.77-0.81 before either change). False:
+    # no widening.
     season_size_uncertainty: bool = True
     # A rise of the last weeks steeper than anything before is carried on undamped (extrapolation_plan) unless the
     # yearly term moves by more than that rise over the same days (_season_outmoves): there the rise cannot be told
@@ -1517,14 +1519,7 @@ def growing_season(
     one-off ramp the yearly term soaked up is no season to grow) over two years of history or more. None
     otherwise. ``agreement``: :func:`season_agreement`, read here when not given."""
     sizes = season_sizes(fit, days, y, agreement)
-    if sizes is None:
-        return None
-    s = fit.settings
-    n_eff = _effective_days(days.size)
-    bar = s.shape_evidence if s.growing_season_evidence is None else s.growing_season_evidence
-    if _bic(sizes.grown_sse, n_eff, sizes.columns) >= _bic(sizes.fixed_sse, n_eff, sizes.columns - 1) - bar:
-        return None
-    return SeasonGrowth(size=float(sizes.size[0]), growth=float(sizes.size[1]))
+    return None if sizes is None else sizes.growth(fit.settings)
 
 
 @dataclass(frozen=True)
@@ -1535,14 +1530,31 @@ class SeasonSizes:
     fixed_sse: float
     grown_sse: float
     columns: int  # of the growing regression
-    size: np.ndarray  # (size, growth)
+    days: int  # the history's observed days
+    coefficients: np.ndarray  # (size, growth per year)
     covariance: np.ndarray  # 2 x 2, of size and growth
 
+    def growth(self, settings: ProphetSettings) -> SeasonGrowth | None:
+        """The growing size where it beats one size by ``growing_season_evidence`` (BIC on effective days;
+        ``shape_evidence`` when None), else None (:func:`growing_season`)."""
+        n_eff = _effective_days(self.days)
+        bar = settings.shape_evidence if settings.growing_season_evidence is None else settings.growing_season_evidence
+        if _bic(self.grown_sse, n_eff, self.columns) >= _bic(self.fixed_sse, n_eff, self.columns - 1) - bar:
+            return None
+        return SeasonGrowth(size=float(self.coefficients[0]), growth=float(self.coefficients[1]))
+
     def spread(self, last_day: np.datetime64, days: np.ndarray) -> np.ndarray:
-        """Standard error of the season's size (a multiplier of the fitted term) on ``days``."""
+        """Standard error of the season's size (a multiplier of the fitted term) on ``days``: the growing
+        line's whether or not it beat one size, since a growth too small to tell is still possible."""
         years = (days - last_day).astype(np.float64) / 365.25
         c = self.covariance
         return np.sqrt(np.maximum(c[0, 0] + 2.0 * years * c[0, 1] + years * years * c[1, 1], 0.0))
+
+    def widening(self, fit: ProphetFit, last_day: np.datetime64, future: np.ndarray) -> np.ndarray:
+        """How far the uncertainty of the season's next size widens ``fit``'s ``interval_width`` band on
+        ``future`` (rows below and above, as :func:`slope_widening`): :meth:`spread` times the yearly term."""
+        error = self.spread(last_day, future) * np.abs(yearly_term(fit, future))
+        return slope_widening(error, fit.settings.interval_width)
 
 
 def season_sizes(
@@ -1581,20 +1593,7 @@ def season_sizes(
     grown_sse, solution = _least_squares(grown, seasonal_part)
     variance = grown_sse / max(days.size - grown.shape[1], 1) * days.size / _effective_days(days.size)
     covariance = variance * np.linalg.pinv(grown.T @ grown)[-2:, -2:]
-    return SeasonSizes(fixed_sse, grown_sse, grown.shape[1], solution[-2:], covariance)
-
-
-def season_size_widening(
-    fit: ProphetFit, days: np.ndarray, y: np.ndarray, future: np.ndarray, agreement: float | Literal["read"] | None
-) -> np.ndarray | None:
-    """How far the uncertainty of a season's next size widens the ``interval_width`` band on ``future`` (rows
-    below and above, as :func:`slope_widening`): the size's standard error (:func:`season_sizes`) times the
-    yearly term on each day. None where the years do not agree on a season (``season_size_uncertainty``)."""
-    sizes = season_sizes(fit, days, y, agreement) if fit.settings.season_size_uncertainty else None
-    if sizes is None:
-        return None
-    error = sizes.spread(days[-1], future) * np.abs(yearly_term(fit, future))
-    return slope_widening(error, fit.settings.interval_width)
+    return SeasonSizes(fixed_sse, grown_sse, grown.shape[1], days.size, solution[-2:], covariance)
 
 
 def consensus_forecast(
@@ -1618,23 +1617,26 @@ def consensus_reading(
 ) -> tuple[np.ndarray, np.ndarray, str | None]:
     """The forecast of :func:`continued_trend` (a point forecast and how far the trend's own uncertainty
     widens the band below and above it), with the yearly term at the size it is growing to where its size
-    changes year on year (``growing_seasons``, :func:`growing_season`), and a weekly cycle that scales with the
-    level where the history shows one (``level_cycle``, :func:`level_cycle`): the additive cycle of the model
-    that forecast is taken out and the scaling one, at the forecast's own level, put in. ``agreement``:
-    :func:`season_agreement`, read here when not given. Also returns :func:`continued_trend`'s reading
-    (READING_WANDERING_LEVEL or None)."""
+    changes year on year (``growing_seasons``, :func:`growing_season`), the band widened at such a season's top
+    by the uncertainty of its next size (``season_size_uncertainty``, :meth:`SeasonSizes.widening`), and a weekly
+    cycle that scales with the level where the history shows one (``level_cycle``, :func:`level_cycle`): the
+    additive cycle of the model that forecast is taken out and the scaling one, at the forecast's own level, put
+    in. ``agreement``: :func:`season_agreement`, read here when not given. Also returns
+    :func:`continued_trend`'s reading (READING_WANDERING_LEVEL or None)."""
     if agreement == "read":
         agreement = season_agreement(days, y, fit.settings)
     cycle = level_cycle(fit, days, y, fit.settings.shape_evidence) if fit.settings.level_cycle else None
     yhat, widen, used, reading = continued_trend(
         fit, days, y, future, agreement, cycle if fit.settings.cycle_in_trend else None
     )
-    growth = growing_season(used, days, y, agreement) if used.settings.growing_seasons else None
+    s = used.settings
+    # One regression of the season's size serves both readings (growing_seasons, season_size_uncertainty).
+    sizes = season_sizes(used, days, y, agreement) if s.growing_seasons or s.season_size_uncertainty else None
+    growth = sizes.growth(s) if sizes is not None and s.growing_seasons else None
     if growth is not None:
         yhat = yhat + growth.lift(used, days[-1], future)
-    size_widening = season_size_widening(used, days, y, future, agreement)
-    if size_widening is not None:
-        widen = np.hypot(widen, size_widening)
+    if sizes is not None and s.season_size_uncertainty:
+        widen = np.hypot(widen, sizes.widening(used, days[-1], future))
     order = used.settings.weekly_order
     if cycle is None or order <= 0:
         return yhat, widen, reading
