@@ -68,7 +68,6 @@ from python_engines.forecasting.series import (
     Series,
     daily_grid,
     history_problem,
-    scale_until,
     series_scale,
 )
 from python_engines.forecasting.stan import StanFitError, StanOptions, optimize
@@ -2097,13 +2096,13 @@ def _segment(
 def yardstick(
     series: Series, start: np.datetime64, cut: np.datetime64, fit: ProphetFit, settings: ProphetSettings
 ) -> float:
-    """The scale a calibrated band around this fit's forecast is drawn in (:func:`series.series_scale` of the
-    history ``start .. cut``), less the fit's yearly term where the years agree on a sharp season
-    (``season_free_yardstick``: the fit climbed past ``yearly_order``)."""
-    if not settings.season_free_yardstick or fit.settings.yearly_order <= settings.yearly_order:
-        return scale_until(series, start, cut)
+    """The scale a calibrated band around this fit's forecast is drawn in: :func:`series.series_scale` of the
+    history ``start .. cut`` (:func:`series.scale_until`), less the fit's yearly term where the years agree on a
+    sharp season (``season_free_yardstick``: the fit climbed past ``yearly_order``)."""
     values, _ = daily_grid(series, start, cut)
-    return series_scale(values - yearly_term(fit, np.arange(start, cut + 1)))
+    if settings.season_free_yardstick and fit.settings.yearly_order > settings.yearly_order:
+        values = values - yearly_term(fit, np.arange(start, cut + 1))
+    return series_scale(values)
 
 
 def slope_widening(drift_error: np.ndarray, width: float) -> np.ndarray:

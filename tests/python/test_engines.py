@@ -1170,8 +1170,8 @@ def test_a_sharp_season_band_is_drawn_in_the_change_the_season_leaves() -> None:
 def test_a_season_widens_its_band_at_its_top_by_how_well_its_next_size_is_known() -> None:
     """A busy season the three years repeat: its next size is estimated from a few looks through the day noise,
     and the band widens by that estimate's standard error times the season, at the season's top (about a point
-    for a +40 season in noise of 1) and hardly at all a quarter away from it; twice the noise, about twice the
-    widening. A calm series and the switch off do not widen."""
+    for a +40 season in noise of 1) and hardly at all a quarter away from it; twice the noise, at least half as
+    much widening again. A calm series and the switch off do not widen."""
     n = WINDOWS.history_dates().size
     days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
     future = days[-1] + np.arange(1, 181)
