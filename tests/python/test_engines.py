@@ -854,9 +854,10 @@ def test_a_season_that_ends_at_the_year_end_is_not_read_as_a_new_ramp() -> None:
         return float(prophet_engine.consensus_forecast(fit, days, values, future)[0][:90].max())
 
     assert top(december, settings) < 70.0
-    assert top(december, replace(settings, season_ramp_check=False)) > 100.0
+    # Its last two weeks are also a young ramp no steeper than the Decembers before (young_ramp_check).
+    assert top(december, replace(settings, season_ramp_check=False, young_ramp_check=False)) > 100.0
     x = (np.arange(n) - (n - 1)).astype(float)
-    ramp = 40.0 + 3.0 * np.sin(2.0 * np.pi * day_of_year / 365.25) + 0.3 * np.maximum(x + 30.0, 0.0) + noise
+    ramp = 40.0 + 3.0 * np.sin(2.0 * np.pi * day_of_year / 365.25) + 0.3 * np.maximum(x + 40.0, 0.0) + noise
     assert top(ramp, settings) > 70.0
 
 
@@ -1240,6 +1241,42 @@ def test_consensus_slope_needs_every_window_to_agree() -> None:
     assert prophet_engine.consensus_slope([0.3, 0.2, 0.25]) == pytest.approx(0.2)
     assert prophet_engine.consensus_slope([-0.3, -0.1]) == pytest.approx(-0.1)
     assert prophet_engine.consensus_slope([0.3, -0.01, 0.2]) == 0.0
+
+
+def test_a_young_ramp_is_carried_on_only_where_the_series_never_rose_as_fast_over_as_many_days() -> None:
+    """A level at 50 that rises +0.5 a day for its last 20 days: never before, the ramp is carried on through
+    95 (as when the check is off). The same last 20 days on a series that moved as fast over 20 days three times
+    before (rose +0.5 a day, then was cleaned up at once: three resets, fewer than max_resets) are a move it has
+    made before: judged against its 20-day stretches, not its 28-day ones (which average such a burst down to
+    0.4 a day), the ramp is not steeper by consensus_z standard errors, and Prophet's trend goes on; with
+    young_ramp_check off it is carried on through 95. The same shapes upside down are forecast alike either way."""
+    n = WINDOWS.history_dates().size
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
+    future = days[-1] + np.arange(1, 181)
+    x = (np.arange(n) - (n - 1)).astype(float)
+    noise = _ar_noise(np.random.default_rng(3), n, 1.0)
+    settings = ProphetSettings()
+    assert settings.young_ramp_check and settings.past_window == 28
+
+    def burst(start: float) -> np.ndarray:  # up 0.5 a day for 20 days, then back down at once
+        t = x - start
+        return np.where((t >= 0.0) & (t < 20.0), 0.5 * t, 0.0)
+
+    def forecast(values: np.ndarray, chosen: ProphetSettings) -> np.ndarray:
+        fit = prophet_engine.fit_prophet(days, values, chosen)
+        return prophet_engine.consensus_reading(fit, days, values, future, None)[0]
+
+    last = 50.0 + 0.5 * np.maximum(x + 20.0, 0.0) + noise
+    for chosen in (settings, replace(settings, young_ramp_check=False)):
+        crossing = days_to_cross(forecast(last, chosen))
+        assert crossing is not None and crossing <= 80, crossing
+    seen_before = last + burst(-700.0) + burst(-500.0) + burst(-300.0)
+    assert forecast(seen_before, settings)[:90].max() < 80.0
+    crossing = days_to_cross(forecast(seen_before, replace(settings, young_ramp_check=False)))
+    assert crossing is not None and crossing <= 80, crossing
+    # A fall is left as it was (no breach alarm rides on it; a decommissioned host falls once).
+    fall = 140.0 - seen_before
+    np.testing.assert_array_equal(forecast(fall, settings), forecast(fall, replace(settings, young_ramp_check=False)))
 
 
 def test_prophet_follows_a_ramp_that_began_after_its_last_changepoint() -> None:
