@@ -328,21 +328,16 @@ class ProphetSettings:
     # from the term's own misfit (a season ending abruptly at the year's end read as a ramp to 130-160%), and
     # Prophet's own trend goes on. False: the rise is carried on whatever the season does.
     season_ramp_check: bool = True
-    # A rising ramp of the last weeks (a hinge) that began fewer than past_window days before the end is judged
-    # against every stretch of its past as long as it is, not against every 7th past_window-day one (which average
-    # a short burst away), and is carried on only where it is steeper than the steepest of them by consensus_z
-    # standard errors of the difference (two slopes read from as many days, each as uncertain as the ramp's own,
-    # inflated for autocorrelation): otherwise it is a move this series has made before, and Prophet's trend goes
-    # on. Read offline on seen builds (the series whose forecast and last weeks rose): eleven ramps of 13-27 days
-    # were carried on undamped. Four false alarms (a wandering level twice and a staircase's step on blind seeds
-    # 2042-2056, a ramp that levelled off on held-out seed 1031) lay -0.18 to 1.79 standard errors above their own
-    # past and go, with one true breach (a late ramp on tuned seed 206, 1.59); two true breaches (2.42, 4.05),
-    # three false alarms (5.45-19.25) and a ramp not alerted stay. Rebuilt, 1031's ramp that levelled off and
-    # 206's late ramp both climbed on for weeks, so their forecasts lost accuracy; falls are left out (three of
-    # 1031's decommissions were judged moves made before and held up). Damping every young ramp instead (0.95 a
-    # day) also ended those three false alarms, but on a rebuilt 1031 it lost both its true breaches and made its
-    # ramp plateaus' forecasts worse (WAPE 0.495 -> 0.553x stock Prophet's, with falls). False: judged against
-    # past_window-day stretches, steeper at all.
+    # A rising ramp of the last weeks (a hinge) that began fewer than past_window days before the end is compared
+    # with every stretch of its past as long as it is, rising or falling, not with every 7th past_window-day
+    # stretch: those average a short burst away. It is carried on only where it is steeper than the steepest of
+    # them by consensus_z standard errors of the difference (sqrt(2) times its own slope's, inflated for
+    # autocorrelation). Otherwise it is a move the series has made before, and Prophet's trend goes on. The band's
+    # widening for a slope read from the last weeks alone is judged on the same stretches, without the margin.
+    # Falls are left as they were. Chosen on seen builds (docs/trust_log.md, session 46): it ends four false
+    # alarms there (wandering levels' and a staircase's legs of 13-22 days, a ramp plateau) and one true late-ramp
+    # alert. A ramp whose break is read at 28 days or more is judged as before. False: every such ramp is judged
+    # against past_window-day stretches, steeper at all.
     young_ramp_check: bool = True
     # Where nothing else applies (no curve, no recent step, hinge or slowdown) and the whole history is one
     # line (recent_trend over every observed day finds no step or hinge by shape_evidence, and no bend: a
@@ -1324,7 +1319,7 @@ def extrapolation_plan(
     - the recent slope is steeper (a ramp the last changepoint came too early to see), by as much: followed
       only when it is steeper than every ``past_window``-day stretch of this series' past (``past``), since
       fills before cleanups and memory leaks before restarts ramp again and again; a ramp younger than that
-      (:func:`young_ramp`, ``past`` then its own length's stretches) by ``consensus_z`` standard errors;
+      (:func:`young_rise`, ``past`` then its own length's stretches) by ``consensus_z`` standard errors;
     - otherwise Prophet's trend.
     """
     if recent.shape == "step":
@@ -1344,26 +1339,26 @@ def extrapolation_plan(
         )
         return recent.level, 0.0 if flat else consensus_slope([final_slope, recent.slope]), settings.damping
     margin = 0.0
-    if young_ramp(recent, settings):
+    if young_rise(recent, settings):
         # Two slopes read from as many days, each as uncertain as the ramp's own: their difference's standard error.
         margin = settings.consensus_z * np.sqrt(2.0) * recent.slope_error * AUTOCORRELATION_INFLATION
     unprecedented = past.size == 0 or abs(recent.slope) - float(np.max(np.abs(past))) > margin
     return (recent.level, recent.slope, 1.0) if unprecedented and not season_explains_rise else None
 
 
-def young_ramp(recent: RecentTrend, settings: ProphetSettings) -> bool:
+def young_rise(recent: RecentTrend, settings: ProphetSettings) -> bool:
     """The last weeks are a rising hinge whose ramp began fewer than ``past_window`` days before the last day
     (shorter than the stretches a ramp's slope is otherwise judged against), and ``young_ramp_check`` is on. A
-    fall is left as it was: it does not raise a breach alarm, and a host being decommissioned falls once."""
+    fall is left as it was: it raises no breach alarm, and a host being decommissioned falls once."""
     young = recent.shape == "hinge" and -recent.since < settings.past_window
     return settings.young_ramp_check and young and recent.slope > 0.0
 
 
 def ramp_past(x: np.ndarray, v: np.ndarray, recent: RecentTrend, settings: ProphetSettings) -> np.ndarray:
     """Slopes of the past (``x``, ``v``: the days before the last weeks) a recent shape is judged steeper than:
-    every ``past_window``-day stretch, every 7th; for a young ramp (:func:`young_ramp`), every stretch as long
+    every ``past_window``-day stretch, every 7th; for a young ramp (:func:`young_rise`), every stretch as long
     as the ramp (at least SHAPE_MIN_SEGMENT days)."""
-    if not young_ramp(recent, settings):
+    if not young_rise(recent, settings):
         return past_slopes(x, v, settings.past_window)
     return past_slopes(x, v, max(round(-recent.since), SHAPE_MIN_SEGMENT), stride=1)
 

@@ -854,9 +854,11 @@ def test_a_season_that_ends_at_the_year_end_is_not_read_as_a_new_ramp() -> None:
         return float(prophet_engine.consensus_forecast(fit, days, values, future)[0][:90].max())
 
     assert top(december, settings) < 70.0
-    # Its last two weeks are also a young ramp no steeper than the Decembers before (young_ramp_check).
+    assert top(december, replace(settings, young_ramp_check=False)) < 70.0  # the season check alone
+    # Its last two weeks are also a young rise no steeper than the Decembers before (young_ramp_check).
     assert top(december, replace(settings, season_ramp_check=False, young_ramp_check=False)) > 100.0
     x = (np.arange(n) - (n - 1)).astype(float)
+    # 40 days old: a ramp under 28 days is a young rise, judged by young_ramp_check as well.
     ramp = 40.0 + 3.0 * np.sin(2.0 * np.pi * day_of_year / 365.25) + 0.3 * np.maximum(x + 40.0, 0.0) + noise
     assert top(ramp, settings) > 70.0
 
@@ -1246,10 +1248,11 @@ def test_consensus_slope_needs_every_window_to_agree() -> None:
 def test_a_young_ramp_is_carried_on_only_where_the_series_never_rose_as_fast_over_as_many_days() -> None:
     """A level at 50 that rises +0.5 a day for its last 20 days: never before, the ramp is carried on through
     95 (as when the check is off). The same last 20 days on a series that moved as fast over 20 days three times
-    before (rose +0.5 a day, then was cleaned up at once: three resets, fewer than max_resets) are a move it has
-    made before: judged against its 20-day stretches, not its 28-day ones (which average such a burst down to
-    0.4 a day), the ramp is not steeper by consensus_z standard errors, and Prophet's trend goes on; with
-    young_ramp_check off it is carried on through 95. The same shapes upside down are forecast alike either way."""
+    before (rose +0.5 a day, then was cleaned up at once: three resets, fewer than max_resets; its steepest
+    20-day stretches are those cleanups) are a move it has made before: judged against its 20-day stretches, not
+    its 28-day ones (about 0.4 a day), the ramp is not steeper, and Prophet's trend goes on; with
+    young_ramp_check off it is carried on through 95. The same shapes upside down are forecast alike either way.
+    The margin itself: test_a_young_rise_must_beat_the_steepest_stretch_as_long_by_two_standard_errors."""
     n = WINDOWS.history_dates().size
     days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
     future = days[-1] + np.arange(1, 181)
@@ -1277,6 +1280,35 @@ def test_a_young_ramp_is_carried_on_only_where_the_series_never_rose_as_fast_ove
     # A fall is left as it was (no breach alarm rides on it; a decommissioned host falls once).
     fall = 140.0 - seen_before
     np.testing.assert_array_equal(forecast(fall, settings), forecast(fall, replace(settings, young_ramp_check=False)))
+
+
+def test_a_young_rise_must_beat_the_steepest_stretch_as_long_by_two_standard_errors() -> None:
+    """A rising hinge under 28 days old is a young rise (a fall, an older ramp or the switch off is not); its
+    past is every stretch as long as it (at least 14 days), every day, where an older ramp's is every 7th 28-day
+    stretch; and it is carried on only where it beats the steepest by consensus_z standard errors of the
+    difference (sqrt(2) x its slope's, inflated for autocorrelation), an older ramp where it is steeper at all."""
+    settings = ProphetSettings()
+
+    def hinge(since: float, slope: float) -> prophet_engine.RecentTrend:
+        return prophet_engine.RecentTrend("hinge", slope, 70.0, 0.05, since=since)
+
+    young, old = hinge(-20.0, 0.5), hinge(-28.0, 0.5)
+    assert prophet_engine.young_rise(young, settings) and not prophet_engine.young_rise(old, settings)
+    assert not prophet_engine.young_rise(hinge(-20.0, -0.5), settings)
+    assert not prophet_engine.young_rise(young, replace(settings, young_ramp_check=False))
+    margin = settings.consensus_z * np.sqrt(2.0) * 0.05 * prophet_engine.AUTOCORRELATION_INFLATION
+
+    def plan(shape: prophet_engine.RecentTrend, steepest: float) -> tuple[float, float, float] | None:
+        return prophet_engine.extrapolation_plan(0.05, shape, np.array([-0.1, steepest]), settings)
+
+    assert plan(young, 0.5 - margin - 0.01) == (70.0, 0.5, 1.0)
+    assert plan(young, 0.5 - margin + 0.01) is None
+    assert plan(old, 0.49) == (70.0, 0.5, 1.0)
+    x = np.arange(-400.0, -56.0)
+    v = np.random.default_rng(0).normal(50.0, 1.0, x.size)
+    assert prophet_engine.ramp_past(x, v, young, settings).size == x.size - 20 + 1
+    assert prophet_engine.ramp_past(x, v, hinge(-10.0, 0.5), settings).size == x.size - 14 + 1
+    assert prophet_engine.ramp_past(x, v, old, settings).size == len(range(0, x.size - 28 + 1, 7))
 
 
 def test_prophet_follows_a_ramp_that_began_after_its_last_changepoint() -> None:
