@@ -681,23 +681,32 @@ def test_a_staircase_whose_steps_stopped_is_not_continued() -> None:
     assert prophet_engine.staircase_growth(x, steps(-240.0), settings) is None
 
 
-def test_prophet_continues_a_staircase_at_its_average_climb() -> None:
-    """Load onboarded in steps of 6 points every 80 days, the last 40 days before the end: the forecast climbs
-    at about 6/80 a day from the last level (the next step's day is unknown, its expected rise is not). Read as
-    a one-off move, it stayed flat at the last level."""
+def test_prophet_continues_a_staircase_by_the_steps_its_cadence_brings() -> None:
+    """Load onboarded in steps of 6 points every 80 days, the last 40 days before the end: the forecast stays at
+    the last level while the next step is not due, takes it about 40 days on and the one after about 120 days
+    on (staircase_renewal). At the average climb it rose about 6/80 a day from the first day instead; read as a
+    one-off move, it stayed flat at the last level."""
     n = WINDOWS.history_dates().size
     days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
     future = days[-1] + np.arange(1, 181)
     values = _staircase(np.random.default_rng(5), n, 20.0, 6.0, 80)
     last = float(values[-30:].mean())
     settings = ProphetSettings()
+    assert settings.staircase_renewal
     forecast = _continued(days, values, future, settings)
-    assert float(forecast[-1] - forecast[0]) == pytest.approx(6.0 / 80.0 * 179, rel=0.3)
     assert float(forecast[:7].mean()) == pytest.approx(last, abs=2.0)
+    assert float(forecast[20:30].mean() - forecast[:7].mean()) < 1.0  # the next step is not due yet
+    assert float(forecast[55:65].mean() - forecast[:7].mean()) == pytest.approx(6.0, abs=1.5)  # one step on
+    assert float(forecast[-7:].mean() - forecast[:7].mean()) == pytest.approx(12.0, abs=2.0)  # two steps on
+    climb = _continued(days, values, future, replace(settings, staircase_renewal=False))
+    assert float(climb[20:30].mean() - climb[:7].mean()) == pytest.approx(6.0 / 80.0 * 23, abs=1.0)
+    assert float(climb[-1] - climb[0]) == pytest.approx(6.0 / 80.0 * 179, rel=0.3)
     flat = _continued(days, values, future, replace(settings, staircase=False))
     assert float(flat[-1] - flat[0]) < 3.0
-    # The steps to come widen the band: the next is due 40 days on, so above the line from then.
-    fit = prophet_engine.fit_prophet(days, values, settings)
+    # At the average climb the steps to come widen the band: the next is due 40 days on, so above the line
+    # from then. Around the steps' own mean the band stays narrow: every gap seen was about 80 days.
+    climbing = replace(settings, staircase_renewal=False)
+    fit = prophet_engine.fit_prophet(days, values, climbing)
     _, widen = prophet_engine.consensus_forecast(fit, days, values, future)
     assert float(widen[1, :30].max()) < 1.0 < float(widen[1, 45:75].min())
 
@@ -705,8 +714,8 @@ def test_prophet_continues_a_staircase_at_its_average_climb() -> None:
 def test_a_staircase_on_its_last_level_is_not_read_as_growth_levelling_off() -> None:
     """Steps of 10 points every 200 days, the last 114 days ago: the 36-week growth window holds one step and
     the level since, which fits growth that slowed toward a ceiling (an S-curve, forecast flat), but the two
-    years are steps and the next is due. The staircase is read first, so the forecast climbs at its average
-    pace (read after the curves, it stayed flat)."""
+    years are steps and the next is due. The staircase is read first, so the forecast takes the next step about
+    86 days on (at the average climb: about half a step by day 90); read after the curves, it stayed flat."""
     n = WINDOWS.history_dates().size
     days = np.datetime64(WINDOWS.history_start, "D") + np.arange(n)
     future = days[-1] + np.arange(1, 181)
@@ -715,7 +724,10 @@ def test_a_staircase_on_its_last_level_is_not_read_as_growth_levelling_off() -> 
     values = 40.0 + 10.0 * sum((x >= -114.0 - 200.0 * k).astype(float) for k in range(5)) + noise
     settings = ProphetSettings()
     forecast = _continued(days, values, future, settings)
-    assert float(forecast[89] - forecast[0]) == pytest.approx(10.0 / 200.0 * 89, rel=0.3)
+    assert float(forecast[60] - forecast[0]) < 2.0
+    assert float(forecast[99] - forecast[0]) == pytest.approx(10.0, abs=2.0)
+    climb = _continued(days, values, future, replace(settings, staircase_renewal=False))
+    assert float(climb[89] - climb[0]) == pytest.approx(10.0 / 200.0 * 89, rel=0.3)
     flat = _continued(days, values, future, replace(settings, staircase=False))
     assert abs(float(flat[89] - flat[0])) < 2.0
 
@@ -878,6 +890,47 @@ def test_a_staircase_widens_the_band_by_the_steps_its_own_cadence_brings() -> No
     overdue = prophet_engine.Staircase(starts=np.array([-260.0, -180.0, -100.0]), levels=levels, climb=6.0 / 80.0)
     below, above = overdue.widening(ahead, 0.8, seed=0)
     assert float(above[20]) > 2.0 and float(below[60]) > 2.0
+
+
+def test_a_staircase_outlook_counts_the_days_since_its_last_step() -> None:
+    """Steps of 6 every 80 days. The last 40 days ago: every simulated future steps on days 40 and 120, so the
+    mean stays on the last level to day 39, is one step up from day 40 and two from day 120, with no spread
+    around it. The last 100 days ago (overdue): the next step comes on a day drawn evenly within the next 80,
+    so the mean rises about 6/80 a day from the first day and the band spreads both ways. Without renewal the
+    centre is the average climb's line and the spread is :meth:`Staircase.widening`'s."""
+    levels = np.array([10.0, 16.0, 22.0, 28.0])
+    ahead = np.arange(1.0, 181.0)
+    due = prophet_engine.Staircase(starts=np.array([-200.0, -120.0, -40.0]), levels=levels, climb=6.0 / 80.0)
+    centre, widen = due.outlook(ahead, 0.8, seed=0)
+    expected = 6.0 * (ahead >= 40.0) + 6.0 * (ahead >= 120.0)
+    np.testing.assert_allclose(centre, expected, atol=1e-9)
+    np.testing.assert_allclose(widen, 0.0, atol=1e-9)
+    overdue = prophet_engine.Staircase(starts=np.array([-260.0, -180.0, -100.0]), levels=levels, climb=6.0 / 80.0)
+    centre, widen = overdue.outlook(ahead, 0.8, seed=0)
+    assert float(centre[39]) == pytest.approx(3.0, abs=0.7)  # half the futures have stepped by day 40
+    assert float(centre[79]) == pytest.approx(6.0, abs=0.1) and float(centre[179]) > 12.0 - 0.1
+    assert float(widen[0, 39]) > 2.0 and float(widen[1, 39]) > 2.0
+    line, spread = overdue.outlook(ahead, 0.8, seed=0, renewal=False)
+    np.testing.assert_allclose(line, 6.0 / 80.0 * ahead)
+    np.testing.assert_allclose(spread, overdue.widening(ahead, 0.8, seed=0))
+
+
+def test_uneven_gaps_are_smoothed_before_the_next_step_is_timed() -> None:
+    """Gaps of 60, 80 and 100 days: Silverman's bandwidth 0.9 x min(sd 20, IQR 20 / 1.34) x 3^-0.2, about 10.8
+    days; equal gaps, or a single one, are not smoothed. The last step 40 days ago: a drawn gap of 60 ends 20 days
+    on, 80 ends 40 on, 100 ends 60 on. Unsmoothed, the mean rises in three jumps of a third of a step on those
+    days and not between them; smoothed, it also rises between them."""
+    assert prophet_engine.gap_bandwidth(np.array([60.0, 80.0, 100.0])) == pytest.approx(0.9 * (20.0 / 1.34) * 3.0**-0.2)
+    assert prophet_engine.gap_bandwidth(np.array([80.0, 80.0])) == 0.0
+    assert prophet_engine.gap_bandwidth(np.array([80.0])) == 0.0
+    stairs = prophet_engine.Staircase(
+        starts=np.array([-280.0, -220.0, -140.0, -40.0]), levels=np.array([10.0, 16.0, 22.0, 28.0, 34.0]), climb=0.075
+    )
+    ahead = np.arange(1.0, 181.0)
+    raw = stairs.simulated_rises(ahead, seed=0).mean(axis=0)
+    smooth = stairs.simulated_rises(ahead, seed=0, smooth=True).mean(axis=0)
+    assert float(raw[28] - raw[21]) == 0.0 and float(smooth[28] - smooth[21]) > 0.3
+    assert float(raw[60] - raw[58]) > 1.0 and float(smooth[60] - smooth[58]) < float(raw[60] - raw[58])
 
 
 def _traffic(rng: np.random.Generator, n: int, growth: float, multiplicative: bool) -> np.ndarray:
