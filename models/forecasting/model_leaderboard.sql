@@ -39,7 +39,7 @@
 --
 -- So does a series whose last two years grew in steps (int_series_growth_upside.staircase_steps; none with
 -- prophet_staircase off): a backtest that falls between two steps is won by a flat forecast, and the next step
--- then comes as a surprise. regime_engine continues a staircase at its average climb.
+-- then comes as a surprise. regime_engine continues a staircase by its steps to come (prophet_staircase_renewal).
 --
 -- A series whose level regime_engine's production fit read as wandering (engine_runs.detail
 -- reading=wandering_level) keeps its champion, marked has_wandering_level: `forecasts` gives it at least

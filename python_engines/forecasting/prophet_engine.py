@@ -31,12 +31,13 @@ Choices (measured in bench/README.md):
 - with ``solver="stan"`` L-BFGS stops at tol_rel_grad 1e9 (Stan: 1e7): a third fewer iterations.
 - intervals: calibrated by horizon on held-out history when the fleet runner provides quantiles
   (:mod:`.intervals`); otherwise Prophet's own recipe (simulated future trend changes + observation noise)
-  from a fixed seed. No sampling ever happens for the point forecast. Where the forecast's slope is read
+  from a fixed seed. The point forecast is sampled only for a staircase (the mean of its simulated steps to
+  come, from the same fixed seed: :meth:`Staircase.outlook`). Where the forecast's slope is read
   from the last weeks alone (a rise or fall steeper than anything before them), that slope's standard error
   times the days ahead is added in quadrature (``recent_slope_uncertainty``), and for a staircase the
-  spread of the steps to come (:meth:`Staircase.widening`), and for a wandering level its own past misses
-  week by week ahead (:meth:`WanderingLevel.widening`): the calibration's errors come from series whose slope
-  is known from years.
+  spread of the steps to come around their mean (:meth:`Staircase.outlook`), and for a wandering level its own
+  past misses week by week ahead (:meth:`WanderingLevel.widening`): the calibration's errors come from series
+  whose slope is known from years.
 - the production refit starts cold: a warm start from the backtest fit (``fit_prophet(warm=...)``)
   saved about 4% of its time and changes the result, so it is not used.
 """
@@ -382,9 +383,9 @@ class ProphetSettings:
     # levels explain those days better than ramps through the same days, the best line and the best hinge by
     # shape_evidence (BIC on effective days, two parameters a step; staircase_growth), the forecast continues
     # from the last level by the steps to come (staircase_renewal below; without it at the average climb, the
-    # rise over the window per day). Without it the last step read as a one-off move (flat from the
-    # new level) or the flat days since it as growth that stopped. The band widens, in quadrature, by how far
-    # the steps to come take it, simulated from the series' own gaps and rises (Staircase.widening): the
+    # rise over the window per day). Without the staircase reading the last step read as a one-off move (flat
+    # from the new level) or the flat days since it as growth that stopped. The band widens, in quadrature, by
+    # how far the steps to come take it, simulated from the series' own gaps and rises (Staircase.outlook): the
     # calibration, learnt on other series, cannot know this one steps, nor when its next step is due. The
     # numbers are not tuned: two years (growth_fit_window's), three steps (two could be a move and its
     # follow-up), four weeks between steps (past_window's: a shorter level is a step split in two by noise, or
@@ -397,11 +398,13 @@ class ProphetSettings:
     # simulated from the series' own gaps and rises (Staircase.simulated_rises; the gaps smoothed by
     # Silverman's bandwidth, gap_bandwidth: a few gaps seen say less about the next than their few values),
     # set against the days since its last step, so it stays near the last level while the next step is not due
-    # and takes a step's worth on once it is; the band is those futures' spread around that mean. The average
-    # climb's line rises from the first day alike whether the last step came a week or a whole gap ago. Chosen
-    # offline on the staircases of read blind seeds 2042-2059 (955 series, 180-day WAPE: 3.28% on the line,
-    # 2.98% on the mean, 2.94% on the smoothed mean, 3.05% on the median; the oracle's 2.45%); it adds no
-    # number. False: the average climb's line and Staircase.widening's band.
+    # and rises by a step's worth as the step comes due (over the next gap where it is already overdue); the
+    # band is those futures' spread around that mean. The average climb's line rises from the first day alike
+    # whether the last step came a week or a whole gap ago. Chosen offline on the staircases of read blind seeds
+    # 2042-2059 (955 series, 180-day WAPE: 3.28% on the line, 2.98% on the mean, 2.94% on the smoothed mean,
+    # 3.05% on the median; the oracle's 2.45%); nothing in it is tuned (a smoothed gap is kept to at least half
+    # the shortest seen, only so that it stays positive). False: the average climb's line and
+    # Staircase.widening's band.
     staircase_renewal: bool = True
     # A weekly cycle that grows with the level (traffic: the weekday-weekend ratio holds while it grows) is
     # forecast scaled to the forecast's level where that explains the history better than Prophet's additive
@@ -1699,7 +1702,7 @@ def continued_trend(
     per future day how far the trend's own uncertainty widens the ``interval_width`` band (rows below and
     above, points, added in quadrature): a recent slope carried on undamped because it is steeper than
     anything before it (its standard error, inflated for autocorrelation, times the days ahead, at the band's
-    normal quantile), or a staircase's steps to come (:meth:`Staircase.widening`); 0 where the forecast rests
+    normal quantile), or a staircase's steps to come (:meth:`Staircase.outlook`); 0 where the forecast rests
     on anything else.
 
     Prophet's last trend segment reads a one-off step inside it (a workload moved onto the host) as a ramp,
@@ -1842,7 +1845,8 @@ class Staircase:
         """The rise over the last level ``ahead`` days on, and how far the steps to come take the ``width`` band
         beyond it (:meth:`widening`). ``renewal``: the rise is the mean of the simulated futures, their gaps
         smoothed (:meth:`simulated_rises`), which counts the days since the last step: flat while the next step
-        is not yet due, a whole step's worth once it is overdue. Else the average climb's line, the same every
+        is not yet due, rising by a step's worth as it comes due (over the next gap where it is already
+        overdue). Else the average climb's line, the same every
         day of the interval, and the futures of :meth:`widening`."""
         rises = self.simulated_rises(ahead, seed, smooth=renewal)
         centre = rises.mean(axis=0) if renewal else self.climb * ahead

@@ -709,6 +709,11 @@ def test_prophet_continues_a_staircase_by_the_steps_its_cadence_brings() -> None
     fit = prophet_engine.fit_prophet(days, values, climbing)
     _, widen = prophet_engine.consensus_forecast(fit, days, values, future)
     assert float(widen[1, :30].max()) < 1.0 < float(widen[1, 45:75].min())
+    assert float(widen[1].max()) > 3.0
+    _, around_mean = prophet_engine.consensus_forecast(
+        prophet_engine.fit_prophet(days, values, settings), days, values, future
+    )
+    assert float(np.abs(around_mean).max()) < 1.5
 
 
 def test_a_staircase_on_its_last_level_is_not_read_as_growth_levelling_off() -> None:
