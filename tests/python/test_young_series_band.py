@@ -85,19 +85,28 @@ def _textbook(values: np.ndarray, horizon: int, width: float) -> tuple[np.ndarra
     return intercept + slope * h, intercept + slope * h + half
 
 
+YOUNG_VARS: dict[str, object] = {
+    "forecast_horizon_days": 30,
+    "min_history_days": 180,
+    "young_min_days": 3,
+    "young_trend_days": 90,
+    "young_min_recent_days": 0,
+    "interval_width": 0.8,
+    "forecast_host_limit": None,
+}
+
+
 @pytest.fixture(scope="module")
 def compiled_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The model compiled once (a dbt process) with vars that let a 5-day series through."""
-    variables = {
-        "forecast_horizon_days": 30,
-        "min_history_days": 180,
-        "young_min_days": 3,
-        "young_trend_days": 90,
-        "young_min_recent_days": 0,
-        "interval_width": 0.8,
-        "forecast_host_limit": None,
-    }
-    return _compiled(tmp_path_factory.mktemp("young_band"), variables)
+    """The model compiled once (a dbt process) with vars that let a 5-day series through, the line always
+    continued (young_trend_min_z null): the line's own arithmetic."""
+    return _compiled(tmp_path_factory.mktemp("young_band"), {**YOUNG_VARS, "young_trend_min_z": None})
+
+
+@pytest.fixture(scope="module")
+def gated_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same with the default young_trend_min_z (2): a slope within 2 standard errors of 0 does not go on."""
+    return _compiled(tmp_path_factory.mktemp("young_gated"), YOUNG_VARS)
 
 
 @pytest.mark.parametrize("days", [5, 14, 90])
@@ -146,4 +155,29 @@ def test_news_in_the_last_weeks_stays_in_the_line(compiled_sql: str, shape: str)
     got = _run(compiled_sql, values)
     yhat, upper = _textbook(values, 30, 0.8)
     assert np.allclose(got[:, 0], yhat, atol=1e-9)
+    assert np.allclose(got[:, 1], upper, rtol=1e-6)
+
+
+def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(gated_sql: str) -> None:
+    """The migrated host above (60 level days at 80 after a cut-over): its line's slope is within 2 standard
+    errors (inflated for autocorrelation) of 0, so it is forecast at the level days' mean, every day, in the
+    line's own band (whether it will climb is not known). A ramp of 0.2 a day over 90 days is 20 or more: its
+    line goes on, as with the check off."""
+    rng = np.random.default_rng(7)
+    level = 80.0 + rng.normal(0.0, 1.0, 60)
+    got = _run(gated_sql, np.concatenate([[12.0, 28.0, 41.0, 55.0, 64.0], level]))
+    line, upper = _textbook(level, 30, 0.8)
+    x = np.arange(-59, 1, dtype=float)
+    slope = np.polyfit(x, level, 1)[0]
+    residuals = level - np.polyval(np.polyfit(x, level, 1), x)
+    r = float(np.clip(np.corrcoef(residuals[1:], residuals[:-1])[0, 1], 0.0, 0.9))
+    error = np.sqrt(residuals @ residuals / 58 / ((x - x.mean()) ** 2).sum() * (1 + r) / (1 - r))
+    assert abs(slope) < 2.0 * error
+    assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
+    assert np.allclose(got[:, 1] - got[:, 0], upper - line, rtol=1e-6)
+    assert not np.allclose(line, level.mean(), atol=1e-3)  # the line would have moved off the level
+    ramp = 40.0 + 0.2 * np.arange(90) + np.random.default_rng(90).normal(0.0, 1.5, 90)
+    got = _run(gated_sql, ramp)
+    line, upper = _textbook(ramp, 30, 0.8)
+    assert np.allclose(got[:, 0], line, atol=1e-9)
     assert np.allclose(got[:, 1], upper, rtol=1e-6)
