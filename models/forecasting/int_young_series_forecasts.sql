@@ -19,13 +19,17 @@
     was. A series of fewer than 10 days keeps every day (so few cannot say which is out of line); null: every
     day enters the fit.
 
-    The slope goes on only where it is significant: more than young_trend_min_z standard errors (the
-    slope's, inflated for autocorrelation as below) from 0. Else the forecast is the level of the fitted days
-    (their mean, where the line passes at their mean day): a migrated host runs level, and a slope read from a
-    few noisy weeks of a level drifts a few points up or down over the horizon by chance (on the migrated hosts
-    of read blind seeds 2042-2059, 53 of 812 slopes passed 2 standard errors, about as many as chance gives,
-    and the level's 180-day WAPE was 2.28% against the line's 2.93%). The band keeps the slope's uncertainty
-    around that level: the series is young, and whether it will climb is not known. null: always the line.
+    The slope goes on only where it is significant, more than young_trend_min_z standard errors (the slope's,
+    inflated for autocorrelation as below) from 0, or where the level would not explain the last 28 days:
+    their mean lies outside the level's own one-day band (t * s * sqrt(1 + 1/n)). Else the forecast is the level
+    of the fitted days (their mean, where the line passes at their mean day): a migrated host runs level, and a
+    slope read from a few noisy weeks of a level drifts a few points up or down over the horizon by chance (on
+    the migrated hosts' series of read blind seeds 2042-2059, 53 of 812 slopes passed 2 standard errors, a few
+    more than chance's 40 or so, and the level's 180-day WAPE was 2.28% against the line's 2.93%). The second
+    test keeps a ramp of the last weeks: a level for 70 days, then 1.5 points a day for 20, fits a line so
+    badly that the residuals' persistence inflates the slope's error past the bar (1.9 standard errors), yet
+    its last weeks sit far above the 90 days' mean. The band keeps the slope's uncertainty around that level:
+    the series is young, and whether it will climb is not known. null: always the line.
 
     Band: the regression's own prediction interval, yhat +- t * s * sqrt(1 + 1/n + (h - mean_x)^2 / Sxx * k),
     t the Student t quantile of interval_width with n - 2 degrees of freedom, s the residual standard
@@ -217,6 +221,7 @@ fits as (
         regr_intercept(y, x) filter (where is_fitted) as intercept,
         avg(x) filter (where is_fitted) as mean_x,
         avg(y) filter (where is_fitted) as mean_y,
+        avg(y) filter (where is_fitted and x > -28) as recent_mean,
         regr_sxx(y, x) filter (where is_fitted) as sxx
 
     from fitted_points
@@ -305,8 +310,8 @@ usable as (
 
 ),
 
--- The slope goes on where it is significant; else the level of the fitted days (their mean: the line at their
--- mean day).
+-- The slope goes on where it is significant or the level does not explain the last 28 days (their mean outside
+-- its one-day band); else the level of the fitted days (their mean: the line at their mean day).
 gated as (
 
     select
@@ -314,7 +319,8 @@ gated as (
         {%- if min_z is none %}
             true as is_sloped
         {%- else %}
-            abs(slope) > {{ min_z }} * slope_error as is_sloped
+            abs(slope) > {{ min_z }} * slope_error
+            or abs(coalesce(recent_mean, mean_y) - mean_y) > t_quantile * residual_sd * sqrt(1 + 1 / n) as is_sloped
         {%- endif %}
 
     from usable

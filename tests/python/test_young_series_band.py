@@ -162,7 +162,9 @@ def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(ga
     """The migrated host above (60 level days at 80 after a cut-over): its line's slope is within 2 standard
     errors (inflated for autocorrelation) of 0, so it is forecast at the level days' mean, every day, in the
     line's own band (whether it will climb is not known). A ramp of 0.2 a day over 90 days is 20 or more: its
-    line goes on, as with the check off."""
+    line goes on, as with the check off. So does a ramp of the last 20 of 90 days (1.5 a day after 70 level days):
+    the line fits it so badly that its residuals' persistence puts the slope under 2 standard errors, but the
+    last 28 days' mean lies far outside the level's one-day band, so the level would not explain them."""
     rng = np.random.default_rng(7)
     level = 80.0 + rng.normal(0.0, 1.0, 60)
     got = _run(gated_sql, np.concatenate([[12.0, 28.0, 41.0, 55.0, 64.0], level]))
@@ -181,3 +183,13 @@ def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(ga
     line, upper = _textbook(ramp, 30, 0.8)
     assert np.allclose(got[:, 0], line, atol=1e-9)
     assert np.allclose(got[:, 1], upper, rtol=1e-6)
+    days = np.arange(90)
+    late = 60.0 + np.where(days >= 70, 1.5 * (days - 69), 0.0) + np.random.default_rng(11).normal(0.0, 1.0, 90)
+    x = np.arange(-89, 1, dtype=float)
+    fitted = np.polyval(np.polyfit(x, late, 1), x)
+    r = float(np.clip(np.corrcoef((late - fitted)[1:], (late - fitted)[:-1])[0, 1], 0.0, 0.9))
+    error = np.sqrt((late - fitted) @ (late - fitted) / 88 / ((x - x.mean()) ** 2).sum() * (1 + r) / (1 - r))
+    assert abs(np.polyfit(x, late, 1)[0]) < 2.0 * error  # the slope alone would not go on
+    got = _run(gated_sql, late)
+    line, upper = _textbook(late, 30, 0.8)
+    assert np.allclose(got[:, 0], line, atol=1e-9) and got[0, 0] > late.mean() + 5.0
