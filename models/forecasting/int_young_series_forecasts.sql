@@ -296,9 +296,8 @@ usable as (
             79 * power(band_quantile.z, 9) + 776 * power(band_quantile.z, 7) + 1482 * power(band_quantile.z, 5)
             - 1920 * power(band_quantile.z, 3) - 945 * band_quantile.z
         ) / 92160 / power(fits.n - 2, 4) as t_quantile,
-        -- The slope's standard error, inflated for lag-1 autocorrelated residuals.
-        noise.residual_sd / sqrt(fits.sxx)
-        * sqrt((1 + noise.lag1_correlation) / (1 - noise.lag1_correlation)) as slope_error
+        -- The slope's variance inflation under lag-1 autocorrelated residuals.
+        (1 + noise.lag1_correlation) / (1 - noise.lag1_correlation) as slope_inflation
 
     from fits
     inner join noise
@@ -319,7 +318,8 @@ gated as (
         {%- if min_z is none %}
             true as is_sloped
         {%- else %}
-            abs(slope) > {{ min_z }} * slope_error
+            -- the slope's standard error: residual_sd / sqrt(sxx), inflated
+            abs(slope) > {{ min_z }} * residual_sd / sqrt(sxx) * sqrt(slope_inflation)
             or abs(coalesce(recent_mean, mean_y) - mean_y) > t_quantile * residual_sd * sqrt(1 + 1 / n) as is_sloped
         {%- endif %}
 
@@ -339,8 +339,7 @@ days as (
         end as trend_value,
         gated.t_quantile * gated.residual_sd * sqrt(
             1 + 1 / gated.n
-            + power(horizon_days.h - gated.mean_x, 2) / gated.sxx
-            * (1 + gated.lag1_correlation) / (1 - gated.lag1_correlation)
+            + power(horizon_days.h - gated.mean_x, 2) / gated.sxx * gated.slope_inflation
         ) as half_width,
         gated.n,
         gated.left_out_days,

@@ -1846,10 +1846,11 @@ class Staircase:
         beyond it (:meth:`widening`). ``renewal``: the rise is the mean of the simulated futures, their gaps
         smoothed (:meth:`simulated_rises`), which counts the days since the last step: flat while the next step
         is not yet due, rising by a step's worth as it comes due (over the next gap where it is already
-        overdue). Else the average climb's line, the same every day of the interval, and the futures of
-        :meth:`widening`."""
-        rises = self.simulated_rises(ahead, seed, smooth=renewal)
-        centre = rises.mean(axis=0) if renewal else self.climb * ahead
+        overdue). Else the average climb's line, the same every day of the interval, and :meth:`widening`."""
+        if not renewal:
+            return self.climb * ahead, self.widening(ahead, width, seed)
+        rises = self.simulated_rises(ahead, seed, smooth=True)
+        centre = rises.mean(axis=0)
         return centre, self._spread(rises, centre, width)
 
     def widening(self, ahead: np.ndarray, width: float, seed: int, futures: int = 256) -> np.ndarray:
