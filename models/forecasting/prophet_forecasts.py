@@ -32,6 +32,7 @@ def model(dbt, session):
         "prophet_sharp_seasons": dbt.config.meta_get("prophet_sharp_seasons"),
         "prophet_sharp_season_order": dbt.config.meta_get("prophet_sharp_season_order"),
         "prophet_growing_seasons": dbt.config.meta_get("prophet_growing_seasons"),
+        "prophet_season_size_own_base": dbt.config.meta_get("prophet_season_size_own_base"),
         "prophet_wander_damping": dbt.config.meta_get("prophet_wander_damping"),
         "prophet_wandering_levels": dbt.config.meta_get("prophet_wandering_levels"),
         "prophet_wander_model_floor": dbt.config.meta_get("prophet_wander_model_floor"),

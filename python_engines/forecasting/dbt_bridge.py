@@ -230,6 +230,7 @@ PROPHET_FLAG_VARS = {
     "prophet_slow_compounding": "slow_compounding",
     "prophet_sharp_seasons": "sharp_seasons",
     "prophet_growing_seasons": "growing_seasons",
+    "prophet_season_size_own_base": "season_size_own_base",
     "prophet_wander_damping": "wander_damping",
     "prophet_wandering_levels": "wandering_levels",
     "prophet_wander_model_floor": "wander_model_floor",

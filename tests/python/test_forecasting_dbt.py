@@ -163,6 +163,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_slow_compounding", "slow_compounding"),
         ("prophet_sharp_seasons", "sharp_seasons"),
         ("prophet_growing_seasons", "growing_seasons"),
+        ("prophet_season_size_own_base", "season_size_own_base"),
         ("prophet_wander_damping", "wander_damping"),
         ("prophet_wandering_levels", "wandering_levels"),
         ("prophet_wander_model_floor", "wander_model_floor"),
