@@ -1615,12 +1615,12 @@ class SeasonSizes:
 def season_sizes(
     fit: ProphetFit, days: np.ndarray, y: np.ndarray, agreement: float | Literal["read"] | None = "read"
 ) -> SeasonSizes | None:
-    """The history less its weekly term regressed on its base (each 365-day block's level and slope, and
-    Prophet's trend; with ``season_size_own_base`` only where that trend lowers the BIC by ``shape_evidence``)
-    and the yearly term at one size, then at a size that is a line in years. Only for a season every pair
-    of consecutive years agrees on strongly (:func:`yearly_agreement` at ``yearly_strong_agreement``) over two
-    years of history or more; None otherwise. The covariance is least squares' on effective days (the days'
-    residuals are autocorrelated: :func:`_effective_days`)."""
+    """The history less its weekly term regressed on its base and the yearly term at one size, then at a size
+    that is a line in years (:func:`sizes_on_base`, the base each 365-day block's level and slope and, where it
+    earns its place, Prophet's trend). Only for a season every pair of consecutive years agrees on strongly
+    (:func:`yearly_agreement` at ``yearly_strong_agreement``) over two years of history or more; None otherwise.
+    The covariance is least squares' on effective days (the days' residuals are autocorrelated:
+    :func:`_effective_days`)."""
     s = fit.settings
     if s.yearly_order <= 0 or (days[-1] - days[0]).astype(np.int64) < 730:
         return None
@@ -1631,26 +1631,33 @@ def season_sizes(
         agreement = season_agreement(days, y, s)
     if agreement is None or agreement < s.yearly_strong_agreement:
         return None
-    seasonal_part = y - weekly_term(fit, days)
+    return sizes_on_base(fit.trend(days) * fit.y_scale, season, days, y - weekly_term(fit, days), s)
+
+
+def sizes_on_base(
+    trend: np.ndarray, season: np.ndarray, days: np.ndarray, values: np.ndarray, settings: ProphetSettings
+) -> SeasonSizes:
+    """``values`` (the history less its weekly term) regressed on a base and ``season`` (the yearly term, in
+    points) at one size, then at a size that is a line in years (:func:`season_sizes`). The base: each 365-day
+    block's own level and slope, and ``trend`` (Prophet's, free size). A season that grows raises its year's mean
+    too, which the blocks take up; a trend that bends (a ramp, a step), read as one line instead, left an error
+    the growing season took up (a season of one size, read as shrinking by 40% a year, was forecast almost flat).
+    But Prophet fits its trend beside a season of one size, so where the season grows its changepoints rise into
+    each year's top and that trend took up part of the growth: with ``season_size_own_base`` the trend stays in
+    the base only where it lowers the BIC (on effective days) by ``shape_evidence``."""
     years = (days - days[-1]).astype(np.float64) / 365.25
-    # The base: each 365-day block's own level and slope, and Prophet's trend (free size). A season that grows
-    # raises its year's mean too, which the blocks take up; a trend that bends (a ramp, a step), read as one line
-    # instead, left an error the growing season took up (a season of one size, read as shrinking by 40% a year,
-    # was forecast almost flat). But Prophet fits its trend beside a season of one size, so where the season
-    # grows its changepoints rise into each year's top and that trend took up part of the growth: with
-    # season_size_own_base the trend stays in the base only where it lowers the BIC by shape_evidence.
     block = (days[-1] - days).astype(np.int64) // 365
     blocks = []
     for b in np.unique(block):
         inside = (block == b).astype(np.float64)
         blocks += [inside, (years - years[block == b].mean()) * inside]
-    with_trend = _size_regression([fit.trend(days) * fit.y_scale, *blocks], season, years, seasonal_part)
-    if not s.season_size_own_base:
+    with_trend = _size_regression([trend, *blocks], season, years, values)
+    if not settings.season_size_own_base:
         return with_trend
-    own = _size_regression(blocks, season, years, seasonal_part)
+    own = _size_regression(blocks, season, years, values)
     n_eff = _effective_days(days.size)
     trend_gain = _bic(own.grown_sse, n_eff, own.columns) - _bic(with_trend.grown_sse, n_eff, with_trend.columns)
-    return with_trend if trend_gain > s.shape_evidence else own
+    return with_trend if trend_gain > settings.shape_evidence else own
 
 
 def _size_regression(base: list[np.ndarray], season: np.ndarray, years: np.ndarray, values: np.ndarray) -> SeasonSizes:
