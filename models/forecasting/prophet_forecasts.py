@@ -26,6 +26,7 @@ def model(dbt, session):
         "prophet_since_step": dbt.config.meta_get("prophet_since_step"),
         "prophet_staircase": dbt.config.meta_get("prophet_staircase"),
         "prophet_staircase_renewal": dbt.config.meta_get("prophet_staircase_renewal"),
+        "prophet_staircase_many_steps": dbt.config.meta_get("prophet_staircase_many_steps"),
         "prophet_level_cycle": dbt.config.meta_get("prophet_level_cycle"),
         "prophet_cycle_in_trend": dbt.config.meta_get("prophet_cycle_in_trend"),
         "prophet_slow_compounding": dbt.config.meta_get("prophet_slow_compounding"),

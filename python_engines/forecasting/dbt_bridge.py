@@ -225,6 +225,7 @@ PROPHET_FLAG_VARS = {
     "prophet_since_step": "since_step",
     "prophet_staircase": "staircase",
     "prophet_staircase_renewal": "staircase_renewal",
+    "prophet_staircase_many_steps": "staircase_many_steps",
     "prophet_level_cycle": "level_cycle",
     "prophet_cycle_in_trend": "cycle_in_trend",
     "prophet_slow_compounding": "slow_compounding",

@@ -403,6 +403,14 @@ class ProphetSettings:
     staircase: bool = True
     staircase_window: int = 730
     staircase_min_steps: int = 3
+    # ... where its levels beat ramps through the same breaks by shape_evidence, whether or not they also beat the
+    # best line and the best hinge: a staircase of many small steps (a dozen of 3-5 points every 6-10 weeks) costs
+    # two parameters a step, so a line describes it about as well, and before session 48 it was then no staircase
+    # and its last step read as a one-off move, forecast flat. Its steps to come carry on as the line would. On
+    # read blind seeds 2057-2062 and 2066-2068 (offline, the 576 staircase-family series): 24 more read, staircase
+    # WAPE 2.99% -> 2.96%, one breach the oracle gave 1.0 (a 13-step staircase at 91) forecast at 99 instead of 92;
+    # no series of the other families read so. False: levels must beat the best line and hinge too.
+    staircase_many_steps: bool = True
     # ... and where the next step is due counts (a renewal reading): the forecast is the mean of futures
     # simulated from the series' own gaps and rises (Staircase.simulated_rises; the gaps smoothed by
     # Silverman's bandwidth, gap_bandwidth: a few gaps seen say less about the next than their few values),
@@ -2053,8 +2061,9 @@ def staircase_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) ->
     - an interval under way longer than twice the longest gap between steps: the steps have stopped;
     - levels that do not explain the days better, by ``shape_evidence`` (BIC on effective days; each step
       counts two parameters, the first level one), than ramps through the same days (a line bending at every
-      break: growth that speeds up or levels off, read as levels, is fitted as well or better by it), and
-      than the best line and the best hinge (a ramp read as levels needs many steps and loses to its line).
+      break: growth that speeds up or levels off, read as levels, is fitted as well or better by it), and,
+      without ``staircase_many_steps``, than the best line and the best hinge (a ramp read as levels needs many
+      steps and loses to its line; so does a staircase of many small steps, whose line its steps follow).
     """
     window = x > -settings.staircase_window
     xw, vw = x[window], v[window]
@@ -2080,7 +2089,8 @@ def staircase_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) ->
     ramps = _bic(_polyline_sse(xw, vw, starts), n_eff, cuts.size + 2)
     if _bic(sse, n_eff, params) >= ramps - settings.shape_evidence:
         return None
-    if _evidence_over_line_and_hinge(xw, vw, sse, params=params) <= settings.shape_evidence:
+    line_check = not settings.staircase_many_steps
+    if line_check and _evidence_over_line_and_hinge(xw, vw, sse, params=params) <= settings.shape_evidence:
         return None
     span = float(xw[-1] - xw[0]) + 1.0
     return Staircase(starts=starts, levels=levels, climb=float(levels[-1] - levels[0]) / span)

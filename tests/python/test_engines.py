@@ -597,6 +597,23 @@ def test_staircase_growth_reads_steps_not_ramps_curves_moves_or_wandering() -> N
         assert prophet_engine.staircase_growth(x, values, settings) is None
 
 
+def test_a_staircase_of_many_small_steps_is_read_though_a_line_fits_it_as_well() -> None:
+    """Steps up of 3 points every 52 days (14 in the last two years), in AR(1) noise of 1: the levels beat ramps
+    through the same breaks, but at two parameters a step they do not beat the best line by shape_evidence, so
+    with that test (``staircase_many_steps`` off) no staircase is read on any of six draws and the last step
+    goes on as a one-off move. Read as a staircase it climbs 3/52 a day, as the line would."""
+    x = np.arange(-1094, 1, dtype=np.float64)
+    steps = -1074.0 + np.arange(52.0, 1094.0, 52.0)
+    level = 20.0 + 3.0 * (x[:, None] >= steps[None, :]).sum(axis=1)
+    settings = ProphetSettings()
+    line_checked = replace(settings, staircase_many_steps=False)
+    for seed in range(6):
+        values = level + _ar_noise(np.random.default_rng(seed), x.size, 1.0)
+        stairs = prophet_engine.staircase_growth(x, values, settings)
+        assert stairs is not None and stairs.climb == pytest.approx(3.0 / 52.0, rel=0.1), seed
+        assert prophet_engine.staircase_growth(x, values, line_checked) is None, seed
+
+
 def test_a_short_level_split_off_by_noise_does_not_hide_a_staircase() -> None:
     """Steps of 7 points every 100 days, one of them followed 20 days later by a shift of 2 points more (a
     noisy step read as two): the 20-day level joins its nearer neighbour, and the staircase is read, climbing
