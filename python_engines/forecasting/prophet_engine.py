@@ -389,8 +389,9 @@ class ProphetSettings:
     # every one up, past_window days or more apart (a shorter level between two shifts joins its neighbour
     # nearer its mean first: _merged_short_levels; a fall that does not clear shape_evidence as two levels
     # against one joins its two levels: _merged_weak_falls), the last no more than twice the longest gap ago, whose
-    # levels explain those days better than ramps through the same days, the best line and the best hinge by
-    # shape_evidence (BIC on effective days, two parameters a step; staircase_growth), the forecast continues
+    # levels explain those days better than ramps through the same days (and, without staircase_many_steps, the
+    # best line and the best hinge) by shape_evidence (BIC on effective days, two parameters a step;
+    # staircase_growth), the forecast continues
     # from the last level by the steps to come (staircase_renewal below; without it at the average climb, the
     # rise over the window per day). Without the staircase reading the last step read as a one-off move (flat
     # from the new level) or the flat days since it as growth that stopped. The band widens, in quadrature, by
