@@ -11,5 +11,8 @@ def model(dbt, session):
         min_evidence=optional_float(dbt.config.meta_get("growth_upside_min_evidence")),
         interval_width=float(dbt.config.meta_get("interval_width")),
         staircase=flag_var("prophet_staircase", dbt.config.meta_get("prophet_staircase")),
+        staircase_many_steps=flag_var(
+            "prophet_staircase_many_steps", dbt.config.meta_get("prophet_staircase_many_steps")
+        ),
     )
     return upside_table(dbt.ref("processed_data"), windows.history_end, settings)

@@ -97,6 +97,9 @@ class UpsideSettings:
     # A history that grew in steps (Prophet's staircase test over the read days, var prophet_staircase) gets no
     # curve: its latest step reads as compounding over the window, and Prophet forecasts its steps to come.
     staircase: bool = True
+    # ... its levels beating ramps through the same breaks whether or not they beat the line (var
+    # prophet_staircase_many_steps, ProphetSettings.staircase_many_steps): the same reading as Prophet's.
+    staircase_many_steps: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.interval_width < 1.0:
@@ -128,6 +131,7 @@ class UpsideSettings:
             doubling_days=self.doubling_days,
             growth_fit_window=self.fit_window_days,
             growth_fit_tolerance=self.fit_tolerance,
+            staircase_many_steps=self.staircase_many_steps,
         )
 
 

@@ -264,14 +264,15 @@ class ProphetSettings:
     # growing_season_evidence: growing_season), the yearly term is forecast at the size that line reaches on each
     # future day. The agreement is the sharp seasons' own. False: the fitted season's size.
     growing_seasons: bool = True
-    # The base a season's size is regressed over (season_sizes): each 365-day block's own level and slope alone,
-    # not Prophet's trend as well. Prophet fits its trend beside a season of one size, so where the season grows
-    # its changepoints rise into each year's top and that trend took up part of the growth: on read blind seeds
-    # 2042-2053 (offline, the 768 annual-peak series, the point forecast's top over days 1-90 against the oracle's
-    # median) the top was forecast 0.97 points under on average with that trend in the base, 0.72 without; 28 of
-    # the 46 that crossed 95 forecast at 95 or more instead of 22, one that did not either way; the blocks alone
-    # still take up a ramp or a step inside a year (the steady seasons of the growing-season test). False: Prophet's
-    # trend in the base too.
+    # The base a season's size is regressed over (sizes_on_base): each 365-day block's own level and slope, and
+    # Prophet's trend only where it lowers the BIC by shape_evidence. Prophet fits its trend beside a season of one
+    # size, so where the season grows its changepoints rise into each year's top and that trend took up part of
+    # the growth: on read blind seeds 2042-2053 (offline, the 768 annual-peak series, the point forecast's top
+    # over days 1-90 against the oracle's median) the top was forecast 0.97 points under on average with that
+    # trend always in the base, 0.73 with it there only where it earns its place; 28 of the 46 that crossed 95
+    # forecast at 95 or more instead of 22, one that did not either way. The blocks alone cannot take up a step
+    # or a ramp inside a year (a steady season read as shrinking 21% a year): there the trend earns its place
+    # and stays. False: Prophet's trend always in the base.
     season_size_own_base: bool = True
     # The bar a growing season must clear, in BIC: 0 is "at least as likely as one size". Three seasons give the
     # size line few looks: busy seasons growing 0-10% a year cleared shape_evidence (10, the bar until session
@@ -1576,8 +1577,8 @@ def growing_season(
     fit: ProphetFit, days: np.ndarray, y: np.ndarray, agreement: float | Literal["read"] | None = "read"
 ) -> SeasonGrowth | None:
     """How the size of ``fit``'s yearly term changes with time, where it does: the history less its weekly
-    term, regressed on its trend (Prophet's, and each 365-day block's level and slope) and the yearly term
-    times a line in years (size and growth), must beat the same regression at one size by
+    term, regressed on its base (:func:`sizes_on_base`) and the yearly term times a line in years (size and
+    growth), must beat the same regression at one size by
     ``growing_season_evidence`` (BIC on effective days; ``shape_evidence`` when None). Only for a season every
     pair of consecutive years agrees on strongly (:func:`yearly_agreement` at ``yearly_strong_agreement``: a
     one-off ramp the yearly term soaked up is no season to grow) over two years of history or more. None
@@ -2064,7 +2065,8 @@ def staircase_growth(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) ->
       counts two parameters, the first level one), than ramps through the same days (a line bending at every
       break: growth that speeds up or levels off, read as levels, is fitted as well or better by it), and,
       without ``staircase_many_steps``, than the best line and the best hinge (a ramp read as levels needs many
-      steps and loses to its line; so does a staircase of many small steps, whose line its steps follow).
+      steps and loses to its line, but it loses to the ramps already; so does a staircase of many small steps,
+      whose steps follow its line).
     """
     window = x > -settings.staircase_window
     xw, vw = x[window], v[window]

@@ -587,14 +587,15 @@ def test_staircase_growth_reads_steps_not_ramps_curves_moves_or_wandering() -> N
     assert stairs.climb == pytest.approx(5.0 / 90.0, rel=0.25)
     assert stairs.level == pytest.approx(30.0 + 5.0 * 12, abs=1.0)
     assert np.all(np.diff(stairs.levels) > 0.0) and stairs.starts.size >= settings.staircase_min_steps
-    noise = _ar_noise(np.random.default_rng(8), n, 1.0)
-    line = 30.0 + (5.0 / 90.0) * (x + n) + noise
-    s_curve = 30.0 + 40.0 / (1.0 + np.exp(-(x + 400.0) / 60.0)) + noise
-    move = 40.0 + 20.0 * (x > -200.0) + noise
-    up_and_down = 50.0 + 5.0 * np.where((x // 120) % 2 == 0, 1.0, 0.0) + 0.005 * x + noise
-    ramp_in = 40.0 + 20.0 * np.clip((x + 200.0) / 45.0, 0.0, 1.0) + noise  # a move that took 45 days
-    for values in (line, s_curve, move, up_and_down, ramp_in):
-        assert prophet_engine.staircase_growth(x, values, settings) is None
+    for seed in range(8, 12):  # several draws: only the ramps test stands between these and a staircase
+        noise = _ar_noise(np.random.default_rng(seed), n, 1.0)
+        line = 30.0 + (5.0 / 90.0) * (x + n) + noise
+        s_curve = 30.0 + 40.0 / (1.0 + np.exp(-(x + 400.0) / 60.0)) + noise
+        move = 40.0 + 20.0 * (x > -200.0) + noise
+        up_and_down = 50.0 + 5.0 * np.where((x // 120) % 2 == 0, 1.0, 0.0) + 0.005 * x + noise
+        ramp_in = 40.0 + 20.0 * np.clip((x + 200.0) / 45.0, 0.0, 1.0) + noise  # a move that took 45 days
+        for values in (line, s_curve, move, up_and_down, ramp_in):
+            assert prophet_engine.staircase_growth(x, values, settings) is None, seed
 
 
 def test_a_staircase_of_many_small_steps_is_read_though_a_line_fits_it_as_well() -> None:
