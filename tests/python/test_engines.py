@@ -1152,6 +1152,32 @@ def test_a_growing_seasons_size_is_not_shared_with_prophets_trend() -> None:
     assert prophet_engine.sizes_on_base(step, season, days, stepped, settings).columns == shared.columns
 
 
+def test_a_small_seasons_size_keeps_prophets_trend_in_its_base() -> None:
+    """A default-fleet cpu series (seed 42, tests/python/fixtures) whose yearly term spans 10.6 points over
+    noise of about 2.3, fitted up to the backtest cut: on the years' own base its season read as shrinking 41%
+    a year and cleared the growth bar, and the backtest's WAPE (September-December) was 18.7%, twice the 9.9%
+    with Prophet's trend in the base, where the season is one size. Its range is under
+    ``season_own_base_min_ratio`` times its noise, so the trend stays in the base."""
+    days, values = fixture_points("dna_small_season_cpu")
+    train = days <= np.datetime64("2025-08-31")
+    history, fitted_days, ahead, actual = values[train], days[train], days[~train], values[~train]
+    fit = prophet_engine.sharper_season(
+        prophet_engine.fit_prophet(fitted_days, history, ProphetSettings()), fitted_days, history
+    )
+
+    def wape(settings: ProphetSettings) -> float:
+        chosen = replace(fit, settings=settings)
+        yhat = prophet_engine.consensus_forecast(chosen, fitted_days, history, ahead)[0]
+        return float(np.abs(yhat - actual).sum() / actual.sum())
+
+    own = replace(fit.settings, season_own_base_min_ratio=0.0)
+    grown = prophet_engine.season_sizes(replace(fit, settings=own), fitted_days, history).growth(own)
+    assert grown is not None and grown.growth < -0.3
+    assert prophet_engine.season_sizes(fit, fitted_days, history).growth(fit.settings) is None
+    assert wape(fit.settings) == pytest.approx(wape(replace(fit.settings, season_size_own_base=False)))
+    assert wape(fit.settings) < 0.11 and wape(own) > 1.5 * wape(fit.settings)
+
+
 def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
     """A busy season of +40 points at its top, every year: fitted with 10 yearly terms or more its forecast top
     is within 4 points of the truth's; five terms round it 6 or more points lower. A one-off ramp (no two years
