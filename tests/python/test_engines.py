@@ -547,8 +547,13 @@ def test_prophet_continues_the_level_since_an_old_step_down() -> None:
 
 
 def _since_step(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> tuple[float | None, float | None]:
+    reading = _since_step_reading(x, v, settings)
+    return (None, None) if reading is None else (reading.level, reading.slope)
+
+
+def _since_step_reading(x: np.ndarray, v: np.ndarray, settings: ProphetSettings) -> prophet_engine.SinceStep | None:
     whole = prophet_engine.recent_trend(x, v, settings.shape_evidence)
-    return prophet_engine.line_since_step(x, v, whole, settings) or (None, None)
+    return prophet_engine.line_since_step(x, v, whole, settings)
 
 
 def test_line_since_step_is_flat_unless_the_days_since_climb() -> None:
@@ -565,6 +570,30 @@ def test_line_since_step_is_flat_unless_the_days_since_climb() -> None:
     assert _since_step(x, recent, settings) == (None, None)
     line = 30.0 + 0.02 * x + _ar_noise(np.random.default_rng(3), n, 1.2)
     assert _since_step(x, line, settings) == (None, None)
+
+
+def test_a_level_since_a_step_starts_from_last_weeks_it_does_not_explain() -> None:
+    """A disk from read blind seed 2075 (sf2075-0097, tests/python/fixtures) that stepped to a level it wanders
+    around, and sat at 95-100 for its last three weeks; the truth stayed at 97-99 for weeks, then fell back to
+    about 86 by day 90. The flat level since the step (88) does not explain the last 28 days, so the forecast
+    starts from them and drifts back to it at the weekly means' own pace: over 95 on day 1, within a point of
+    the truth there, against under 90 at the flat level (``since_step_recent_pull`` off). A level that holds
+    since its step keeps its flat level."""
+    days, values = fixture_points("wander_after_step_disk")
+    future = days[-1] + np.arange(1, 91)
+    truth_start, truth_day_90 = 97.1, 85.4
+    fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, ProphetSettings()), days, values)
+    flat = replace(fit, settings=replace(fit.settings, since_step_recent_pull=False))
+    pulled_yhat = prophet_engine.consensus_forecast(fit, days, values, future)[0]
+    flat_yhat = prophet_engine.consensus_forecast(flat, days, values, future)[0]
+    assert pulled_yhat[0] > 95.0 > flat_yhat.max() + 5.0
+    assert abs(pulled_yhat[0] - truth_start) < 1.0 and abs(pulled_yhat[-1] - truth_day_90) < 6.0
+    assert pulled_yhat[-7:].mean() < pulled_yhat[:7].mean() - 3.0  # drifting back
+    n = 700
+    x = (np.arange(n) - (n - 1)).astype(float)
+    held = _since_step_reading(x, _stepped(np.random.default_rng(1), n, 56.0, 41.0, 150), ProphetSettings())
+    assert held is not None and held.gap == 0.0
+    np.testing.assert_allclose(held.at(np.array([1.0, 90.0])), held.level)
 
 
 def _staircase(rng: np.random.Generator, n: int, start: float, rise: float, gap: int, noise: float = 1.0) -> np.ndarray:
