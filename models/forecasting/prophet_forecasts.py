@@ -24,6 +24,7 @@ def model(dbt, session):
         "recent_slope_uncertainty": dbt.config.meta_get("recent_slope_uncertainty"),
         "prophet_residual_autocorrelation": dbt.config.meta_get("prophet_residual_autocorrelation"),
         "prophet_since_step": dbt.config.meta_get("prophet_since_step"),
+        "prophet_since_step_recent_pull": dbt.config.meta_get("prophet_since_step_recent_pull"),
         "prophet_staircase": dbt.config.meta_get("prophet_staircase"),
         "prophet_staircase_renewal": dbt.config.meta_get("prophet_staircase_renewal"),
         "prophet_staircase_many_steps": dbt.config.meta_get("prophet_staircase_many_steps"),

@@ -314,10 +314,10 @@ class ProphetSettings:
     # (wander_level_weeks) and drifts back to the weekly means' own level at their AR(1) pace only where that
     # coefficient is told from 1 (Dickey-Fuller t under wander_unit_root_t, the 5% critical value with a constant;
     # None: always); the band widens by the quantiles of that forecast's own misses, week by week ahead, over the
-    # history. Prophet's last segment had
-    # carried a wander's latest leg on for 180 days with a band a few points wide. The ratios were chosen on read
-    # blind seeds 2010-2015 (offline, on raw weekly means: 144 of 168 wandering series pass, 31 of 192 autoscaled
-    # pools and no series of another family, none of seen seeds 203 and 1028's). False: off.
+    # history. Prophet's last segment had carried a wander's latest leg on for 180 days with a band a few points
+    # wide. The ratios were chosen on read blind seeds 2010-2015 (offline, on raw weekly means: 144 of 168 wandering
+    # series pass, 31 of 192 autoscaled pools and no series of another family, none of seen seeds 203 and 1028's).
+    # False: off.
     wandering_levels: bool = True
     wander_min_variance_ratio: float = 0.6
     wander_min_line_loss: float = 1.2
@@ -395,7 +395,7 @@ class ProphetSettings:
     # (fresh blind 2075, oracle chance 1.0, missed). Offline on read blind seeds 2042-2047 (every series with 400
     # observed days, 9,312) it applies to 7 (3 wandering, 2 calm, 2 autoscaled): WAPE over days 1-30 8.9% ->
     # 4.3%, days 1-180 8.1% -> 7.4% (the last weeks' level held flat instead: 4.8% and 10.5%; Prophet's trend:
-    # 13.1% over 180 days). False: the flat level.
+    # 13.1% over 180 days). False: the flat level (var prophet_since_step_recent_pull).
     since_step_recent_pull: bool = True
     # When the yearly term is dropped and the joint fit without it misses the last recent_window days by
     # yearly_refit_min_gap points or more on average, the model is fitted again without the term (the trend had
@@ -1344,8 +1344,8 @@ def wandering_level(
     persistence = float(np.clip(coefficient, 0.0, 1.0)) if reverts else 1.0
     centre = float(intercept / (1.0 - coefficient)) if persistence < 1.0 else float(weeks.mean())
     totals = np.concatenate([[0.0], np.cumsum(weeks)])
-    origins = np.arange(WANDER_LEVEL_WEEKS, weeks.size)  # weeks seen before the origin: 0..origin-1
     span = settings.wander_level_weeks
+    origins = np.arange(max(WANDER_LEVEL_WEEKS, span), weeks.size)  # weeks seen before the origin: 0..origin-1
     levels = (totals[origins] - totals[origins - span]) / span
     quantiles = [(1.0 - settings.interval_width) / 2.0, (1.0 + settings.interval_width) / 2.0]
     misses = np.zeros((2, horizon_weeks))

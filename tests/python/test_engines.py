@@ -1230,6 +1230,13 @@ def test_a_small_seasons_size_keeps_prophets_trend_in_its_base() -> None:
         yhat = prophet_engine.consensus_forecast(chosen, fitted_days, history, ahead)[0]
         return float(np.abs(yhat - actual).sum() / actual.sum())
 
+    season = prophet_engine.yearly_term(fit, fitted_days)
+    values = history - prophet_engine.weekly_term(fit, fitted_days)
+    trend = fit.trend(fitted_days) * fit.y_scale
+    shared = replace(fit.settings, season_size_own_base=False)
+    with_trend = prophet_engine.sizes_on_base(trend, season, fitted_days, values, shared)
+    ratio = float(np.ptp(season)) / np.sqrt(with_trend.grown_sse / values.size)
+    assert ratio < fit.settings.season_own_base_min_ratio / 1.5  # about 4.7
     own = replace(fit.settings, season_own_base_min_ratio=0.0)
     grown = prophet_engine.season_sizes(replace(fit, settings=own), fitted_days, history).growth(own)
     assert grown is not None and grown.growth < -0.3

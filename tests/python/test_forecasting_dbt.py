@@ -156,6 +156,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("recent_slope_uncertainty", "recent_slope_uncertainty"),
         ("prophet_residual_autocorrelation", "residual_autocorrelation"),
         ("prophet_since_step", "since_step"),
+        ("prophet_since_step_recent_pull", "since_step_recent_pull"),
         ("prophet_staircase", "staircase"),
         ("prophet_staircase_renewal", "staircase_renewal"),
         ("prophet_staircase_many_steps", "staircase_many_steps"),
