@@ -596,6 +596,35 @@ def test_a_level_since_a_step_starts_from_last_weeks_it_does_not_explain() -> No
     np.testing.assert_allclose(held.at(np.array([1.0, 90.0])), held.level)
 
 
+def test_recent_pull_reads_its_band_and_its_pace_from_the_days_since_the_step() -> None:
+    """:func:`recent_pull` on 140 days since a step (noise of 2): a level whose last 28 days sit inside its
+    one-day band keeps its flat level. Where they sit well above it they start the forecast and the gap closes
+    at the weekly means' AR(1) pace: a climb of 12 points that held (weekly means that follow one another, a
+    random walk's pace of 1) holds; a bump of 12 that turned back two weeks ago drifts back, at a pace between 0
+    and 1. A constant level has nothing to pull."""
+    settings = ProphetSettings()
+    x = np.arange(-139.0, 1.0)
+    noise = np.random.default_rng(5).normal(0.0, 2.0, x.size)
+    ahead = np.array([1.0, 14.0, 180.0])
+
+    def pulled(values: np.ndarray) -> prophet_engine.SinceStep:
+        return prophet_engine.recent_pull(x, values, prophet_engine.SinceStep(float(values.mean()), 0.0), settings)
+
+    assert pulled(50.0 + noise).gap == 0.0
+    held = 50.0 + 12.0 * np.clip((x + 70.0) / 42.0, 0.0, 1.0) + noise  # up 12 over six weeks, held four
+    reading = pulled(held)
+    assert reading.gap == pytest.approx(float(held[-28:].mean() - held.mean()))
+    assert reading.persistence == 1.0
+    np.testing.assert_allclose(reading.at(ahead), held[-28:].mean())
+    swing = 50.0 + 12.0 * np.exp(-(((x + 14.0) / 14.0) ** 2)) + noise  # a bump, at its top two weeks ago
+    reading = pulled(swing)
+    assert reading.gap > 0.0 and 0.0 < reading.persistence < 1.0
+    path = reading.at(ahead)
+    assert path[0] > path[1] > path[2] > reading.level
+    steady = prophet_engine.SinceStep(50.0, 0.0)
+    assert prophet_engine.recent_pull(x, np.full(x.size, 50.0), steady, settings) == steady
+
+
 def _staircase(rng: np.random.Generator, n: int, start: float, rise: float, gap: int, noise: float = 1.0) -> np.ndarray:
     """A level that steps up by ``rise`` every ``gap`` days (the last step ``gap // 2`` days before the end), a
     weekly swing and AR(1) noise."""
