@@ -2192,17 +2192,16 @@ def recent_pull(x: np.ndarray, v: np.ndarray, flat: SinceStep, settings: Prophet
     """``flat`` (the mean of the days ``x, v`` since a step), starting from the last SINCE_STEP_RECENT_DAYS days'
     mean where it lies outside the level's own one-day ``interval_width`` band (the days' standard deviation,
     times the root of 1 + 1/n for the level's own error) and drifting back at the weekly means' AR(1) pace
-    (least squares on the centred means, clipped to 0-1): a level that wanders, not one that holds."""
+    (least squares with a constant, as :func:`wandering_level` reads it, clipped to 0-1): a level that wanders,
+    not one that holds."""
     recent = float(np.mean(v[x > -SINCE_STEP_RECENT_DAYS]))
     z = NormalDist().inv_cdf(0.5 + settings.interval_width / 2.0)
     band = z * float(np.std(v, ddof=1)) * np.sqrt(1.0 + 1.0 / v.size)
     if abs(recent - flat.level) <= band:
         return flat
     weeks = weekly_means(x, v)
-    lag, lead = weeks[:-1] - weeks[:-1].mean(), weeks[1:] - weeks[1:].mean()
-    denominator = float(lag @ lag)
-    persistence = float(np.clip(lag @ lead / denominator, 0.0, 1.0)) if denominator > 0.0 else 0.0
-    return replace(flat, gap=recent - flat.level, persistence=persistence)
+    _, (_, coefficient) = _least_squares(np.column_stack([np.ones(weeks.size - 1), weeks[:-1]]), weeks[1:])
+    return replace(flat, gap=recent - flat.level, persistence=float(np.clip(coefficient, 0.0, 1.0)))
 
 
 def slope_inflation(x: np.ndarray, v: np.ndarray, shape: RecentTrend, settings: ProphetSettings) -> float:
