@@ -170,10 +170,24 @@ def test_news_in_the_last_weeks_stays_in_the_line(compiled_sql: str, shape: str)
     assert np.allclose(got[:, 1], upper, rtol=1e-6)
 
 
+def _level_band(values: np.ndarray, width: float) -> float:
+    """The textbook half-width of a level's forecast: t (n - 2 degrees of freedom, as the line's) times the
+    residual sd about the least-squares line times sqrt(1 + k / n), k = (1 + r) / (1 - r) the variance
+    inflation of a mean of n days under lag-1 autocorrelation r (clipped to 0..0.9)."""
+    n = len(values)
+    x = np.arange(-(n - 1), 1, dtype=float)
+    slope, intercept = np.polyfit(x, values, 1)
+    residuals = values - (intercept + slope * x)
+    sd = np.sqrt(residuals @ residuals / (n - 2))
+    r = float(np.clip(np.corrcoef(residuals[1:], residuals[:-1])[0, 1], 0.0, 0.9))
+    return float(student_t.ppf((1 + width) / 2, n - 2) * sd * np.sqrt(1 + (1 + r) / (1 - r) / n))
+
+
 def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(gated_sql: str) -> None:
     """The migrated host above (60 level days at 80 after a cut-over): its line's slope is within 2 standard
     errors (inflated for autocorrelation) of 0, so it is forecast at the level days' mean, every day, in the
-    line's own band (whether it will climb is not known). A ramp of 0.2 a day over 90 days is 20 or more: its
+    level's own band: as wide on day 30 as on day 1, and narrower than the line's, which the set-aside slope's
+    uncertainty widens with the horizon. A ramp of 0.2 a day over 90 days is 20 or more: its
     line goes on, as with the check off. So does a ramp of the last 20 of 90 days (1.5 a day after 70 level days):
     the line fits it so badly that its residuals' persistence puts the slope under 2 standard errors, but the
     last 28 days' mean lies far outside the level's one-day band, so the level would not explain them."""
@@ -183,7 +197,8 @@ def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(ga
     line, upper = _textbook(level, 30, 0.8)
     assert _slope_z(level) < 2.0
     assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
-    assert np.allclose(got[:, 1] - got[:, 0], upper - line, rtol=1e-6)
+    assert np.allclose(got[:, 1] - got[:, 0], _level_band(level, 0.8), rtol=1e-3)
+    assert (upper - line)[-1] > 1.05 * _level_band(level, 0.8)  # the line's band, by day 30 of 30
     assert not np.allclose(line, level.mean(), atol=1e-3)  # the line would have moved off the level
     ramp = 40.0 + 0.2 * np.arange(90) + np.random.default_rng(90).normal(0.0, 1.5, 90)
     got = _run(gated_sql, ramp)
@@ -196,3 +211,15 @@ def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(ga
     got = _run(gated_sql, late)
     line, upper = _textbook(late, 30, 0.8)
     assert np.allclose(got[:, 0], line, atol=1e-9) and got[0, 0] > late.mean() + 5.0
+
+
+def test_the_level_keeps_the_lines_band_with_young_level_slope_band(tmp_path: Path) -> None:
+    """young_level_slope_band true (the band before session 50): the migrated host's level is forecast in the
+    line's own band, the slope's uncertainty widening it day by day."""
+    sql = _compiled(tmp_path, {**YOUNG_VARS, "young_level_slope_band": True})
+    rng = np.random.default_rng(7)
+    level = 80.0 + rng.normal(0.0, 1.0, 60)
+    got = _run(sql, np.concatenate([[12.0, 28.0, 41.0, 55.0, 64.0], level]))
+    line, upper = _textbook(level, 30, 0.8)
+    assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
+    assert np.allclose(got[:, 1] - got[:, 0], upper - line, rtol=1e-6)
