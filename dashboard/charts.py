@@ -418,8 +418,8 @@ def host_resource_chart(series: HostSeries) -> go.Figure:
                 line={"width": 0},
                 fill="tonexty",
                 fillcolor=BAND_FILL,
-                # A young series' straight line has no backtest to calibrate its band on (int_young_series_forecasts).
-                name="regression band (no backtest)"
+                # A young series' line or level has no backtest to calibrate its band on (int_young_series_forecasts).
+                name="young series' band (no backtest)"
                 if forecast["champion_model"][0] == "young_trend"
                 else "calibrated band",
                 hoverinfo="skip",

@@ -830,7 +830,7 @@ def test_host_view_says_why_a_young_series_is_low_and_its_band_is_not_calibrated
             {"ds": days, "yhat": [50.0] * 3, "yhat_lower": [45.0] * 3, "yhat_upper": [55.0] * 3}
         ).with_columns(pl.lit(model).alias("champion_model"))
         figure = charts.host_resource_chart(_forecast_only(forecast))
-        return {trace.name for trace in figure.data} & {"calibrated band", "regression band (no backtest)"}
+        return {trace.name for trace in figure.data} & {"calibrated band", "young series' band (no backtest)"}
 
-    assert band_name("young_trend") == {"regression band (no backtest)"}
+    assert band_name("young_trend") == {"young series' band (no backtest)"}
     assert band_name("prophet") == {"calibrated band"}

@@ -1,4 +1,5 @@
-"""int_young_series_forecasts' band against the textbook regression prediction interval (numpy, scipy's Student t).
+"""int_young_series_forecasts' band against the textbook prediction intervals (numpy, scipy's Student t): the
+regression's for a line, the level's own for a level whose slope was set aside.
 
 The model's SQL is compiled by dbt with the vars of each case and run on an in-memory DuckDB holding only its
 three inputs, so the check is the arithmetic itself: slope, intercept, residual sd with n - 2, lag-1
@@ -199,6 +200,22 @@ def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(ga
     assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
     assert np.allclose(got[:, 1] - got[:, 0], _level_band(level, 0.8), rtol=1e-3)
     assert (upper - line)[-1] > 1.05 * _level_band(level, 0.8)  # the line's band, by day 30 of 30
+    # Persistent noise (an AR(1) of 0.6 a day): the mean of the level days is that much less certain, and the
+    # band counts it, k = (1 + r) / (1 - r) of the residuals' lag-1 correlation r.
+    persistent = np.empty(60)
+    persistent[0] = 0.0
+    shocks = np.random.default_rng(3).normal(0.0, 1.0, 60)
+    for day in range(1, 60):
+        persistent[day] = 0.6 * persistent[day - 1] + shocks[day]
+    level = 70.0 + persistent
+    assert _slope_z(level) < 2.0
+    got = _run(gated_sql, level)
+    assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
+    assert np.allclose(got[:, 1] - got[:, 0], _level_band(level, 0.8), rtol=1e-3)
+    n = len(level)
+    residuals = level - np.polyval(np.polyfit(np.arange(n, dtype=float), level, 1), np.arange(n, dtype=float))
+    without_k = student_t.ppf(0.9, n - 2) * np.sqrt(residuals @ residuals / (n - 2)) * np.sqrt(1 + 1 / n)
+    assert got[0, 1] - got[0, 0] > 1.01 * without_k  # the persistence counted, not 1 / n
     assert not np.allclose(line, level.mean(), atol=1e-3)  # the line would have moved off the level
     ramp = 40.0 + 0.2 * np.arange(90) + np.random.default_rng(90).normal(0.0, 1.5, 90)
     got = _run(gated_sql, ramp)
