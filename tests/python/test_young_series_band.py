@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -72,18 +73,41 @@ def _run(sql: str, values: np.ndarray) -> np.ndarray:
     return np.array(con.execute(f"select yhat, yhat_upper from ({sql}) order by ds").fetchall())
 
 
-def _textbook(values: np.ndarray, horizon: int, width: float) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _LineFit:
+    """The least-squares line through ``values`` (x counts days up to 0 on the last), as the model fits it."""
+
+    x: np.ndarray
+    slope: float
+    intercept: float
+    sd: float  # the residuals' standard deviation, n - 2 degrees of freedom
+    r: float  # their lag-1 correlation, clipped to 0..0.9
+
+    @property
+    def k(self) -> float:
+        """The variance inflation of a slope or a mean under that lag-1 correlation."""
+        return (1 + self.r) / (1 - self.r)
+
+    def t(self, width: float) -> float:
+        return float(student_t.ppf((1 + width) / 2, self.x.size - 2))
+
+
+def _line_fit(values: np.ndarray) -> _LineFit:
     n = len(values)
     x = np.arange(-(n - 1), 1, dtype=float)
     slope, intercept = np.polyfit(x, values, 1)
     residuals = values - (intercept + slope * x)
-    sd = np.sqrt(residuals @ residuals / (n - 2))
     r = float(np.clip(np.corrcoef(residuals[1:], residuals[:-1])[0, 1], 0.0, 0.9))
+    return _LineFit(x, float(slope), float(intercept), float(np.sqrt(residuals @ residuals / (n - 2))), r)
+
+
+def _textbook(values: np.ndarray, horizon: int, width: float) -> tuple[np.ndarray, np.ndarray]:
+    fit = _line_fit(values)
     h = np.arange(1, horizon + 1, dtype=float)
-    sxx = ((x - x.mean()) ** 2).sum()
-    half = student_t.ppf((1 + width) / 2, n - 2) * sd
-    half = half * np.sqrt(1 + 1 / n + (h - x.mean()) ** 2 / sxx * (1 + r) / (1 - r))
-    return intercept + slope * h, intercept + slope * h + half
+    sxx = ((fit.x - fit.x.mean()) ** 2).sum()
+    half = fit.t(width) * fit.sd * np.sqrt(1 + 1 / fit.x.size + (h - fit.x.mean()) ** 2 / sxx * fit.k)
+    line = fit.intercept + fit.slope * h
+    return line, line + half
 
 
 YOUNG_VARS: dict[str, object] = {
@@ -100,13 +124,8 @@ YOUNG_VARS: dict[str, object] = {
 def _slope_z(values: np.ndarray) -> float:
     """The least-squares slope of ``values`` in standard errors, inflated for the residuals' lag-1
     autocorrelation (clipped to 0..0.9) as the model does."""
-    n = len(values)
-    x = np.arange(-(n - 1), 1, dtype=float)
-    slope, intercept = np.polyfit(x, values, 1)
-    residuals = values - (intercept + slope * x)
-    r = float(np.clip(np.corrcoef(residuals[1:], residuals[:-1])[0, 1], 0.0, 0.9))
-    error = np.sqrt(residuals @ residuals / (n - 2) / ((x - x.mean()) ** 2).sum() * (1 + r) / (1 - r))
-    return abs(slope) / error
+    fit = _line_fit(values)
+    return abs(fit.slope) / (fit.sd / np.sqrt(((fit.x - fit.x.mean()) ** 2).sum()) * np.sqrt(fit.k))
 
 
 @pytest.fixture(scope="module")
@@ -175,13 +194,8 @@ def _level_band(values: np.ndarray, width: float) -> float:
     """The textbook half-width of a level's forecast: t (n - 2 degrees of freedom, as the line's) times the
     residual sd about the least-squares line times sqrt(1 + k / n), k = (1 + r) / (1 - r) the variance
     inflation of a mean of n days under lag-1 autocorrelation r (clipped to 0..0.9)."""
-    n = len(values)
-    x = np.arange(-(n - 1), 1, dtype=float)
-    slope, intercept = np.polyfit(x, values, 1)
-    residuals = values - (intercept + slope * x)
-    sd = np.sqrt(residuals @ residuals / (n - 2))
-    r = float(np.clip(np.corrcoef(residuals[1:], residuals[:-1])[0, 1], 0.0, 0.9))
-    return float(student_t.ppf((1 + width) / 2, n - 2) * sd * np.sqrt(1 + (1 + r) / (1 - r) / n))
+    fit = _line_fit(values)
+    return fit.t(width) * fit.sd * float(np.sqrt(1 + fit.k / fit.x.size))
 
 
 def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(gated_sql: str) -> None:
@@ -212,10 +226,8 @@ def test_a_young_slope_goes_on_only_where_it_is_two_standard_errors_from_zero(ga
     got = _run(gated_sql, level)
     assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
     assert np.allclose(got[:, 1] - got[:, 0], _level_band(level, 0.8), rtol=1e-3)
-    n = len(level)
-    residuals = level - np.polyval(np.polyfit(np.arange(n, dtype=float), level, 1), np.arange(n, dtype=float))
-    without_k = student_t.ppf(0.9, n - 2) * np.sqrt(residuals @ residuals / (n - 2)) * np.sqrt(1 + 1 / n)
-    assert got[0, 1] - got[0, 0] > 1.01 * without_k  # the persistence counted, not 1 / n
+    fit = _line_fit(level)
+    assert fit.k > 2.0 and got[0, 1] - got[0, 0] > 1.01 * fit.t(0.8) * fit.sd * np.sqrt(1 + 1 / 60)  # k, not 1
     assert not np.allclose(line, level.mean(), atol=1e-3)  # the line would have moved off the level
     ramp = 40.0 + 0.2 * np.arange(90) + np.random.default_rng(90).normal(0.0, 1.5, 90)
     got = _run(gated_sql, ramp)
