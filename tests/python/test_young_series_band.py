@@ -118,6 +118,7 @@ YOUNG_VARS: dict[str, object] = {
     "young_min_recent_days": 0,
     "interval_width": 0.8,
     "forecast_host_limit": None,
+    "young_weekly_cycle": False,
 }
 
 
@@ -252,3 +253,28 @@ def test_the_level_keeps_the_lines_band_with_young_level_slope_band(tmp_path: Pa
     line, upper = _textbook(level, 30, 0.8)
     assert np.allclose(got[:, 0], level.mean(), atol=1e-9)
     assert np.allclose(got[:, 1] - got[:, 0], upper - line, rtol=1e-6)
+
+
+def test_a_young_level_carries_its_weekly_cycle(tmp_path: Path) -> None:
+    """young_weekly_cycle on: a level of 60 days at 50 with a weekly cycle of +-3 (quiet weekends) and noise of
+    0.5 is forecast at the level plus each weekday's mean residual, centred, so the forecast repeats the week;
+    its band reads the noise left (about 0.5) instead of a spread the cycle dominated. A fit under
+    young_cycle_min_days days keeps a flat forecast."""
+    sql = _compiled(tmp_path, {**YOUNG_VARS, "young_weekly_cycle": True})
+    n = 60
+    weekday = (np.datetime64(HISTORY_END, "D") - np.arange(n - 1, -1, -1)).astype("datetime64[D]")
+    dow = (weekday.astype(np.int64) + 4) % 7  # 0 = Sunday, as DuckDB's dayofweek
+    cycle = np.where((dow == 0) | (dow == 6), -3.0, 1.2)
+    values = 50.0 + cycle + np.random.default_rng(4).normal(0.0, 0.5, n)
+    got = _run(sql, values)
+    future = (np.datetime64(HISTORY_END, "D") + np.arange(1, 31)).astype(np.int64)
+    expected_cycle = np.where(((future + 4) % 7 == 0) | ((future + 4) % 7 == 6), -3.0, 1.2)
+    expected_cycle = expected_cycle - np.mean([-3.0, -3.0, 1.2, 1.2, 1.2, 1.2, 1.2])
+    assert _slope_z(values) < 2.0
+    np.testing.assert_allclose(got[:, 0], values.mean() + expected_cycle, atol=0.5)
+    (tmp_path / "flat").mkdir()
+    flat = _run(_compiled(tmp_path / "flat", YOUNG_VARS), values)
+    assert np.ptp(flat[:, 0]) < 1e-9 and np.ptp(got[:, 0]) > 3.5
+    assert float(np.mean(got[:, 1] - got[:, 0])) < 0.5 * float(np.mean(flat[:, 1] - flat[:, 0]))
+    short = _run(sql, values[-27:])
+    assert np.ptp(short[:, 0]) < 1e-9  # 27 days: under young_cycle_min_days
