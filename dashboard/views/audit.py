@@ -51,10 +51,11 @@ def _win_metrics(wins: pl.DataFrame) -> None:
 
 
 def unchampioned_caption(unchampioned: int) -> str:
-    """What the series no engine won got: a young one a straight line, the others nothing (and a reason)."""
+    """What the series no engine won got: a young one a line or level, the others nothing (and a reason)."""
     return (
         f"{unchampioned:,} series have no champion: no engine could backtest them. Those too young for a "
-        "backtest are forecast by a straight line instead (champion young_trend, LOW trust, not counted here); "
+        "backtest are forecast by a line or level of their own days instead (champion young_trend, LOW trust, "
+        "not counted here); "
         "the rest have no forecast (the host view and `forecast_exclusions` say why)."
     )
 

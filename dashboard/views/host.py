@@ -127,7 +127,7 @@ def trust_text(first: dict) -> str:
         trust += f", backtest MAPE {first['backtest_mape']:.1f}%"
     if first.get("is_regime_override") or first["champion_model"] == "young_trend":
         # The planner sees why the backtest winner was overruled (a recent break, trend or compounding growth),
-        # or why a young series is LOW with no MAPE (how young it is: no backtest, a straight line).
+        # or why a young series is LOW with no MAPE (how young it is: no backtest, a line or level).
         trust += f"; {md(first['champion_reason'])}"
     if first.get("band_source") == "history":
         trust += (

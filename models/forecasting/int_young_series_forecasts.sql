@@ -4,8 +4,8 @@
     judge one; it used to get no forecast at all (forecast_exclusions, AMBER "without a forecast" in
     fleet_health), so a new host ramping into its ceiling raised no breach alert. Such a series, with at least
     young_min_days observed days and still reporting (at least young_min_recent_days observed days in the
-    last 28), gets a straight line instead: ordinary least squares over its last young_trend_days days of
-    observed values, continued to forecast_horizon_days.
+    last 28), gets a line instead: ordinary least squares over its last young_trend_days days of observed
+    values, continued to forecast_horizon_days (or their level, and with the host's weekly cycle: below).
 
     The first days of the window are left out of that fit where they are far off the series' robust line: the
     Theil-Sen line (the median of the slopes between every two days, the median intercept) is read first, a day
@@ -47,7 +47,10 @@
     spent). A flat forecast averaged the cycle away and its band carried it as noise: on read blind seeds
     2072-2083's 487 migrated-host levels, WAPE 1.95% -> 1.72% and Winkler 4.82 -> 4.30 at the same coverage
     (0.79); seen seed 206's late joiners and held-out 1030-1031's young ramps gained too (Winkler 11.4 -> 10.5,
-    14.0 -> 13.2, 3.74 -> 3.59). The slope test reads the residual as before.
+    14.0 -> 13.2, 3.74 -> 3.59). The slope test reads the residual as before. With the cycle, a level's s is read
+    around the level itself (a set-aside slope counts as noise), the 8 degrees of freedom spent are one too many
+    for a level, and the weekday means' own uncertainty is left out (about 10% of the band at 28 days).
+    young_cycle_min_days must be at least 14 (two of each weekday).
 
     The line's band: the regression's own prediction interval, yhat +- t * s * sqrt(1 + 1/n + (h - mean_x)^2 /
     Sxx * k), t the Student t quantile of interval_width with n - 2 degrees of freedom, s the residual standard
@@ -68,7 +71,12 @@
 {%- set min_z = var('young_trend_min_z') -%}
 {%- set level_slope_band = flag_var('young_level_slope_band', false) -%}
 {%- set weekly_cycle = flag_var('young_weekly_cycle', true) -%}
-{%- set cycle_min_days = var('young_cycle_min_days', 28) | int -%}
+{%- set cycle_min_days = var('young_cycle_min_days', 28) | int(0) -%}
+{%- if cycle_min_days < 14 and execute -%}
+    {{ exceptions.raise_compiler_error(
+        "young_cycle_min_days must be at least 14 (two of each weekday), got '"
+        ~ var('young_cycle_min_days', 28) ~ "'") }}
+{%- endif -%}
 {#- The band's quantile is Student's t with n - 2 degrees of freedom (s is estimated from the n fitted days), by
     the Cornish-Fisher expansion of t around z in powers of 1 / nu: within 0.1% of the exact t quantile from
     nu = 3 (80-95% bands), 0.1-0.8% at nu = 2, 2-11% at nu = 1. The normal z alone is 0.8% narrow at n = 90,
@@ -461,7 +469,7 @@ days as (
         gated.observed_before_backtest,
         gated.is_sloped,
         gated.slope,
-        weekly_cycle.cycle_effect is not null as has_weekly_cycle
+        cycle_noise.residual_sd is not null as has_weekly_cycle
 
     from gated
     cross join windows
