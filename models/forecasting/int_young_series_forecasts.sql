@@ -71,12 +71,7 @@
 {%- set min_z = var('young_trend_min_z') -%}
 {%- set level_slope_band = flag_var('young_level_slope_band', false) -%}
 {%- set weekly_cycle = flag_var('young_weekly_cycle', true) -%}
-{%- set cycle_min_days = var('young_cycle_min_days', 28) | int(0) -%}
-{%- if cycle_min_days < 14 and execute -%}
-    {{ exceptions.raise_compiler_error(
-        "young_cycle_min_days must be at least 14 (two of each weekday), got '"
-        ~ var('young_cycle_min_days', 28) ~ "'") }}
-{%- endif -%}
+{%- set cycle_min_days = young_cycle_min_days() -%}
 {#- The band's quantile is Student's t with n - 2 degrees of freedom (s is estimated from the n fitted days), by
     the Cornish-Fisher expansion of t around z in powers of 1 / nu: within 0.1% of the exact t quantile from
     nu = 3 (80-95% bands), 0.1-0.8% at nu = 2, 2-11% at nu = 1. The normal z alone is 0.8% narrow at n = 90,
