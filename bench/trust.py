@@ -1,8 +1,8 @@
 """Trust: how HorizonScale's forecasts and breach alert do on fleets we did not generate (bench/README.md).
 
-    python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--vars YAML] [--out bench/results]
-                          [--work /tmp/horizonscale_trust] [--skip-build] [--stock-sample N] [--stress-pythonpath DIR]
-                          [--family-set tuned|holdout|blind]
+    python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--default-cut-days 180] [--vars YAML]
+                          [--out bench/results] [--work /tmp/horizonscale_trust] [--skip-build] [--stock-sample N]
+                          [--stress-pythonpath DIR] [--family-set tuned|holdout|blind]
 
 Per fleet, each step a subprocess of the installed ``horizonscale`` with ``HORIZONSCALE_DATA_DIR`` set to the
 fleet's own directory:
@@ -14,7 +14,12 @@ fleet's own directory:
   blind`` from the blind families (``stress.blind``, nothing tuned on it; seeds from 2001), ``blind_s<seed>``;
 - the default synthetic fleet: ``horizonscale generate`` + ``build``; no future exists, so point and band
   figures are on the backtest window (each method's backtest segment against the non-imputed actuals) and the
-  alert is scored against the breaches the generator planted (``raw.planted_breaches``).
+  alert is scored against the breaches the generator planted (``raw.planted_breaches``). The champions were
+  chosen on that window, so ``--default-cut-days N`` (180 by default; 0: off) also scores the same fleet on a
+  future it has: ``default_s<seed>_cut<N>`` is generated alike, its history refined once (``build --select
+  +processed_data``) so that the N days after ``history_end - N`` can be kept aside as the truth (its
+  non-imputed ``processed_data``), then built from nothing with ``history_end`` N days earlier; every method is
+  scored on those N days as on a stress fleet (its families the DNA's scenarios; no oracle).
 
 Methods, on the same series (those with a golden forecast): ``horizonscale`` (the golden record ``forecasts``;
 on the backtest the champion's own backtest band), each engine's raw output (``prophet``, ``xgboost``,
@@ -51,6 +56,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
+import yaml
 
 from bench.engines import markdown_table
 from bench.trust_metrics import (
@@ -103,6 +109,8 @@ ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat
 FALLBACK_ENGINES = ("prophet_forecasts", "challenger_forecasts", "xgboost_forecasts", "baseline_forecasts")
 POINT_COLUMNS = ("method", "host_id", "resource", "h", "yhat", "yhat_lower", "yhat_upper")
 STOCK_WORKERS = 2
+#: The longest --default-cut-days: the production forecast's horizon (var forecast_horizon_days).
+MAX_CUT_DAYS = 180
 
 
 # ---------------------------------------------------------------------------------------------- fleets
@@ -113,12 +121,13 @@ class Fleet:
     """One fleet under test: where its files live and how long each stage took."""
 
     name: str
-    kind: str  # "stress" | "default"
+    kind: str  # "stress" | "default" | "default_cut"
     hosts: int
     seed: int
     work: Path
     timings: dict[str, float] = field(default_factory=dict)
     family_set: str = "tuned"  # stress fleets: the generator's --family-set
+    cut_days: int = 0  # default_cut fleets: the days kept aside as the truth
 
     @property
     def data_dir(self) -> Path:
@@ -181,8 +190,60 @@ def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
         run_stage(fleet, "load", ["load", "--inventory", str(inventory), "--telemetry", str(telemetry)])
     else:
         run_stage(fleet, "generate", ["generate", "--hosts", str(fleet.hosts), "--seed", str(fleet.seed)])
-    build = ["build", "--out", str(fleet.work / "reports")] + (["--vars", args.vars] if args.vars else [])
+    build = ["build", "--out", str(fleet.work / "reports")]
+    if fleet.kind == "default_cut":
+        # The refinery only, without the unit tests (the whole build below runs them).
+        refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
+        refine += ["--vars", args.vars] if args.vars else []
+        run_stage(fleet, "refine", refine)
+        cut = write_cut_truth(fleet)
+        build += ["--full-refresh", "--vars", cut_vars(args.vars, cut)]
+    elif args.vars:
+        build += ["--vars", args.vars]
     run_stage(fleet, "build", build)
+
+
+def cut_vars(user_vars: str | None, cut: date) -> str:
+    """The user's dbt vars with ``history_end`` at the cut (as JSON, which YAML reads)."""
+    merged = yaml.safe_load(user_vars) if user_vars else {}
+    if not isinstance(merged, dict):
+        raise StageError(f"--vars {user_vars!r} is not a YAML mapping, e.g. '{{forecast_workers: 1}}'")
+    if merged.get("history_end"):
+        raise StageError("--vars sets history_end: the default_cut fleet sets its own; drop it or --default-cut-days 0")
+    return json.dumps({**merged, "history_end": cut.isoformat()})
+
+
+def cut_truth(processed: pl.DataFrame, history_end: date, days: int) -> tuple[date, pl.DataFrame, pl.DataFrame]:
+    """The cut (``days`` before ``history_end``), the truth after it (KEYS, family, ds, y: non-imputed days
+    1..days) and the series (KEYS, family: the DNA scenario, 'unknown' without one) of a refined fleet."""
+    cut = date.fromordinal(history_end.toordinal() - days)
+    family = pl.col("scenario").cast(pl.String).fill_null("unknown").alias("family")
+    series = processed.select(*KEYS, family).unique(subset=list(KEYS), keep="first").sort(list(KEYS))
+    truth = (
+        processed.filter(
+            ~pl.col("is_imputed") & pl.col("y").is_not_null() & (pl.col("ds") > cut) & (pl.col("ds") <= history_end)
+        )
+        .select(*KEYS, "ds", "y")
+        .join(series, on=list(KEYS))
+        .sort([*KEYS, "ds"])
+    )
+    return cut, truth, series
+
+
+def write_cut_truth(fleet: Fleet) -> date:
+    """Keep the refined fleet's last ``fleet.cut_days`` aside as the truth (manifest, truth and series, the
+    stress generator's files); the cut date."""
+    with duckdb.connect(str(fleet.warehouse), read_only=True) as con:
+        ((history_end,),) = con.sql("select history_end from int_history_window").fetchall()
+        processed = con.sql("select host_id, resource, ds, y, is_imputed, scenario from processed_data").pl()
+    cut, truth, series = cut_truth(processed, history_end, fleet.cut_days)
+    fleet.exports.mkdir(parents=True, exist_ok=True)
+    truth.write_parquet(fleet.exports / "truth.parquet")
+    series.write_parquet(fleet.exports / "series.parquet")
+    manifest = {"history_end": cut.isoformat(), "horizon_days": fleet.cut_days, "hosts": fleet.hosts, "oracle": False}
+    (fleet.exports / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    log.info("%s: %d truth rows after the cut %s, %d series", fleet.name, truth.height, cut, series.height)
+    return cut
 
 
 # ---------------------------------------------------------------------------------------------- warehouse
@@ -729,8 +790,10 @@ def read_stress_truth(exports: Path) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
 
 
 def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner) -> Evaluation:
-    """Every method's production forecast against the stress generator's clean future in ``exports``."""
+    """Every method's production forecast against the stress generator's clean future in ``exports`` (or, for
+    a default_cut fleet, against the refined actuals kept aside after its cut: no oracle there)."""
     manifest, truth, series = read_stress_truth(exports)
+    has_oracle = manifest.get("oracle", True)
     history_end = date.fromisoformat(str(manifest["history_end"]))
     if warehouse.windows["history_end"] != history_end:
         # The golden alert is capacity_risks' days_to_breach, counted from the warehouse's history_end; every
@@ -747,7 +810,7 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
     forecast = method_points(warehouse, stock, "forecast", history_end)
     actual = truth.with_columns(horizon_day(history_end)).select(*KEYS, "h", "y")
     scored = forecast.join(actual, on=[*KEYS, "h"], how="inner")
-    ideal = oracle_points(truth, history_end)
+    ideal = oracle_points(truth, history_end) if has_oracle else None
     if ideal is not None:
         scored = pl.concat([scored, ideal], how="vertical_relaxed")
     over = (pl.col("y") > BREACH_THRESHOLD) & pl.col("h").is_between(1, BREACH_WINDOW)
@@ -759,7 +822,7 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         )
         .with_columns((pl.lit(history_end) + pl.duration(days=pl.col("days_to_true_breach"))).alias("true_breach_date"))
     )
-    oracle = oracle_flags(series)
+    oracle = oracle_flags(series) if has_oracle else None
     if oracle is not None:
         truth_flags = truth_flags.join(series.select(*KEYS, ORACLE_COLUMN), on=list(KEYS), how="left")
     result = evaluate(
@@ -770,7 +833,10 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         truth_flags,
         exclusions(series, keys, warehouse),
         failures,
-        f"production forecasts vs the generator's clean future, days 1-{horizon} after {history_end}",
+        f"production forecasts vs the generator's clean future, days 1-{horizon} after {history_end}"
+        if has_oracle
+        else f"production forecasts built with history_end {history_end} vs the refined, non-imputed actuals of "
+        f"days 1-{horizon} after it, kept aside before the build",
         extra_flags=oracle,
     )
     return result
@@ -1281,7 +1347,8 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         [
             "## Trust across fleets (WAPE, Winkler, coverage: days 1-180; stress fleets on the future, the default "
             "fleet on its backtest, whose days 1-180 are its backtest's (122 at the default vars) and whose champion "
-            "was chosen on them; HS = HorizonScale golden record; stock Prophet runs on a sample of each fleet's "
+            "was chosen on them, the default fleet's cut (default_s42_cutN) on the N days after its cut, kept aside "
+            "before its build; HS = HorizonScale golden record; stock Prophet runs on a sample of each fleet's "
             "series: its WAPE and Winkler over that sample, the ratios and the alert comparison on the same series "
             "for both)",
             "",
@@ -1348,7 +1415,7 @@ def evaluate_fleet(fleet: Fleet, warehouse: Warehouse, args: argparse.Namespace)
         sample = sample_keys(keys, args.stock_sample, fleet.name)
         return cached_stock_prophet(fleet, warehouse.processed, sample, cuts)
 
-    if fleet.kind == "stress":
+    if fleet.kind in ("stress", "default_cut"):
         return evaluate_stress(fleet.exports, warehouse, run_stock)
     return evaluate_default(warehouse, run_stock)
 
@@ -1358,6 +1425,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="11,12,13", help="stress fleet seeds, comma separated ('' for none)")
     parser.add_argument("--hosts", type=int, default=400, help="hosts per stress fleet (default 400)")
     parser.add_argument("--default-hosts", type=int, default=2000, help="hosts of the default fleet (0 to skip)")
+    parser.add_argument(
+        "--default-cut-days",
+        type=int,
+        default=180,
+        help="also score the default fleet on its last N days, kept aside: built with history_end N days earlier "
+        "(default 180, the forecast horizon; 0 to skip)",
+    )
     parser.add_argument("--vars", help="dbt vars YAML passed to every build, e.g. '{forecast_workers: 1}'")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results dir")
     parser.add_argument("--work", type=Path, default=Path("/tmp/horizonscale_trust"), help="fleet data dirs")
@@ -1383,13 +1457,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--seeds {args.seeds!r}: give whole numbers separated by commas, e.g. 11,12")
     if args.hosts < 1 or args.default_hosts < 0 or (args.stock_sample is not None and args.stock_sample < 0):
         parser.error("--hosts and --stock-sample must be >= 1, --default-hosts >= 0")
+    if not 0 <= args.default_cut_days <= MAX_CUT_DAYS:
+        parser.error(f"--default-cut-days must be 0 (off) to {MAX_CUT_DAYS} (the forecast horizon)")
     return args
 
 
 def built_hosts(fleet: Fleet, warehouse: Warehouse) -> int:
     """Hosts of a fleet already built: the stress generator's manifest, else the hosts in processed_data."""
     manifest = fleet.exports / "manifest.json"
-    if fleet.kind == "stress" and manifest.is_file():
+    if fleet.kind in ("stress", "default_cut") and manifest.is_file():
         return int(json.loads(manifest.read_text())["hosts"])
     return warehouse.processed["host_id"].n_unique()
 
@@ -1403,6 +1479,10 @@ def fleets(args: argparse.Namespace) -> list[Fleet]:
     ]
     if args.default_hosts:
         chosen.append(Fleet("default_s42", "default", args.default_hosts, 42, args.work / "default_s42"))
+        days = getattr(args, "default_cut_days", 0)
+        if days:
+            name = f"default_s42_cut{days}"
+            chosen.append(Fleet(name, "default_cut", args.default_hosts, 42, args.work / name, cut_days=days))
     return chosen
 
 

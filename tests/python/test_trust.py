@@ -10,6 +10,7 @@ Series (history_end 2025-12-31, horizon days h = 1..180):
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -479,3 +480,72 @@ def test_holdout_fleets_are_named_apart() -> None:
     ]
     tuned = fleets(parse_args(["--seeds", "11", "--default-hosts", "0"]))
     assert [(f.name, f.family_set) for f in tuned] == [("stress_s11", "tuned")]
+
+
+def test_the_default_cut_keeps_its_last_days_aside() -> None:
+    """The default fleet scored on a future it has: the days after history_end - N, non-imputed, are the truth;
+    each series' family is its DNA scenario ('unknown' without one)."""
+    from bench.trust import cut_truth
+
+    end = date(2025, 12, 31)
+    days = [end - timedelta(days=k) for k in range(6, -1, -1)]  # 7 days up to history_end
+    processed = pl.DataFrame(
+        {
+            "host_id": ["a"] * 7 + ["b"] * 7,
+            "resource": ["cpu"] * 7 + ["disk"] * 7,
+            "ds": days * 2,
+            "y": [float(v) for v in range(14)],
+            "is_imputed": [False] * 12 + [True, False],  # b/disk's second-last day was gap-filled
+            "scenario": ["leak"] * 7 + [None] * 7,
+        }
+    )
+    cut, truth, series = cut_truth(processed, end, 3)
+    assert cut == date(2025, 12, 28)
+    assert series.rows() == [("a", "cpu", "leak"), ("b", "disk", "unknown")]
+    assert truth.select("host_id", "ds", "y").rows() == [
+        ("a", date(2025, 12, 29), 4.0),
+        ("a", date(2025, 12, 30), 5.0),
+        ("a", date(2025, 12, 31), 6.0),
+        ("b", date(2025, 12, 29), 11.0),
+        ("b", date(2025, 12, 31), 13.0),
+    ]
+    assert truth["family"].to_list() == ["leak"] * 3 + ["unknown"] * 2
+
+
+def test_the_cut_build_sets_history_end_beside_the_users_vars() -> None:
+    from bench.trust import cut_vars
+
+    cut = date(2025, 7, 4)
+    assert json.loads(cut_vars("{forecast_workers: 1}", cut)) == {"forecast_workers": 1, "history_end": "2025-07-04"}
+    assert json.loads(cut_vars(None, cut)) == {"history_end": "2025-07-04"}
+    with pytest.raises(StageError, match="sets history_end"):
+        cut_vars("{history_end: '2025-01-01'}", cut)
+    with pytest.raises(StageError, match="not a YAML mapping"):
+        cut_vars("[1, 2]", cut)
+
+
+def test_the_default_fleet_is_cut_unless_asked_not_to() -> None:
+    from bench.trust import fleets, parse_args
+
+    both = fleets(parse_args(["--seeds", ""]))
+    assert [(f.name, f.kind, f.cut_days) for f in both] == [
+        ("default_s42", "default", 0),
+        ("default_s42_cut180", "default_cut", 180),
+    ]
+    short = fleets(parse_args(["--seeds", "", "--default-cut-days", "90", "--default-hosts", "50"]))
+    assert [(f.name, f.hosts, f.cut_days) for f in short] == [("default_s42", 50, 0), ("default_s42_cut90", 50, 90)]
+    assert [f.name for f in fleets(parse_args(["--seeds", "", "--default-cut-days", "0"]))] == ["default_s42"]
+    with pytest.raises(SystemExit):
+        parse_args(["--default-cut-days", "181"])
+
+
+def test_a_fleet_without_an_oracle_is_scored_on_its_kept_days(exports: Path) -> None:
+    """A default_cut fleet's manifest says it has no oracle: no oracle figures and no warning that the files are
+    old; the note names the truth for what it is."""
+    manifest = exports / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "oracle": False}))
+    result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
+    assert "refined, non-imputed actuals" in result.note
+    alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
+    assert alerts[(GOLDEN, ALL)]["true_positives"] == 1 and alerts[(GOLDEN, ALL)]["false_positives"] == 1
