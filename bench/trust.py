@@ -1,8 +1,8 @@
 """Trust: how HorizonScale's forecasts and breach alert do on fleets we did not generate (bench/README.md).
 
-    python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--default-cut-days 180] [--vars YAML]
-                          [--out bench/results] [--work /tmp/horizonscale_trust] [--skip-build] [--stock-sample N]
-                          [--stress-pythonpath DIR] [--family-set tuned|holdout|blind]
+    python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--default-seed 42]
+                          [--default-cut-days 180] [--vars YAML] [--out bench/results] [--work /tmp/horizonscale_trust]
+                          [--skip-build] [--stock-sample N] [--stress-pythonpath DIR] [--family-set tuned|holdout|blind]
 
 Per fleet, each step a subprocess of the installed ``horizonscale`` with ``HORIZONSCALE_DATA_DIR`` set to the
 fleet's own directory:
@@ -1347,8 +1347,8 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
         [
             "## Trust across fleets (WAPE, Winkler, coverage: days 1-180; stress fleets on the future, the default "
             "fleet on its backtest, whose days 1-180 are its backtest's (122 at the default vars) and whose champion "
-            "was chosen on them, the default fleet's cut (default_s42_cutN) on the N days after its cut, kept aside "
-            "before its build; HS = HorizonScale golden record; stock Prophet runs on a sample of each fleet's "
+            "was chosen on them, the default fleet's cut (default_s<seed>_cut<N>) on the N days after its cut, kept "
+            "aside before its build; HS = HorizonScale golden record; stock Prophet runs on a sample of each fleet's "
             "series: its WAPE and Winkler over that sample, the ratios and the alert comparison on the same series "
             "for both)",
             "",
@@ -1425,6 +1425,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="11,12,13", help="stress fleet seeds, comma separated ('' for none)")
     parser.add_argument("--hosts", type=int, default=400, help="hosts per stress fleet (default 400)")
     parser.add_argument("--default-hosts", type=int, default=2000, help="hosts of the default fleet (0 to skip)")
+    parser.add_argument("--default-seed", type=int, default=42, help="the default fleet's generator seed (42)")
     parser.add_argument(
         "--default-cut-days",
         type=int,
@@ -1478,11 +1479,12 @@ def fleets(args: argparse.Namespace) -> list[Fleet]:
         for s in args.seed_list
     ]
     if args.default_hosts:
-        chosen.append(Fleet("default_s42", "default", args.default_hosts, 42, args.work / "default_s42"))
+        seed = getattr(args, "default_seed", 42)
+        chosen.append(Fleet(f"default_s{seed}", "default", args.default_hosts, seed, args.work / f"default_s{seed}"))
         days = getattr(args, "default_cut_days", 0)
         if days:
-            name = f"default_s42_cut{days}"
-            chosen.append(Fleet(name, "default_cut", args.default_hosts, 42, args.work / name, cut_days=days))
+            name = f"default_s{seed}_cut{days}"
+            chosen.append(Fleet(name, "default_cut", args.default_hosts, seed, args.work / name, cut_days=days))
     return chosen
 
 

@@ -535,6 +535,8 @@ def test_the_default_fleet_is_cut_unless_asked_not_to() -> None:
     short = fleets(parse_args(["--seeds", "", "--default-cut-days", "90", "--default-hosts", "50"]))
     assert [(f.name, f.hosts, f.cut_days) for f in short] == [("default_s42", 50, 0), ("default_s42_cut90", 50, 90)]
     assert [f.name for f in fleets(parse_args(["--seeds", "", "--default-cut-days", "0"]))] == ["default_s42"]
+    other = fleets(parse_args(["--seeds", "", "--default-seed", "43"]))
+    assert [(f.name, f.seed) for f in other] == [("default_s43", 43), ("default_s43_cut180", 43)]
     with pytest.raises(SystemExit):
         parse_args(["--default-cut-days", "181"])
 
