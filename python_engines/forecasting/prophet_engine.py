@@ -137,6 +137,11 @@ class ProphetSettings:
     # window, which then read as a line, and Prophet's ramp through the step went on (level shifts up forecast
     # into 100%). 3: chosen on stress seeds 1-5 over 7 and 14 (docs/trust_log.md, session 12).
     step_min_before: int = 3
+    # ... and this many days of the new level after it: a workload moved on 7-13 days before the end was read as a
+    # hinge or line through the step, and Prophet's ramp went on (the default fleet cut 180 days early,
+    # bench.trust --default-cut-days: 3 black-swan steps of 27-32 points forecast into 100 within 6-10 days,
+    # WAPE 58-64%; the new level 4-8%). 7 (14 before; docs/trust_log.md, session 51).
+    step_min_after: int = 7
     # A ramp that began 6-8 weeks before the end leaves under 14 days of the flat level in the recent_window days,
     # too few for a hinge there: the window read as one line through the flat days and the ramp, whose slope
     # came out low (stress seeds 1-5: late ramps starting 39-47 days out, 0.53 a day against the true 0.67,
@@ -776,6 +781,7 @@ def recent_trend(
     evidence: float = 10.0,
     min_segment: int = SHAPE_MIN_SEGMENT,
     min_before: int | None = None,
+    min_after: int | None = None,
 ) -> RecentTrend:
     """Tell a slope from a level shift in the last weeks: a line, a step (two levels) or a hinge (level,
     then a ramp from some day on); ``x`` is days relative to the last day (<= 0).
@@ -783,8 +789,8 @@ def recent_trend(
     A step or hinge replaces the line only when its BIC is lower by ``evidence``, counted on the effective
     number of independent days (autocorrelated noise makes a spurious break look better than it is), and
     each side of its break holds ``min_segment`` days, except the old level before a step, which needs
-    ``min_before`` (default ``min_segment``): a level is read from fewer days than a slope. Every break is
-    tried at once (vectorised).
+    ``min_before``, and the new level after it, ``min_after`` (each by default ``min_segment``): a level is read
+    from fewer days than a slope. Every break is tried at once (vectorised).
     """
     n = x.size
     n_eff = _effective_days(n)
@@ -798,7 +804,8 @@ def recent_trend(
     best_bic = _bic(line_sse, n_eff, 2) - evidence
     breaks = np.arange(min_segment, n - min_segment + 1)
     first_step = min_segment if min_before is None else min(min_before, min_segment)
-    step_breaks = np.arange(first_step, n - min_segment + 1)
+    last_step = min_segment if min_after is None else min(min_after, min_segment)
+    step_breaks = np.arange(first_step, n - last_step + 1)
     if step_breaks.size == 0:
         return best
     # Step: mean before and after each break.
@@ -1840,7 +1847,9 @@ def continued_trend(
     if resets(deseasonalised[~recent]) >= s.max_resets:  # its last weeks are one phase of a cycle: no anchor
         return fit.predict(future), none, fit, None
     future_seasonal = seasonal_features(future, s.yearly_order, s.weekly_order) @ fit.beta * fit.y_scale
-    shape = recent_trend(x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before)
+    shape = recent_trend(
+        x[recent], deseasonalised[recent], s.shape_evidence, min_before=s.step_min_before, min_after=s.step_min_after
+    )
     if s.hinge_lookback is not None and shape.shape == "line":
         shape = _earlier_hinge(x, deseasonalised, shape, s)
     # Steps first: over the growth window a staircase's last step reads as compounding growth, and a last

@@ -1455,12 +1455,44 @@ def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
     assert days_to_cross(prophet_forecast(series, WINDOWS, needs_two_weeks, segments=("forecast",)).forecast.yhat)
 
 
+def test_prophet_reads_a_step_in_the_last_two_weeks_as_a_level() -> None:
+    """A workload moved on 10 days before the end (+30 points): under the 14 days of the new level a step used to
+    need, the recent window read as a line or hinge through the step, and the forecast went on up, crossing 95%
+    within a week. With step_min_after 7 it is a step: the forecast stays at the new level. A ramp of +1 or +2 a
+    day that began as recently is not a step: forecast as before either way."""
+    n = WINDOWS.history_dates().size
+    rng = np.random.default_rng(10)
+    values = 40.0 + 30.0 * (np.arange(n) >= n - 10) + rng.normal(0.0, 1.5, n)
+    series = _shape(values, "step")
+    result = prophet_forecast(series, WINDOWS, segments=("forecast",))
+    assert result.status == STATUS_OK, result.error
+    assert abs(float(result.forecast.yhat[:90].mean()) - 70.0) < 2.0
+    assert days_to_cross(result.forecast.yhat) is None
+    two_weeks = ProphetSettings(step_min_after=14)  # the rule before
+    before = prophet_forecast(series, WINDOWS, two_weeks, segments=("forecast",)).forecast.yhat
+    assert days_to_cross(before) is not None and days_to_cross(before) <= 14
+    for slope in (1.0, 2.0):
+        ramp = 40.0 + slope * np.clip(np.arange(n) - (n - 13), 0, None) + np.random.default_rng(3).normal(0.0, 1.5, n)
+        now = prophet_forecast(_shape(ramp, "ramp"), WINDOWS, segments=("forecast",)).forecast.yhat
+        then = prophet_forecast(_shape(ramp, "ramp"), WINDOWS, two_weeks, segments=("forecast",)).forecast.yhat
+        assert np.allclose(now, then)
+        assert days_to_cross(now) is not None  # both go on up
+
+
 def test_recent_trend_step_needs_min_before_days_of_the_old_level() -> None:
     x = np.arange(-55.0, 1.0)
     v = np.where(x >= -50.0, 60.0, 30.0) + np.random.default_rng(1).normal(0.0, 1.0, x.size)  # 5 days at 30
     assert prophet_engine.recent_trend(x, v).shape == "line"  # 14 days of each level by default
     step = prophet_engine.recent_trend(x, v, min_before=3)
     assert step.shape == "step" and step.level == pytest.approx(60.0, abs=0.5) and step.jump > 25.0
+
+
+def test_recent_trend_step_needs_min_after_days_of_the_new_level() -> None:
+    x = np.arange(-55.0, 1.0)
+    v = np.where(x >= -9.0, 60.0, 30.0) + np.random.default_rng(1).normal(0.0, 1.0, x.size)  # 10 days at 60
+    assert prophet_engine.recent_trend(x, v).shape != "step"  # 14 days of each level by default
+    step = prophet_engine.recent_trend(x, v, min_after=7)
+    assert step.shape == "step" and step.level == pytest.approx(60.0, abs=0.7) and step.since == -9.0
 
 
 def test_consensus_slope_needs_every_window_to_agree() -> None:
