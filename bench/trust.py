@@ -210,7 +210,7 @@ def cut_vars(user_vars: str | None, cut: date) -> str:
         raise StageError(f"--vars {user_vars!r} is not a YAML mapping, e.g. '{{forecast_workers: 1}}'")
     if merged.get("history_end"):
         raise StageError("--vars sets history_end: the default_cut fleet sets its own; drop it or --default-cut-days 0")
-    return json.dumps({**merged, "history_end": cut.isoformat()})
+    return json.dumps({**merged, "history_end": cut.isoformat()}, default=str)  # YAML reads dates as dates
 
 
 def cut_truth(processed: pl.DataFrame, history_end: date, days: int) -> tuple[date, pl.DataFrame, pl.DataFrame]:
@@ -802,7 +802,7 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         raise StageError(
             f"the warehouse's history_end {warehouse.windows['history_end']} is not the generator's {history_end} "
             f"({exports / 'manifest.json'}): the golden alert's window would not be the truth's; rebuild the fleet "
-            "without a history_end var"
+            + ("without a history_end var" if has_oracle else "(without --skip-build: its build sets history_end)")
         )
     keys = golden_keys(warehouse, series.select(*KEYS, "family"))
     horizon = int(manifest.get("horizon_days", 180))
@@ -1458,8 +1458,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--seeds {args.seeds!r}: give whole numbers separated by commas, e.g. 11,12")
     if args.hosts < 1 or args.default_hosts < 0 or (args.stock_sample is not None and args.stock_sample < 0):
         parser.error("--hosts and --stock-sample must be >= 1, --default-hosts >= 0")
-    if not 0 <= args.default_cut_days <= MAX_CUT_DAYS:
-        parser.error(f"--default-cut-days must be 0 (off) to {MAX_CUT_DAYS} (the forecast horizon)")
+    if args.default_cut_days and not BREACH_WINDOW <= args.default_cut_days <= MAX_CUT_DAYS:
+        parser.error(
+            f"--default-cut-days must be 0 (off) or {BREACH_WINDOW} (the alert's window, which the kept days must "
+            f"cover) to {MAX_CUT_DAYS} (the forecast horizon)"
+        )
+    if args.default_cut_days and args.default_hosts and not args.skip_build:
+        try:  # before minutes of generating and refining: the cut build's vars must merge
+            cut_vars(args.vars, date(2000, 1, 1))
+        except StageError as exc:
+            parser.error(str(exc))
     return args
 
 
@@ -1488,6 +1496,12 @@ def fleets(args: argparse.Namespace) -> list[Fleet]:
     return chosen
 
 
+def not_built_cut(fleet: Fleet, args: argparse.Namespace) -> bool:
+    """A default_cut fleet that --skip-build cannot re-score: work dirs built before the cut existed, or with
+    --default-cut-days 0, re-score without it rather than fail."""
+    return bool(args.skip_build) and fleet.kind == "default_cut" and not fleet.warehouse.is_file()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
@@ -1496,6 +1510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, tuple[Fleet, Evaluation]] = {}
     try:
         for fleet in fleets(args):
+            if not_built_cut(fleet, args):
+                log.warning(
+                    "%s: no build in %s to re-score: left out (build it without --skip-build)", fleet.name, fleet.work
+                )
+                continue
             fleet.work.mkdir(parents=True, exist_ok=True)
             if not args.skip_build:
                 prepare(fleet, args)

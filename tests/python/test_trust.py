@@ -522,6 +522,8 @@ def test_the_cut_build_sets_history_end_beside_the_users_vars() -> None:
         cut_vars("{history_end: '2025-01-01'}", cut)
     with pytest.raises(StageError, match="not a YAML mapping"):
         cut_vars("[1, 2]", cut)
+    # YAML reads a date as a date, which JSON cannot write as it is
+    assert json.loads(cut_vars("{history_start: 2024-07-01}", cut))["history_start"] == "2024-07-01"
 
 
 def test_the_default_fleet_is_cut_unless_asked_not_to() -> None:
@@ -537,16 +539,40 @@ def test_the_default_fleet_is_cut_unless_asked_not_to() -> None:
     assert [f.name for f in fleets(parse_args(["--seeds", "", "--default-cut-days", "0"]))] == ["default_s42"]
     other = fleets(parse_args(["--seeds", "", "--default-seed", "43"]))
     assert [(f.name, f.seed) for f in other] == [("default_s43", 43), ("default_s43_cut180", 43)]
-    with pytest.raises(SystemExit):
-        parse_args(["--default-cut-days", "181"])
+    for days in ("181", "60"):  # past the horizon; shorter than the alert's 90 days
+        with pytest.raises(SystemExit):
+            parse_args(["--default-cut-days", days])
+    with pytest.raises(SystemExit):  # the cut build's vars are checked before anything is generated
+        parse_args(["--vars", "{history_end: '2025-01-01'}"])
 
 
-def test_a_fleet_without_an_oracle_is_scored_on_its_kept_days(exports: Path) -> None:
+def test_a_cut_fleet_not_built_is_left_out_of_a_rescoring(tmp_path: Path) -> None:
+    from bench.trust import Fleet, built_hosts, not_built_cut, parse_args
+
+    cut = Fleet("default_s42_cut180", "default_cut", 2000, 42, tmp_path / "default_s42_cut180", cut_days=180)
+    rescore = parse_args(["--skip-build", "--seeds", ""])
+    assert not_built_cut(cut, rescore) and not not_built_cut(cut, parse_args(["--seeds", ""]))
+    cut.data_dir.mkdir(parents=True)
+    cut.warehouse.write_bytes(b"")
+    assert not not_built_cut(cut, rescore)
+    default = Fleet("default_s42", "default", 2000, 42, tmp_path / "default_s42")
+    assert not not_built_cut(default, rescore)  # the default fleet itself still fails loudly
+    cut.exports.mkdir(parents=True)
+    (cut.exports / "manifest.json").write_text('{"hosts": 10}')
+    assert built_hosts(cut, warehouse()) == 10
+
+
+def test_a_fleet_without_an_oracle_is_scored_on_its_kept_days(exports: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A default_cut fleet's manifest says it has no oracle: no oracle figures and no warning that the files are
     old; the note names the truth for what it is."""
     manifest = exports / "manifest.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "oracle": False}))
-    result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    series = pl.read_parquet(exports / "series.parquet")  # a cut fleet's files carry no oracle columns
+    series.drop(ORACLE_COLUMN).write_parquet(exports / "series.parquet")
+    pl.read_parquet(exports / "truth.parquet").drop(ORACLE_BAND_COLUMNS).write_parquet(exports / "truth.parquet")
+    with caplog.at_level("WARNING"):
+        result = evaluate_stress(exports, warehouse(), stock_runner([]))
+    assert not [r for r in caplog.records if "lacks" in r.getMessage()]  # no "regenerate it" for a fleet with none
     assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
     assert "refined, non-imputed actuals" in result.note
     alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
