@@ -1458,7 +1458,7 @@ def test_prophet_reads_a_step_early_in_its_recent_window_as_a_level() -> None:
 def test_prophet_reads_a_step_in_the_last_two_weeks_as_a_level() -> None:
     """A workload moved on 10 days before the end (+30 points): under the 14 days of the new level a step used to
     need, the recent window read as a line or hinge through the step, and the forecast went on up, crossing 95%
-    within a week. With step_min_after 7 it is a step: the forecast stays at the new level. A ramp of +1 or +2 a
+    within 10 days. With step_min_after 7 it is a step: the forecast stays at the new level. A ramp of +1 or +2 a
     day that began as recently is not a step: forecast as before either way."""
     n = WINDOWS.history_dates().size
     rng = np.random.default_rng(10)
@@ -1470,7 +1470,7 @@ def test_prophet_reads_a_step_in_the_last_two_weeks_as_a_level() -> None:
     assert days_to_cross(result.forecast.yhat) is None
     two_weeks = ProphetSettings(step_min_after=14)  # the rule before
     before = prophet_forecast(series, WINDOWS, two_weeks, segments=("forecast",)).forecast.yhat
-    assert days_to_cross(before) is not None and days_to_cross(before) <= 14
+    assert days_to_cross(before) is not None and days_to_cross(before) <= 10
     for slope in (1.0, 2.0):
         ramp = 40.0 + slope * np.clip(np.arange(n) - (n - 13), 0, None) + np.random.default_rng(3).normal(0.0, 1.5, n)
         now = prophet_forecast(_shape(ramp, "ramp"), WINDOWS, segments=("forecast",)).forecast.yhat
