@@ -137,10 +137,12 @@ class ProphetSettings:
     # window, which then read as a line, and Prophet's ramp through the step went on (level shifts up forecast
     # into 100%). 3: chosen on stress seeds 1-5 over 7 and 14 (docs/trust_log.md, session 12).
     step_min_before: int = 3
-    # ... and this many days of the new level after it: a workload moved on 7-13 days before the end was read as a
-    # hinge or line through the step, and Prophet's ramp went on (the default fleet cut 180 days early,
+    # ... and a step up this many days of the new level after it: a workload moved on 7-13 days before the end was
+    # read as a hinge or line through the step, and Prophet's ramp went on (the default fleet cut 180 days early,
     # bench.trust --default-cut-days: 3 black-swan steps of 27-32 points forecast into 100 within 6-10 days,
-    # WAPE 58-64%; the new level 4-8%). 7 (14 before; docs/trust_log.md, session 51).
+    # WAPE 58-64%; the new level 4-8%). A step down still needs 14: a year-end dip the yearly term explains only
+    # in part read as a level and was forecast flat at the dip (held-out seed 1030, a holiday dip: WAPE 6.2% ->
+    # 23.1%); a fall carried on raises no alarm. 7 (14 before; docs/trust_log.md, session 51).
     step_min_after: int = 7
     # A ramp that began 6-8 weeks before the end leaves under 14 days of the flat level in the recent_window days,
     # too few for a hinge there: the window read as one line through the flat days and the ramp, whose slope
@@ -789,8 +791,9 @@ def recent_trend(
     A step or hinge replaces the line only when its BIC is lower by ``evidence``, counted on the effective
     number of independent days (autocorrelated noise makes a spurious break look better than it is), and
     each side of its break holds ``min_segment`` days, except the old level before a step, which needs
-    ``min_before``, and the new level after it, ``min_after`` (each by default ``min_segment``): a level is read
-    from fewer days than a slope. Every break is tried at once (vectorised).
+    ``min_before``, and the new level after a step up, ``min_after`` (each by default, and at most,
+    ``min_segment``): a level is read from fewer days than a slope, and a fall of the last days (a holiday, an
+    outage) is more often one that comes back. Every break is tried at once (vectorised).
     """
     n = x.size
     n_eff = _effective_days(n)
@@ -814,6 +817,8 @@ def recent_trend(
     left_sum, right_sum = total[step_breaks - 1], total[-1] - total[step_breaks - 1]
     left_sq, right_sq = total_sq[step_breaks - 1], total_sq[-1] - total_sq[step_breaks - 1]
     step_sse = left_sq - left_sum**2 / left_n + right_sq - right_sum**2 / right_n
+    # A new level shorter than min_segment days is read only where it rose.
+    step_sse = np.where((right_n < min_segment) & (right_sum / right_n <= left_sum / left_n), np.inf, step_sse)
     # Hinge: y = a + b * max(x - x_break, 0), least squares per break (closed form from suffix sums: O(n)).
     ramp_mean, ramp_spread, ramp_cross = _hinge_moments(x, v, breaks)
     hinge_slope = np.where(ramp_spread > 0, ramp_cross / np.maximum(ramp_spread, 1e-12), 0.0)

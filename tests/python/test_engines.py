@@ -1479,6 +1479,21 @@ def test_prophet_reads_a_step_in_the_last_two_weeks_as_a_level() -> None:
         assert days_to_cross(now) is not None  # both go on up
 
 
+def test_a_yearly_holiday_dip_in_the_last_days_is_not_read_as_a_step() -> None:
+    """A calm host 40% lower from 20 December to 3 January every year (the held-out holiday_dip family): its history
+    ends 12 days into the dip, inside the 7-13 days the step rule now reads. The yearly term explains the dip, so
+    the days less the season hold no step, and the forecast recovers in January."""
+    n = WINDOWS.history_dates().size
+    days = WINDOWS.history_dates().astype("datetime64[D]")
+    month = days.astype("datetime64[M]").astype(int) % 12 + 1
+    day = (days - days.astype("datetime64[M]")).astype(int) + 1
+    dip = ((month == 12) & (day >= 20)) | ((month == 1) & (day <= 3))
+    values = 50.0 * (1.0 - 0.4 * dip) + np.random.default_rng(5).normal(0.0, 1.5, n)
+    yhat = prophet_forecast(_shape(values, "dip"), WINDOWS, segments=("forecast",)).forecast.yhat
+    assert float(values[-5:].mean()) < 32.0 and float(yhat[:3].mean()) < 42.0  # still in the dip on 1-3 January
+    assert abs(float(yhat[9:40].mean()) - 50.0) < 2.0  # back at its level after it
+
+
 def test_recent_trend_step_needs_min_before_days_of_the_old_level() -> None:
     x = np.arange(-55.0, 1.0)
     v = np.where(x >= -50.0, 60.0, 30.0) + np.random.default_rng(1).normal(0.0, 1.0, x.size)  # 5 days at 30
@@ -1487,12 +1502,14 @@ def test_recent_trend_step_needs_min_before_days_of_the_old_level() -> None:
     assert step.shape == "step" and step.level == pytest.approx(60.0, abs=0.5) and step.jump > 25.0
 
 
-def test_recent_trend_step_needs_min_after_days_of_the_new_level() -> None:
+def test_recent_trend_step_up_needs_min_after_days_of_the_new_level_and_a_fall_the_full_segment() -> None:
     x = np.arange(-55.0, 1.0)
     v = np.where(x >= -9.0, 60.0, 30.0) + np.random.default_rng(1).normal(0.0, 1.0, x.size)  # 10 days at 60
     assert prophet_engine.recent_trend(x, v).shape != "step"  # 14 days of each level by default
     step = prophet_engine.recent_trend(x, v, min_after=7)
     assert step.shape == "step" and step.level == pytest.approx(60.0, abs=0.7) and step.since == -9.0
+    fall = 90.0 - v  # the same days upside down: a fall of the last 10 days still needs 14
+    assert prophet_engine.recent_trend(x, fall, min_after=7).shape != "step"
 
 
 def test_consensus_slope_needs_every_window_to_agree() -> None:
