@@ -50,7 +50,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -216,7 +216,7 @@ def cut_vars(user_vars: str | None, cut: date) -> str:
 def cut_truth(processed: pl.DataFrame, history_end: date, days: int) -> tuple[date, pl.DataFrame, pl.DataFrame]:
     """The cut (``days`` before ``history_end``), the truth after it (KEYS, family, ds, y: non-imputed days
     1..days) and the series (KEYS, family: the DNA scenario, 'unknown' without one) of a refined fleet."""
-    cut = date.fromordinal(history_end.toordinal() - days)
+    cut = history_end - timedelta(days=days)
     family = pl.col("scenario").cast(pl.String).fill_null("unknown").alias("family")
     series = processed.select(*KEYS, family).unique(subset=list(KEYS), keep="first").sort(list(KEYS))
     truth = (
