@@ -42,6 +42,7 @@ def model(dbt, session):
         "prophet_season_free_yardstick": dbt.config.meta_get("prophet_season_free_yardstick"),
         "prophet_season_size_uncertainty": dbt.config.meta_get("prophet_season_size_uncertainty"),
         "prophet_young_ramp_check": dbt.config.meta_get("prophet_young_ramp_check"),
+        "prophet_calendar_peaks": dbt.config.meta_get("prophet_calendar_peaks"),
         "prophet_hinge_lookback": dbt.config.meta_get("prophet_hinge_lookback"),
         "prophet_growth_search_window": dbt.config.meta_get("prophet_growth_search_window"),
     }

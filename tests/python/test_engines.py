@@ -210,6 +210,81 @@ def test_seasonal_features_looked_up_are_those_computed() -> None:
     )
 
 
+def test_calendar_features_mark_month_and_quarter_closes() -> None:
+    """Business days count back from a month's end without weekends, calendar days with them, and the quarter
+    columns light only in March, June, September and December; the table lookup equals the computation."""
+    days = np.array(
+        ["2025-05-28", "2025-05-29", "2025-05-30", "2025-05-31", "2025-06-26", "2025-06-30"], "datetime64[D]"
+    )
+    columns = prophet_engine.calendar_features(days)
+    assert columns.shape == (days.size, prophet_engine.CALENDAR_COLUMNS)
+    # 31 May 2025 is a Saturday: Friday the 30th is May's last business day and its second-to-last calendar day.
+    business, calendar = columns[:, :3], columns[:, 3:5]
+    quarter_business, quarter_calendar = columns[:, 5], columns[:, 6]
+    assert business.tolist() == [[0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 0, 0], [0, 0, 1], [1, 0, 0]]
+    assert calendar.tolist() == [[0, 0], [0, 0], [0, 1], [1, 0], [0, 0], [1, 0]]
+    assert quarter_business.tolist() == [0, 0, 0, 0, 1, 1]  # 26 June: third-to-last business day of a quarter
+    assert quarter_calendar.tolist() == [0, 0, 0, 0, 1, 1]  # the quarter's last five calendar days: 26-30 June
+    assert np.array_equal(columns, prophet_engine._calendar_columns(days))
+    outside = np.array(["1985-03-29", "2075-12-31"], "datetime64[D]")
+    assert prophet_engine.calendar_features(outside)[:, 0].tolist() == [1.0, 1.0]
+
+
+def _with_closes(values: np.ndarray, month_end: float, quarter_end: float) -> np.ndarray:
+    """``values`` lifted by ``month_end`` on each month's last two days and ``quarter_end`` more on a quarter's
+    last five (the default DNA's SEASONAL EXTREME closes)."""
+    days = np.datetime64(WINDOWS.history_start, "D") + np.arange(values.size)
+    columns = prophet_engine.calendar_features(days)
+    return values + month_end * columns[:, 3:5].max(axis=1) + quarter_end * columns[:, 6]
+
+
+def test_prophet_forecasts_quarter_end_closes_into_a_breach() -> None:
+    """A level around 68 with month-end closes (+18) and quarter-end closes (+12 more): the quarter-end days of
+    the forecast reach 95 and the days between stay at the level. Without calendar columns the closes are
+    smoothed into the yearly and weekly terms and the forecast never crosses."""
+    rng = np.random.default_rng(21)
+    n = WINDOWS.history_dates().size
+    series = _shape(_with_closes(68.0 + rng.normal(0.0, 1.5, n), 18.0, 12.0), "closes")
+    result = prophet_forecast(series, WINDOWS, segments=("forecast",))
+    assert result.status == STATUS_OK, result.error
+    future = WINDOWS.forecast_dates()
+    closes = prophet_engine.calendar_features(future)
+    quarter_end = closes[:, 3:5].max(axis=1) * closes[:, 6] > 0  # 30-31 March, 29-30 June
+    plain_days = closes.max(axis=1) == 0
+    assert float(result.forecast.yhat[quarter_end].min()) > 95.0
+    assert result.detail[prophet_engine.CALENDAR_KEY] == "true"  # the run log says why those days rise
+    assert abs(float(np.median(result.forecast.yhat[plain_days])) - 68.0) < 2.0
+    without = prophet_forecast(series, WINDOWS, ProphetSettings(calendar_peaks=False), segments=("forecast",))
+    assert days_to_cross(without.forecast.yhat) is None
+
+
+def test_calendar_columns_only_where_closes_earn_them() -> None:
+    """A series without closes keeps the fit without calendar columns (the same forecast either way); one with
+    closes takes them, and its terms add up: trend + yearly + weekly + calendar is the fit's prediction."""
+    calm = synthetic(noise=2.0, seed=3)
+    train = calm.ds <= np.datetime64(WINDOWS.history_end, "D")
+    fit = prophet_engine.with_calendar_peaks(calm.ds[train], calm.y[train], ProphetSettings())
+    assert not fit.settings.calendar_peaks
+    on = prophet_forecast(calm, WINDOWS, segments=("forecast",))
+    off = prophet_forecast(calm, WINDOWS, ProphetSettings(calendar_peaks=False), segments=("forecast",))
+    assert np.array_equal(on.forecast.yhat, off.forecast.yhat)
+    assert prophet_engine.CALENDAR_KEY not in on.detail
+    closes = replace(calm, y=_with_closes(calm.y, 8.0, 6.0))
+    fit = prophet_engine.with_calendar_peaks(closes.ds, closes.y, ProphetSettings())
+    assert fit.settings.calendar_peaks
+    days = WINDOWS.forecast_dates()
+    parts = (
+        fit.trend(days) * fit.y_scale
+        + prophet_engine.yearly_term(fit, days)
+        + prophet_engine.weekly_term(fit, days)
+        + prophet_engine.calendar_term(fit, days)
+        + fit.settings.floor
+    )
+    assert np.allclose(parts, fit.predict(days))
+    month_ends = prophet_engine.calendar_features(days)[:, 3] > 0
+    assert 6.0 < float(np.mean(prophet_engine.calendar_term(fit, days)[month_ends])) < 10.0
+
+
 def test_prophet_matches_stock_prophet() -> None:
     """Same model, same data, same optimizer settings: our numpy setup reproduces prophet.Prophet."""
     import pandas as pd
@@ -217,8 +292,10 @@ def test_prophet_matches_stock_prophet() -> None:
 
     series = synthetic(noise=0.5, seed=3)
     keep = series.ds <= np.datetime64(WINDOWS.train_end, "D")
-    # Stan's default tolerance and Prophet's changepoint prior, as Prophet runs them
-    settings = ProphetSettings(solver="stan", changepoint_prior_scale=0.05, stan=StanOptions(tol_rel_grad=1e7))
+    # Stan's default tolerance and Prophet's changepoint prior, as Prophet runs them; no month-end columns
+    settings = ProphetSettings(
+        solver="stan", changepoint_prior_scale=0.05, stan=StanOptions(tol_rel_grad=1e7), calendar_peaks=False
+    )
     ours = fit_prophet(series.ds[keep], series.y[keep], settings).predict(WINDOWS.backtest_dates())
     exact = fit_prophet(series.ds[keep], series.y[keep], replace(settings, solver="exact"))
     stock = Prophet(
@@ -582,7 +659,8 @@ def test_a_level_since_a_step_starts_from_last_weeks_it_does_not_explain() -> No
     days, values = fixture_points("wander_after_step_disk")
     future = days[-1] + np.arange(1, 91)
     truth_start, truth_day_90 = 97.1, 85.4
-    fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, ProphetSettings()), days, values)
+    fitted = prophet_engine.with_calendar_peaks(days, values, ProphetSettings())
+    fit = prophet_engine.sharper_season(fitted, days, values)
     flat = replace(fit, settings=replace(fit.settings, since_step_recent_pull=False))
     pulled_yhat = prophet_engine.consensus_forecast(fit, days, values, future)[0]
     flat_yhat = prophet_engine.consensus_forecast(flat, days, values, future)[0]
@@ -782,12 +860,12 @@ def test_prophet_continues_a_staircase_by_the_steps_its_cadence_brings() -> None
     # At the average climb the steps to come widen the band: the next is due 40 days on, so above the line
     # from then. Around the steps' own mean the band stays narrow: every gap seen was about 80 days.
     climbing = replace(settings, staircase_renewal=False)
-    fit = prophet_engine.fit_prophet(days, values, climbing)
+    fit = prophet_engine.with_calendar_peaks(days, values, climbing)
     _, widen = prophet_engine.consensus_forecast(fit, days, values, future)
     assert float(widen[1, :30].max()) < 1.0 < float(widen[1, 45:75].min())
     assert float(widen[1].max()) > 3.0
     _, around_mean = prophet_engine.consensus_forecast(
-        prophet_engine.fit_prophet(days, values, settings), days, values, future
+        prophet_engine.with_calendar_peaks(days, values, settings), days, values, future
     )
     assert float(np.abs(around_mean).max()) < 1.5
 
@@ -858,7 +936,7 @@ def test_a_wandering_level_is_forecast_from_its_level_with_a_band_its_wander_wid
     assert level.level == pytest.approx(float(wander[-7:].mean()))
     widen = level.widening(np.arange(1.0, 181.0))
     assert float(widen[1, 90]) > float(widen[1, 6]) + 3.0 and float(widen[0, 90]) > float(widen[0, 6]) + 3.0
-    fit = prophet_engine.fit_prophet(days, wander, settings)
+    fit = prophet_engine.with_calendar_peaks(days, wander, settings)
     forecast, band = prophet_engine.consensus_forecast(fit, days, wander, future)
     assert abs(float(forecast[60:120].mean()) - level.at(np.array([90.0]))[0]) < 1.5  # the level, not a leg
     np.testing.assert_allclose(band, widen, atol=0.2)  # the same misses, read off the deseasonalised days
@@ -974,7 +1052,7 @@ def test_a_season_that_ends_at_the_year_end_is_not_read_as_a_new_ramp() -> None:
     settings = ProphetSettings()
 
     def top(values: np.ndarray, chosen: ProphetSettings) -> float:
-        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, chosen), days, values)
+        fit = prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, values, chosen), days, values)
         return float(prophet_engine.consensus_forecast(fit, days, values, future)[0][:90].max())
 
     assert top(december, settings) < 70.0
@@ -1061,7 +1139,7 @@ def test_level_cycle_is_read_only_where_the_swing_grows_with_the_level() -> None
     settings = ProphetSettings()
 
     def cycle(values: np.ndarray) -> prophet_engine.LevelCycle | None:
-        fit = prophet_engine.fit_prophet(days, values, settings)
+        fit = prophet_engine.with_calendar_peaks(days, values, settings)
         return prophet_engine.level_cycle(fit, days, values, settings.shape_evidence)
 
     assert cycle(_traffic(np.random.default_rng(1), n, 0.4, multiplicative=True)) is not None
@@ -1169,7 +1247,7 @@ def _season_calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _forecast_top(days: np.ndarray, history: np.ndarray, future: np.ndarray, settings: ProphetSettings) -> float:
     """The top of Prophet's forecast of ``history`` over ``future``, its season sharpened as the engine does."""
-    fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, history, settings), days, history)
+    fit = prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, history, settings), days, history)
     return float(prophet_engine.consensus_forecast(fit, days, history, future)[0].max())
 
 
@@ -1198,7 +1276,7 @@ def test_a_season_that_grows_every_year_is_forecast_at_its_next_size() -> None:
         (40.0 + 15.0 * (x > -200.0), swell),
     ):
         steady = base + season + noise[:n]
-        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, steady, settings), days, steady)
+        fit = prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, steady, settings), days, steady)
         assert prophet_engine.growing_season(fit, days, steady) is None
 
 
@@ -1228,7 +1306,7 @@ def test_a_growing_seasons_size_is_not_shared_with_prophets_trend() -> None:
     future = days[-1] + np.arange(1, 91)
     settings = ProphetSettings()
     # One fit serves both readings: the base is read after the fit, from the fit's own settings.
-    fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, settings), days, values)
+    fit = prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, values, settings), days, values)
     shared_fit = replace(fit, settings=replace(fit.settings, season_size_own_base=False))
     assert prophet_engine.consensus_forecast(fit, days, values, future)[0].max() == pytest.approx(94.9, abs=1.0)
     assert prophet_engine.consensus_forecast(shared_fit, days, values, future)[0].max() < 94.9 - 2.0
@@ -1251,7 +1329,7 @@ def test_a_small_seasons_size_keeps_prophets_trend_in_its_base() -> None:
     train = days <= np.datetime64("2025-08-31")
     history, fitted_days, ahead, actual = values[train], days[train], days[~train], values[~train]
     fit = prophet_engine.sharper_season(
-        prophet_engine.fit_prophet(fitted_days, history, ProphetSettings()), fitted_days, history
+        prophet_engine.with_calendar_peaks(fitted_days, history, ProphetSettings()), fitted_days, history
     )
 
     def wape(settings: ProphetSettings) -> float:
@@ -1285,7 +1363,7 @@ def test_a_season_every_year_agrees_on_is_fitted_sharp() -> None:
     settings = ProphetSettings()
 
     def sharpened(chosen: ProphetSettings, series: np.ndarray) -> prophet_engine.ProphetFit:
-        return prophet_engine.sharper_season(prophet_engine.fit_prophet(days, series, chosen), days, series)
+        return prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, series, chosen), days, series)
 
     assert sharpened(settings, values).settings.yearly_order >= prophet_engine.STOCK_YEARLY_ORDER
     truth_top = 50.0 + 40.0
@@ -1320,7 +1398,7 @@ def test_a_season_a_week_wide_climbs_to_twenty_yearly_terms(seed: int) -> None:
     def fitted(width: float, sharpest: int) -> tuple[int, float]:
         values = bell(days, width) + _ar_noise(np.random.default_rng(seed), n, 1.0)
         settings = replace(ProphetSettings(), sharpest_yearly_order=sharpest)
-        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, settings), days, values)
+        fit = prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, values, settings), days, values)
         top = float(prophet_engine.consensus_forecast(fit, days, values, future)[0].max())
         return fit.settings.yearly_order, top - float(bell(future, width).max())
 
@@ -1409,7 +1487,7 @@ def test_a_season_widens_its_band_at_its_top_by_how_well_its_next_size_is_known(
     top = int(np.argmin(np.abs((future - future.astype("datetime64[Y]")).astype(int) - 59)))
 
     def widening(values: np.ndarray, chosen: ProphetSettings) -> np.ndarray:
-        fit = prophet_engine.sharper_season(prophet_engine.fit_prophet(days, values, chosen), days, values)
+        fit = prophet_engine.sharper_season(prophet_engine.with_calendar_peaks(days, values, chosen), days, values)
         return prophet_engine.consensus_reading(fit, days, values, future)[1]
 
     wide = widening(50.0 + season + noise, settings)
@@ -1545,7 +1623,7 @@ def test_a_young_ramp_is_carried_on_only_where_the_series_never_rose_as_fast_ove
         return np.where((t >= 0.0) & (t < 20.0), 0.5 * t, 0.0)
 
     def forecast(values: np.ndarray, chosen: ProphetSettings) -> np.ndarray:
-        fit = prophet_engine.fit_prophet(days, values, chosen)
+        fit = prophet_engine.with_calendar_peaks(days, values, chosen)
         return prophet_engine.consensus_reading(fit, days, values, future, None)[0]
 
     last = 50.0 + 0.5 * np.maximum(x + 20.0, 0.0) + noise
@@ -1606,7 +1684,7 @@ def test_prophet_follows_a_ramp_that_began_after_its_last_changepoint() -> None:
 def _recent_slope(values: np.ndarray, settings: ProphetSettings) -> float:
     """Slope per day of the consensus forecast between days 15 and 29 after the last of ``values``."""
     days = np.datetime64("2023-01-01") + np.arange(values.size)
-    fit = fit_prophet(days, values, settings)
+    fit = prophet_engine.with_calendar_peaks(days, values, settings)
     yhat, _ = prophet_engine.consensus_forecast(fit, days, values, days[-1] + np.arange(1, 31))
     return float(yhat[28] - yhat[14]) / 14.0
 
@@ -1679,9 +1757,8 @@ def test_prophet_continues_compounding_growth_as_a_curve() -> None:
 
 def _continued(days: np.ndarray, values: np.ndarray, future: np.ndarray, settings: ProphetSettings) -> np.ndarray:
     """Prophet fitted with ``settings``, its trend continued from the last weeks (the point forecast only)."""
-    return prophet_engine.consensus_forecast(prophet_engine.fit_prophet(days, values, settings), days, values, future)[
-        0
-    ]
+    fit = prophet_engine.with_calendar_peaks(days, values, settings)
+    return prophet_engine.consensus_forecast(fit, days, values, future)[0]
 
 
 def _ar_noise(rng: np.random.Generator, n: int, sd: float, phi: float = 0.6) -> np.ndarray:
@@ -1865,17 +1942,17 @@ def test_prophet_continues_from_the_last_weeks_once_the_yearly_term_is_dropped()
     last_weeks = values[-28:].mean()
     assert prophet_engine.yearly_agreement(days, values) is None  # no second year to agree with
     for solver in ("exact", "stan"):
-        fit = prophet_engine.fit_prophet(days, values, replace(ProphetSettings(), solver=solver))
+        fit = prophet_engine.with_calendar_peaks(days, values, replace(ProphetSettings(), solver=solver))
         anchored = prophet_engine.consensus_forecast(fit, days, values, future)[0]
         assert abs(anchored[:14].mean() - last_weeks) < 3.0, (solver, anchored[:14].mean(), last_weeks)
     # Stan's L-BFGS at Prophet's changepoint prior, stopped at its tolerance, is where the gap was seen (the
     # exact optimum at 0.03 happens to sit near the last weeks for this series even without the anchor).
     settings = replace(ProphetSettings(), solver="stan", changepoint_prior_scale=0.05)
-    fit = prophet_engine.fit_prophet(days, values, settings)
+    fit = prophet_engine.with_calendar_peaks(days, values, settings)
     unanchored = replace(
         fit,
         settings=replace(
-            settings, anchor_without_yearly=False, anchor_min_gap=None, yearly_refit_min_gap=None, long_line=False
+            fit.settings, anchor_without_yearly=False, anchor_min_gap=None, yearly_refit_min_gap=None, long_line=False
         ),
     )
     plain = prophet_engine.consensus_forecast(unanchored, days, values, future)[0]

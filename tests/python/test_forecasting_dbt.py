@@ -173,6 +173,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_season_free_yardstick", "season_free_yardstick"),
         ("prophet_season_size_uncertainty", "season_size_uncertainty"),
         ("prophet_young_ramp_check", "young_ramp_check"),
+        ("prophet_calendar_peaks", "calendar_peaks"),
     ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
