@@ -2413,10 +2413,15 @@ def yardstick(
 ) -> float:
     """The scale a calibrated band around this fit's forecast is drawn in: :func:`series.series_scale` of the
     history ``start .. cut`` (:func:`series.scale_until`), less the fit's yearly term where the years agree on a
-    sharp season (``season_free_yardstick``: the fit climbed past ``yearly_order``)."""
+    sharp season (``season_free_yardstick``: the fit climbed past ``yearly_order``), and less its month-end and
+    quarter-end term where it took one (:func:`with_calendar_peaks`): the forecast places those closes, so the
+    week-on-week jumps into and out of them are no error its band must cover."""
     values, _ = daily_grid(series, start, cut)
+    days = np.arange(start, cut + 1)
     if settings.season_free_yardstick and fit.settings.yearly_order > settings.yearly_order:
-        values = values - yearly_term(fit, np.arange(start, cut + 1))
+        values = values - yearly_term(fit, days)
+    if fit.settings.calendar_peaks:
+        values = values - calendar_term(fit, days)
     return series_scale(values)
 
 
