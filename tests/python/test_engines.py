@@ -283,6 +283,10 @@ def test_calendar_columns_only_where_closes_earn_them() -> None:
     assert np.allclose(parts, fit.predict(days))
     month_ends = prophet_engine.calendar_features(days)[:, 3] > 0
     assert 6.0 < float(np.mean(prophet_engine.calendar_term(fit, days)[month_ends])) < 10.0
+    # Its band is drawn in the scale left once the closes are taken out: the calm series' own, not the jumps'.
+    start, end = closes.ds[0], closes.ds[-1]
+    drawn_in = prophet_engine.yardstick(closes, start, end, fit, ProphetSettings())
+    assert abs(drawn_in - scale_until(calm, start, end)) < 0.1 * drawn_in < 0.1 * scale_until(closes, start, end)
 
 
 def test_prophet_matches_stock_prophet() -> None:
