@@ -2,7 +2,9 @@
 trend changes, MAP fit), set up with numpy instead of pandas.
 
 ``fit_prophet`` builds exactly the stan data Prophet's ``preprocess`` builds (same scaling, changepoint grid,
-Fourier features and priors) and predicts with the same trend formulas. Linear growth's MAP is solved
+Fourier features and priors; with ``calendar_peaks``, month-end and quarter-end columns too, as Prophet's
+holidays would be: the engine's fits add them only where they earn their place, :func:`with_calendar_peaks`)
+and predicts with the same trend formulas. Linear growth's MAP is solved
 exactly in numpy (:mod:`.prophet_map`, about 3 ms a fit instead of about 55 ms through Stan's process);
 ``solver="stan"`` and logistic growth run the compiled model from the prophet wheel (:mod:`.stan`).
 ``tests/python/test_engines.py`` checks the point forecast against ``prophet.Prophet`` itself and the exact
@@ -483,7 +485,9 @@ class ProphetSettings:
     # prior. Without them a one- or two-day close peak is no Fourier term's shape: it was smoothed into the
     # yearly term and the forecast never reached the quarter-end peaks a planner needs to see (the default DNA
     # fleet's seed 42, cut 180 days early: 6 of its 9 true breaches within 90 days were SEASONAL quarter-end
-    # peaks, all missed). False: yearly and weekly terms only, as before session 52.
+    # peaks, all missed). Such a fit's band is drawn in the scale left once its closes are taken out (yardstick):
+    # the forecast places them, so the jumps into and out of them are no error. False: yearly and weekly terms
+    # only, as before session 52.
     calendar_peaks: bool = True
 
 
@@ -645,10 +649,11 @@ def level_cycle(fit: ProphetFit, days: np.ndarray, y: np.ndarray, evidence: floa
     order = fit.settings.weekly_order
     if order <= 0:
         return None
-    level = fit.predict(days) - weekly_term(fit, days)
+    closes = calendar_term(fit, days)  # a close lifts its day, not the level its weekly swing scales with
+    level = fit.predict(days) - weekly_term(fit, days) - closes
     if float(level.min()) <= 0.0:
         return None
-    cycle = y - level
+    cycle = y - level - closes
     weekly = seasonal_features(days, 0, order)
     additive_sse, _ = _least_squares(weekly, cycle)
     scaled_sse, beta = _least_squares(weekly * (level / level.mean())[:, None], cycle)
@@ -1873,8 +1878,9 @@ def consensus_reading(
     order = used.settings.weekly_order
     if cycle is None or order <= 0:
         return yhat, widen, reading
-    level = yhat - weekly_term(used, future)
-    return level + cycle.at(future, np.maximum(level, 0.0)), widen, reading
+    closes = calendar_term(used, future)
+    level = yhat - weekly_term(used, future) - closes
+    return level + closes + cycle.at(future, np.maximum(level, 0.0)), widen, reading
 
 
 def continued_trend(
@@ -1944,7 +1950,8 @@ def continued_trend(
         # The weekly cycle that scales with the level, taken out at the level of each day: the additive one,
         # the years' average swing, leaves a weekly sawtooth growing with the level that reads as resets.
         weekly = weekly_term(fit, days)
-        seasonal = seasonal - weekly + cycle.at(days, np.maximum(fit.predict(days) - weekly, 0.0))
+        level = fit.predict(days) - weekly - calendar_term(fit, days)
+        seasonal = seasonal - weekly + cycle.at(days, np.maximum(level, 0.0))
     deseasonalised = y - seasonal
     end_trend = fit.trend(np.array([days[-1] - 1, days[-1]])) * fit.y_scale
     ahead = (future - days[-1]).astype(np.float64)
