@@ -237,15 +237,16 @@ def prophet_design(series: list[Series], windows: ForecastWindows) -> None:
 
 def warm_start_design(series: list[Series], windows: ForecastWindows) -> None:
     cold, warm, differences = [], [], []
+    settings = ProphetSettings(calendar_peaks=False)  # the one fit of a series without month-end closes
     for s in series[:60]:
         train = s.observed() & (s.ds <= np.datetime64(windows.train_end, "D"))
         full = s.observed()
-        backtest_fit = fit_prophet(s.ds[train], s.y[train], ProphetSettings())
+        backtest_fit = fit_prophet(s.ds[train], s.y[train], settings)
         started = time.perf_counter()
-        cold_fit = fit_prophet(s.ds[full], s.y[full], ProphetSettings())
+        cold_fit = fit_prophet(s.ds[full], s.y[full], settings)
         cold.append(time.perf_counter() - started)
         started = time.perf_counter()
-        warm_fit = fit_prophet(s.ds[full], s.y[full], ProphetSettings(), warm=backtest_fit)
+        warm_fit = fit_prophet(s.ds[full], s.y[full], settings, warm=backtest_fit)
         warm.append(time.perf_counter() - started)
         days = windows.forecast_dates()
         differences.append(float(np.max(np.abs(cold_fit.predict(days) - warm_fit.predict(days)))))
