@@ -1,7 +1,8 @@
 """Trust: how HorizonScale's forecasts and breach alert do on fleets we did not generate (bench/README.md).
 
     python -m bench.trust [--seeds 11,12] [--hosts 400] [--default-hosts 500] [--default-seed 42]
-                          [--default-cut-days 180] [--vars YAML] [--out bench/results] [--work /tmp/horizonscale_trust]
+                          [--default-cut-days 180] [--default-future-days 180] [--vars YAML] [--out bench/results]
+                          [--work /tmp/horizonscale_trust]
                           [--skip-build] [--stock-sample N] [--stress-pythonpath DIR] [--family-set tuned|holdout|blind]
 
 Per fleet, each step a subprocess of the installed ``horizonscale`` with ``HORIZONSCALE_DATA_DIR`` set to the
@@ -19,7 +20,12 @@ fleet's own directory:
   future it has: ``default_s<seed>_cut<N>`` is generated alike, its history refined once (``build --select
   +processed_data``) so that the N days after ``history_end - N`` can be kept aside as the truth (its
   non-imputed ``processed_data``), then built from nothing with ``history_end`` N days earlier; every method is
-  scored on those N days as on a stress fleet (its families the DNA's scenarios; no oracle).
+  scored on those N days as on a stress fleet (its families the DNA's scenarios; no oracle). And
+  ``--default-future-days N`` (180 by default; 0: off) scores the default fleet's own production forecasts on
+  the N days the same fleet goes on to have: ``default_s<seed>_future<N>`` is generated alike, continued
+  (``generate --extend-days N``: same hosts, DNA and seed) and refined with ``history_end`` N days later; its
+  non-imputed days after the default fleet's history_end are the truth, every breach in them counted, not only
+  the planted ones.
 
 Methods, on the same series (those with a golden forecast): ``horizonscale`` (the golden record ``forecasts``;
 on the backtest the champion's own backtest band), each engine's raw output (``prophet``, ``xgboost``,
@@ -109,8 +115,11 @@ ENGINE_COLUMNS = ("host_id", "resource", "model", "segment", "ds", "yhat", "yhat
 FALLBACK_ENGINES = ("prophet_forecasts", "challenger_forecasts", "xgboost_forecasts", "baseline_forecasts")
 POINT_COLUMNS = ("method", "host_id", "resource", "h", "yhat", "yhat_lower", "yhat_upper")
 STOCK_WORKERS = 2
-#: The longest --default-cut-days: the production forecast's horizon (var forecast_horizon_days).
+#: The longest --default-cut-days and --default-future-days: the production forecast's horizon (var
+#: forecast_horizon_days).
 MAX_CUT_DAYS = 180
+#: Fleets scored on a future (a truth file beside them) rather than on their backtest.
+FUTURE_KINDS = ("stress", "default_cut", "default_future")
 
 
 # ---------------------------------------------------------------------------------------------- fleets
@@ -121,13 +130,14 @@ class Fleet:
     """One fleet under test: where its files live and how long each stage took."""
 
     name: str
-    kind: str  # "stress" | "default" | "default_cut"
+    kind: str  # "stress" | "default" | "default_cut" | "default_future"
     hosts: int
     seed: int
     work: Path
     timings: dict[str, float] = field(default_factory=dict)
     family_set: str = "tuned"  # stress fleets: the generator's --family-set
-    cut_days: int = 0  # default_cut fleets: the days kept aside as the truth
+    cut_days: int = 0  # default_cut fleets: the days kept aside as the truth; default_future: the days generated on
+    scores: Path | None = None  # default_future fleets: the warehouse whose forecasts are scored (the default fleet's)
 
     @property
     def data_dir(self) -> Path:
@@ -140,6 +150,12 @@ class Fleet:
     @property
     def warehouse(self) -> Path:
         return self.data_dir / "horizonscale.duckdb"
+
+    @property
+    def scored_warehouse(self) -> Path:
+        """The warehouse whose forecasts are scored: the fleet's own, or for a default_future fleet the default
+        fleet's (its own warehouse only refines the continued fleet into the truth)."""
+        return self.scores or self.warehouse
 
 
 class StageError(RuntimeError):
@@ -173,7 +189,10 @@ def run_stage(fleet: Fleet, stage: str, arguments: Sequence[str], pythonpath: st
 
 
 def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
-    """Generate (stress or default), load and build the fleet in a fresh directory."""
+    """Generate (stress or default), load and build the fleet in a fresh directory (a default_future fleet:
+    generate, continue and refine it, :func:`write_future_truth`)."""
+    if fleet.kind == "default_future" and (fleet.scores is None or not fleet.scores.is_file()):
+        raise StageError(f"{fleet.name}: the default fleet's warehouse {fleet.scores} is not built")
     for stale in (fleet.data_dir, fleet.exports):
         shutil.rmtree(stale, ignore_errors=True)
     fleet.data_dir.mkdir(parents=True)
@@ -190,6 +209,9 @@ def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
         run_stage(fleet, "load", ["load", "--inventory", str(inventory), "--telemetry", str(telemetry)])
     else:
         run_stage(fleet, "generate", ["generate", "--hosts", str(fleet.hosts), "--seed", str(fleet.seed)])
+    if fleet.kind == "default_future":
+        write_future_truth(fleet, args)
+        return
     build = ["build", "--out", str(fleet.work / "reports")]
     if fleet.kind == "default_cut":
         # The refinery only, without the unit tests (the whole build below runs them).
@@ -203,13 +225,32 @@ def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
     run_stage(fleet, "build", build)
 
 
+def write_future_truth(fleet: Fleet, args: argparse.Namespace) -> None:
+    """The default fleet (built already, in ``fleet.scores``) goes on: the same fleet, generated again in this
+    fleet's directory, is continued by ``fleet.cut_days`` days (``generate --extend-days``: same hosts, DNA and
+    seed; every day it had is kept), refined with ``history_end`` that many days later, and its refined,
+    non-imputed days after the default fleet's history_end are kept as the truth its production forecasts are
+    scored on."""
+    with duckdb.connect(str(fleet.scored_warehouse), read_only=True) as con:
+        ((history_end,),) = con.sql("select history_end from int_history_window").fetchall()
+    run_stage(fleet, "extend", ["generate", "--extend-days", str(fleet.cut_days)])
+    refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
+    run_stage(fleet, "refine", [*refine, "--vars", cut_vars(args.vars, history_end + timedelta(days=fleet.cut_days))])
+    cut = write_cut_truth(fleet, future=True)
+    if cut != history_end:
+        raise StageError(f"{fleet.name}: the continued fleet's truth starts after {cut}, not after {history_end}")
+
+
 def cut_vars(user_vars: str | None, cut: date) -> str:
-    """The user's dbt vars with ``history_end`` at the cut (as JSON, which YAML reads)."""
+    """The user's dbt vars with ``history_end`` at ``cut`` (as JSON, which YAML reads)."""
     merged = yaml.safe_load(user_vars) if user_vars else {}
     if not isinstance(merged, dict):
         raise StageError(f"--vars {user_vars!r} is not a YAML mapping, e.g. '{{forecast_workers: 1}}'")
     if merged.get("history_end"):
-        raise StageError("--vars sets history_end: the default_cut fleet sets its own; drop it or --default-cut-days 0")
+        raise StageError(
+            "--vars sets history_end: the default_cut and default_future fleets set their own; drop it or "
+            "--default-cut-days 0 --default-future-days 0"
+        )
     return json.dumps({**merged, "history_end": cut.isoformat()}, default=str)  # YAML reads dates as dates
 
 
@@ -230,9 +271,9 @@ def cut_truth(processed: pl.DataFrame, history_end: date, days: int) -> tuple[da
     return cut, truth, series
 
 
-def write_cut_truth(fleet: Fleet) -> date:
+def write_cut_truth(fleet: Fleet, future: bool = False) -> date:
     """Keep the refined fleet's last ``fleet.cut_days`` aside as the truth (manifest, truth and series, the
-    stress generator's files); the cut date."""
+    stress generator's files); the cut date. ``future``: days the fleet went on to have, not days cut off."""
     with duckdb.connect(str(fleet.warehouse), read_only=True) as con:
         ((history_end,),) = con.sql("select history_end from int_history_window").fetchall()
         processed = con.sql("select host_id, resource, ds, y, is_imputed, scenario from processed_data").pl()
@@ -240,7 +281,13 @@ def write_cut_truth(fleet: Fleet) -> date:
     fleet.exports.mkdir(parents=True, exist_ok=True)
     truth.write_parquet(fleet.exports / "truth.parquet")
     series.write_parquet(fleet.exports / "series.parquet")
-    manifest = {"history_end": cut.isoformat(), "horizon_days": fleet.cut_days, "hosts": fleet.hosts, "oracle": False}
+    manifest = {
+        "history_end": cut.isoformat(),
+        "horizon_days": fleet.cut_days,
+        "hosts": fleet.hosts,
+        "oracle": False,
+        "truth": "continued" if future else "cut",
+    }
     (fleet.exports / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log.info("%s: %d truth rows after the cut %s, %d series", fleet.name, truth.height, cut, series.height)
     return cut
@@ -833,13 +880,25 @@ def evaluate_stress(exports: Path, warehouse: Warehouse, run_stock: StockRunner)
         truth_flags,
         exclusions(series, keys, warehouse),
         failures,
-        f"production forecasts vs the generator's clean future, days 1-{horizon} after {history_end}"
-        if has_oracle
-        else f"production forecasts built with history_end {history_end} vs the refined, non-imputed actuals of "
-        f"days 1-{horizon} after it, kept aside before the build",
+        truth_note(manifest, history_end, horizon, has_oracle),
         extra_flags=oracle,
     )
     return result
+
+
+def truth_note(manifest: dict, history_end: date, horizon: int, has_oracle: bool) -> str:
+    """What the point and band figures of a fleet with a future compare (the report's first line)."""
+    if has_oracle:
+        return f"production forecasts vs the generator's clean future, days 1-{horizon} after {history_end}"
+    if manifest.get("truth") == "continued":
+        return (
+            f"the default fleet's production forecasts (history_end {history_end}) vs the refined, non-imputed "
+            f"actuals of the {horizon} days the same fleet went on to have (generate --extend-days)"
+        )
+    return (
+        f"production forecasts built with history_end {history_end} vs the refined, non-imputed actuals of "
+        f"days 1-{horizon} after it, kept aside before the build"
+    )
 
 
 def oracle_points(truth: pl.DataFrame, history_end: date) -> pl.DataFrame | None:
@@ -1415,7 +1474,7 @@ def evaluate_fleet(fleet: Fleet, warehouse: Warehouse, args: argparse.Namespace)
         sample = sample_keys(keys, args.stock_sample, fleet.name)
         return cached_stock_prophet(fleet, warehouse.processed, sample, cuts)
 
-    if fleet.kind in ("stress", "default_cut"):
+    if fleet.kind in FUTURE_KINDS:
         return evaluate_stress(fleet.exports, warehouse, run_stock)
     return evaluate_default(warehouse, run_stock)
 
@@ -1432,6 +1491,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=180,
         help="also score the default fleet on its last N days, kept aside: built with history_end N days earlier "
         "(default 180, the forecast horizon; 0 to skip)",
+    )
+    parser.add_argument(
+        "--default-future-days",
+        type=int,
+        default=180,
+        help="also score the default fleet's production forecasts on the N days the same fleet goes on to have "
+        "(generate --extend-days N, refined; default 180; 0 to skip)",
     )
     parser.add_argument("--vars", help="dbt vars YAML passed to every build, e.g. '{forecast_workers: 1}'")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="results dir")
@@ -1458,12 +1524,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--seeds {args.seeds!r}: give whole numbers separated by commas, e.g. 11,12")
     if args.hosts < 1 or args.default_hosts < 0 or (args.stock_sample is not None and args.stock_sample < 0):
         parser.error("--hosts and --stock-sample must be >= 1, --default-hosts >= 0")
-    if args.default_cut_days and not BREACH_WINDOW <= args.default_cut_days <= MAX_CUT_DAYS:
-        parser.error(
-            f"--default-cut-days must be 0 (off) or {BREACH_WINDOW} (the alert's window, which the kept days must "
-            f"cover) to {MAX_CUT_DAYS} (the forecast horizon)"
-        )
-    if args.default_cut_days and args.default_hosts and not args.skip_build:
+    windows = (("--default-cut-days", args.default_cut_days), ("--default-future-days", args.default_future_days))
+    for option, days in windows:
+        if days and not BREACH_WINDOW <= days <= MAX_CUT_DAYS:
+            parser.error(
+                f"{option} must be 0 (off) or {BREACH_WINDOW} (the alert's window, which the kept days must "
+                f"cover) to {MAX_CUT_DAYS} (the forecast horizon)"
+            )
+    if (args.default_cut_days or args.default_future_days) and args.default_hosts and not args.skip_build:
         try:  # before minutes of generating and refining: the cut build's vars must merge
             cut_vars(args.vars, date(2000, 1, 1))
         except StageError as exc:
@@ -1474,7 +1542,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def built_hosts(fleet: Fleet, warehouse: Warehouse) -> int:
     """Hosts of a fleet already built: the stress generator's manifest, else the hosts in processed_data."""
     manifest = fleet.exports / "manifest.json"
-    if fleet.kind in ("stress", "default_cut") and manifest.is_file():
+    if fleet.kind in FUTURE_KINDS and manifest.is_file():
         return int(json.loads(manifest.read_text())["hosts"])
     return warehouse.processed["host_id"].n_unique()
 
@@ -1488,18 +1556,29 @@ def fleets(args: argparse.Namespace) -> list[Fleet]:
     ]
     if args.default_hosts:
         seed = getattr(args, "default_seed", 42)
-        chosen.append(Fleet(f"default_s{seed}", "default", args.default_hosts, seed, args.work / f"default_s{seed}"))
+        default = Fleet(f"default_s{seed}", "default", args.default_hosts, seed, args.work / f"default_s{seed}")
+        chosen.append(default)
         days = getattr(args, "default_cut_days", 0)
         if days:
             name = f"default_s{seed}_cut{days}"
             chosen.append(Fleet(name, "default_cut", args.default_hosts, seed, args.work / name, cut_days=days))
+        days = getattr(args, "default_future_days", 0)
+        if days:
+            name = f"default_s{seed}_future{days}"
+            future = Fleet(name, "default_future", args.default_hosts, seed, args.work / name, cut_days=days)
+            future.scores = default.warehouse
+            chosen.append(future)
     return chosen
 
 
 def not_built_cut(fleet: Fleet, args: argparse.Namespace) -> bool:
-    """A default_cut fleet that --skip-build cannot re-score: work dirs built before the cut existed, or with
-    --default-cut-days 0, re-score without it rather than fail."""
-    return bool(args.skip_build) and fleet.kind == "default_cut" and not fleet.warehouse.is_file()
+    """A default_cut or default_future fleet that --skip-build cannot re-score: work dirs built before they
+    existed, or with --default-cut-days 0 / --default-future-days 0, re-score without them rather than fail."""
+    if not args.skip_build:
+        return False
+    if fleet.kind == "default_cut":
+        return not fleet.warehouse.is_file()
+    return fleet.kind == "default_future" and not (fleet.exports / "truth.parquet").is_file()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1519,7 +1598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.skip_build:
                 prepare(fleet, args)
             started = time.perf_counter()
-            warehouse = read_warehouse(fleet.warehouse)
+            warehouse = read_warehouse(fleet.scored_warehouse)
             fleet.timings["read warehouse"] = time.perf_counter() - started
             if args.skip_build:  # the fleet's size is the build's, not this run's --hosts
                 fleet.hosts = built_hosts(fleet, warehouse)

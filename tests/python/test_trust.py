@@ -533,15 +533,28 @@ def test_the_default_fleet_is_cut_unless_asked_not_to() -> None:
     assert [(f.name, f.kind, f.cut_days) for f in both] == [
         ("default_s42", "default", 0),
         ("default_s42_cut180", "default_cut", 180),
+        ("default_s42_future180", "default_future", 180),
     ]
-    short = fleets(parse_args(["--seeds", "", "--default-cut-days", "90", "--default-hosts", "50"]))
+    # the continued fleet scores the default fleet's warehouse; the others their own
+    assert both[2].scored_warehouse == both[0].warehouse != both[2].warehouse
+    assert [f.scored_warehouse for f in both[:2]] == [f.warehouse for f in both[:2]]
+    short = fleets(
+        parse_args(["--seeds", "", "--default-cut-days", "90", "--default-future-days", "0", "--default-hosts", "50"])
+    )
     assert [(f.name, f.hosts, f.cut_days) for f in short] == [("default_s42", 50, 0), ("default_s42_cut90", 50, 90)]
-    assert [f.name for f in fleets(parse_args(["--seeds", "", "--default-cut-days", "0"]))] == ["default_s42"]
-    other = fleets(parse_args(["--seeds", "", "--default-seed", "43"]))
+    only = ["--seeds", "", "--default-cut-days", "0", "--default-future-days", "0"]
+    assert [f.name for f in fleets(parse_args(only))] == ["default_s42"]
+    future = fleets(parse_args(["--seeds", "", "--default-cut-days", "0", "--default-future-days", "90"]))
+    assert [(f.name, f.kind) for f in future] == [
+        ("default_s42", "default"),
+        ("default_s42_future90", "default_future"),
+    ]
+    other = fleets(parse_args(["--seeds", "", "--default-seed", "43", "--default-future-days", "0"]))
     assert [(f.name, f.seed) for f in other] == [("default_s43", 43), ("default_s43_cut180", 43)]
-    for days in ("181", "60"):  # past the horizon; shorter than the alert's 90 days
-        with pytest.raises(SystemExit):
-            parse_args(["--default-cut-days", days])
+    for option in ("--default-cut-days", "--default-future-days"):
+        for days in ("181", "60"):  # past the horizon; shorter than the alert's 90 days
+            with pytest.raises(SystemExit):
+                parse_args([option, days])
     with pytest.raises(SystemExit):  # the cut build's vars are checked before anything is generated
         parse_args(["--vars", "{history_end: '2025-01-01'}"])
 
@@ -557,6 +570,11 @@ def test_a_cut_fleet_not_built_is_left_out_of_a_rescoring(tmp_path: Path) -> Non
     assert not not_built_cut(cut, rescore)
     default = Fleet("default_s42", "default", 2000, 42, tmp_path / "default_s42")
     assert not not_built_cut(default, rescore)  # the default fleet itself still fails loudly
+    future = Fleet("default_s42_future180", "default_future", 2000, 42, tmp_path / "future", cut_days=180)
+    assert not_built_cut(future, rescore) and not not_built_cut(future, parse_args(["--seeds", ""]))
+    future.exports.mkdir(parents=True)
+    (future.exports / "truth.parquet").write_bytes(b"")
+    assert not not_built_cut(future, rescore)
     cut.exports.mkdir(parents=True)
     (cut.exports / "manifest.json").write_text('{"hosts": 10}')
     assert built_hosts(cut, warehouse()) == 10
@@ -574,6 +592,17 @@ def test_a_fleet_without_an_oracle_is_scored_on_its_kept_days(exports: Path, cap
         result = evaluate_stress(exports, warehouse(), stock_runner([]))
     assert not [r for r in caplog.records if "lacks" in r.getMessage()]  # no "regenerate it" for a fleet with none
     assert ORACLE not in result.alerts["method"].to_list() + result.points["method"].to_list()
-    assert "refined, non-imputed actuals" in result.note
+    assert "refined, non-imputed actuals" in result.note and "kept aside" in result.note
     alerts = {(r["method"], r["family"]): r for r in result.alerts.to_dicts()}
     assert alerts[(GOLDEN, ALL)]["true_positives"] == 1 and alerts[(GOLDEN, ALL)]["false_positives"] == 1
+
+
+def test_the_note_names_the_truth_a_fleet_is_scored_on() -> None:
+    from bench.trust import truth_note
+
+    end = date(2025, 12, 31)
+    assert "clean future" in truth_note({}, end, 180, has_oracle=True)
+    assert "kept aside before the build" in truth_note({"truth": "cut"}, end, 180, has_oracle=False)
+    assert "kept aside before the build" in truth_note({}, end, 180, has_oracle=False)  # cut fleets of session 51
+    continued = truth_note({"truth": "continued"}, end, 90, has_oracle=False)
+    assert "went on to have" in continued and "2025-12-31" in continued and "90 days" in continued
