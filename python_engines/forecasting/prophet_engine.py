@@ -101,10 +101,10 @@ YEARLY_TERMS_KEY = "yearly_terms"
 #: wanders (:func:`wandering_level`). The production fit's reading goes in the run log's detail
 #: (``reading=wandering_level``): ``forecasts`` gives such a series this engine's band whatever its champion.
 READING_KEY = "reading"
+READING_WANDERING_LEVEL = "wandering_level"
 #: The run log's detail key (``calendar_peaks=true``) where the production fit took month-end and quarter-end
 #: columns (:func:`with_calendar_peaks`): its forecast lifts those days by the closes it saw.
 CALENDAR_KEY = "calendar_peaks"
-READING_WANDERING_LEVEL = "wandering_level"
 
 
 @dataclass(frozen=True)
