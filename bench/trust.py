@@ -232,13 +232,29 @@ def write_future_truth(fleet: Fleet, args: argparse.Namespace) -> None:
     non-imputed days after the default fleet's history_end are kept as the truth its production forecasts are
     scored on."""
     with duckdb.connect(str(fleet.scored_warehouse), read_only=True) as con:
-        ((history_end,),) = con.sql("select history_end from int_history_window").fetchall()
+        ((history_end, hosts),) = con.sql(
+            "select (select history_end from int_history_window), (select count(distinct host_id) from processed_data)"
+        ).fetchall()
     run_stage(fleet, "extend", ["generate", "--extend-days", str(fleet.cut_days)])
     refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
-    run_stage(fleet, "refine", [*refine, "--vars", cut_vars(args.vars, history_end + timedelta(days=fleet.cut_days))])
-    cut = write_cut_truth(fleet, future=True)
-    if cut != history_end:
-        raise StageError(f"{fleet.name}: the continued fleet's truth starts after {cut}, not after {history_end}")
+    end = history_end + timedelta(days=fleet.cut_days)
+    run_stage(fleet, "refine", [*refine, "--vars", cut_vars(args.vars, end)])
+    write_cut_truth(fleet, future=True)
+    problem = future_truth_problem(pl.read_parquet(fleet.exports / "truth.parquet"), end, hosts)
+    if problem:
+        raise StageError(f"{fleet.name}: {problem}; the default fleet in {fleet.scores} is not the one continued here")
+
+
+def future_truth_problem(truth: pl.DataFrame, end: date, hosts: int) -> str | None:
+    """Why a continued fleet's truth cannot score the default fleet it continues (None when it can): its days must
+    reach ``end`` (the refinery fills days the generator never made and drops them as imputed, so a short
+    continuation would shrink the truth silently) and it must hold the default fleet's ``hosts``."""
+    last = truth["ds"].max() if truth.height else None
+    if last != end:
+        return f"the continued days end on {last}, not on {end}"
+    if truth["host_id"].n_unique() != hosts:
+        return f"its truth holds {truth['host_id'].n_unique()} hosts, the default fleet {hosts}"
+    return None
 
 
 def cut_vars(user_vars: str | None, cut: date) -> str:
@@ -1407,9 +1423,10 @@ def summary_report(results: dict[str, tuple[Fleet, Evaluation]]) -> str:
             "## Trust across fleets (WAPE, Winkler, coverage: days 1-180; stress fleets on the future, the default "
             "fleet on its backtest, whose days 1-180 are its backtest's (122 at the default vars) and whose champion "
             "was chosen on them, the default fleet's cut (default_s<seed>_cut<N>) on the N days after its cut, kept "
-            "aside before its build; HS = HorizonScale golden record; stock Prophet runs on a sample of each fleet's "
-            "series: its WAPE and Winkler over that sample, the ratios and the alert comparison on the same series "
-            "for both)",
+            "aside before its build, the default fleet's production forecasts (default_s<seed>_future<N>) on the N "
+            "days the same fleet goes on to have; HS = HorizonScale golden record; stock Prophet runs on a sample of "
+            "each fleet's series: its WAPE and Winkler over that sample, the ratios and the alert comparison on the "
+            "same series for both)",
             "",
             markdown_table(header, rows),
             *pooled_lines,

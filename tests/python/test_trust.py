@@ -606,3 +606,16 @@ def test_the_note_names_the_truth_a_fleet_is_scored_on() -> None:
     assert "kept aside before the build" in truth_note({}, end, 180, has_oracle=False)  # cut fleets of session 51
     continued = truth_note({"truth": "continued"}, end, 90, has_oracle=False)
     assert "went on to have" in continued and "2025-12-31" in continued and "90 days" in continued
+
+
+def test_a_continued_fleet_that_does_not_reach_its_end_or_holds_other_hosts_is_refused() -> None:
+    from bench.trust import future_truth_problem
+
+    end = date(2026, 3, 31)
+    days = pl.date_range(date(2026, 1, 1), end, eager=True)
+    truth = pl.DataFrame({"host_id": ["a"] * days.len() + ["b"] * days.len(), "ds": pl.concat([days, days])})
+    assert future_truth_problem(truth, end, hosts=2) is None
+    short = truth.filter(pl.col("ds") < date(2026, 3, 1))  # the generator made fewer days: the refinery's are imputed
+    assert "end on 2026-02-28, not on 2026-03-31" in (future_truth_problem(short, end, hosts=2) or "")
+    assert "holds 2 hosts, the default fleet 3" in (future_truth_problem(truth, end, hosts=3) or "")
+    assert future_truth_problem(truth.head(0), end, hosts=2) is not None

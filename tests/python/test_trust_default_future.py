@@ -19,11 +19,12 @@ HOSTS, DAYS = 10, 90  # the DNA catalog needs 10 hosts; the days cover the alert
 HISTORY_END = date(2025, 12, 31)  # the generator's last day: the default fleet's history_end
 
 
-def _default_warehouse(path: Path, history_end: date) -> Path:
-    """The one table of the default fleet's warehouse the continued fleet reads (its history_end)."""
+def _default_warehouse(path: Path, history_end: date, hosts: int) -> Path:
+    """What the continued fleet reads of the default fleet's warehouse: its history_end and its hosts."""
     path.parent.mkdir(parents=True)
     with duckdb.connect(str(path)) as con:
         con.execute("create table int_history_window as select ?::date as history_end", [history_end])
+        con.execute("create table processed_data as select 'h' || range as host_id from range(?)", [hosts])
     return path
 
 
@@ -34,7 +35,7 @@ def test_the_default_fleet_goes_on_and_its_refined_days_are_the_truth(
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     args = parse_args(["--seeds", "", "--default-hosts", str(HOSTS), "--default-future-days", str(DAYS)])
     fleet = Fleet(f"default_s42_future{DAYS}", "default_future", HOSTS, 42, tmp_path / "future", cut_days=DAYS)
-    fleet.scores = _default_warehouse(tmp_path / "default" / "horizonscale.duckdb", HISTORY_END)
+    fleet.scores = _default_warehouse(tmp_path / "default" / "horizonscale.duckdb", HISTORY_END, HOSTS)
     prepare(fleet, args)
 
     manifest = json.loads((fleet.exports / "manifest.json").read_text())
