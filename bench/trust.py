@@ -137,7 +137,7 @@ class Fleet:
     timings: dict[str, float] = field(default_factory=dict)
     family_set: str = "tuned"  # stress fleets: the generator's --family-set
     cut_days: int = 0  # default_cut fleets: the days kept aside as the truth; default_future: the days generated on
-    scores: Path | None = None  # default_future fleets: the warehouse whose forecasts are scored (the default fleet's)
+    source: Fleet | None = None  # default_future fleets: the default fleet whose forecasts are scored
 
     @property
     def data_dir(self) -> Path:
@@ -155,7 +155,7 @@ class Fleet:
     def scored_warehouse(self) -> Path:
         """The warehouse whose forecasts are scored: the fleet's own, or for a default_future fleet the default
         fleet's (its own warehouse only refines the continued fleet into the truth)."""
-        return self.scores or self.warehouse
+        return self.source.warehouse if self.source else self.warehouse
 
 
 class StageError(RuntimeError):
@@ -191,8 +191,8 @@ def run_stage(fleet: Fleet, stage: str, arguments: Sequence[str], pythonpath: st
 def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
     """Generate (stress or default), load and build the fleet in a fresh directory (a default_future fleet:
     generate, continue and refine it, :func:`write_future_truth`)."""
-    if fleet.kind == "default_future" and (fleet.scores is None or not fleet.scores.is_file()):
-        raise StageError(f"{fleet.name}: the default fleet's warehouse {fleet.scores} is not built")
+    if fleet.kind == "default_future" and (fleet.source is None or not fleet.scored_warehouse.is_file()):
+        raise StageError(f"{fleet.name}: the default fleet's warehouse {fleet.scored_warehouse} is not built")
     for stale in (fleet.data_dir, fleet.exports):
         shutil.rmtree(stale, ignore_errors=True)
     fleet.data_dir.mkdir(parents=True)
@@ -218,7 +218,7 @@ def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
         refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
         refine += ["--vars", args.vars] if args.vars else []
         run_stage(fleet, "refine", refine)
-        cut = write_cut_truth(fleet)
+        cut, _ = write_cut_truth(fleet)
         build += ["--full-refresh", "--vars", cut_vars(args.vars, cut)]
     elif args.vars:
         build += ["--vars", args.vars]
@@ -226,7 +226,7 @@ def prepare(fleet: Fleet, args: argparse.Namespace) -> None:
 
 
 def write_future_truth(fleet: Fleet, args: argparse.Namespace) -> None:
-    """The default fleet (built already, in ``fleet.scores``) goes on: the same fleet, generated again in this
+    """The default fleet (built already, ``fleet.source``) goes on: the same fleet, generated again in this
     fleet's directory, is continued by ``fleet.cut_days`` days (``generate --extend-days``: same hosts, DNA and
     seed; every day it had is kept), refined with ``history_end`` that many days later, and its refined,
     non-imputed days after the default fleet's history_end are kept as the truth its production forecasts are
@@ -239,10 +239,12 @@ def write_future_truth(fleet: Fleet, args: argparse.Namespace) -> None:
     refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
     end = history_end + timedelta(days=fleet.cut_days)
     run_stage(fleet, "refine", [*refine, "--vars", cut_vars(args.vars, end)])
-    write_cut_truth(fleet, future=True)
-    problem = future_truth_problem(pl.read_parquet(fleet.exports / "truth.parquet"), end, hosts)
+    _, truth = write_cut_truth(fleet, future=True)
+    problem = future_truth_problem(truth, end, hosts)
     if problem:
-        raise StageError(f"{fleet.name}: {problem}; the default fleet in {fleet.scores} is not the one continued here")
+        raise StageError(
+            f"{fleet.name}: {problem}; the default fleet {fleet.scored_warehouse} is not the one continued"
+        )
 
 
 def future_truth_problem(truth: pl.DataFrame, end: date, hosts: int) -> str | None:
@@ -287,9 +289,10 @@ def cut_truth(processed: pl.DataFrame, history_end: date, days: int) -> tuple[da
     return cut, truth, series
 
 
-def write_cut_truth(fleet: Fleet, future: bool = False) -> date:
+def write_cut_truth(fleet: Fleet, future: bool = False) -> tuple[date, pl.DataFrame]:
     """Keep the refined fleet's last ``fleet.cut_days`` aside as the truth (manifest, truth and series, the
-    stress generator's files); the cut date. ``future``: days the fleet went on to have, not days cut off."""
+    stress generator's files); the cut date and the truth. ``future``: days the fleet went on to have, not days
+    cut off."""
     with duckdb.connect(str(fleet.warehouse), read_only=True) as con:
         ((history_end,),) = con.sql("select history_end from int_history_window").fetchall()
         processed = con.sql("select host_id, resource, ds, y, is_imputed, scenario from processed_data").pl()
@@ -306,7 +309,7 @@ def write_cut_truth(fleet: Fleet, future: bool = False) -> date:
     }
     (fleet.exports / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log.info("%s: %d truth rows after the cut %s, %d series", fleet.name, truth.height, cut, series.height)
-    return cut
+    return cut, truth
 
 
 # ---------------------------------------------------------------------------------------------- warehouse
@@ -950,6 +953,15 @@ def oracle_flags(series: pl.DataFrame) -> pl.DataFrame | None:
     )
 
 
+def default_stock_cuts(warehouse: Warehouse) -> list[tuple[str, date, int]]:
+    """Stock Prophet's fits on the default fleet: at its backtest's start and at its history's end (segment, cut,
+    days), as its backtest reading fits them and its continued fleet reuses them."""
+    windows = warehouse.windows
+    train_end, history_end = windows["train_end"], windows["history_end"]
+    horizon = int(windows["forecast_horizon_days"])
+    return [("backtest", train_end, (history_end - train_end).days), ("forecast", history_end, horizon)]
+
+
 def evaluate_default(warehouse: Warehouse, run_stock: StockRunner) -> Evaluation:
     """Backtest figures of every method; the alert against the generator's planted breaches."""
     windows = warehouse.windows
@@ -959,8 +971,7 @@ def evaluate_default(warehouse: Warehouse, run_stock: StockRunner) -> Evaluation
     family = warehouse.processed.select(*KEYS, pl.col("scenario").alias("family")).unique(subset=list(KEYS))
     keys = golden_keys(warehouse, family)
     backtest_days = (history_end - train_end).days
-    cuts = [("backtest", train_end, backtest_days), ("forecast", history_end, int(windows["forecast_horizon_days"]))]
-    stock, failures = run_stock(keys, cuts)
+    stock, failures = run_stock(keys, default_stock_cuts(warehouse))
     actual = (
         warehouse.processed.filter(~pl.col("is_imputed") & pl.col("y").is_not_null() & (pl.col("ds") > train_end))
         .with_columns(horizon_day(train_end))
@@ -1488,8 +1499,15 @@ def save(fleet: Fleet, result: Evaluation, out: Path) -> str:
 
 def evaluate_fleet(fleet: Fleet, warehouse: Warehouse, args: argparse.Namespace) -> Evaluation:
     def run_stock(keys: pl.DataFrame, cuts: Sequence[tuple[str, date, int]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        sample = sample_keys(keys, args.stock_sample, fleet.name)
-        return cached_stock_prophet(fleet, warehouse.processed, sample, cuts)
+        if fleet.source is None:
+            return cached_stock_prophet(
+                fleet, warehouse.processed, sample_keys(keys, args.stock_sample, fleet.name), cuts
+            )
+        # A continued fleet scores the default fleet's production forecasts: stock Prophet's production fits of the
+        # same history are the default fleet's own (same sample, same cuts, its cache), not fitted again.
+        sample = sample_keys(keys, args.stock_sample, fleet.source.name)
+        stock, failures = cached_stock_prophet(fleet.source, warehouse.processed, sample, default_stock_cuts(warehouse))
+        return stock.filter(pl.col("segment").is_in([name for name, _, _ in cuts])), failures
 
     if fleet.kind in FUTURE_KINDS:
         return evaluate_stress(fleet.exports, warehouse, run_stock)
@@ -1583,7 +1601,7 @@ def fleets(args: argparse.Namespace) -> list[Fleet]:
         if days:
             name = f"default_s{seed}_future{days}"
             future = Fleet(name, "default_future", args.default_hosts, seed, args.work / name, cut_days=days)
-            future.scores = default.warehouse
+            future.source = default
             chosen.append(future)
     return chosen
 

@@ -571,6 +571,7 @@ def test_a_cut_fleet_not_built_is_left_out_of_a_rescoring(tmp_path: Path) -> Non
     default = Fleet("default_s42", "default", 2000, 42, tmp_path / "default_s42")
     assert not not_built_cut(default, rescore)  # the default fleet itself still fails loudly
     future = Fleet("default_s42_future180", "default_future", 2000, 42, tmp_path / "future", cut_days=180)
+    future.source = default
     assert not_built_cut(future, rescore) and not not_built_cut(future, parse_args(["--seeds", ""]))
     future.exports.mkdir(parents=True)
     (future.exports / "truth.parquet").write_bytes(b"")
@@ -619,3 +620,26 @@ def test_a_continued_fleet_that_does_not_reach_its_end_or_holds_other_hosts_is_r
     assert "end on 2026-02-28, not on 2026-03-31" in (future_truth_problem(short, end, hosts=2) or "")
     assert "holds 2 hosts, the default fleet 3" in (future_truth_problem(truth, end, hosts=3) or "")
     assert future_truth_problem(truth.head(0), end, hosts=2) is not None
+
+
+def test_a_continued_fleet_reuses_the_default_fleets_stock_prophet_fits(
+    exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stock Prophet's production fits of the default fleet's history are the default fleet's own: the continued
+    fleet asks for them with the default fleet's cuts and sample (its cache hits) and keeps the production ones."""
+    import bench.trust as trust
+
+    default = trust.Fleet("default_s42", "default", 4, 42, tmp_path / "default")
+    future = trust.Fleet("default_s42_future180", "default_future", 4, 42, exports.parent, cut_days=180, source=default)
+    asked: list[tuple[str, list]] = []
+
+    def cached(fleet: object, processed: pl.DataFrame, keys: pl.DataFrame, cuts: list) -> tuple:
+        asked.append((fleet.name, [name for name, _, _ in cuts]))
+        y1 = ramp(DAYS)
+        both = pl.concat([frame("h1", "cpu", y1 + 2, y1 + 2, y1 + 2, segment=name) for name, _, _ in cuts])
+        return both, pl.DataFrame(schema={"host_id": pl.String, "resource": pl.String, "error": pl.String})
+
+    monkeypatch.setattr(trust, "cached_stock_prophet", cached)
+    result = trust.evaluate_fleet(future, warehouse(), trust.parse_args(["--seeds", ""]))
+    assert asked == [("default_s42", ["backtest", "forecast"])]  # the default fleet's fits, not new ones
+    assert result.stock_series == 1  # the production fit alone: the backtest one is not scored on the future

@@ -34,8 +34,10 @@ def test_the_default_fleet_goes_on_and_its_refined_days_are_the_truth(
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))  # every stage's dbt run, apart from the repo's
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     args = parse_args(["--seeds", "", "--default-hosts", str(HOSTS), "--default-future-days", str(DAYS)])
+    default = Fleet("default_s42", "default", HOSTS, 42, tmp_path / "default")
+    _default_warehouse(default.warehouse, HISTORY_END, HOSTS)
     fleet = Fleet(f"default_s42_future{DAYS}", "default_future", HOSTS, 42, tmp_path / "future", cut_days=DAYS)
-    fleet.scores = _default_warehouse(tmp_path / "default" / "horizonscale.duckdb", HISTORY_END, HOSTS)
+    fleet.source = default
     prepare(fleet, args)
 
     manifest = json.loads((fleet.exports / "manifest.json").read_text())
@@ -56,7 +58,7 @@ def test_the_default_fleet_goes_on_and_its_refined_days_are_the_truth(
 
     # Without the default fleet built there is nothing to score: said before anything is generated.
     other = Fleet("default_s42_future90", "default_future", HOSTS, 42, tmp_path / "other", cut_days=DAYS)
-    other.scores = tmp_path / "never_built" / "horizonscale.duckdb"
+    other.source = Fleet("default_s42", "default", HOSTS, 42, tmp_path / "never_built")
     with pytest.raises(StageError, match="is not built"):
         prepare(other, args)
     assert not (other.work / "generate.log").exists()
