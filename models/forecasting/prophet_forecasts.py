@@ -43,6 +43,7 @@ def model(dbt, session):
         "prophet_season_size_uncertainty": dbt.config.meta_get("prophet_season_size_uncertainty"),
         "prophet_young_ramp_check": dbt.config.meta_get("prophet_young_ramp_check"),
         "prophet_calendar_peaks": dbt.config.meta_get("prophet_calendar_peaks"),
+        "prophet_reset_steps": dbt.config.meta_get("prophet_reset_steps"),
         "prophet_hinge_lookback": dbt.config.meta_get("prophet_hinge_lookback"),
         "prophet_growth_search_window": dbt.config.meta_get("prophet_growth_search_window"),
     }

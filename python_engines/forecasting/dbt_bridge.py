@@ -241,6 +241,7 @@ PROPHET_FLAG_VARS = {
     "prophet_season_size_uncertainty": "season_size_uncertainty",
     "prophet_young_ramp_check": "young_ramp_check",
     "prophet_calendar_peaks": "calendar_peaks",
+    "prophet_reset_steps": "reset_steps",
 }
 
 

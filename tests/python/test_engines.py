@@ -1758,6 +1758,26 @@ def test_prophet_keeps_the_long_run_trend_of_a_series_that_resets() -> None:
     assert prophet_engine.resets(values) >= settings.max_resets
 
 
+def test_a_series_that_resets_and_stepped_once_continues_from_its_new_level() -> None:
+    """A memory that leaks and restarts every 45 days took on a workload 120 days before the end (+25 points)
+    and has cycled at the new level since: the forecast is the line since the step, within a few points of the
+    new level for 180 days. Prophet's last segment read the step as growth, and the resets rule kept it
+    (``reset_steps`` off): 15 points and more above by the end of the horizon. With no step, the long-run trend
+    stays Prophet's (``test_prophet_keeps_the_long_run_trend_of_a_series_that_resets``)."""
+    n = WINDOWS.history_dates().size
+    x = np.arange(n) - (n - 1)
+    rng = np.random.default_rng(5)
+    values = 45.0 + 0.3 * (np.arange(n) % 45) + 25.0 * (x > -120) + rng.normal(0.0, 0.7, n)
+    series = _shape(values, "leak")
+    settings = ProphetSettings(yearly_min_agreement=None)
+    assert prophet_engine.resets(values[:-56]) >= settings.max_resets
+    new_level = float(values[x > -120].mean())
+    result = prophet_forecast(series, WINDOWS, settings)
+    assert float(np.max(np.abs(result.forecast.yhat - new_level))) < 8.0
+    kept = prophet_forecast(series, WINDOWS, replace(settings, reset_steps=False))
+    assert float(kept.forecast.yhat[-30:].mean()) > new_level + 15.0
+
+
 def test_prophet_continues_compounding_growth_as_a_curve() -> None:
     """Users doubling every 80 days over a floor of 15: 95% is 40 days past the end. The curve is read over
     the last 36 weeks and continued, so the crossing is forecast within days of the truth; a line through the

@@ -174,6 +174,7 @@ def test_prophet_reads_the_recent_trend_vars_the_leaderboard_reads() -> None:
         ("prophet_season_size_uncertainty", "season_size_uncertainty"),
         ("prophet_young_ramp_check", "young_ramp_check"),
         ("prophet_calendar_peaks", "calendar_peaks"),
+        ("prophet_reset_steps", "reset_steps"),
     ],
 )
 def test_the_prophet_switch_vars_reach_prophet(var: str, field_name: str) -> None:
