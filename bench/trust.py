@@ -231,20 +231,39 @@ def write_future_truth(fleet: Fleet, args: argparse.Namespace) -> None:
     seed; every day it had is kept), refined with ``history_end`` that many days later, and its refined,
     non-imputed days after the default fleet's history_end are kept as the truth its production forecasts are
     scored on."""
+    end, hosts = continued_end_and_hosts(fleet)
+    run_stage(fleet, "extend", ["generate", "--extend-days", str(fleet.cut_days)])
+    refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
+    run_stage(fleet, "refine", [*refine, "--vars", cut_vars(args.vars, end)])
+    _, truth = write_cut_truth(fleet, future=True)
+    refuse_future_truth(fleet, truth, end, hosts)
+
+
+def continued_end_and_hosts(fleet: Fleet) -> tuple[date, int]:
+    """The last day a default_future fleet's truth must reach (the default fleet's history_end plus
+    ``fleet.cut_days``) and the default fleet's host count, read from its built warehouse."""
     with duckdb.connect(str(fleet.scored_warehouse), read_only=True) as con:
         ((history_end, hosts),) = con.sql(
             "select (select history_end from int_history_window), (select count(distinct host_id) from processed_data)"
         ).fetchall()
-    run_stage(fleet, "extend", ["generate", "--extend-days", str(fleet.cut_days)])
-    refine = ["build", "--select", "+processed_data", "--exclude", "test_type:unit"]
-    end = history_end + timedelta(days=fleet.cut_days)
-    run_stage(fleet, "refine", [*refine, "--vars", cut_vars(args.vars, end)])
-    _, truth = write_cut_truth(fleet, future=True)
+    return history_end + timedelta(days=fleet.cut_days), hosts
+
+
+def refuse_future_truth(fleet: Fleet, truth: pl.DataFrame, end: date, hosts: int) -> None:
+    """Raise StageError where ``truth`` cannot score the default fleet (:func:`future_truth_problem`)."""
     problem = future_truth_problem(truth, end, hosts)
     if problem:
         raise StageError(
             f"{fleet.name}: {problem}; the default fleet {fleet.scored_warehouse} is not the one continued"
         )
+
+
+def check_stored_future(fleet: Fleet) -> None:
+    """--skip-build: the continued fleet's stored truth must still belong to the default fleet as it is built now
+    (a default fleet rebuilt at another size or seed, or a run with another --default-future-days, would score its
+    forecasts on another fleet's days)."""
+    end, hosts = continued_end_and_hosts(fleet)
+    refuse_future_truth(fleet, pl.read_parquet(fleet.exports / "truth.parquet"), end, hosts)
 
 
 def future_truth_problem(truth: pl.DataFrame, end: date, hosts: int) -> str | None:
@@ -1632,6 +1651,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fleet.work.mkdir(parents=True, exist_ok=True)
             if not args.skip_build:
                 prepare(fleet, args)
+            elif fleet.kind == "default_future":
+                check_stored_future(fleet)
             started = time.perf_counter()
             warehouse = read_warehouse(fleet.scored_warehouse)
             fleet.timings["read warehouse"] = time.perf_counter() - started

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from bench.trust import Fleet, StageError, parse_args, prepare
+from bench.trust import Fleet, StageError, check_stored_future, parse_args, prepare
 
 HOSTS, DAYS = 10, 90  # the DNA catalog needs 10 hosts; the days cover the alert's 90
 HISTORY_END = date(2025, 12, 31)  # the generator's last day: the default fleet's history_end
@@ -55,6 +55,13 @@ def test_the_default_fleet_goes_on_and_its_refined_days_are_the_truth(
             "select count(*) from information_schema.tables where table_name = 'forecasts'"
         ).fetchall()
     assert days_before > 0 and forecast_tables == 0
+
+    # --skip-build re-scores the stored truth only while it still belongs to the default fleet as built now.
+    check_stored_future(fleet)
+    default.warehouse.unlink()
+    _default_warehouse(tmp_path / "rebuilt" / "horizonscale.duckdb", HISTORY_END, HOSTS + 2).rename(default.warehouse)
+    with pytest.raises(StageError, match=f"holds {HOSTS} hosts, the default fleet {HOSTS + 2}"):
+        check_stored_future(fleet)
 
     # Without the default fleet built there is nothing to score: said before anything is generated.
     other = Fleet("default_s42_future90", "default_future", HOSTS, 42, tmp_path / "other", cut_days=DAYS)
