@@ -1776,6 +1776,11 @@ def test_a_series_that_resets_and_stepped_once_continues_from_its_new_level() ->
     assert float(np.max(np.abs(result.forecast.yhat - new_level))) < 8.0
     kept = prophet_forecast(series, WINDOWS, replace(settings, reset_steps=False))
     assert float(kept.forecast.yhat[-30:].mean()) > new_level + 15.0
+    # Only where Prophet's last segment climbs by enough to matter (5 points over 90 days): an autoscaled pool's
+    # member whose first weeks sat at another level reads as one old step, and its flat trend stays Prophet's.
+    xs = x.astype(float)
+    assert prophet_engine.step_under_resets(xs, values, 0.2, settings) is not None
+    assert prophet_engine.step_under_resets(xs, values, 0.05, settings) is None
 
 
 def test_prophet_continues_compounding_growth_as_a_curve() -> None:
