@@ -260,8 +260,8 @@ def refuse_future_truth(fleet: Fleet, truth: pl.DataFrame, end: date, hosts: int
 
 def check_stored_future(fleet: Fleet) -> None:
     """--skip-build: the continued fleet's stored truth must still belong to the default fleet as it is built now
-    (a default fleet rebuilt at another size or seed, or a run with another --default-future-days, would score its
-    forecasts on another fleet's days)."""
+    (a default fleet rebuilt at another size would score its forecasts on another fleet's days; another seed or
+    --default-future-days is another work directory, :func:`not_built_cut`)."""
     end, hosts = continued_end_and_hosts(fleet)
     refuse_future_truth(fleet, pl.read_parquet(fleet.exports / "truth.parquet"), end, hosts)
 

@@ -167,16 +167,16 @@ class ProphetSettings:
     # A series that fell suddenly this often before the last weeks (fills with cleanups, leaks with restarts)
     # ramps again and again: it keeps Prophet's long-run trend whatever its last weeks look like.
     max_resets: int = 4
-    # ... unless its whole history is one step the way Prophet's last segment climbs (a workload moved onto a
-    # host whose disk fills and is cleaned up, or whose memory leaks and restarts): that segment read the step
-    # as growth and carried it on, 15-35 points in 90 days. There the trend is the since_step line through the
-    # days since the step (a level without its slope where the step is under since_step_min_days old and so
-    # inside the last weeks), where that segment moves material_points over material_days or more. On the default
-    # fleet's continued future (DNA seed 44, 1,000 hosts) 9 of 31 false breach alarms were such steps
-    # (BLACK_SWAN hosts), each kept on Prophet's trend by the resets rule. Without the material slope, blind
-    # seed 2091's autoscaled pools (a first few weeks at another level read as a step) moved their backtests
-    # and four champions, their golden WAPE 6.28 -> 6.40%.
-    # False: Prophet's trend (var prophet_reset_steps).
+    # ... unless its whole history is one step the way Prophet's last segment moves (a workload moved onto a
+    # host whose disk fills and is cleaned up, or whose memory leaks and restarts; or moved off): that segment
+    # read the step as growth (or decline) and carried it on, 15-35 points in 90 days. There the trend is the
+    # since_step line through the days since the step (a level without its slope where the step is under
+    # since_step_min_days old and so inside the last weeks), where that segment moves material_points over
+    # material_days or more. On the default fleet's continued future (DNA seed 44, 1,000 hosts) 9 of 31 false
+    # breach alarms were such steps (BLACK_SWAN hosts), each kept on Prophet's trend by the resets rule. Without
+    # the material slope, blind seed 2091's autoscaled pools (a first few weeks at another level read as a step)
+    # moved their backtests and four champions, their golden WAPE 6.28 -> 6.40%. Needs since_step on. False:
+    # Prophet's trend (var prophet_reset_steps).
     reset_steps: bool = True
     # Compounding growth (a constant rate over a floor) is read over the last growth_window days and continued
     # as a curve when it beats a line and a hinge there by growth_evidence (BIC on effective days); doubling
@@ -2326,13 +2326,16 @@ def line_since_step(x: np.ndarray, v: np.ndarray, whole: RecentTrend, settings: 
 
 def step_under_resets(x: np.ndarray, v: np.ndarray, final_slope: float, settings: ProphetSettings) -> SinceStep | None:
     """The trend of a series that resets often (``v``: its days, seasonality removed) whose whole history is one
-    step the way Prophet's last segment climbs (``final_slope``) by enough to matter (``material_points`` over
-    ``material_days``, as :func:`extrapolation_plan` asks): the line through the days since the step
-    (:func:`line_since_step`), or where the step is under ``since_step_min_days`` old, the level since it, flat.
-    None where ``reset_steps`` is off, the last segment is about flat, the history is no such step, or the days
-    since it bend. An autoscaled pool's member (climbs, then drops when the pool scales out) whose first weeks
-    sat at another level read as one old step; its flat long-run trend stays Prophet's."""
-    if not settings.reset_steps or abs(final_slope) * settings.material_days < settings.material_points:
+    step, up or down, the way Prophet's last segment moves (``final_slope``) by enough to matter
+    (``material_points`` over ``material_days``, as :func:`extrapolation_plan` asks): the line through the days
+    since the step (:func:`line_since_step`), or where the step is under ``since_step_min_days`` old, the level
+    since it, flat (the mean of a cycle's phase or two: a few points off at most). None where ``reset_steps`` or
+    ``since_step`` is off, the last segment is about flat, the history is no such step, or the days since an old
+    step bend. An autoscaled pool's member (climbs, then drops when the pool scales out) whose first weeks sat
+    at another level read as one old step; its flat long-run trend stays Prophet's."""
+    if not (settings.reset_steps and settings.since_step):
+        return None
+    if abs(final_slope) * settings.material_days < settings.material_points:
         return None
     whole = recent_trend(x, v, settings.shape_evidence)
     if whole.shape != "step" or np.sign(whole.jump) != np.sign(final_slope):

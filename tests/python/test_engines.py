@@ -1781,6 +1781,12 @@ def test_a_series_that_resets_and_stepped_once_continues_from_its_new_level() ->
     xs = x.astype(float)
     assert prophet_engine.step_under_resets(xs, values, 0.2, settings) is not None
     assert prophet_engine.step_under_resets(xs, values, 0.05, settings) is None
+    assert prophet_engine.step_under_resets(xs, values, -0.2, settings) is None  # a step up, a falling segment
+    assert prophet_engine.step_under_resets(xs, values, 0.2, replace(settings, since_step=False)) is None
+    # A step 30 days old (under since_step_min_days): the level since it, flat, within a cycle's swing of it.
+    young = 45.0 + 0.3 * (np.arange(n) % 45) + 25.0 * (x > -30) + rng.normal(0.0, 0.7, n)
+    level = prophet_engine.step_under_resets(xs, young, 0.2, settings)
+    assert level is not None and level.slope == 0.0 and abs(level.level - float(young[x > -30].mean())) < 1.0
 
 
 def test_prophet_continues_compounding_growth_as_a_curve() -> None:
