@@ -1919,7 +1919,7 @@ def continued_trend(
     (:func:`saturating_growth`, unless the last weeks fall or still climb faster than the curve) is continued
     as its curve; where the last weeks climb faster than that S-curve but the slowing shows in the data
     (:func:`_slowed`), their slope goes on damped. A series that resets often keeps Prophet's trend, unless its
-    whole history is one step the way that trend climbs (:func:`step_under_resets`). The seasonality taken
+    whole history is one step the way that trend moves (:func:`step_under_resets`). The seasonality taken
     out before any of these readings is Prophet's, its weekly term replaced by ``cycle`` (a weekly cycle that
     scales with the level, :func:`level_cycle`, at each day's level) when given
     (``cycle_in_trend``), and less its yearly term where the years of history do not agree on one
