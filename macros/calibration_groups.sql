@@ -1,18 +1,20 @@
 -- Calibration groups of forecast_calibration: the checks on their vars and the difficulty band of a series.
 
-{#- The vars calibration_grouping and calibration_difficulty_edges as {'grouping': .., 'edges': [..]}, checked. -#}
+{#- The vars calibration_grouping, calibration_difficulty_edges and calibration_group_weight as
+    {'grouping': .., 'edges': [..], 'weight': ..}, checked. -#}
 {% macro calibration_settings() -%}
     {%- if execute is not defined -%}
         {#- Not dbt (sqlfluff's Jinja templater, whose var() is a placeholder string): lint the default. -#}
-        {{ return({'grouping': 'engine_difficulty', 'edges': [0.5, 1, 2, 4]}) }}
+        {{ return({'grouping': 'engine_difficulty', 'edges': [0.5, 1, 2, 4], 'weight': 0.6}) }}
     {%- endif -%}
     {%- set grouping = var('calibration_grouping') -%}
     {%- set edges = var('calibration_difficulty_edges') -%}
-    {{- check_calibration_vars(grouping, edges) -}}
-    {{ return({'grouping': grouping, 'edges': edges}) }}
+    {%- set weight = var('calibration_group_weight') -%}
+    {{- check_calibration_vars(grouping, edges, weight) -}}
+    {{ return({'grouping': grouping, 'edges': edges, 'weight': weight}) }}
 {%- endmacro %}
 
-{% macro check_calibration_vars(grouping, edges) -%}
+{% macro check_calibration_vars(grouping, edges, weight) -%}
     {%- set known = ['engine_difficulty', 'engine_trust', 'engine'] -%}
     {%- if grouping not in known -%}
         {{ exceptions.raise_compiler_error(
@@ -22,6 +24,11 @@
         {{ exceptions.raise_compiler_error(
             "calibration_difficulty_edges must be a non-empty ascending list of positive numbers "
             ~ "(median backtest stretch scores, e.g. [0.5, 1, 2, 4]), got " ~ edges) }}
+    {%- endif -%}
+    {%- if weight is string or weight is not number or weight < 0 or weight > 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "calibration_group_weight must be a number from 0 (one factor per engine) to 1 (each group's own "
+            ~ "factor), got " ~ weight) }}
     {%- endif -%}
 {%- endmacro %}
 

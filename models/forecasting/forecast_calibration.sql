@@ -19,16 +19,21 @@
 -- hosts are split into two folds, each fold's factors are learned on the other fold's hosts only, and
 -- crossfit_coverage is the coverage those factors give (out of sample by host).
 --
--- Shrinkage: a factor learned on few series is unstable (on an 8-host fleet a group factor once stretched a
--- calm band 113-fold), so the applied factor is k ^ (n / (n + calibration_prior_series)) for a group of n
--- series: the conformal quantile k on a large fleet, pulled toward 1 (the engine's own band, already
--- calibrated by horizon on held-out history) on a small one, and kept within calibration_min_stretch ..
--- calibration_max_stretch.
+-- Shrinkage, twice. A factor learned on few series is unstable (on an 8-host fleet a group factor once
+-- stretched a calm band 113-fold), so each conformal quantile k of n series counts as k ^ (n / (n +
+-- calibration_prior_series)): k itself on a large fleet, pulled toward 1 (the engine's own band, already
+-- calibrated by horizon on held-out history) on a small one. And a group's own quantile overstates how far it
+-- sits from its engine's pool: the series are put in a group by the same backtest days its quantile is read on,
+-- so a series calm by chance lands in the calm group and takes a stretch narrower than it goes on to need
+-- (DNA seed 44's own future: the calm groups learned 0.75-0.78 and needed 0.79-0.89; the groups over one band
+-- learned 1.7-3.5 and needed 0.8-2.5). So a group's factor is k_group ^ calibration_group_weight x k_engine ^
+-- (1 - calibration_group_weight), each shrunk as above (1: the group's own quantile; 0: one factor per
+-- engine), kept within calibration_min_stretch .. calibration_max_stretch.
 {% set level = var('interval_width') %}
 {% set min_series = var('calibration_min_series') %}
 {% set prior = var('calibration_prior_series') %}
 {% set settings = calibration_settings() %}
-{% set grouping, edges = settings.grouping, settings.edges %}
+{% set grouping, edges, weight = settings.grouping, settings.edges, settings.weight %}
 with
 
 level_shifts as (
@@ -148,17 +153,30 @@ conformal as (
     group by all
 ),
 
+-- The engine's pooled quantile (group 'ALL') beside each group's, for the same fold.
 factors as (
     select
-        *,
+        conformal.*,
         least(
             {{ var('calibration_max_stretch') }},
             greatest(
                 {{ var('calibration_min_stretch') }},
-                pow(greatest(conformal_stretch, 1e-6), series / (series + {{ prior }}))
+                pow(
+                    greatest(conformal.conformal_stretch, 1e-6),
+                    {{ weight }} * conformal.series / (conformal.series + {{ prior }})
+                )
+                * pow(
+                    greatest(pooled.conformal_stretch, 1e-6),
+                    (1 - {{ weight }}) * pooled.series / (pooled.series + {{ prior }})
+                )
             )
         ) as stretch
     from conformal
+    inner join conformal as pooled
+        on
+            conformal.model = pooled.model
+            and conformal.fold = pooled.fold
+            and pooled.calibration_group = 'ALL'
 ),
 
 per_series as (
