@@ -25,7 +25,8 @@
             "calibration_difficulty_edges must be a non-empty ascending list of positive numbers "
             ~ "(median backtest stretch scores, e.g. [0.5, 1, 2, 4]), got " ~ edges) }}
     {%- endif -%}
-    {%- if weight is string or weight is not number or weight < 0 or weight > 1 -%}
+    {%- if weight is string or weight is sameas true or weight is sameas false or weight is not number
+        or weight < 0 or weight > 1 -%}
         {{ exceptions.raise_compiler_error(
             "calibration_group_weight must be a number from 0 (one factor per engine) to 1 (each group's own "
             ~ "factor), got " ~ weight) }}
