@@ -239,17 +239,16 @@ def write_future_truth(fleet: Fleet, args: argparse.Namespace) -> None:
     refuse_future_truth(fleet, truth, end, hosts)
 
 
-def continued_end_and_hosts(fleet: Fleet) -> tuple[date, int]:
+def continued_end_and_hosts(fleet: Fleet) -> tuple[date, frozenset[str]]:
     """The last day a default_future fleet's truth must reach (the default fleet's history_end plus
-    ``fleet.cut_days``) and the default fleet's host count, read from its built warehouse."""
+    ``fleet.cut_days``) and the default fleet's host ids, read from its built warehouse."""
     with duckdb.connect(str(fleet.scored_warehouse), read_only=True) as con:
-        ((history_end, hosts),) = con.sql(
-            "select (select history_end from int_history_window), (select count(distinct host_id) from processed_data)"
-        ).fetchall()
+        ((history_end,),) = con.sql("select history_end from int_history_window").fetchall()
+        hosts = frozenset(con.sql("select distinct host_id from processed_data").pl()["host_id"].to_list())
     return history_end + timedelta(days=fleet.cut_days), hosts
 
 
-def refuse_future_truth(fleet: Fleet, truth: pl.DataFrame, end: date, hosts: int) -> None:
+def refuse_future_truth(fleet: Fleet, truth: pl.DataFrame, end: date, hosts: frozenset[str]) -> None:
     """Raise StageError where ``truth`` cannot score the default fleet (:func:`future_truth_problem`)."""
     problem = future_truth_problem(truth, end, hosts)
     if problem:
@@ -260,21 +259,28 @@ def refuse_future_truth(fleet: Fleet, truth: pl.DataFrame, end: date, hosts: int
 
 def check_stored_future(fleet: Fleet) -> None:
     """--skip-build: the continued fleet's stored truth must still belong to the default fleet as it is built now
-    (a default fleet rebuilt at another size would score its forecasts on another fleet's days; another seed or
-    --default-future-days is another work directory, :func:`not_built_cut`)."""
+    (a default fleet rebuilt at another size or with other hosts would score its forecasts on another fleet's
+    days; another seed or --default-future-days is another work directory, :func:`not_built_cut`)."""
     end, hosts = continued_end_and_hosts(fleet)
     refuse_future_truth(fleet, pl.read_parquet(fleet.exports / "truth.parquet"), end, hosts)
 
 
-def future_truth_problem(truth: pl.DataFrame, end: date, hosts: int) -> str | None:
+def future_truth_problem(truth: pl.DataFrame, end: date, hosts: frozenset[str]) -> str | None:
     """Why a continued fleet's truth cannot score the default fleet it continues (None when it can): its days must
     reach ``end`` (the refinery fills days the generator never made and drops them as imputed, so a short
-    continuation would shrink the truth silently) and it must hold the default fleet's ``hosts``."""
+    continuation would shrink the truth silently) and it must hold the default fleet's ``hosts``, the same ids (a
+    fleet of the same size generated otherwise has the same count and none of the same series)."""
     last = truth["ds"].max() if truth.height else None
     if last != end:
         return f"the continued days end on {last}, not on {end}"
-    if truth["host_id"].n_unique() != hosts:
-        return f"its truth holds {truth['host_id'].n_unique()} hosts, the default fleet {hosts}"
+    held = frozenset(truth["host_id"].unique().to_list())
+    if held != hosts:
+        extra, missing = sorted(held - hosts), sorted(hosts - held)
+        return (
+            f"its truth holds {len(held)} hosts, the default fleet {len(hosts)}: {len(extra)} only in the truth"
+            f"{f' (e.g. {extra[0]})' if extra else ''}, {len(missing)} only in the default fleet"
+            f"{f' (e.g. {missing[0]})' if missing else ''}"
+        )
     return None
 
 

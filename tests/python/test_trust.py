@@ -615,11 +615,16 @@ def test_a_continued_fleet_that_does_not_reach_its_end_or_holds_other_hosts_is_r
     end = date(2026, 3, 31)
     days = pl.date_range(date(2026, 1, 1), end, eager=True)
     truth = pl.DataFrame({"host_id": ["a"] * days.len() + ["b"] * days.len(), "ds": pl.concat([days, days])})
-    assert future_truth_problem(truth, end, hosts=2) is None
+    ours = frozenset({"a", "b"})
+    assert future_truth_problem(truth, end, ours) is None
     short = truth.filter(pl.col("ds") < date(2026, 3, 1))  # the generator made fewer days: the refinery's are imputed
-    assert "end on 2026-02-28, not on 2026-03-31" in (future_truth_problem(short, end, hosts=2) or "")
-    assert "holds 2 hosts, the default fleet 3" in (future_truth_problem(truth, end, hosts=3) or "")
-    assert future_truth_problem(truth.head(0), end, hosts=2) is not None
+    assert "end on 2026-02-28, not on 2026-03-31" in (future_truth_problem(short, end, ours) or "")
+    bigger = future_truth_problem(truth, end, frozenset({"a", "b", "c"})) or ""
+    assert "holds 2 hosts, the default fleet 3: 0 only in the truth, 1 only in the default fleet (e.g. c)" in bigger
+    # The same size, other hosts (a default fleet rebuilt with other ids): refused, not scored on the wrong series.
+    other = future_truth_problem(truth, end, frozenset({"a", "z"})) or ""
+    assert "1 only in the truth (e.g. b), 1 only in the default fleet (e.g. z)" in other
+    assert future_truth_problem(truth.head(0), end, ours) is not None
 
 
 def test_a_continued_fleet_reuses_the_default_fleets_stock_prophet_fits(
