@@ -28,12 +28,16 @@
 -- (DNA seed 44's own future: the calm groups learned 0.75-0.78 and needed 0.79-0.89; the groups over one band
 -- learned 1.7-3.5 and needed 0.8-2.5). So a group's factor is k_group ^ calibration_group_weight x k_engine ^
 -- (1 - calibration_group_weight), each shrunk as above (1: the group's own quantile; 0: one factor per
--- engine), kept within calibration_min_stretch .. calibration_max_stretch.
+-- engine), kept within calibration_min_stretch .. calibration_max_stretch. How far a calm group regresses
+-- differs by fleet (Prophet's calm group on DNA seed 45's future learned 0.74 and needed 0.84; on tuned stress
+-- seed 207's it learned 0.75 and needed 0.75), so a group narrower than its pool takes its weight from the
+-- backtest's two halves instead (calibration_narrow_weight, half_conformal below).
 {% set level = var('interval_width') %}
 {% set min_series = var('calibration_min_series') %}
 {% set prior = var('calibration_prior_series') %}
 {% set settings = calibration_settings() %}
 {% set grouping, edges, weight = settings.grouping, settings.edges, settings.weight %}
+{% set narrow_weight = settings.narrow_weight %}
 with
 
 level_shifts as (
@@ -66,13 +70,21 @@ leaderboard as (
     select * from {{ ref('model_leaderboard') }}
 ),
 
+-- The last day of the backtest's first half (its window's middle day).
+backtest_middle as (
+    select min(ds) + cast((max(ds) - min(ds)) // 2 as integer) as middle_ds
+    from errors
+),
+
 difficulty as (
     select
-        host_id,
-        resource,
-        model,
-        median(stretch_score) as difficulty_score
+        errors.host_id,
+        errors.resource,
+        errors.model,
+        median(errors.stretch_score) as difficulty_score,
+        median(errors.stretch_score) filter (where errors.ds <= backtest_middle.middle_ds) as first_half_score
     from errors
+    cross join backtest_middle
     group by all
 ),
 
@@ -81,6 +93,7 @@ labelled as (
         errors.host_id,
         errors.resource,
         errors.model,
+        errors.ds,
         errors.stretch_score,
         errors.is_covered,
         errors.level_shift_date,
@@ -92,6 +105,8 @@ labelled as (
         end as trust_level,
         -- The series' typical backtest miss in units of its own half-width (< ~0.5 for a band that fits).
         difficulty.difficulty_score,
+        difficulty.first_half_score,
+        errors.ds <= backtest_middle.middle_ds as is_first_half,
         -- Whole hosts per fold: a host's resources share its behaviour, so they must not straddle folds.
         cast(hash(errors.host_id) % 2 as integer) as fold
     from errors
@@ -105,12 +120,14 @@ labelled as (
             errors.host_id = difficulty.host_id
             and errors.resource = difficulty.resource
             and errors.model = difficulty.model
+    cross join backtest_middle
     where leaderboard.is_eligible
 ),
 
 grouped as (
     select
         *,
+        {{ calibration_difficulty_group('first_half_score', edges) }} as first_half_group,
         {%- if grouping == 'engine_difficulty' %}
             {{ calibration_difficulty_group('difficulty_score', edges) }} as own_group
         {%- elif grouping == 'engine_trust' %}
@@ -119,6 +136,66 @@ grouped as (
             'ALL' as own_group
         {%- endif %}
     from labelled
+),
+
+-- How far a narrowed group's stretch holds up out of sample, read inside the backtest: each series is put in a
+-- group by its median score on the backtest's first half, and each group's quantile is read on that half (in
+-- sample) and on the second half (out of sample), beside its engine's pooled quantile on each half. A group
+-- that keeps its distance from the pool (log ratio second / log ratio first near 1) is calm for a reason and keeps
+-- its own factor; one that drifts back toward the pool is pulled toward it as far (weight = that ratio, within
+-- 0..1, shrunk toward calibration_group_weight for few series). Only groups narrower than their engine's pool:
+-- a group widened by backtest misses learns from them in the refit, which this split cannot see.
+half_conformal as (
+    select
+        grouped.model,
+        own_groups.calibration_group,
+        fold_groups.fold,
+        count(distinct grouped.host_id || '|' || grouped.resource) filter (where grouped.is_first_half) as series,
+        count(*) filter (where grouped.is_first_half) as first_points,
+        count(*) filter (where not grouped.is_first_half) as second_points,
+        list_sort(list(grouped.stretch_score) filter (where grouped.is_first_half))[
+            cast(least(first_points, ceil((first_points + 1) * {{ level }})) as bigint)
+        ] as first_stretch,
+        list_sort(list(grouped.stretch_score) filter (where not grouped.is_first_half))[
+            cast(least(second_points, ceil((second_points + 1) * {{ level }})) as bigint)
+        ] as second_stretch
+    from grouped
+    cross join unnest([grouped.first_half_group, 'ALL']) as own_groups (calibration_group)
+    cross join unnest([grouped.fold, -1]) as fold_groups (fold)
+    where grouped.first_half_score is not null
+    group by all
+),
+
+half_ratios as (
+    select
+        half_conformal.model,
+        half_conformal.calibration_group,
+        half_conformal.fold,
+        half_conformal.series,
+        ln(greatest(half_conformal.first_stretch, 1e-6) / greatest(pooled.first_stretch, 1e-6)) as log_ratio_first,
+        ln(greatest(half_conformal.second_stretch, 1e-6) / greatest(pooled.second_stretch, 1e-6)) as log_ratio_second
+    from half_conformal
+    inner join half_conformal as pooled
+        on
+            half_conformal.model = pooled.model
+            and half_conformal.fold = pooled.fold
+            and pooled.calibration_group = 'ALL'
+    where
+        half_conformal.calibration_group != 'ALL'
+        and half_conformal.second_points > 0
+        and pooled.second_points > 0
+),
+
+narrow_weights as (
+    select
+        model,
+        calibration_group,
+        fold,
+        {{ weight }} + (
+            greatest(0, least(1, log_ratio_second / log_ratio_first)) - {{ weight }}
+        ) * series / (series + {{ prior }}) as narrow_weight
+    from half_ratios
+    where log_ratio_first < 0
 ),
 
 -- Every point once per group it belongs to: its own group and 'ALL' (the engine pooled), each for its own
@@ -153,30 +230,59 @@ conformal as (
     group by all
 ),
 
--- The engine's pooled quantile (group 'ALL') beside each group's, for the same fold.
-factors as (
+-- The engine's pooled quantile (group 'ALL') beside each group's, for the same fold, and the group's weight:
+-- calibration_group_weight, or for a group narrower than its pool calibration_narrow_weight (a number, or read
+-- from the backtest's halves above).
+weighted as (
     select
         conformal.*,
-        least(
-            {{ var('calibration_max_stretch') }},
-            greatest(
-                {{ var('calibration_min_stretch') }},
-                pow(
-                    greatest(conformal.conformal_stretch, 1e-6),
-                    {{ weight }} * conformal.series / (conformal.series + {{ prior }})
-                )
-                * pow(
-                    greatest(pooled.conformal_stretch, 1e-6),
-                    (1 - {{ weight }}) * pooled.series / (pooled.series + {{ prior }})
-                )
-            )
-        ) as stretch
+        pooled.conformal_stretch as pooled_stretch,
+        pooled.series as pooled_series,
+        case
+            when conformal.conformal_stretch >= pooled.conformal_stretch then {{ weight }}
+            {%- if narrow_weight == 'backtest_halves' %}
+                else coalesce(narrow_weights.narrow_weight, {{ weight }})
+            {%- else %}
+                else {{ narrow_weight }}
+            {%- endif %}
+        end as group_weight
     from conformal
     inner join conformal as pooled
         on
             conformal.model = pooled.model
             and conformal.fold = pooled.fold
             and pooled.calibration_group = 'ALL'
+    left join narrow_weights
+        on
+            conformal.model = narrow_weights.model
+            and conformal.calibration_group = narrow_weights.calibration_group
+            and conformal.fold = narrow_weights.fold
+),
+
+factors as (
+    select
+        weighted.model,
+        weighted.calibration_group,
+        weighted.fold,
+        weighted.series,
+        weighted.points,
+        weighted.conformal_stretch,
+        weighted.group_weight,
+        least(
+            {{ var('calibration_max_stretch') }},
+            greatest(
+                {{ var('calibration_min_stretch') }},
+                pow(
+                    greatest(weighted.conformal_stretch, 1e-6),
+                    weighted.group_weight * weighted.series / (weighted.series + {{ prior }})
+                )
+                * pow(
+                    greatest(weighted.pooled_stretch, 1e-6),
+                    (1 - weighted.group_weight) * weighted.pooled_series / (weighted.pooled_series + {{ prior }})
+                )
+            )
+        ) as stretch
+    from weighted
 ),
 
 per_series as (
@@ -248,6 +354,7 @@ select
     cast({{ level }} as double) as nominal_coverage,
     chosen.raw_coverage,
     applied.stretch as interval_stretch,
+    applied.group_weight,
     applied.conformal_stretch,
     applied.series as calibration_series,
     crossfit.crossfit_stretch,

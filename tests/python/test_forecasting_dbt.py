@@ -286,6 +286,19 @@ def test_a_bad_sharp_season_bar_is_refused_by_name(built: ProjectPaths, tmp_path
     assert f"var 'regime_sharp_season_terms' is {terms}" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("var", "value"), [("calibration_narrow_weight", "halves"), ("calibration_narrow_weight", "1.5")]
+)
+def test_a_bad_calibration_weight_is_refused_by_name(built: ProjectPaths, tmp_path: Path, var: str, value: str) -> None:
+    """forecast_calibration's calibration_narrow_weight is 'backtest_halves' or a number from 0 to 1: a misspelt
+    word would otherwise be a SQL error about a missing column, and 1.5 would push a calm group's band past its
+    own quantile, away from its engine's pool."""
+    result = _dbt(built, tmp_path, "compile", "--select", "forecast_calibration", "--vars", f"{{{var}: {value}}}")
+    assert result.returncode != 0
+    assert f"{var} must be 'backtest_halves'" in result.stdout + result.stderr
+    assert f"got {value}" in result.stdout + result.stderr
+
+
 #: The switches SQL models read (flag_var), each with a model that reads it and its default.
 SQL_SWITCHES = {
     "breach_alert_growth_upside": ("int_series_breach_outlook", False),
