@@ -238,14 +238,15 @@ weighted as (
         conformal.*,
         pooled.conformal_stretch as pooled_stretch,
         pooled.series as pooled_series,
-        case
+        -- A double whatever the vars' literals are (0.6 alone would be a DECIMAL, against the contract).
+        cast(case
             when conformal.conformal_stretch >= pooled.conformal_stretch then {{ weight }}
             {%- if narrow_weight == 'backtest_halves' %}
                 else coalesce(narrow_weights.narrow_weight, {{ weight }})
             {%- else %}
                 else {{ narrow_weight }}
             {%- endif %}
-        end as group_weight
+        end as double) as group_weight
     from conformal
     inner join conformal as pooled
         on

@@ -380,6 +380,25 @@ def test_whatif_matches_the_scenario_models(built: tuple[ProjectPaths, Path]) ->
     assert (work / "reports" / "whatif_cpu_refresh.csv").stat().st_size > 0
 
 
+def test_calibration_builds_with_a_fixed_or_a_read_weight(built: tuple[ProjectPaths, Path]) -> None:
+    """forecast_calibration's group_weight is a double whether calibration_narrow_weight is read from the
+    backtest's halves (the default) or given as a number: a literal 0.6 alone was typed DECIMAL(2,1), and the
+    model's contract refused the table (found rebuilding a fleet with session 55's factors). The default build
+    is restored after, for the tests that follow."""
+    paths, work = built
+    weights = "select distinct round(group_weight, 6) from forecast_calibration order by 1"
+    default = [weight for (weight,) in _query(paths.warehouse, weights)]
+    assert default and all(0 <= weight <= 1 for weight in default)
+    try:
+        _check(
+            _dbt(paths, work, "run", "--select", "forecast_calibration", "--vars", "{calibration_narrow_weight: 0.6}")
+        )
+        assert _query(paths.warehouse, weights) == [(0.6,)]  # calibration_group_weight is 0.6 too
+    finally:
+        _check(_dbt(paths, work, "run", "--select", "forecast_calibration"))
+    assert [weight for (weight,) in _query(paths.warehouse, weights)] == default
+
+
 def test_a_partial_build_never_replaces_the_serving_copy(built: tuple[ProjectPaths, Path]) -> None:
     """Issue 11's sequence: after a good build, load the same data again (here: generate), then a --select build
     that passes and publishes nothing, then `publish`, which refuses the incomplete warehouse."""
