@@ -51,3 +51,12 @@
         else '{{ "score>=" ~ edges[-1] }}'
     end
 {%- endmacro %}
+
+{#- Finite-sample conformal quantile of an aggregate's scores: the ceil((n + 1) * level)-th smallest of its n
+    scores (capped at n), optionally of the rows where `where` holds only. -#}
+{% macro conformal_quantile(score, level, where=none) -%}
+    {%- set only = ' filter (where ' ~ where ~ ')' if where else '' -%}
+    list_sort(list({{ score }}){{ only }})[
+        cast(least(count(*){{ only }}, ceil((count(*){{ only }} + 1) * {{ level }})) as bigint)
+    ]
+{%- endmacro %}

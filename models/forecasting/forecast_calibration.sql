@@ -151,14 +151,9 @@ half_conformal as (
         own_groups.calibration_group,
         fold_groups.fold,
         count(distinct grouped.host_id || '|' || grouped.resource) filter (where grouped.is_first_half) as series,
-        count(*) filter (where grouped.is_first_half) as first_points,
         count(*) filter (where not grouped.is_first_half) as second_points,
-        list_sort(list(grouped.stretch_score) filter (where grouped.is_first_half))[
-            cast(least(first_points, ceil((first_points + 1) * {{ level }})) as bigint)
-        ] as first_stretch,
-        list_sort(list(grouped.stretch_score) filter (where not grouped.is_first_half))[
-            cast(least(second_points, ceil((second_points + 1) * {{ level }})) as bigint)
-        ] as second_stretch
+        {{ conformal_quantile('grouped.stretch_score', level, 'grouped.is_first_half') }} as first_stretch,
+        {{ conformal_quantile('grouped.stretch_score', level, 'not grouped.is_first_half') }} as second_stretch
     from grouped
     cross join unnest([grouped.first_half_group, 'ALL']) as own_groups (calibration_group)
     cross join unnest([grouped.fold, -1]) as fold_groups (fold)
@@ -223,9 +218,7 @@ conformal as (
         fold,
         count(distinct host_id || '|' || resource) as series,
         count(*) as points,
-        list_sort(list(stretch_score))[
-            cast(least(count(*), ceil((count(*) + 1) * {{ level }})) as bigint)
-        ] as conformal_stretch
+        {{ conformal_quantile('stretch_score', level) }} as conformal_stretch
     from expanded
     group by all
 ),
