@@ -144,7 +144,8 @@ grouped as (
 -- that keeps its distance from the pool (log ratio second / log ratio first near 1) is calm for a reason and keeps
 -- its own factor; one that drifts back toward the pool is pulled toward it as far (weight = that ratio, within
 -- 0..1, shrunk toward calibration_group_weight for few series). Only groups narrower than their engine's pool:
--- a group widened by backtest misses learns from them in the refit, which this split cannot see.
+-- a group widened by backtest misses learns from them in the refit, which this split cannot see. With a number
+-- for calibration_narrow_weight nothing reads these CTEs (weighted skips the join), and they are not run.
 half_conformal as (
     select
         grouped.model,
@@ -246,11 +247,13 @@ weighted as (
             conformal.model = pooled.model
             and conformal.fold = pooled.fold
             and pooled.calibration_group = 'ALL'
-    left join narrow_weights
-        on
-            conformal.model = narrow_weights.model
-            and conformal.calibration_group = narrow_weights.calibration_group
-            and conformal.fold = narrow_weights.fold
+    {%- if narrow_weight == 'backtest_halves' %}
+        left join narrow_weights
+            on
+                conformal.model = narrow_weights.model
+                and conformal.calibration_group = narrow_weights.calibration_group
+                and conformal.fold = narrow_weights.fold
+    {%- endif %}
 ),
 
 factors as (
