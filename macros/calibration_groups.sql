@@ -52,11 +52,10 @@
     end
 {%- endmacro %}
 
-{#- Finite-sample conformal quantile of an aggregate's scores: the ceil((n + 1) * level)-th smallest of its n
-    scores (capped at n), optionally of the rows where `where` holds only. -#}
-{% macro conformal_quantile(score, level, where=none) -%}
-    {%- set only = ' filter (where ' ~ where ~ ')' if where else '' -%}
-    list_sort(list({{ score }}){{ only }})[
-        cast(least(count(*){{ only }}, ceil((count(*){{ only }} + 1) * {{ level }})) as bigint)
+{#- Finite-sample conformal quantile of a sorted list of n scores: its ceil((n + 1) * level)-th smallest (capped at
+    n; null for an empty or null list). -#}
+{% macro conformal_quantile(sorted_scores, level) -%}
+    {{ sorted_scores }}[
+        cast(least(len({{ sorted_scores }}), ceil((len({{ sorted_scores }}) + 1) * {{ level }})) as bigint)
     ]
 {%- endmacro %}

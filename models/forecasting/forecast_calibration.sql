@@ -146,20 +146,50 @@ grouped as (
 -- 0..1, shrunk toward calibration_group_weight for few series). Only groups narrower than their engine's pool:
 -- a group widened by backtest misses learns from them in the refit, which this split cannot see. With a number
 -- for calibration_narrow_weight nothing reads these CTEs (weighted skips the join), and they are not run.
-half_conformal as (
+half_lists as (
     select
         grouped.model,
-        own_groups.calibration_group,
-        fold_groups.fold,
-        count(distinct grouped.host_id || '|' || grouped.resource) filter (where grouped.is_first_half) as series,
-        count(*) filter (where not grouped.is_first_half) as second_points,
-        {{ conformal_quantile('grouped.stretch_score', level, 'grouped.is_first_half') }} as first_stretch,
-        {{ conformal_quantile('grouped.stretch_score', level, 'not grouped.is_first_half') }} as second_stretch
+        grouped.first_half_group,
+        grouped.fold,
+        grouped.is_first_half,
+        count(distinct hash(grouped.host_id, grouped.resource)) as series,
+        list(grouped.stretch_score) as scores
     from grouped
-    cross join unnest([grouped.first_half_group, 'ALL']) as own_groups (calibration_group)
-    cross join unnest([grouped.fold, -1]) as fold_groups (fold)
     where grouped.first_half_score is not null
     group by all
+),
+
+half_sorted as (
+    select
+        half_lists.model,
+        own_groups.calibration_group,
+        fold_groups.fold,
+        half_lists.is_first_half,
+        sum(half_lists.series) as series,
+        list_sort(flatten(list(half_lists.scores))) as scores
+    from half_lists
+    cross join unnest([half_lists.first_half_group, 'ALL']) as own_groups (calibration_group)
+    cross join unnest([half_lists.fold, -1]) as fold_groups (fold)
+    group by all
+),
+
+half_conformal as (
+    select
+        first_half.model,
+        first_half.calibration_group,
+        first_half.fold,
+        first_half.series,
+        coalesce(len(second_half.scores), 0) as second_points,
+        {{ conformal_quantile('first_half.scores', level) }} as first_stretch,
+        {{ conformal_quantile('second_half.scores', level) }} as second_stretch
+    from half_sorted as first_half
+    left join half_sorted as second_half
+        on
+            first_half.model = second_half.model
+            and first_half.calibration_group = second_half.calibration_group
+            and first_half.fold = second_half.fold
+            and not second_half.is_first_half
+    where first_half.is_first_half
 ),
 
 half_ratios as (
@@ -194,19 +224,32 @@ narrow_weights as (
     where log_ratio_first < 0
 ),
 
--- Every point once per group it belongs to: its own group and 'ALL' (the engine pooled), each for its own
--- fold and for -1 (both folds).
-expanded as (
+-- Each series' scores once, listed per engine x own group x fold; then every list once per group it belongs to:
+-- its own group and 'ALL' (the engine pooled), each for its own fold and for -1 (both folds), concatenated and
+-- sorted. Listing first and concatenating after keeps memory near one copy of the scores (expanding the points
+-- four ways before the aggregate held four, and the halves below would have doubled it again).
+own_lists as (
     select
         grouped.model,
+        grouped.own_group,
+        grouped.fold,
+        count(distinct hash(grouped.host_id, grouped.resource)) as series,
+        list(grouped.stretch_score) as scores
+    from grouped
+    group by all
+),
+
+conformal_sorted as (
+    select
+        own_lists.model,
         own_groups.calibration_group,
         fold_groups.fold,
-        grouped.host_id,
-        grouped.resource,
-        grouped.stretch_score
-    from grouped
-    cross join unnest(list_distinct([grouped.own_group, 'ALL'])) as own_groups (calibration_group)
-    cross join unnest([grouped.fold, -1]) as fold_groups (fold)
+        cast(sum(own_lists.series) as bigint) as series,
+        list_sort(flatten(list(own_lists.scores))) as scores
+    from own_lists
+    cross join unnest(list_distinct([own_lists.own_group, 'ALL'])) as own_groups (calibration_group)
+    cross join unnest([own_lists.fold, -1]) as fold_groups (fold)
+    group by all
 ),
 
 -- Finite-sample conformal quantile: the ceil((n + 1) * level)-th smallest score (capped at n), read from
@@ -217,11 +260,10 @@ conformal as (
         model,
         calibration_group,
         fold,
-        count(distinct host_id || '|' || resource) as series,
-        count(*) as points,
-        {{ conformal_quantile('stretch_score', level) }} as conformal_stretch
-    from expanded
-    group by all
+        series,
+        cast(len(scores) as bigint) as points,
+        {{ conformal_quantile('scores', level) }} as conformal_stretch
+    from conformal_sorted
 ),
 
 -- The engine's pooled quantile (group 'ALL') beside each group's, for the same fold, and the group's weight:
