@@ -227,7 +227,7 @@ narrow_weights as (
 -- Each series' scores once, listed per engine x own group x fold; then every list once per group it belongs to:
 -- its own group and 'ALL' (the engine pooled), each for its own fold and for -1 (both folds), concatenated and
 -- sorted. Listing first and concatenating after keeps memory near one copy of the scores (expanding the points
--- four ways before the aggregate held four, and the halves below would have doubled it again).
+-- four ways before the aggregate held four, and the halves above would have doubled it again).
 own_lists as (
     select
         grouped.model,
