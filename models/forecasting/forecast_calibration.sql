@@ -127,7 +127,9 @@ labelled as (
 grouped as (
     select
         *,
-        {{ calibration_difficulty_group('first_half_score', edges) }} as first_half_group,
+        case
+            when first_half_score is not null then {{ calibration_difficulty_group('first_half_score', edges) }}
+        end as first_half_group,
         {%- if grouping == 'engine_difficulty' %}
             {{ calibration_difficulty_group('difficulty_score', edges) }} as own_group
         {%- elif grouping == 'engine_trust' %}
@@ -138,6 +140,23 @@ grouped as (
     from labelled
 ),
 
+-- Each series' scores once, listed per engine x own group x first-half group x fold and split by backtest half;
+-- the groups' quantiles (conformal_sorted) and the halves' (half_sorted) concatenate these lists per group they
+-- belong to. Listing first and concatenating after keeps memory near one copy of the scores (expanding the
+-- points four ways before the aggregate held four copies, twice).
+score_lists as (
+    select
+        model,
+        own_group,
+        first_half_group,
+        fold,
+        count(distinct hash(host_id, resource)) as series,
+        coalesce(list(stretch_score) filter (where is_first_half), []) as first_half_scores,
+        coalesce(list(stretch_score) filter (where not is_first_half), []) as second_half_scores
+    from grouped
+    group by all
+),
+
 -- How far a narrowed group's stretch holds up out of sample, read inside the backtest: each series is put in a
 -- group by its median score on the backtest's first half, and each group's quantile is read on that half (in
 -- sample) and on the second half (out of sample), beside its engine's pooled quantile on each half. A group
@@ -146,50 +165,31 @@ grouped as (
 -- 0..1, shrunk toward calibration_group_weight for few series). Only groups narrower than their engine's pool:
 -- a group widened by backtest misses learns from them in the refit, which this split cannot see. With a number
 -- for calibration_narrow_weight nothing reads these CTEs (weighted skips the join), and they are not run.
-half_lists as (
-    select
-        grouped.model,
-        grouped.first_half_group,
-        grouped.fold,
-        grouped.is_first_half,
-        count(distinct hash(grouped.host_id, grouped.resource)) as series,
-        list(grouped.stretch_score) as scores
-    from grouped
-    where grouped.first_half_score is not null
-    group by all
-),
-
 half_sorted as (
     select
-        half_lists.model,
+        score_lists.model,
         own_groups.calibration_group,
         fold_groups.fold,
-        half_lists.is_first_half,
-        sum(half_lists.series) as series,
-        list_sort(flatten(list(half_lists.scores))) as scores
-    from half_lists
-    cross join unnest([half_lists.first_half_group, 'ALL']) as own_groups (calibration_group)
-    cross join unnest([half_lists.fold, -1]) as fold_groups (fold)
+        sum(score_lists.series) as series,
+        list_sort(flatten(list(score_lists.first_half_scores))) as first_scores,
+        list_sort(flatten(list(score_lists.second_half_scores))) as second_scores
+    from score_lists
+    cross join unnest([score_lists.first_half_group, 'ALL']) as own_groups (calibration_group)
+    cross join unnest([score_lists.fold, -1]) as fold_groups (fold)
+    where score_lists.first_half_group is not null
     group by all
 ),
 
 half_conformal as (
     select
-        first_half.model,
-        first_half.calibration_group,
-        first_half.fold,
-        first_half.series,
-        coalesce(len(second_half.scores), 0) as second_points,
-        {{ conformal_quantile('first_half.scores', level) }} as first_stretch,
-        {{ conformal_quantile('second_half.scores', level) }} as second_stretch
-    from half_sorted as first_half
-    left join half_sorted as second_half
-        on
-            first_half.model = second_half.model
-            and first_half.calibration_group = second_half.calibration_group
-            and first_half.fold = second_half.fold
-            and not second_half.is_first_half
-    where first_half.is_first_half
+        model,
+        calibration_group,
+        fold,
+        series,
+        len(second_scores) as second_points,
+        {{ conformal_quantile('first_scores', level) }} as first_stretch,
+        {{ conformal_quantile('second_scores', level) }} as second_stretch
+    from half_sorted
 ),
 
 half_ratios as (
@@ -224,31 +224,16 @@ narrow_weights as (
     where log_ratio_first < 0
 ),
 
--- Each series' scores once, listed per engine x own group x fold; then every list once per group it belongs to:
--- its own group and 'ALL' (the engine pooled), each for its own fold and for -1 (both folds), concatenated and
--- sorted. Listing first and concatenating after keeps memory near one copy of the scores (expanding the points
--- four ways before the aggregate held four, and the halves above would have doubled it again).
-own_lists as (
-    select
-        grouped.model,
-        grouped.own_group,
-        grouped.fold,
-        count(distinct hash(grouped.host_id, grouped.resource)) as series,
-        list(grouped.stretch_score) as scores
-    from grouped
-    group by all
-),
-
 conformal_sorted as (
     select
-        own_lists.model,
+        score_lists.model,
         own_groups.calibration_group,
         fold_groups.fold,
-        cast(sum(own_lists.series) as bigint) as series,
-        list_sort(flatten(list(own_lists.scores))) as scores
-    from own_lists
-    cross join unnest(list_distinct([own_lists.own_group, 'ALL'])) as own_groups (calibration_group)
-    cross join unnest([own_lists.fold, -1]) as fold_groups (fold)
+        cast(sum(score_lists.series) as bigint) as series,
+        list_sort(flatten(list(list_concat(score_lists.first_half_scores, score_lists.second_half_scores)))) as scores
+    from score_lists
+    cross join unnest(list_distinct([score_lists.own_group, 'ALL'])) as own_groups (calibration_group)
+    cross join unnest([score_lists.fold, -1]) as fold_groups (fold)
     group by all
 ),
 
