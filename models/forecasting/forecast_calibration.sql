@@ -224,6 +224,8 @@ narrow_weights as (
     where log_ratio_first < 0
 ),
 
+-- Every series' scores, both halves, once per group it belongs to: its own group and 'ALL' (the engine pooled),
+-- each for its own fold and for -1 (both folds), sorted.
 conformal_sorted as (
     select
         score_lists.model,
